@@ -1,0 +1,1 @@
+//! handoff (to be filled in).

@@ -1,0 +1,1 @@
+//! pty (to be filled in).

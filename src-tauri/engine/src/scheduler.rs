@@ -1,0 +1,1 @@
+//! scheduler (to be filled in).

@@ -1,0 +1,1 @@
+//! tickets (to be filled in).

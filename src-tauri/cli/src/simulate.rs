@@ -1,0 +1,65 @@
+//! `leap simulate`: run the pipeline scheduler over a workload file (see
+//! `shared/design/pipeline.md`) and print the schedule, or the seed's table.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context, Result};
+use clap::Args;
+use leapfrog_engine::scheduler::sim::{render, render_table, seed_table};
+use leapfrog_engine::scheduler::{simulate, PriorityRule, SimOptions, Workload};
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// The workload file (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub workload: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Perturb the scheduler's duration estimates by up to this fraction (0.2 = ±20%).
+    #[arg(long, value_name = "X", default_value_t = 0.0)]
+    pub estimate_noise: f64,
+    /// Seed of the estimate noise.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Print the seed's table: 3, 5 and 10 batches shaped like the workload's first batch.
+    #[arg(long)]
+    pub table: bool,
+    /// Priority rule: critical-path, interleave, load-aware, critical-path-accept-first, or best
+    /// (run them all, keep the shortest schedule).
+    #[arg(long, value_name = "RULE", default_value = "best")]
+    pub priority: String,
+}
+
+pub fn run(args: SimulateArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.workload)
+        .with_context(|| format!("cannot read workload {}", args.workload.display()))?;
+    let workload = Workload::parse(&text)?;
+    let priority = match args.priority.as_str() {
+        "best" => None,
+        other => Some(PriorityRule::parse(other).ok_or_else(|| {
+            anyhow!("unknown priority `{other}` (critical-path, interleave, load-aware, critical-path-accept-first, best)")
+        })?),
+    };
+    let opts = SimOptions {
+        estimate_noise: args.estimate_noise,
+        seed: args.seed,
+        priority,
+    };
+    if args.table {
+        let rows = seed_table(&workload, &opts)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        } else {
+            print!("{}", render_table(&rows));
+        }
+        return Ok(());
+    }
+    let out = simulate(&workload, &opts)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print!("{}", render(&out));
+    }
+    Ok(())
+}

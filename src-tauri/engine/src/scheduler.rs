@@ -1,1 +1,0 @@
-//! scheduler (to be filled in).

@@ -1,0 +1,203 @@
+//! A provable lower bound on the makespan of any valid schedule of a workload.
+//!
+//! Build the dependency graph of every phase the workload must run (preamble, designs, builds,
+//! every review and fix, qa, verifies; re-checks are left out: they only add work), with
+//! `head(j)` = longest path of predecessors before `j` starts and `tail(j)` = longest path of
+//! successors after `j` ends. Then:
+//!
+//! * **critical path**: `max_j head(j) + p(j) + tail(j)`;
+//! * **agent groups**: for a set `S` of agents, let `J` be the phases only agents of `S` can run.
+//!   Every phase `j` of `J` runs inside `[head(j), C - tail(j)]`, so for any thresholds `h`, `q`
+//!   the phases with `head >= h` and `tail >= q` all run inside `[h, C - q]` on at most `|S|`
+//!   agents: `C >= h + q + sum(p) / |S|`. Maximised over thresholds (all pairs for small `J`,
+//!   one threshold at a time for large ones) and over every set of agents (every subset up to 10
+//!   agents; beyond that the capability sets and all agents).
+//!
+//! Both hold for preemptive schedules too, so for every valid schedule.
+
+use super::workload::Workload;
+
+struct Node {
+    dur: f64,
+    /// Agents able to run it (bit per agent, up to 64), 0 for a verify.
+    mask: u64,
+    preds: Vec<usize>,
+}
+
+/// The lower bound in minutes.
+pub fn lower_bound(w: &Workload) -> f64 {
+    let nodes = graph(w);
+    let len = nodes.len();
+    let mut head = vec![0.0f64; len];
+    for i in 0..len {
+        for &p in &nodes[i].preds {
+            head[i] = head[i].max(head[p] + nodes[p].dur);
+        }
+    }
+    let mut tail = vec![0.0f64; len];
+    for i in (0..len).rev() {
+        let t = nodes[i].dur + tail[i];
+        for &p in &nodes[i].preds {
+            tail[p] = tail[p].max(t);
+        }
+    }
+    let mut bound = (0..len)
+        .map(|i| head[i] + nodes[i].dur + tail[i])
+        .fold(0.0, f64::max);
+
+    let agents = w.agents.len().min(64);
+    let mut groups: Vec<u64> = Vec::new();
+    if agents <= 10 {
+        groups.extend(1..(1u64 << agents));
+    } else {
+        let mut masks: Vec<u64> = nodes.iter().map(|n| n.mask).filter(|&m| m != 0).collect();
+        masks.sort_unstable();
+        masks.dedup();
+        groups.extend(masks);
+        groups.push(if agents == 64 {
+            u64::MAX
+        } else {
+            (1u64 << agents) - 1
+        });
+    }
+    for s in groups {
+        let jobs: Vec<(f64, f64, f64)> = (0..len)
+            .filter(|&i| nodes[i].mask != 0 && nodes[i].mask & !s == 0)
+            .map(|i| (head[i], nodes[i].dur, tail[i]))
+            .collect();
+        if jobs.is_empty() {
+            continue;
+        }
+        bound = bound.max(group_bound(&jobs, s.count_ones() as f64));
+    }
+    bound
+}
+
+/// `max over h, q of h + q + sum{p : head >= h, tail >= q} / m` for jobs `(head, p, tail)`.
+fn group_bound(jobs: &[(f64, f64, f64)], m: f64) -> f64 {
+    let mut best = 0.0f64;
+    let mut by_head: Vec<&(f64, f64, f64)> = jobs.iter().collect();
+    by_head.sort_by(|a, b| b.0.total_cmp(&a.0));
+    if jobs.len() <= 400 {
+        // every head threshold; for each, every tail threshold.
+        let mut chosen: Vec<(f64, f64)> = Vec::new(); // (tail, p) of jobs with head >= h
+        for (i, j) in by_head.iter().enumerate() {
+            chosen.push((j.2, j.1));
+            if i + 1 < by_head.len() && by_head[i + 1].0 == j.0 {
+                continue;
+            }
+            let h = j.0;
+            chosen.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let mut sum = 0.0;
+            for (k, &(q, p)) in chosen.iter().enumerate() {
+                sum += p;
+                if k + 1 < chosen.len() && chosen[k + 1].0 == q {
+                    continue;
+                }
+                best = best.max(h + q + sum / m);
+            }
+        }
+    } else {
+        let mut sum = 0.0;
+        let mut min_tail = f64::INFINITY;
+        for j in &by_head {
+            sum += j.1;
+            min_tail = min_tail.min(j.2);
+            best = best.max(j.0 + min_tail + sum / m);
+        }
+        let mut by_tail = by_head;
+        by_tail.sort_by(|a, b| b.2.total_cmp(&a.2));
+        let (mut sum, mut min_head) = (0.0, f64::INFINITY);
+        for j in &by_tail {
+            sum += j.1;
+            min_head = min_head.min(j.0);
+            best = best.max(min_head + j.2 + sum / m);
+        }
+    }
+    best
+}
+
+fn graph(w: &Workload) -> Vec<Node> {
+    let mut nodes: Vec<Node> = Vec::new();
+    let mask_of = |role: crate::model::Role| -> u64 {
+        w.agents
+            .iter()
+            .take(64)
+            .enumerate()
+            .filter(|(_, a)| a.roles.contains(&role))
+            .fold(0, |m, (i, _)| m | (1u64 << i))
+    };
+    use crate::model::Role;
+    let push = |nodes: &mut Vec<Node>, dur: f64, mask: u64, preds: Vec<usize>| {
+        nodes.push(Node { dur, mask, preds });
+        nodes.len() - 1
+    };
+    let mut last: Option<usize> = None;
+    for p in &w.preamble {
+        let id = push(
+            &mut nodes,
+            p.minutes,
+            mask_of(p.phase),
+            last.into_iter().collect(),
+        );
+        last = Some(id);
+    }
+    let n = w.batches.len();
+    let k = w.sync_every.unwrap_or(0) as usize;
+    let verify = k > 0 || w.verify_minutes > 0.0;
+    let regular = if verify && k > 0 { n / k } else { 0 };
+    let final_one = verify && (k == 0 || !n.is_multiple_of(k));
+    let mut design = vec![0usize; n];
+    let mut build = vec![0usize; n];
+    let mut accepted = vec![0usize; n];
+    let mut verifies: Vec<usize> = Vec::new();
+    let (md, mb, mr, mf, mq) = (
+        mask_of(Role::Design),
+        mask_of(Role::Build),
+        mask_of(Role::Review),
+        mask_of(Role::Fix),
+        mask_of(Role::Qa),
+    );
+    for (p, b) in w.batches.iter().enumerate() {
+        let mut preds: Vec<usize> = if p == 0 {
+            last.into_iter().collect()
+        } else {
+            vec![design[p - 1]]
+        };
+        if let Some(l) = w.lookahead {
+            if p > l as usize {
+                preds.push(accepted[p - l as usize - 1]);
+            }
+        }
+        design[p] = push(&mut nodes, b.design, md, preds);
+        let mut preds = vec![design[p]];
+        match &b.builds_after {
+            None => preds.extend(p.checked_sub(1).map(|q| build[q])),
+            Some(list) => preds.extend(list.iter().map(|&id| build[id as usize - 1])),
+        }
+        if k > 0 && regular > 0 {
+            let m = (p / k).min(regular);
+            if m >= 1 {
+                preds.push(verifies[m - 1]);
+            }
+        }
+        build[p] = push(&mut nodes, b.build, mb, preds);
+        let mut prev = push(&mut nodes, b.review, mr, vec![build[p]]);
+        for _ in 0..b.review_fails {
+            let fix = push(&mut nodes, b.fix, mf, vec![prev]);
+            prev = push(&mut nodes, b.review, mr, vec![fix]);
+        }
+        if b.qa > 0.0 {
+            prev = push(&mut nodes, b.qa, mq, vec![prev]);
+        }
+        accepted[p] = push(&mut nodes, 0.0, 0, vec![prev]);
+        if k > 0 && (p + 1) % k == 0 && verifies.len() < regular {
+            let id = push(&mut nodes, w.verify_minutes, 0, accepted[..=p].to_vec());
+            verifies.push(id);
+        }
+    }
+    if final_one {
+        push(&mut nodes, w.verify_minutes, 0, accepted.clone());
+    }
+    nodes
+}

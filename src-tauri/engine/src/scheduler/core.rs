@@ -1,0 +1,1350 @@
+//! The pure core: [`Scheduler::step`] turns one [`Event`] into [`Effect`]s. No IO, no clock: the
+//! time is the `at` every event carries.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::estimate::{default_minutes, Estimator};
+use super::plan::{Plan, PriorityRule};
+use crate::model::Role;
+
+/// Minutes since the start of the run.
+pub type Minutes = f64;
+
+/// The kind of a phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseKind {
+    Preamble,
+    Design,
+    Build,
+    Review,
+    Fix,
+    Qa,
+    Recheck,
+    Verify,
+}
+
+impl PhaseKind {
+    pub const COUNT: usize = 8;
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhaseKind::Preamble => "preamble",
+            PhaseKind::Design => "design",
+            PhaseKind::Build => "build",
+            PhaseKind::Review => "review",
+            PhaseKind::Fix => "fix",
+            PhaseKind::Qa => "qa",
+            PhaseKind::Recheck => "recheck",
+            PhaseKind::Verify => "verify",
+        }
+    }
+}
+
+/// One phase of the project. Batch phases name the batch by its id; a review or fix names the
+/// batch's current review cycle (only one can run at a time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum PhaseId {
+    /// The `index`-th preamble phase (0-based).
+    Preamble {
+        index: u32,
+    },
+    Design {
+        batch: u32,
+    },
+    Build {
+        batch: u32,
+    },
+    Review {
+        batch: u32,
+    },
+    Fix {
+        batch: u32,
+    },
+    Qa {
+        batch: u32,
+    },
+    /// The designer re-checks a design after a cascade flag.
+    Recheck {
+        batch: u32,
+    },
+    /// The `sync`-th sync point (1-based) runs the verify command.
+    Verify {
+        sync: u32,
+    },
+}
+
+impl PhaseId {
+    pub fn kind(self) -> PhaseKind {
+        match self {
+            PhaseId::Preamble { .. } => PhaseKind::Preamble,
+            PhaseId::Design { .. } => PhaseKind::Design,
+            PhaseId::Build { .. } => PhaseKind::Build,
+            PhaseId::Review { .. } => PhaseKind::Review,
+            PhaseId::Fix { .. } => PhaseKind::Fix,
+            PhaseId::Qa { .. } => PhaseKind::Qa,
+            PhaseId::Recheck { .. } => PhaseKind::Recheck,
+            PhaseId::Verify { .. } => PhaseKind::Verify,
+        }
+    }
+
+    pub fn batch(self) -> Option<u32> {
+        match self {
+            PhaseId::Design { batch }
+            | PhaseId::Build { batch }
+            | PhaseId::Review { batch }
+            | PhaseId::Fix { batch }
+            | PhaseId::Qa { batch }
+            | PhaseId::Recheck { batch } => Some(batch),
+            PhaseId::Preamble { .. } | PhaseId::Verify { .. } => None,
+        }
+    }
+}
+
+impl std::fmt::Display for PhaseId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PhaseId::Preamble { index } => write!(f, "preamble phase {}", index + 1),
+            PhaseId::Verify { sync } => write!(f, "verify({sync})"),
+            other => write!(
+                f,
+                "{}({})",
+                other.kind().as_str(),
+                other.batch().unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// What happened. Every event carries the time it happened at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// Time advanced (also the first event: it dispatches the first phases).
+    Tick {
+        at: Minutes,
+    },
+    /// A phase finished (for a review: it passed). Its duration, `at` minus its dispatch time,
+    /// teaches the estimator.
+    PhaseFinished {
+        phase: PhaseId,
+        at: Minutes,
+    },
+    /// The current review of `batch` failed: a fix follows, then the review again; later batches
+    /// whose design is done and build not started are flagged for re-check.
+    ReviewFailed {
+        batch: u32,
+        at: Minutes,
+    },
+    /// A sync point's verify finished. A failed verify holds later builds until retried or skipped.
+    VerifyFinished {
+        sync: u32,
+        passed: bool,
+        at: Minutes,
+    },
+    /// The agent could not finish the phase (crash, error). The phase is held until retried.
+    PhaseFailed {
+        phase: PhaseId,
+        reason: String,
+        at: Minutes,
+    },
+    /// The agent is online and free for scheduled work.
+    AgentIdle {
+        agent: String,
+        at: Minutes,
+    },
+    /// The agent is busy with work the scheduler did not give it.
+    AgentBusy {
+        agent: String,
+        at: Minutes,
+    },
+    /// The agent went away; a phase it was running goes back to the ready queue.
+    AgentOffline {
+        agent: String,
+        at: Minutes,
+    },
+    PauseBatch {
+        batch: u32,
+        at: Minutes,
+    },
+    ResumeBatch {
+        batch: u32,
+        at: Minutes,
+    },
+    PauseAgent {
+        agent: String,
+        at: Minutes,
+    },
+    ResumeAgent {
+        agent: String,
+        at: Minutes,
+    },
+    /// Mark a phase done without running it (a skipped review counts as passed).
+    Skip {
+        phase: PhaseId,
+        at: Minutes,
+    },
+    /// Run a failed phase (or a failed verify) again.
+    Retry {
+        phase: PhaseId,
+        at: Minutes,
+    },
+    /// New order for batches whose design has not started: they take the positions they held,
+    /// in this order.
+    Reorder {
+        batches: Vec<u32>,
+        at: Minutes,
+    },
+}
+
+impl Event {
+    pub fn at(&self) -> Minutes {
+        match self {
+            Event::Tick { at }
+            | Event::PhaseFinished { at, .. }
+            | Event::ReviewFailed { at, .. }
+            | Event::VerifyFinished { at, .. }
+            | Event::PhaseFailed { at, .. }
+            | Event::AgentIdle { at, .. }
+            | Event::AgentBusy { at, .. }
+            | Event::AgentOffline { at, .. }
+            | Event::PauseBatch { at, .. }
+            | Event::ResumeBatch { at, .. }
+            | Event::PauseAgent { at, .. }
+            | Event::ResumeAgent { at, .. }
+            | Event::Skip { at, .. }
+            | Event::Retry { at, .. }
+            | Event::Reorder { at, .. } => *at,
+        }
+    }
+}
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    /// Start `phase` on `agent` now; `estimate` is the expected minutes.
+    Dispatch {
+        agent: String,
+        phase: PhaseId,
+        at: Minutes,
+        estimate: Minutes,
+    },
+    /// Run the project's verify command for the `sync`-th sync point (no agent).
+    RunVerify { sync: u32, at: Minutes },
+    /// `batch`'s design needs a re-check because the review of `failed_batch` failed.
+    FlagRecheck {
+        batch: u32,
+        failed_batch: u32,
+        at: Minutes,
+    },
+    /// Something the user should know (all accepted, an overdue phase, an ignored event...).
+    Notify { message: String, at: Minutes },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "state", rename_all = "snake_case")]
+enum Slot {
+    #[default]
+    Waiting,
+    Running {
+        agent: usize,
+        since: Minutes,
+        overdue_notified: bool,
+    },
+    Done,
+    Failed,
+}
+
+impl Slot {
+    fn waiting(self) -> bool {
+        matches!(self, Slot::Waiting)
+    }
+    fn done(self) -> bool {
+        matches!(self, Slot::Done)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct BatchRt {
+    id: u32,
+    design: Slot,
+    build: Slot,
+    review: Slot,
+    fix: Slot,
+    qa: Slot,
+    recheck: Slot,
+    /// Reviews failed so far.
+    fails: u32,
+    /// A review failed and its fix has not finished.
+    fix_pending: bool,
+    /// Flagged by a cascade; the build waits for the re-check (when re-check tasks are on).
+    needs_recheck: bool,
+    /// Flagged again while its re-check was running: one more re-check follows.
+    recheck_again: bool,
+    accepted: bool,
+    paused: bool,
+}
+
+impl BatchRt {
+    fn new(id: u32) -> BatchRt {
+        BatchRt {
+            id,
+            design: Slot::Waiting,
+            build: Slot::Waiting,
+            review: Slot::Waiting,
+            fix: Slot::Waiting,
+            qa: Slot::Waiting,
+            recheck: Slot::Waiting,
+            fails: 0,
+            fix_pending: false,
+            needs_recheck: false,
+            recheck_again: false,
+            accepted: false,
+            paused: false,
+        }
+    }
+
+    fn slot_mut(&mut self, kind: PhaseKind) -> Option<&mut Slot> {
+        Some(match kind {
+            PhaseKind::Design => &mut self.design,
+            PhaseKind::Build => &mut self.build,
+            PhaseKind::Review => &mut self.review,
+            PhaseKind::Fix => &mut self.fix,
+            PhaseKind::Qa => &mut self.qa,
+            PhaseKind::Recheck => &mut self.recheck,
+            PhaseKind::Preamble | PhaseKind::Verify => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct AgentRt {
+    id: String,
+    roles: u16,
+    online: bool,
+    external_busy: bool,
+    paused: bool,
+    running: Option<PhaseId>,
+}
+
+impl AgentRt {
+    fn free(&self) -> bool {
+        self.online && !self.external_busy && !self.paused && self.running.is_none()
+    }
+}
+
+fn role_bit(role: Role) -> u16 {
+    1 << (role as u16)
+}
+
+/// Derived data, rebuilt from the state when missing (after deserialising) or stale.
+#[derive(Debug, Clone, Default)]
+struct Cache {
+    valid: bool,
+    pos: HashMap<u32, usize>,
+    /// Positions whose build waits for the build at this position.
+    dependents: Vec<Vec<usize>>,
+    /// Positions of the builds the build at this position waits for.
+    builds_after: Vec<Vec<usize>>,
+    /// Remaining-path lengths (own estimate included) per position: design, build, review, fix,
+    /// qa, recheck.
+    tails: Vec<[Minutes; 6]>,
+    tail_preamble: Vec<Minutes>,
+    tail_verify: Vec<Minutes>,
+    /// Estimated remaining work per agent-capability mask, for `LoadAware`.
+    group_load: HashMap<u16, Minutes>,
+}
+
+/// Why a plan cannot be scheduled.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error("duplicate agent id `{0}`")]
+    DuplicateAgent(String),
+    #[error("duplicate batch {0}")]
+    DuplicateBatch(u32),
+    #[error("batch {batch}: builds_after names batch {named}, which is not an earlier batch")]
+    BuildsAfterNotEarlier { batch: u32, named: u32 },
+    #[error("no agent can run {what} (no agent has the `{role}` role)")]
+    NoAgent { what: String, role: &'static str },
+    #[error("invalid estimate for {0}: must be a finite number of minutes >= 0")]
+    BadEstimate(String),
+}
+
+/// The scheduler's whole state: serialisable, so the app can persist it between runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Scheduler {
+    plan: Plan,
+    now: Minutes,
+    agents: Vec<AgentRt>,
+    preamble: Vec<Slot>,
+    /// Batches in their current order (position = index); `plan.batches` is kept in the same order.
+    batches: Vec<BatchRt>,
+    verifies: Vec<Slot>,
+    estimator: Estimator,
+    /// Every position before this one is accepted.
+    first_unaccepted: usize,
+    finished_notified: bool,
+    #[serde(skip)]
+    cache: Cache,
+}
+
+impl Scheduler {
+    /// Check the plan and build the initial state: every agent online and idle, nothing started.
+    pub fn new(plan: Plan) -> Result<Scheduler, PlanError> {
+        validate_plan(&plan)?;
+        let agents = plan
+            .agents
+            .iter()
+            .map(|a| AgentRt {
+                id: a.id.clone(),
+                roles: a.roles.iter().fold(0, |m, r| m | role_bit(*r)),
+                online: true,
+                external_busy: false,
+                paused: false,
+                running: None,
+            })
+            .collect::<Vec<_>>();
+        let mut s = Scheduler {
+            now: 0.0,
+            preamble: vec![Slot::Waiting; plan.preamble.len()],
+            batches: plan.batches.iter().map(|b| BatchRt::new(b.id)).collect(),
+            verifies: Vec::new(),
+            estimator: Estimator::new(agents.len()),
+            agents,
+            first_unaccepted: 0,
+            finished_notified: false,
+            cache: Cache::default(),
+            plan,
+        };
+        s.verifies = vec![Slot::Waiting; s.sync_count()];
+        Ok(s)
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    pub fn now(&self) -> Minutes {
+        self.now
+    }
+
+    /// True when every batch is accepted and every verify passed.
+    pub fn is_finished(&self) -> bool {
+        self.preamble.iter().all(|s| s.done())
+            && self.batches.iter().all(|b| b.accepted)
+            && self.verifies.iter().all(|s| s.done())
+    }
+
+    /// Batch ids in their current order.
+    pub fn batch_order(&self) -> Vec<u32> {
+        self.batches.iter().map(|b| b.id).collect()
+    }
+
+    /// Number of sync points (verifies) the plan has.
+    pub fn sync_count(&self) -> usize {
+        let n = self.batches.len();
+        if !self.plan.verify || n == 0 {
+            return 0;
+        }
+        let (regular, final_one) = self.sync_shape();
+        regular + usize::from(final_one)
+    }
+
+    /// The learned estimates.
+    pub fn estimator(&self) -> &Estimator {
+        &self.estimator
+    }
+
+    /// Apply one event and return what to do.
+    pub fn step(&mut self, event: Event) -> Vec<Effect> {
+        self.step_all(std::iter::once(event))
+    }
+
+    /// Apply several simultaneous events, then decide once (so a phase that several of them make
+    /// ready competes fairly).
+    pub fn step_all(&mut self, events: impl IntoIterator<Item = Event>) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for e in events {
+            self.apply(e, &mut effects);
+        }
+        self.dispatch(&mut effects);
+        effects
+    }
+
+    // ----- sync-point arithmetic (positions are 0-based, batch numbers 1-based) -----
+
+    fn k(&self) -> usize {
+        self.plan.sync_every.unwrap_or(0) as usize
+    }
+
+    /// (regular sync points, whether a final one follows).
+    fn sync_shape(&self) -> (usize, bool) {
+        let n = self.batches.len();
+        match n.checked_div(self.k()) {
+            None => (0, true),
+            Some(regular) => (regular, !n.is_multiple_of(self.k())),
+        }
+    }
+
+    /// How many leading batches verify index `m` (0-based) waits for.
+    fn verify_needs(&self, m: usize) -> usize {
+        let (regular, _) = self.sync_shape();
+        if m < regular {
+            (m + 1) * self.k()
+        } else {
+            self.batches.len()
+        }
+    }
+
+    /// The verify index a build at position `pos` waits for, if any.
+    fn build_gate(&self, pos: usize) -> Option<usize> {
+        if self.verifies.is_empty() {
+            return None;
+        }
+        let k = self.k();
+        let (regular, _) = self.sync_shape();
+        if k == 0 {
+            return None;
+        }
+        let m = (pos / k).min(regular);
+        (m >= 1).then(|| m - 1)
+    }
+
+    /// The first verify index that waits for the batch at position `pos`.
+    fn first_verify_after(&self, pos: usize) -> Option<usize> {
+        if self.verifies.is_empty() {
+            return None;
+        }
+        let k = self.k();
+        let (regular, final_one) = self.sync_shape();
+        if k > 0 {
+            let m = (pos + 1).div_ceil(k);
+            if m <= regular {
+                return Some(m - 1);
+            }
+        }
+        final_one.then_some(regular)
+    }
+
+    // ----- the cache -----
+
+    fn ensure_cache(&mut self) {
+        if self.cache.valid {
+            return;
+        }
+        let n = self.batches.len();
+        let pos: HashMap<u32, usize> = self
+            .batches
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.id, i))
+            .collect();
+        let mut builds_after = vec![Vec::new(); n];
+        let mut dependents = vec![Vec::new(); n];
+        for (i, spec) in self.plan.batches.iter().enumerate() {
+            let list: Vec<usize> = match &spec.builds_after {
+                None => i.checked_sub(1).into_iter().collect(),
+                Some(ids) => ids.iter().filter_map(|id| pos.get(id).copied()).collect(),
+            };
+            for &a in &list {
+                dependents[a].push(i);
+            }
+            builds_after[i] = list;
+        }
+        self.cache.pos = pos;
+        self.cache.builds_after = builds_after;
+        self.cache.dependents = dependents;
+        self.compute_tails();
+        self.cache.valid = true;
+    }
+
+    fn agents_with(&self, role: Role) -> impl Iterator<Item = usize> + '_ {
+        let bit = role_bit(role);
+        self.agents
+            .iter()
+            .enumerate()
+            .filter(move |(_, a)| a.roles & bit != 0)
+            .map(|(i, _)| i)
+    }
+
+    /// Agent-independent estimate of a phase kind: known, else learned across capable agents,
+    /// else the default.
+    fn estimate(&self, known: Option<f64>, kind: PhaseKind, role: Option<Role>) -> Minutes {
+        if let Some(k) = known {
+            return k;
+        }
+        if let Some(role) = role {
+            if let Some(m) = self.estimator.for_any(self.agents_with(role), kind) {
+                return m;
+            }
+        }
+        default_minutes(kind)
+    }
+
+    fn batch_estimate(&self, pos: usize, kind: PhaseKind) -> Minutes {
+        let e = &self.plan.batches[pos].estimates;
+        let (known, role) = match kind {
+            PhaseKind::Design => (e.design, Role::Design),
+            PhaseKind::Build => (e.build, Role::Build),
+            PhaseKind::Review => (e.review, Role::Review),
+            PhaseKind::Fix => (e.fix, Role::Fix),
+            PhaseKind::Qa => (e.qa, Role::Qa),
+            PhaseKind::Recheck => (self.plan.recheck_estimate, Role::Design),
+            PhaseKind::Preamble | PhaseKind::Verify => unreachable!("not a batch phase"),
+        };
+        self.estimate(known, kind, Some(role))
+    }
+
+    fn verify_estimate(&self) -> Minutes {
+        self.estimate(self.plan.verify_estimate, PhaseKind::Verify, None)
+    }
+
+    /// Longest remaining path to the end from every phase, by estimates, over the dependency
+    /// rules of the contract (positions descending: every cross-batch edge goes forward).
+    fn compute_tails(&mut self) {
+        let n = self.batches.len();
+        let lookahead = self.plan.lookahead.map(|l| l as usize);
+        let mut tails = vec![[0.0; 6]; n];
+        let mut tail_verify = vec![0.0; self.verifies.len()];
+        let v = self.verify_estimate();
+        // suffix max of build tails from position p on.
+        let mut suffix_build = vec![0.0f64; n + 1];
+        // group loads (LoadAware): remaining estimated work per capability mask of a phase.
+        let mut group_load: HashMap<u16, f64> = HashMap::new();
+        let (regular, _) = self.sync_shape();
+        let k = self.k();
+        let (_, final_one) = self.sync_shape();
+        if final_one {
+            // the final verify has no successors.
+            if let Some(last) = tail_verify.last_mut() {
+                *last = v;
+            }
+        }
+        for p in (0..n).rev() {
+            // regular verify m follows position (m+1)k - 1 and precedes every later build.
+            if k > 0 && (p + 1) % k == 0 {
+                let m = (p + 1) / k - 1;
+                if m < regular && m < tail_verify.len() {
+                    tail_verify[m] = v + suffix_build[p + 1];
+                }
+            }
+            let b = &self.batches[p];
+            let spec = &self.plan.batches[p];
+            // acceptance node
+            let mut t_acc: f64 = 0.0;
+            if let Some(l) = lookahead {
+                let next = p + l + 1;
+                if next < n {
+                    t_acc = t_acc.max(tails[next][0]);
+                }
+            }
+            if let Some(m) = self.first_verify_after(p) {
+                t_acc = t_acc.max(tail_verify[m]);
+            }
+            let qa = if spec.qa {
+                self.batch_estimate(p, PhaseKind::Qa)
+            } else {
+                0.0
+            };
+            let t_qa = qa + t_acc;
+            let r = self.batch_estimate(p, PhaseKind::Review);
+            let fx = self.batch_estimate(p, PhaseKind::Fix);
+            let remaining_fails = spec.expected_review_fails.saturating_sub(b.fails) as f64;
+            let t_review = (remaining_fails + 1.0) * r + remaining_fails * fx + t_qa;
+            let t_fix = fx + t_review;
+            let bd = self.batch_estimate(p, PhaseKind::Build);
+            let mut after_build = if b.fix_pending { t_fix } else { t_review };
+            for &d in &self.cache.dependents[p] {
+                after_build = after_build.max(tails[d][1]);
+            }
+            let t_build = bd + after_build;
+            let d = self.batch_estimate(p, PhaseKind::Design);
+            let next_design = if p + 1 < n { tails[p + 1][0] } else { 0.0 };
+            let t_design = d + t_build.max(next_design);
+            let rc = self.batch_estimate(p, PhaseKind::Recheck);
+            tails[p] = [t_design, t_build, t_review, t_fix, t_qa, rc + t_build];
+            suffix_build[p] = suffix_build[p + 1].max(t_build);
+            if self.plan.priority == PriorityRule::LoadAware {
+                let mut add = |role: Role, slot: Slot, minutes: f64| {
+                    if !slot.done() {
+                        let mask = self.mask_for(role);
+                        *group_load.entry(mask).or_default() += minutes;
+                    }
+                };
+                add(Role::Design, b.design, d);
+                add(Role::Build, b.build, bd);
+                add(
+                    Role::Review,
+                    b.review,
+                    (remaining_fails + 1.0) * r, // reviews still to run
+                );
+                add(Role::Fix, b.fix, remaining_fails * fx);
+                if spec.qa {
+                    add(Role::Qa, b.qa, qa);
+                }
+            }
+        }
+        let mut tail_pre = vec![0.0; self.preamble.len()];
+        let mut next = if n > 0 { tails[0][0] } else { 0.0 };
+        for i in (0..self.preamble.len()).rev() {
+            let spec = &self.plan.preamble[i];
+            next += self.estimate(spec.estimate, PhaseKind::Preamble, Some(spec.role));
+            tail_pre[i] = next;
+        }
+        self.cache.tails = tails;
+        self.cache.tail_verify = tail_verify;
+        self.cache.tail_preamble = tail_pre;
+        self.cache.group_load = group_load;
+    }
+
+    /// Mask of the agents (bit per agent index, capped at 16) able to run a role.
+    fn mask_for(&self, role: Role) -> u16 {
+        self.agents_with(role)
+            .filter(|&a| a < 16)
+            .fold(0u16, |m, a| m | (1 << a))
+    }
+
+    fn invalidate(&mut self) {
+        self.cache.valid = false;
+    }
+
+    // ----- applying events -----
+
+    fn agent_index(&self, id: &str) -> Option<usize> {
+        self.agents.iter().position(|a| a.id == id)
+    }
+
+    fn notify(&self, effects: &mut Vec<Effect>, message: String) {
+        effects.push(Effect::Notify {
+            message,
+            at: self.now,
+        });
+    }
+
+    fn slot_mut(&mut self, phase: PhaseId) -> Option<&mut Slot> {
+        match phase {
+            PhaseId::Preamble { index } => self.preamble.get_mut(index as usize),
+            PhaseId::Verify { sync } => (sync as usize)
+                .checked_sub(1)
+                .and_then(|i| self.verifies.get_mut(i)),
+            other => {
+                self.ensure_cache();
+                let pos = *self.cache.pos.get(&other.batch()?)?;
+                self.batches[pos].slot_mut(other.kind())
+            }
+        }
+    }
+
+    fn apply(&mut self, event: Event, effects: &mut Vec<Effect>) {
+        let at = event.at();
+        if at.is_finite() && at > self.now {
+            self.now = at;
+        }
+        self.ensure_cache();
+        match event {
+            Event::Tick { .. } => self.check_overdue(effects),
+            Event::PhaseFinished { phase, .. } => self.finish(phase, true, effects),
+            Event::ReviewFailed { batch, .. } => {
+                self.finish(PhaseId::Review { batch }, false, effects)
+            }
+            Event::VerifyFinished { sync, passed, .. } => {
+                self.finish(PhaseId::Verify { sync }, passed, effects)
+            }
+            Event::PhaseFailed { phase, reason, .. } => match self.slot_mut(phase) {
+                Some(slot @ Slot::Running { .. }) => {
+                    let Slot::Running { agent, .. } = *slot else {
+                        unreachable!()
+                    };
+                    *slot = Slot::Failed;
+                    self.agents[agent].running = None;
+                    self.notify(
+                        effects,
+                        format!("{phase} failed: {reason}; held until retried"),
+                    );
+                }
+                _ => self.notify(effects, format!("ignored: {phase} is not running")),
+            },
+            Event::AgentIdle { agent, .. } => self.with_agent(&agent, effects, |a| {
+                a.online = true;
+                a.external_busy = false;
+            }),
+            Event::AgentBusy { agent, .. } => self.with_agent(&agent, effects, |a| {
+                if a.running.is_none() {
+                    a.external_busy = true;
+                }
+            }),
+            Event::AgentOffline { agent, .. } => {
+                let Some(i) = self.agent_index(&agent) else {
+                    return self.notify(effects, format!("ignored: unknown agent `{agent}`"));
+                };
+                self.agents[i].online = false;
+                if let Some(phase) = self.agents[i].running.take() {
+                    if let Some(slot) = self.slot_mut(phase) {
+                        *slot = Slot::Waiting;
+                    }
+                    self.notify(
+                        effects,
+                        format!("agent `{agent}` went offline; {phase} goes back to the queue"),
+                    );
+                }
+            }
+            Event::PauseAgent { agent, .. } => {
+                self.with_agent(&agent, effects, |a| a.paused = true)
+            }
+            Event::ResumeAgent { agent, .. } => {
+                self.with_agent(&agent, effects, |a| a.paused = false)
+            }
+            Event::PauseBatch { batch, .. } => self.with_batch(batch, effects, |b| b.paused = true),
+            Event::ResumeBatch { batch, .. } => {
+                self.with_batch(batch, effects, |b| b.paused = false)
+            }
+            Event::Skip { phase, .. } => self.skip(phase, effects),
+            Event::Retry { phase, .. } => match self.slot_mut(phase) {
+                Some(slot @ Slot::Failed) => *slot = Slot::Waiting,
+                _ => self.notify(
+                    effects,
+                    format!("ignored: {phase} has not failed, nothing to retry"),
+                ),
+            },
+            Event::Reorder { batches, .. } => {
+                if let Err(why) = self.reorder(&batches) {
+                    self.notify(effects, format!("ignored re-order: {why}"));
+                }
+            }
+        }
+    }
+
+    fn with_agent(&mut self, id: &str, effects: &mut Vec<Effect>, f: impl FnOnce(&mut AgentRt)) {
+        match self.agent_index(id) {
+            Some(i) => f(&mut self.agents[i]),
+            None => self.notify(effects, format!("ignored: unknown agent `{id}`")),
+        }
+    }
+
+    fn with_batch(&mut self, id: u32, effects: &mut Vec<Effect>, f: impl FnOnce(&mut BatchRt)) {
+        match self.cache.pos.get(&id) {
+            Some(&p) => f(&mut self.batches[p]),
+            None => self.notify(effects, format!("ignored: unknown batch {id}")),
+        }
+    }
+
+    fn check_overdue(&mut self, effects: &mut Vec<Effect>) {
+        let now = self.now;
+        let mut overdue = Vec::new();
+        for a in 0..self.agents.len() {
+            let Some(phase) = self.agents[a].running else {
+                continue;
+            };
+            let estimate = self.dispatch_estimate(a, phase);
+            if let Some(Slot::Running {
+                since,
+                overdue_notified,
+                ..
+            }) = self.slot_mut(phase)
+            {
+                if !*overdue_notified && now - *since > 2.0 * estimate.max(1.0) {
+                    *overdue_notified = true;
+                    overdue.push((phase, estimate));
+                }
+            }
+        }
+        for (phase, estimate) in overdue {
+            self.notify(
+                effects,
+                format!("{phase} is overdue (more than twice its estimate of {estimate:.0} min)"),
+            );
+        }
+    }
+
+    /// A running phase finished; `passed` is false for a failed review or verify.
+    fn finish(&mut self, phase: PhaseId, passed: bool, effects: &mut Vec<Effect>) {
+        let now = self.now;
+        let Some(slot) = self.slot_mut(phase) else {
+            return self.notify(effects, format!("ignored: unknown phase {phase}"));
+        };
+        let Slot::Running { agent, since, .. } = *slot else {
+            return self.notify(effects, format!("ignored: {phase} is not running"));
+        };
+        *slot = Slot::Done;
+        if phase.kind() != PhaseKind::Verify {
+            self.agents[agent].running = None;
+            self.estimator.observe(agent, phase.kind(), now - since);
+            if self.known_estimate(phase).is_none() {
+                // a learned estimate changed: remaining paths change.
+                self.invalidate();
+            }
+        }
+        match phase {
+            PhaseId::Verify { sync } if !passed => {
+                if let Some(s) = self.verifies.get_mut(sync as usize - 1) {
+                    *s = Slot::Failed;
+                }
+                self.notify(
+                    effects,
+                    format!(
+                        "verify({sync}) failed: later builds wait until it is retried or skipped"
+                    ),
+                );
+            }
+            PhaseId::Review { batch } => {
+                let p = self.cache.pos[&batch];
+                if passed {
+                    self.batch_progress(p);
+                } else {
+                    let b = &mut self.batches[p];
+                    b.review = Slot::Waiting;
+                    b.fix = Slot::Waiting;
+                    b.fix_pending = true;
+                    b.fails += 1;
+                    self.invalidate();
+                    self.cascade(p, effects);
+                }
+            }
+            PhaseId::Fix { batch } => {
+                let p = self.cache.pos[&batch];
+                self.batches[p].fix_pending = false;
+                self.invalidate();
+            }
+            PhaseId::Recheck { batch } => {
+                let p = self.cache.pos[&batch];
+                let b = &mut self.batches[p];
+                if b.recheck_again {
+                    b.recheck_again = false;
+                    b.recheck = Slot::Waiting;
+                } else {
+                    b.needs_recheck = false;
+                }
+            }
+            PhaseId::Qa { batch } => {
+                let p = self.cache.pos[&batch];
+                self.batch_progress(p);
+            }
+            _ => {}
+        }
+    }
+
+    /// Accept a batch if its passing review (and qa) are done.
+    fn batch_progress(&mut self, p: usize) {
+        let b = &mut self.batches[p];
+        let qa = self.plan.batches[p].qa;
+        if !b.accepted && b.review.done() && !b.fix_pending && (!qa || b.qa.done()) {
+            b.accepted = true;
+            while self.first_unaccepted < self.batches.len()
+                && self.batches[self.first_unaccepted].accepted
+            {
+                self.first_unaccepted += 1;
+            }
+        }
+    }
+
+    /// Review of the batch at `p` failed: flag every later batch whose design is done and whose
+    /// build has not started.
+    fn cascade(&mut self, p: usize, effects: &mut Vec<Effect>) {
+        let failed_batch = self.batches[p].id;
+        let now = self.now;
+        for c in p + 1..self.batches.len() {
+            let b = &mut self.batches[c];
+            if !b.design.done() {
+                // designs run in order: no later design is done either.
+                break;
+            }
+            if b.build.waiting() {
+                if self.plan.recheck_tasks {
+                    match b.recheck {
+                        Slot::Running { .. } => b.recheck_again = true,
+                        _ if b.needs_recheck => {} // one pending re-check covers it
+                        _ => {
+                            b.needs_recheck = true;
+                            b.recheck = Slot::Waiting;
+                        }
+                    }
+                }
+                effects.push(Effect::FlagRecheck {
+                    batch: b.id,
+                    failed_batch,
+                    at: now,
+                });
+            }
+        }
+    }
+
+    fn skip(&mut self, phase: PhaseId, effects: &mut Vec<Effect>) {
+        match self.slot_mut(phase) {
+            Some(slot @ (Slot::Waiting | Slot::Failed)) => *slot = Slot::Done,
+            Some(Slot::Running { .. }) => {
+                return self.notify(
+                    effects,
+                    format!("ignored: {phase} is running; stop its agent first"),
+                )
+            }
+            Some(Slot::Done) => return self.notify(effects, format!("ignored: {phase} is done")),
+            None => return self.notify(effects, format!("ignored: unknown phase {phase}")),
+        }
+        if let Some(id) = phase.batch() {
+            let p = self.cache.pos[&id];
+            match phase.kind() {
+                PhaseKind::Fix => self.batches[p].fix_pending = false,
+                PhaseKind::Recheck => self.batches[p].needs_recheck = false,
+                PhaseKind::Review => {
+                    // a skipped review counts as passed; a pending fix is moot.
+                    self.batches[p].fix_pending = false;
+                    self.batches[p].fix = Slot::Done;
+                }
+                _ => {}
+            }
+            self.batch_progress(p);
+        }
+        self.invalidate();
+        self.notify(effects, format!("{phase} skipped"));
+    }
+
+    fn reorder(&mut self, ids: &[u32]) -> Result<(), String> {
+        let mut positions = Vec::with_capacity(ids.len());
+        for id in ids {
+            let &p = self
+                .cache
+                .pos
+                .get(id)
+                .ok_or_else(|| format!("unknown batch {id}"))?;
+            if positions.contains(&p) {
+                return Err(format!("batch {id} listed twice"));
+            }
+            if !self.batches[p].design.waiting() {
+                return Err(format!("batch {id} has started"));
+            }
+            positions.push(p);
+        }
+        let mut sorted = positions.clone();
+        sorted.sort_unstable();
+        let mut batches = self.batches.clone();
+        let mut specs = self.plan.batches.clone();
+        for (slot, &from) in sorted.iter().zip(&positions) {
+            batches[*slot] = self.batches[from].clone();
+            specs[*slot] = self.plan.batches[from].clone();
+        }
+        let order: HashMap<u32, usize> =
+            batches.iter().enumerate().map(|(i, b)| (b.id, i)).collect();
+        for (i, spec) in specs.iter().enumerate() {
+            for named in spec.builds_after.iter().flatten() {
+                if order.get(named).is_none_or(|&q| q >= i) {
+                    return Err(format!(
+                        "batch {} builds after batch {named}, which would no longer be earlier",
+                        spec.id
+                    ));
+                }
+            }
+        }
+        self.batches = batches;
+        self.plan.batches = specs;
+        self.invalidate();
+        self.ensure_cache();
+        Ok(())
+    }
+
+    // ----- deciding -----
+
+    /// The estimate the plan knows for a phase, if any.
+    fn known_estimate(&self, phase: PhaseId) -> Option<Minutes> {
+        match phase {
+            PhaseId::Preamble { index } => self.plan.preamble.get(index as usize)?.estimate,
+            PhaseId::Verify { .. } => self.plan.verify_estimate,
+            PhaseId::Recheck { .. } => self.plan.recheck_estimate,
+            other => {
+                let p = *self.cache.pos.get(&other.batch()?)?;
+                let e = &self.plan.batches[p].estimates;
+                match other.kind() {
+                    PhaseKind::Design => e.design,
+                    PhaseKind::Build => e.build,
+                    PhaseKind::Review => e.review,
+                    PhaseKind::Fix => e.fix,
+                    _ => e.qa,
+                }
+            }
+        }
+    }
+
+    fn dispatch_estimate(&self, agent: usize, phase: PhaseId) -> Minutes {
+        let kind = phase.kind();
+        self.known_estimate(phase)
+            .or_else(|| self.estimator.for_agent(agent, kind))
+            .unwrap_or_else(|| self.estimate(None, kind, self.role_of(phase)))
+    }
+
+    fn role_of(&self, phase: PhaseId) -> Option<Role> {
+        Some(match phase {
+            PhaseId::Preamble { index } => self.plan.preamble[index as usize].role,
+            PhaseId::Design { .. } | PhaseId::Recheck { .. } => Role::Design,
+            PhaseId::Build { .. } => Role::Build,
+            PhaseId::Review { .. } => Role::Review,
+            PhaseId::Fix { .. } => Role::Fix,
+            PhaseId::Qa { .. } => Role::Qa,
+            PhaseId::Verify { .. } => return None,
+        })
+    }
+
+    /// Every phase whose dependencies all hold and that is not held, with its remaining path.
+    fn ready(&self) -> Vec<(PhaseId, usize, Minutes)> {
+        let mut out = Vec::new();
+        // preamble
+        if let Some(i) = self.preamble.iter().position(|s| !s.done()) {
+            if self.preamble[i].waiting() {
+                out.push((
+                    PhaseId::Preamble { index: i as u32 },
+                    0,
+                    self.cache.tail_preamble[i],
+                ));
+            }
+            return out;
+        }
+        let n = self.batches.len();
+        let lookahead = self.plan.lookahead.map(|l| l as usize);
+        for p in self.first_unaccepted..n {
+            let b = &self.batches[p];
+            let tails = &self.cache.tails[p];
+            let id = b.id;
+            if b.design.waiting() {
+                let prev_done = p == 0 || self.batches[p - 1].design.done();
+                let ahead_ok = match lookahead {
+                    Some(l) if p > l => self.batches[p - l - 1].accepted,
+                    _ => true,
+                };
+                if prev_done && ahead_ok && !b.paused {
+                    out.push((PhaseId::Design { batch: id }, p, tails[0]));
+                }
+                // designs run in order: nothing later has started.
+                break;
+            }
+            if b.paused {
+                continue;
+            }
+            if b.needs_recheck && b.recheck.waiting() && self.plan.recheck_tasks {
+                out.push((PhaseId::Recheck { batch: id }, p, tails[5]));
+            }
+            if b.build.waiting() {
+                let design_ok = b.design.done() && !(b.needs_recheck && self.plan.recheck_tasks);
+                let after_ok = self.cache.builds_after[p]
+                    .iter()
+                    .all(|&a| self.batches[a].build.done());
+                let sync_ok = self.build_gate(p).is_none_or(|m| self.verifies[m].done());
+                if design_ok && after_ok && sync_ok {
+                    out.push((PhaseId::Build { batch: id }, p, tails[1]));
+                }
+                continue;
+            }
+            if !b.build.done() {
+                continue;
+            }
+            if b.fix_pending {
+                if b.fix.waiting() {
+                    out.push((PhaseId::Fix { batch: id }, p, tails[3]));
+                }
+            } else if b.review.waiting() {
+                out.push((PhaseId::Review { batch: id }, p, tails[2]));
+            } else if b.review.done() && self.plan.batches[p].qa && b.qa.waiting() {
+                out.push((PhaseId::Qa { batch: id }, p, tails[4]));
+            }
+        }
+        out
+    }
+
+    fn dispatch(&mut self, effects: &mut Vec<Effect>) {
+        self.ensure_cache();
+        let now = self.now;
+        // verifies: no agent, start as soon as their batches are accepted.
+        for m in 0..self.verifies.len() {
+            if self.verifies[m].waiting() && self.first_unaccepted >= self.verify_needs(m) {
+                self.verifies[m] = Slot::Running {
+                    agent: usize::MAX,
+                    since: now,
+                    overdue_notified: false,
+                };
+                effects.push(Effect::RunVerify {
+                    sync: m as u32 + 1,
+                    at: now,
+                });
+            }
+        }
+        let mut free: Vec<usize> = (0..self.agents.len())
+            .filter(|&a| self.agents[a].free())
+            .collect();
+        if !free.is_empty() {
+            let mut ready = self.ready();
+            let rule = self.plan.priority;
+            let kind_rank = |k: PhaseKind| -> u8 {
+                let accept_first = matches!(
+                    rule,
+                    PriorityRule::Interleave | PriorityRule::CriticalPathAcceptFirst
+                );
+                match (k, accept_first) {
+                    (PhaseKind::Preamble, _) => 0,
+                    (PhaseKind::Recheck, _) => 1,
+                    (PhaseKind::Design, false) => 2,
+                    (PhaseKind::Fix, _) => 3,
+                    (PhaseKind::Review, _) => 4,
+                    (PhaseKind::Qa, _) => 5,
+                    (PhaseKind::Build, _) => 6,
+                    (PhaseKind::Design, true) => 7,
+                    (PhaseKind::Verify, _) => 8,
+                }
+            };
+            let load = |phase: PhaseId| -> f64 {
+                if rule != PriorityRule::LoadAware {
+                    return 0.0;
+                }
+                self.role_of(phase)
+                    .map(|r| {
+                        let m = self.mask_for(r);
+                        let agents = m.count_ones().max(1) as f64;
+                        self.cache.group_load.get(&m).copied().unwrap_or(0.0) / agents
+                    })
+                    .unwrap_or(0.0)
+            };
+            let mut keyed: Vec<(f64, f64, usize, u8, PhaseId)> = ready
+                .drain(..)
+                .map(|(ph, p, tail)| {
+                    let score = tail + load(ph);
+                    match rule {
+                        PriorityRule::Interleave => (p as f64, -score, p, kind_rank(ph.kind()), ph),
+                        _ => (-score, 0.0, p, kind_rank(ph.kind()), ph),
+                    }
+                })
+                .collect();
+            keyed.sort_by(|a, b| {
+                a.0.total_cmp(&b.0)
+                    .then(a.1.total_cmp(&b.1))
+                    .then(a.3.cmp(&b.3))
+                    .then(a.2.cmp(&b.2))
+            });
+            let roles: Vec<Option<Role>> = keyed.iter().map(|k| self.role_of(k.4)).collect();
+            let mut taken = vec![false; keyed.len()];
+            for i in 0..keyed.len() {
+                if free.is_empty() {
+                    break;
+                }
+                let Some(role) = roles[i] else { continue };
+                let bit = role_bit(role);
+                // the capable free agent least useful for the phases after this one.
+                let best = free
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &a)| self.agents[a].roles & bit != 0)
+                    .min_by_key(|(_, &a)| {
+                        let useful = (i + 1..keyed.len())
+                            .filter(|&j| {
+                                !taken[j]
+                                    && roles[j]
+                                        .is_some_and(|r| self.agents[a].roles & role_bit(r) != 0)
+                            })
+                            .count();
+                        (useful, a)
+                    })
+                    .map(|(fi, &a)| (fi, a));
+                let Some((fi, agent)) = best else { continue };
+                free.swap_remove(fi);
+                free.sort_unstable();
+                taken[i] = true;
+                let phase = keyed[i].4;
+                let estimate = self.dispatch_estimate(agent, phase);
+                if let Some(slot) = self.slot_mut(phase) {
+                    *slot = Slot::Running {
+                        agent,
+                        since: now,
+                        overdue_notified: false,
+                    };
+                }
+                self.agents[agent].running = Some(phase);
+                effects.push(Effect::Dispatch {
+                    agent: self.agents[agent].id.clone(),
+                    phase,
+                    at: now,
+                    estimate,
+                });
+            }
+        }
+        if !self.finished_notified && self.is_finished() {
+            self.finished_notified = true;
+            self.notify(effects, "every batch accepted and verified".to_string());
+        }
+    }
+}
+
+/// Structural checks: duplicate ids, `builds_after` naming a non-earlier batch, a phase that no
+/// agent can run, non-finite or negative estimates.
+pub fn validate_plan(plan: &Plan) -> Result<(), PlanError> {
+    let mut seen = std::collections::HashSet::new();
+    for a in &plan.agents {
+        if !seen.insert(a.id.as_str()) {
+            return Err(PlanError::DuplicateAgent(a.id.clone()));
+        }
+    }
+    let has = |role: Role| plan.agents.iter().any(|a| a.roles.contains(&role));
+    let need = |role: Role, what: String| -> Result<(), PlanError> {
+        if has(role) {
+            Ok(())
+        } else {
+            Err(PlanError::NoAgent {
+                what,
+                role: role.as_str(),
+            })
+        }
+    };
+    let est = |e: Option<f64>, what: &dyn Fn() -> String| -> Result<(), PlanError> {
+        match e {
+            Some(v) if !v.is_finite() || v < 0.0 => Err(PlanError::BadEstimate(what())),
+            _ => Ok(()),
+        }
+    };
+    for (i, p) in plan.preamble.iter().enumerate() {
+        need(
+            p.role,
+            format!("preamble phase {} ({})", i + 1, p.role.as_str()),
+        )?;
+        est(p.estimate, &|| format!("preamble phase {}", i + 1))?;
+    }
+    let mut pos = HashMap::new();
+    for (i, b) in plan.batches.iter().enumerate() {
+        if pos.insert(b.id, i).is_some() {
+            return Err(PlanError::DuplicateBatch(b.id));
+        }
+    }
+    for (i, b) in plan.batches.iter().enumerate() {
+        for named in b.builds_after.iter().flatten() {
+            if pos.get(named).is_none_or(|&q| q >= i) {
+                return Err(PlanError::BuildsAfterNotEarlier {
+                    batch: b.id,
+                    named: *named,
+                });
+            }
+        }
+        need(Role::Design, format!("design({})", b.id))?;
+        need(Role::Build, format!("build({})", b.id))?;
+        need(Role::Review, format!("review({})", b.id))?;
+        if b.expected_review_fails > 0 {
+            need(Role::Fix, format!("fix({})", b.id))?;
+        }
+        if b.qa {
+            need(Role::Qa, format!("qa({})", b.id))?;
+        }
+        let e = &b.estimates;
+        for (v, k) in [
+            (e.design, "design"),
+            (e.build, "build"),
+            (e.review, "review"),
+            (e.fix, "fix"),
+            (e.qa, "qa"),
+        ] {
+            est(v, &|| format!("{k}({})", b.id))?;
+        }
+    }
+    est(plan.verify_estimate, &|| "verify".to_string())?;
+    est(plan.recheck_estimate, &|| "recheck".to_string())?;
+    Ok(())
+}

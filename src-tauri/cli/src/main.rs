@@ -1,5 +1,7 @@
 //! `leap`: the command line of Leapfrog. Every subcommand is a thin client of the engine.
 
+mod handoff;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -10,9 +12,20 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Handoff messages (HANDOFF / COMPLETE) in agent output.
+    #[command(subcommand)]
+    Handoff(handoff::HandoffCommand),
+}
 
 fn main() {
     let cli = Cli::parse();
-    match cli.command {}
+    let result = match cli.command {
+        Command::Handoff(command) => handoff::run(command),
+    };
+    if let Err(e) = result {
+        // One line: the error and its causes.
+        eprintln!("leap: {e:#}");
+        std::process::exit(1);
+    }
 }

@@ -1,8 +1,9 @@
 //! `leap`: the command line of Leapfrog. Every subcommand is a thin client of the engine.
 
-use clap::{Parser, Subcommand};
-
+mod handoff;
 mod simulate;
+
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "leap", version, about = "Leapfrog from the command line")]
@@ -15,22 +16,27 @@ struct Cli {
 enum Command {
     /// Simulate the pipeline scheduler over a workload file and print the schedule.
     Simulate(simulate::SimulateArgs),
+    /// Handoff messages (HANDOFF / COMPLETE) in agent output.
+    #[command(subcommand)]
+    Handoff(handoff::HandoffCommand),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(args),
+        Command::Handoff(command) => handoff::run(command),
     };
     if let Err(e) = result {
-        // one line: the whole cause chain joined.
+        // One line: the error and its causes, joined.
         let msg = e
             .chain()
             .map(|c| c.to_string())
             .collect::<Vec<_>>()
             .join(": ")
-            .replace('\n', " ");
-        eprintln!("error: {msg}");
+            .replace('
+', " ");
+        eprintln!("leap: {msg}");
         std::process::exit(1);
     }
 }

@@ -1,1 +1,754 @@
-//! handoff (to be filled in).
+//! The handoff protocol: finds `## HANDOFF — Batch N Ready` and `## COMPLETE — Batch N Done` messages in an
+//! agent's raw terminal output.
+//!
+//! Agents write these messages in markdown (see the seed), but Leapfrog sees them through a PTY: wrapped in
+//! ANSI/VT escape sequences (colours, OSC titles, cursor moves), rendered by a TUI (Claude Code's `⏺` bullets and
+//! `│ … │` box borders, markdown headings shown in bold without `##`), and repeated whenever the TUI redraws the
+//! screen. [`HandoffScanner`] is fed the raw bytes in chunks of any size and emits each message once:
+//!
+//! 1. escape sequences are removed by a byte-level state machine (CSI, OSC, DCS/SOS/PM/APC strings, two-byte
+//!    escapes); cursor movement to another row becomes a line break, cursor movement within a row a space;
+//! 2. lines are decoded as UTF-8 lossily (terminal output may be invalid UTF-8) and stripped of TUI decoration;
+//! 3. a header line opens a message; `Key: value` lines fill its fields, indented/list lines continue a field;
+//!    the message closes at a blank line once its last field (`Verify command` / `Ready for`) is there, at the next
+//!    header, after [`MAX_MESSAGE_LINES`] lines, or at [`HandoffScanner::finish`];
+//! 4. a message is reported unless one with the same kind, batch and content (whitespace ignored) — or with
+//!    all of its fields — was already reported; a redraw that restarts a still-incomplete message (streaming
+//!    output) replaces it instead of reporting the partial one.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::model::{Handoff, HandoffKind, VerifyResult};
+
+/// A message with more lines than this is closed (protects against a header followed by endless output).
+pub const MAX_MESSAGE_LINES: usize = 60;
+
+/// A line longer than this many bytes is cut (a 50 MB capture without newlines must not grow one string).
+const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// Finds every handoff message in a complete capture (bytes of terminal output or markdown).
+pub fn parse(bytes: &[u8]) -> Vec<Handoff> {
+    let mut scanner = HandoffScanner::new();
+    let mut found = scanner.feed(bytes);
+    found.extend(scanner.finish());
+    found
+}
+
+/// The text lines a capture shows once escape sequences and TUI decoration are removed (for diagnostics).
+pub fn visible_lines(bytes: &[u8]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut stripper = Stripper::default();
+    stripper.feed(bytes, &mut |raw| lines.push(clean_line(&raw).text));
+    if let Some(raw) = stripper.finish() {
+        lines.push(clean_line(&raw).text);
+    }
+    lines
+}
+
+/// Incremental handoff finder: feed it the agent's output as it arrives, get each new message once.
+#[derive(Debug, Default)]
+pub struct HandoffScanner {
+    stripper: Stripper,
+    draft: Option<Draft>,
+    /// Canonical forms of the messages reported so far.
+    reported: Vec<Handoff>,
+    reported_keys: HashSet<String>,
+}
+
+impl HandoffScanner {
+    pub fn new() -> HandoffScanner {
+        HandoffScanner::default()
+    }
+
+    /// Feeds a chunk of raw output (split anywhere, even inside an escape sequence or a UTF-8 character);
+    /// returns the messages completed by it that were not reported before.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Handoff> {
+        let mut out = Vec::new();
+        let mut stripper = std::mem::take(&mut self.stripper);
+        stripper.feed(bytes, &mut |raw| self.line(&raw, &mut out));
+        self.stripper = stripper;
+        out
+    }
+
+    /// Ends the stream: the last line and any open message are completed.
+    pub fn finish(&mut self) -> Vec<Handoff> {
+        let mut out = Vec::new();
+        if let Some(raw) = self.stripper.finish() {
+            self.line(&raw, &mut out);
+        }
+        if let Some(draft) = self.draft.take() {
+            self.close(draft, &mut out);
+        }
+        out
+    }
+
+    fn line(&mut self, raw: &[u8], out: &mut Vec<Handoff>) {
+        let line = clean_line(raw);
+        if let Some((kind, batch)) = header(&line.text) {
+            if let Some(draft) = self.draft.take() {
+                // A redraw of the same message before it was seen complete (streaming output) replaces it.
+                let restarted = draft.kind == kind && draft.batch == batch && !draft.is_confirmed();
+                if !restarted {
+                    self.close(draft, out);
+                }
+            }
+            self.draft = Some(Draft::new(kind, batch));
+            return;
+        }
+        let Some(draft) = self.draft.as_mut() else {
+            return;
+        };
+        draft.lines += 1;
+        let done = draft.push(&line) || draft.lines > MAX_MESSAGE_LINES;
+        if done {
+            let draft = self.draft.take().expect("draft is open");
+            self.close(draft, out);
+        }
+    }
+
+    fn close(&mut self, draft: Draft, out: &mut Vec<Handoff>) {
+        if draft.fields.is_empty() {
+            // A header alone (e.g. cut off by a redraw) carries nothing to act on.
+            return;
+        }
+        let message = draft.build();
+        let key = canonical(&message);
+        let covered = self.reported.iter().any(|old| covers(old, &message));
+        if covered || !self.reported_keys.insert(key) {
+            return;
+        }
+        self.reported.push(message.clone());
+        out.push(message);
+    }
+}
+
+// ---- 1. escape sequences ----
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum EscState {
+    #[default]
+    Ground,
+    /// After ESC.
+    Esc,
+    /// After ESC and intermediate bytes (e.g. `ESC ( B`): the next final byte ends it.
+    EscIntermediate,
+    /// Inside `ESC [` … final byte.
+    Csi,
+    /// Inside an OSC/DCS/SOS/PM/APC string, ended by BEL or `ESC \`.
+    Str,
+    /// ESC seen inside a string.
+    StrEsc,
+}
+
+/// Removes escape sequences and splits the output into raw lines (bytes, UTF-8 decoded later so that a
+/// character split across chunks is reassembled).
+#[derive(Debug, Default)]
+struct Stripper {
+    state: EscState,
+    params: Vec<u8>,
+    line: Vec<u8>,
+    /// The last byte was `\r` (so a following `\n` ends the same line).
+    after_cr: bool,
+    /// The screen row the cursor is on, when a cursor-position sequence told us.
+    row: Option<u32>,
+}
+
+impl Stripper {
+    fn feed(&mut self, bytes: &[u8], emit: &mut dyn FnMut(Vec<u8>)) {
+        for &b in bytes {
+            match self.state {
+                EscState::Ground => self.ground(b, emit),
+                EscState::Esc => match b {
+                    b'[' => {
+                        self.params.clear();
+                        self.state = EscState::Csi;
+                    }
+                    b']' | b'P' | b'X' | b'^' | b'_' => self.state = EscState::Str,
+                    0x20..=0x2f => self.state = EscState::EscIntermediate,
+                    0x1b => {}
+                    // `ESC E` (next line), `ESC D` (index), `ESC M` (reverse index): another row.
+                    b'E' | b'D' | b'M' => {
+                        self.soft_break(emit);
+                        self.state = EscState::Ground;
+                    }
+                    _ => self.state = EscState::Ground,
+                },
+                EscState::EscIntermediate => {
+                    if !(0x20..=0x2f).contains(&b) {
+                        self.state = EscState::Ground;
+                    }
+                }
+                EscState::Csi => match b {
+                    0x20..=0x3f => {
+                        if self.params.len() < 64 {
+                            self.params.push(b);
+                        }
+                    }
+                    0x40..=0x7e => {
+                        self.state = EscState::Ground;
+                        self.csi(b, emit);
+                    }
+                    0x1b => self.state = EscState::Esc,
+                    // A control character inside CSI is executed; anything else aborts the sequence.
+                    0x0a | 0x0d => {
+                        self.state = EscState::Ground;
+                        self.ground(b, emit);
+                    }
+                    _ => self.state = EscState::Ground,
+                },
+                EscState::Str => match b {
+                    0x07 => self.state = EscState::Ground,
+                    0x1b => self.state = EscState::StrEsc,
+                    _ => {}
+                },
+                EscState::StrEsc => match b {
+                    b'\\' => self.state = EscState::Ground,
+                    0x1b => {}
+                    _ => self.state = EscState::Str,
+                },
+            }
+        }
+    }
+
+    fn ground(&mut self, b: u8, emit: &mut dyn FnMut(Vec<u8>)) {
+        let after_cr = std::mem::take(&mut self.after_cr);
+        match b {
+            0x1b => self.state = EscState::Esc,
+            b'\n' => {
+                if !after_cr {
+                    self.hard_break(emit);
+                }
+            }
+            b'\r' => {
+                self.hard_break(emit);
+                self.after_cr = true;
+            }
+            b'\t' => self.push(b' ', emit),
+            0x08 => {
+                // Backspace: drop the last character (and any UTF-8 continuation bytes of it).
+                while let Some(last) = self.line.pop() {
+                    if last & 0xc0 != 0x80 {
+                        break;
+                    }
+                }
+            }
+            0x00..=0x1f | 0x7f => {}
+            _ => self.push(b, emit),
+        }
+    }
+
+    fn push(&mut self, b: u8, emit: &mut dyn FnMut(Vec<u8>)) {
+        if self.line.len() >= MAX_LINE_BYTES {
+            self.hard_break(emit);
+        }
+        self.line.push(b);
+    }
+
+    fn csi(&mut self, final_byte: u8, emit: &mut dyn FnMut(Vec<u8>)) {
+        let private = self
+            .params
+            .first()
+            .is_some_and(|p| matches!(p, b'?' | b'>' | b'<' | b'='));
+        if private {
+            return;
+        }
+        let param = |i: usize| -> Option<u32> {
+            std::str::from_utf8(&self.params)
+                .ok()?
+                .split(';')
+                .nth(i)
+                .and_then(|s| s.parse().ok())
+        };
+        match final_byte {
+            // Cursor position: to another row breaks the line, within the row separates words.
+            b'H' | b'f' => {
+                let row = param(0).unwrap_or(1);
+                if self.row == Some(row) {
+                    self.space();
+                } else {
+                    self.soft_break(emit);
+                }
+                self.row = Some(row);
+            }
+            b'd' => {
+                let row = param(0).unwrap_or(1);
+                if self.row != Some(row) {
+                    self.soft_break(emit);
+                }
+                self.row = Some(row);
+            }
+            b'A' | b'B' | b'E' | b'F' | b'S' | b'T' => {
+                self.soft_break(emit);
+                self.row = None;
+            }
+            b'C' | b'G' | b'`' | b'a' => self.space(),
+            b'J' if param(0).unwrap_or(0) >= 2 => {
+                self.soft_break(emit);
+                self.row = None;
+            }
+            _ => {}
+        }
+    }
+
+    fn space(&mut self) {
+        if self.line.last().is_some_and(|&b| b != b' ') {
+            self.line.push(b' ');
+        }
+    }
+
+    /// A line ended by `\n` or `\r`: always a line, even an empty one (blank lines end messages).
+    fn hard_break(&mut self, emit: &mut dyn FnMut(Vec<u8>)) {
+        if let Some(row) = self.row.as_mut() {
+            *row += 1;
+        }
+        emit(std::mem::take(&mut self.line));
+    }
+
+    /// The cursor moved to another row: a line only if something was written on this one.
+    fn soft_break(&mut self, emit: &mut dyn FnMut(Vec<u8>)) {
+        if !self.line.is_empty() {
+            emit(std::mem::take(&mut self.line));
+        }
+    }
+
+    fn finish(&mut self) -> Option<Vec<u8>> {
+        self.state = EscState::Ground;
+        (!self.line.is_empty()).then(|| std::mem::take(&mut self.line))
+    }
+}
+
+// ---- 2. TUI decoration ----
+
+#[derive(Debug)]
+struct Line {
+    /// Without borders, bullets and emphasis markers; trimmed.
+    text: String,
+    /// The line was a list item (`- x`, `* x`, `1. x`); `text` is without the marker.
+    item: bool,
+}
+
+fn is_border(c: char) -> bool {
+    matches!(c, '│' | '┃' | '║' | '|' | '▌' | '▐' | '┆' | '┊')
+        || ('\u{2500}'..='\u{259f}').contains(&c)
+}
+
+fn is_bullet(c: char) -> bool {
+    matches!(
+        c,
+        '⏺' | '●'
+            | '•'
+            | '◦'
+            | '∙'
+            | '⎿'
+            | '▶'
+            | '►'
+            | '▸'
+            | '✻'
+            | '✶'
+            | '✳'
+            | '·'
+            | '○'
+            | '◉'
+            | '⦿'
+    )
+}
+
+fn clean_line(raw: &[u8]) -> Line {
+    let decoded = String::from_utf8_lossy(raw);
+    let mut s: &str = decoded.trim();
+    // Borders on both sides (`│ text │`), box-drawing rules (`╭────╮`), blockquote and bullet prefixes.
+    loop {
+        let before = s;
+        s = s.trim_matches(|c: char| is_border(c) || c.is_whitespace());
+        s = s.trim_start_matches(|c: char| is_bullet(c) || c.is_whitespace());
+        if let Some(rest) = s.strip_prefix('>') {
+            s = rest;
+        }
+        if s == before {
+            break;
+        }
+    }
+    let mut text = s.replace("**", "").replace("__", "");
+    let mut item = false;
+    for marker in ["- ", "* ", "+ "] {
+        if let Some(rest) = text.strip_prefix(marker) {
+            text = rest.trim_start().to_string();
+            item = true;
+            break;
+        }
+    }
+    if !item {
+        if let Some(m) = NUMBERED_ITEM.find(&text) {
+            text = text[m.end()..].to_string();
+            item = true;
+        }
+    }
+    Line {
+        text: text.trim().to_string(),
+        item,
+    }
+}
+
+static NUMBERED_ITEM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{1,3}[.)]\s+").unwrap());
+
+// ---- 3. messages ----
+
+static HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:#{1,6}\s*)?(handoff|complete)\s*[-–—:]+\s*batch\s*#?\s*(\d{1,6})\b(?:\s*[-–—:]?\s*(?:ready|done|completed?)\b)?")
+        .unwrap()
+});
+
+fn header(text: &str) -> Option<(HandoffKind, u32)> {
+    let caps = HEADER.captures(text)?;
+    let kind = if caps[1].eq_ignore_ascii_case("handoff") {
+        HandoffKind::Handoff
+    } else {
+        HandoffKind::Complete
+    };
+    Some((kind, caps[2].parse().ok()?))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Tickets,
+    Files,
+    Dependencies,
+    VerifyCommand,
+    Commits,
+    Verify,
+    ReadyFor,
+}
+
+fn field_key(key: &str) -> Option<Field> {
+    let key = key
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    Some(match key.as_str() {
+        "tickets" | "ticket" | "tickets completed" | "completed tickets" | "tickets done"
+        | "completed" => Field::Tickets,
+        "files affected" | "files" | "affected files" | "files changed" | "changed files"
+        | "files touched" => Field::Files,
+        "dependencies" | "dependency" | "deps" | "setup" => Field::Dependencies,
+        "verify command" | "verify cmd" | "verification command" | "verify with" => {
+            Field::VerifyCommand
+        }
+        "commits" | "commit" => Field::Commits,
+        "verify" | "verification" | "verify result" | "verified" => Field::Verify,
+        "ready for" | "next" => Field::ReadyFor,
+        _ => return None,
+    })
+}
+
+/// `Key: value` with a known key.
+fn field_line(text: &str) -> Option<(Field, &str)> {
+    let (key, value) = text.split_once(':')?;
+    let key = key.trim().trim_matches('`');
+    if key.len() > 30 {
+        return None;
+    }
+    Some((field_key(key)?, value.trim()))
+}
+
+/// `Word words: …` that is not a field (e.g. `Codex: Execute when ready.`): ends the current field.
+fn other_key_line(text: &str) -> bool {
+    text.split_once(':').is_some_and(|(key, _)| {
+        !key.is_empty()
+            && key.len() <= 30
+            && key
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == ' ' || c == '-')
+    })
+}
+
+#[derive(Debug)]
+struct Draft {
+    kind: HandoffKind,
+    batch: u32,
+    /// Each field with its items: the inline value first (if any), then one item per list line.
+    fields: Vec<(Field, Vec<String>)>,
+    /// The field that continuation lines extend.
+    current: Option<Field>,
+    lines: usize,
+    /// `lines` when the last field (`Verify command` / `Ready for`) was set.
+    last_field_at: Option<usize>,
+}
+
+impl Draft {
+    fn new(kind: HandoffKind, batch: u32) -> Draft {
+        Draft {
+            kind,
+            batch,
+            fields: Vec::new(),
+            current: None,
+            lines: 0,
+            last_field_at: None,
+        }
+    }
+
+    fn last_field(&self) -> Field {
+        match self.kind {
+            HandoffKind::Handoff => Field::VerifyCommand,
+            HandoffKind::Complete => Field::ReadyFor,
+        }
+    }
+
+    fn items(&mut self, field: Field) -> &mut Vec<String> {
+        if let Some(i) = self.fields.iter().position(|(f, _)| *f == field) {
+            &mut self.fields[i].1
+        } else {
+            self.fields.push((field, Vec::new()));
+            &mut self.fields.last_mut().unwrap().1
+        }
+    }
+
+    fn is_complete(&self) -> bool {
+        let last = self.last_field();
+        self.fields
+            .iter()
+            .any(|(f, items)| *f == last && !items.is_empty())
+    }
+
+    /// Complete, and a line came after the last field, so its value was not cut off mid-redraw.
+    fn is_confirmed(&self) -> bool {
+        self.is_complete() && self.last_field_at.is_some_and(|at| self.lines > at)
+    }
+
+    /// Takes one line of the message; true when the message is over.
+    fn push(&mut self, line: &Line) -> bool {
+        if line.text.is_empty() {
+            self.current = None;
+            return self.is_complete();
+        }
+        if let Some((field, value)) = field_line(&line.text) {
+            let items = self.items(field);
+            items.clear();
+            if !value.is_empty() {
+                items.push(value.to_string());
+            }
+            self.current = Some(field);
+            if field == self.last_field() {
+                self.last_field_at = Some(self.lines);
+            }
+            return false;
+        }
+        let Some(field) = self.current else {
+            // Prose inside or after the message: after the last field, it is over.
+            return self.is_complete();
+        };
+        if other_key_line(&line.text) && !line.item {
+            self.current = None;
+            return self.is_complete();
+        }
+        let items = self.items(field);
+        match items.last_mut() {
+            Some(last) if !line.item => {
+                last.push(' ');
+                last.push_str(&line.text);
+            }
+            _ => items.push(line.text.clone()),
+        }
+        false
+    }
+
+    fn build(&self) -> Handoff {
+        let mut h = Handoff {
+            kind: self.kind,
+            batch: self.batch,
+            tickets: Vec::new(),
+            files: Vec::new(),
+            dependencies: None,
+            verify_command: None,
+            commits: Vec::new(),
+            verify: None,
+            ready_for: Vec::new(),
+        };
+        for (field, items) in &self.fields {
+            match field {
+                Field::Tickets => h.tickets = items.iter().flat_map(|i| parse_tickets(i)).collect(),
+                Field::Files => h.files = list(items, &[',', ';']),
+                Field::Commits => h.commits = list(items, &[',', ';']),
+                Field::ReadyFor => h.ready_for = ready_for(items),
+                Field::Dependencies => h.dependencies = text(items),
+                Field::VerifyCommand => h.verify_command = text(items).map(|t| unquote(&t)),
+                Field::Verify => h.verify = items.first().and_then(|v| verify_result(v)),
+            }
+        }
+        h
+    }
+}
+
+fn unquote(s: &str) -> String {
+    s.trim().trim_matches('`').trim().to_string()
+}
+
+fn text(items: &[String]) -> Option<String> {
+    let joined = items
+        .iter()
+        .map(|i| i.trim())
+        .filter(|i| !i.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    (!joined.is_empty()).then_some(joined)
+}
+
+/// Items of a list field: an inline value is split at `seps`; list lines are one item each.
+fn list(items: &[String], seps: &[char]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let pieces: Vec<&str> = if i == 0 && items.len() == 1 {
+            item.split(seps).collect()
+        } else {
+            vec![item]
+        };
+        for p in pieces {
+            let p = unquote(p);
+            if !p.is_empty() {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn ready_for(items: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in items {
+        let item = item.trim().trim_end_matches('.');
+        for part in item.split(['/', ',', ';']) {
+            for part in part.split(" or ").flat_map(|p| p.split(" and ")) {
+                let part = part.trim();
+                if !part.is_empty() {
+                    out.push(part.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn verify_result(value: &str) -> Option<VerifyResult> {
+    let v = value.to_lowercase();
+    let passed = v.contains("pass") || v.starts_with("ok") || v.contains('✅') || v.contains('✓');
+    let failed = v.contains("fail") || v.contains('❌') || v.contains('✗');
+    match (passed, failed) {
+        (true, false) => Some(VerifyResult::Passed),
+        (false, true) => Some(VerifyResult::Failed),
+        _ => None,
+    }
+}
+
+// ---- ticket ids and ranges ----
+
+static TICKET_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^([A-Za-z][A-Za-z_]*)(-?)(\d+)$").unwrap());
+
+static TICKET_RANGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^([A-Za-z][A-Za-z_]*)(-?)(\d+)\s*(?:[-–—]|\.\.\.?|\bto\b|\bthrough\b)\s*(?:([A-Za-z][A-Za-z_]*)(-?))?(\d+)$")
+        .unwrap()
+});
+
+/// The largest range expanded; a larger one is kept as written.
+const MAX_RANGE: u64 = 500;
+
+/// Ticket ids of a `Tickets:` value: ids and ranges separated by commas, `and`, `&` or spaces. A range
+/// (`T-001–T-004`, `T1-T4`, `T-1..T-3`, `T-1 to T-3`, `T-001–004`) is expanded when unambiguous: same
+/// prefix, ascending, same zero-padding, at most 500 ids; otherwise it is kept as written, like any
+/// token that is no id (e.g. the template's `T#-T#`).
+pub fn parse_tickets(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let value = value.replace(['`', '[', ']', '(', ')'], " ");
+    for piece in value.split([',', ';', '&']).flat_map(|p| p.split(" and ")) {
+        let piece = piece.trim().trim_end_matches('.');
+        if piece.is_empty() {
+            continue;
+        }
+        if let Some(ids) = expand(piece) {
+            out.extend(ids);
+            continue;
+        }
+        // Several ids separated by spaces, perhaps with words between them.
+        let tokens: Vec<Vec<String>> = piece.split_whitespace().filter_map(expand).collect();
+        if tokens.is_empty() {
+            out.push(piece.to_string());
+        } else {
+            out.extend(tokens.into_iter().flatten());
+        }
+    }
+    out
+}
+
+/// One id, or one range (expanded, or kept as written when ambiguous); `None` for anything else.
+fn expand(token: &str) -> Option<Vec<String>> {
+    let token = token.trim();
+    if TICKET_ID.is_match(token) {
+        return Some(vec![token.to_string()]);
+    }
+    let c = TICKET_RANGE.captures(token)?;
+    let (prefix, dash, from) = (&c[1], &c[2], &c[3]);
+    let to = &c[6];
+    let same_prefix = match c.get(4) {
+        Some(p) => p.as_str() == prefix && &c[5] == dash,
+        None => true,
+    };
+    let padded = |d: &str| d.len() > 1 && d.starts_with('0');
+    let width_ok = if padded(from) || padded(to) {
+        from.len() == to.len()
+    } else {
+        true
+    };
+    let (Ok(a), Ok(b)) = (from.parse::<u64>(), to.parse::<u64>()) else {
+        return Some(vec![token.to_string()]);
+    };
+    if !same_prefix || !width_ok || a > b || b - a >= MAX_RANGE {
+        return Some(vec![token.to_string()]);
+    }
+    let width = if padded(from) { from.len() } else { 0 };
+    Some(
+        (a..=b)
+            .map(|n| format!("{prefix}{dash}{n:0width$}"))
+            .collect(),
+    )
+}
+
+// ---- 4. reporting once ----
+
+/// The message's content with all whitespace removed: the same message wrapped at another width is equal.
+fn canonical(h: &Handoff) -> String {
+    let json = serde_json::to_string(h).expect("handoff serialises");
+    json.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn squash_all(v: &[String]) -> Vec<String> {
+    v.iter().map(|s| squash(s)).collect()
+}
+
+/// `old` says everything `new` says: same kind and batch, and each field `new` has is equal in `old`.
+fn covers(old: &Handoff, new: &Handoff) -> bool {
+    fn list_ok(old: &[String], new: &[String]) -> bool {
+        new.is_empty() || squash_all(old) == squash_all(new)
+    }
+    fn opt_ok(old: &Option<String>, new: &Option<String>) -> bool {
+        match new {
+            None => true,
+            Some(n) => old.as_deref().map(squash) == Some(squash(n)),
+        }
+    }
+    old.kind == new.kind
+        && old.batch == new.batch
+        && list_ok(&old.tickets, &new.tickets)
+        && list_ok(&old.files, &new.files)
+        && opt_ok(&old.dependencies, &new.dependencies)
+        && opt_ok(&old.verify_command, &new.verify_command)
+        && list_ok(&old.commits, &new.commits)
+        && (new.verify.is_none() || old.verify == new.verify)
+        && list_ok(&old.ready_for, &new.ready_for)
+}

@@ -95,3 +95,272 @@ impl TicketStatus {
         }
     }
 }
+
+impl CliKind {
+    pub const ALL: [CliKind; 6] = [
+        CliKind::ClaudeCode,
+        CliKind::Codex,
+        CliKind::Aider,
+        CliKind::Gemini,
+        CliKind::Opencode,
+        CliKind::Custom,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CliKind::ClaudeCode => "claude-code",
+            CliKind::Codex => "codex",
+            CliKind::Aider => "aider",
+            CliKind::Gemini => "gemini",
+            CliKind::Opencode => "opencode",
+            CliKind::Custom => "custom",
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch (UTC). A plain number so it crosses IPC to TypeScript unchanged.
+pub type Timestamp = u64;
+
+/// The current wall-clock time as a [`Timestamp`].
+pub fn now_ms() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A project Leapfrog runs agents on: one repository, its agents and how they are orchestrated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    /// Stable identifier; namespaces every key of the project in the store.
+    pub id: String,
+    pub name: String,
+    /// The repository the agents work in.
+    pub repo_path: std::path::PathBuf,
+    #[serde(default)]
+    pub agents: Vec<AgentProfile>,
+    #[serde(default)]
+    pub pattern: Pattern,
+    /// How many batches the designer may run ahead of the last accepted one; `None` means no limit.
+    #[serde(default)]
+    pub lookahead: Option<u32>,
+    /// Run a sync point (the verify command) after every this many accepted batches; `None` means only at the end.
+    #[serde(default)]
+    pub sync_interval: Option<u32>,
+    /// The project's verify command, run at sync points (e.g. `cargo test`).
+    #[serde(default)]
+    pub verify_command: Option<String>,
+}
+
+/// One coding-agent CLI session Leapfrog can start, and the roles it takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentProfile {
+    pub id: String,
+    pub display_name: String,
+    pub cli: CliKind,
+    /// The program to run, e.g. `claude`.
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+/// A batch of tickets that is designed, built, reviewed (and fixed, and QA'd) together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    /// 1-based batch number.
+    pub number: u32,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub goal: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// One acceptance checkbox of a ticket (`- [x] text`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptanceItem {
+    pub text: String,
+    #[serde(default)]
+    pub done: bool,
+}
+
+/// A ticket of TICKETS.md.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// As written in TICKETS.md, e.g. `T-001`.
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub status: TicketStatus,
+    /// The batch the ticket belongs to, when known.
+    #[serde(default)]
+    pub batch: Option<u32>,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// As written, e.g. `P1` or `high`.
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub acceptance: Vec<AcceptanceItem>,
+}
+
+/// What a phase does; the preamble phases, the per-batch phases and the sync point's verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseKind {
+    Discovery,
+    Requirements,
+    Plan,
+    Design,
+    Build,
+    Review,
+    Fix,
+    Qa,
+    /// A sync point: the project's verify command. Runs on no agent.
+    Verify,
+    /// The designer re-checks a later batch's design after a failed review (cascade).
+    Recheck,
+}
+
+impl PhaseKind {
+    /// The role an agent needs to run this phase; `None` for verify (no agent).
+    pub fn role(self) -> Option<Role> {
+        match self {
+            PhaseKind::Discovery => Some(Role::Discovery),
+            PhaseKind::Requirements => Some(Role::Requirements),
+            PhaseKind::Plan => Some(Role::Plan),
+            PhaseKind::Design | PhaseKind::Recheck => Some(Role::Design),
+            PhaseKind::Build => Some(Role::Build),
+            PhaseKind::Review => Some(Role::Review),
+            PhaseKind::Fix => Some(Role::Fix),
+            PhaseKind::Qa => Some(Role::Qa),
+            PhaseKind::Verify => None,
+        }
+    }
+}
+
+/// How a phase run ended (or that it has not yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseOutcome {
+    #[default]
+    Running,
+    Passed,
+    Failed,
+    /// Stopped by the user.
+    Cancelled,
+    /// The agent process died before reporting.
+    Crashed,
+    TimedOut,
+}
+
+/// How Leapfrog learned that a phase was finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompletionDetection {
+    /// A `## HANDOFF — Batch N Ready` message in the agent's output.
+    HandoffMessage,
+    /// A `## COMPLETE — Batch N Done` message in the agent's output.
+    CompleteMessage,
+    /// TICKETS.md changed so that the batch's tickets reached their final status.
+    TicketsFile,
+    /// The agent process exited.
+    ProcessExit,
+    /// The verify command exited (sync points).
+    VerifyExit,
+    /// The agent went quiet at its prompt for long enough.
+    Idle,
+    /// The user marked it done.
+    Manual,
+}
+
+/// One run of one phase on one agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseRun {
+    /// Unique within the project; the store lists runs in this order.
+    pub id: u64,
+    pub project: String,
+    pub kind: PhaseKind,
+    /// `None` for preamble phases; for verify, the number of the sync point.
+    #[serde(default)]
+    pub batch: Option<u32>,
+    /// `None` for verify, which runs on no agent.
+    #[serde(default)]
+    pub agent: Option<String>,
+    pub started_at: Timestamp,
+    #[serde(default)]
+    pub ended_at: Option<Timestamp>,
+    #[serde(default)]
+    pub outcome: PhaseOutcome,
+    #[serde(default)]
+    pub detection: Option<CompletionDetection>,
+}
+
+/// Which handoff message: a design handed to the builder, or a build reported done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffKind {
+    /// `## HANDOFF — Batch N Ready`
+    Handoff,
+    /// `## COMPLETE — Batch N Done`
+    Complete,
+}
+
+/// `Verify: PASSED/FAILED` of a COMPLETE message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyResult {
+    Passed,
+    Failed,
+}
+
+/// A HANDOFF or COMPLETE message as an agent wrote it (see the seed's handoff protocol).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handoff {
+    pub kind: HandoffKind,
+    pub batch: u32,
+    /// Ticket ids; ranges expanded when unambiguous, otherwise kept as written (e.g. `T#-T#`).
+    #[serde(default)]
+    pub tickets: Vec<String>,
+    /// `Files affected` (HANDOFF).
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// `Dependencies` (HANDOFF), as written.
+    #[serde(default)]
+    pub dependencies: Option<String>,
+    /// `Verify command` (HANDOFF).
+    #[serde(default)]
+    pub verify_command: Option<String>,
+    /// `Commits` (COMPLETE), one entry per commit as written.
+    #[serde(default)]
+    pub commits: Vec<String>,
+    /// `Verify: PASSED/FAILED` (COMPLETE); `None` when absent or neither.
+    #[serde(default)]
+    pub verify: Option<VerifyResult>,
+    /// `Ready for` (COMPLETE), e.g. `["Review", "Next batch"]`.
+    #[serde(default)]
+    pub ready_for: Vec<String>,
+}
+
+/// A handoff message as the store keeps it: which project and agent, and when it was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoffRecord {
+    /// Unique within the project; the store lists handoffs in this order.
+    pub id: u64,
+    pub project: String,
+    #[serde(default)]
+    pub agent: Option<String>,
+    pub received_at: Timestamp,
+    pub message: Handoff,
+}

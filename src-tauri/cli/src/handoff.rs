@@ -1,0 +1,124 @@
+//! `leap handoff`: the handoff protocol from the command line.
+
+use std::fs::File;
+use std::io::{ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use leapfrog_engine::handoff::HandoffScanner;
+use leapfrog_engine::model::{Handoff, HandoffKind, VerifyResult};
+
+#[derive(Subcommand)]
+pub enum HandoffCommand {
+    /// Print the HANDOFF / COMPLETE messages found in FILE: raw terminal output of an agent
+    /// (escape sequences and all) or markdown.
+    Parse {
+        /// The capture or markdown file.
+        file: PathBuf,
+        /// Print a JSON array of messages instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(command: HandoffCommand) -> Result<()> {
+    match command {
+        HandoffCommand::Parse { file, json } => {
+            let messages = scan_file(&file)?;
+            let out = if json {
+                let mut s = serde_json::to_string_pretty(&messages)?;
+                s.push('\n');
+                s
+            } else if messages.is_empty() {
+                format!("no handoff messages in {}\n", file.display())
+            } else {
+                messages.iter().map(render).collect::<Vec<_>>().join("\n")
+            };
+            print(&out)
+        }
+    }
+}
+
+/// Streams the file through the scanner (a capture may be large); refuses what is not text.
+fn scan_file(path: &Path) -> Result<Vec<Handoff>> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.is_dir() {
+        bail!(
+            "{} is a directory, not a capture or markdown file",
+            path.display()
+        );
+    }
+    let mut file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut scanner = HandoffScanner::new();
+    let mut messages = Vec::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut offset = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let chunk = &buf[..n];
+        // Terminal output may be invalid UTF-8 (decoded lossily), but it never contains NUL bytes.
+        if let Some(i) = chunk.iter().position(|&b| b == 0) {
+            bail!(
+                "{} looks binary (NUL byte at offset {}), not terminal output or markdown",
+                path.display(),
+                offset + i as u64
+            );
+        }
+        messages.extend(scanner.feed(chunk));
+        offset += n as u64;
+    }
+    messages.extend(scanner.finish());
+    Ok(messages)
+}
+
+/// A message in the seed's shape.
+fn render(m: &Handoff) -> String {
+    let mut out = match m.kind {
+        HandoffKind::Handoff => format!("## HANDOFF — Batch {} Ready\n", m.batch),
+        HandoffKind::Complete => format!("## COMPLETE — Batch {} Done\n", m.batch),
+    };
+    let mut line = |key: &str, value: String| {
+        if !value.is_empty() {
+            out.push_str(&format!("{key}: {value}\n"));
+        }
+    };
+    match m.kind {
+        HandoffKind::Handoff => {
+            line("Tickets", m.tickets.join(", "));
+            line("Files affected", m.files.join(", "));
+            line("Dependencies", m.dependencies.clone().unwrap_or_default());
+            line(
+                "Verify command",
+                m.verify_command.clone().unwrap_or_default(),
+            );
+        }
+        HandoffKind::Complete => {
+            line("Tickets completed", m.tickets.join(", "));
+            line("Commits", m.commits.join(", "));
+            let verify = match m.verify {
+                Some(VerifyResult::Passed) => "PASSED",
+                Some(VerifyResult::Failed) => "FAILED",
+                None => "",
+            };
+            line("Verify", verify.to_string());
+            line("Ready for", m.ready_for.join(" / "));
+        }
+    }
+    out
+}
+
+/// Writes to stdout; a closed pipe (`leap handoff parse x | head`) ends quietly.
+fn print(s: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()) {
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}

@@ -1,0 +1,200 @@
+//! `leap handoff parse` through the real binary.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn leap(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_leap"))
+        .args(args)
+        .output()
+        .expect("run leap");
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "leap panicked: {}",
+        run.stderr
+    );
+    run
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../engine/tests/handoff")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Bad input: (what is in the file, or None for no file; expected one-line error after the path).
+#[test]
+fn bad_input_gives_a_one_line_error_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("image.png");
+    std::fs::write(&binary, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    let missing = dir.path().join("missing.log");
+    let cases: [(PathBuf, String); 3] = [
+        (
+            missing.clone(),
+            format!(
+                "leap: cannot read {}: No such file or directory (os error 2)\n",
+                missing.display()
+            ),
+        ),
+        (
+            dir.path().to_path_buf(),
+            format!(
+                "leap: {} is a directory, not a capture or markdown file\n",
+                dir.path().display()
+            ),
+        ),
+        (
+            binary.clone(),
+            format!(
+                "leap: {} looks binary (NUL byte at offset 8), not terminal output or markdown\n",
+                binary.display()
+            ),
+        ),
+    ];
+    for (path, expected) in cases {
+        let run = leap(&["handoff", "parse", path.to_str().unwrap()]);
+        assert_eq!(
+            (run.code, run.stderr.as_str(), run.stdout.as_str()),
+            (Some(1), expected.as_str(), "")
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let run = leap(&["handoff", "parse"]);
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("FILE"), "{}", run.stderr);
+}
+
+#[test]
+fn prints_messages_of_a_markdown_file_in_the_seed_shape() {
+    let run = leap(&["handoff", "parse", &fixture("seed_messages.md")]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "## HANDOFF — Batch 1 Ready
+Tickets: T-001, T-002, T-003, T-004
+Files affected: src/auth/session.rs, src/auth/login.rs, migrations/0001_users.sql
+Dependencies: run `cargo sqlx migrate run` once
+Verify command: dev verify
+
+## COMPLETE — Batch 1 Done
+Tickets completed: T-001, T-002, T-003, T-004
+Commits: 1a2b3c4, 5d6e7f8, 9a0b1c2
+Verify: PASSED
+Ready for: Review / Next batch
+
+## HANDOFF — Batch 3 Ready
+Tickets: T-009, T-010, T-011
+Files affected: src/orders.rs, src/api/orders.rs
+Dependencies: none
+Verify command: dev verify
+"
+    );
+}
+
+#[test]
+fn json_of_a_raw_tui_capture() {
+    let run = leap(&[
+        "handoff",
+        "parse",
+        &fixture("claude_code_tui.raw"),
+        "--json",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!([{
+            "kind": "handoff",
+            "batch": 2,
+            "tickets": ["T-005", "T-006", "T-007", "T-008"],
+            "files": ["src/cart/mod.rs", "src/cart/pricing.rs", "src/api/checkout.rs", "tests/cart.rs"],
+            "dependencies": "none (uses the session store from Batch 1)",
+            "verify_command": "cargo test --workspace",
+            "commits": [],
+            "verify": null,
+            "ready_for": []
+        }])
+    );
+}
+
+#[test]
+fn invalid_utf8_and_empty_files_are_not_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, b"").unwrap();
+    let run = leap(&["handoff", "parse", empty.to_str().unwrap()]);
+    assert_eq!(
+        (run.code, run.stdout),
+        (
+            Some(0),
+            format!("no handoff messages in {}\n", empty.display())
+        )
+    );
+
+    let run = leap(&[
+        "handoff",
+        "parse",
+        &fixture("crlf_progress_invalid_utf8.raw"),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("## COMPLETE — Batch 3 Done\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Verify: FAILED\n"), "{}", run.stdout);
+}
+
+#[test]
+fn a_50_mb_capture_is_streamed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    // Coloured build output with a byte that is not UTF-8.
+    let noise: Vec<u8> = [
+        "\x1b[32m✓\x1b[0m compiling crate \x1b[1mfoo\x1b[0m v1.0 … build output ".as_bytes(),
+        b"\xff\r\n",
+    ]
+    .concat();
+    let mut written = 0usize;
+    let mut batch = 0;
+    while written < 50 << 20 {
+        for _ in 0..20_000 {
+            f.write_all(&noise).unwrap();
+            written += noise.len();
+        }
+        batch += 1;
+        let message = format!("## COMPLETE — Batch {batch} Done\r\nTickets completed: T-{batch}\r\nVerify: PASSED\r\nReady for: Review\r\n\r\n");
+        // Repeated by a redraw: reported once.
+        f.write_all(message.as_bytes()).unwrap();
+        f.write_all(message.as_bytes()).unwrap();
+    }
+    f.write_all(&vec![b'x'; 3 << 20]).unwrap(); // and a last line without any newline
+    f.flush().unwrap();
+    drop(f);
+    assert!(std::fs::metadata(&path).unwrap().len() >= 50 << 20);
+
+    let run = leap(&["handoff", "parse", path.to_str().unwrap(), "--json"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let json: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json.len(), batch, "one message per batch");
+    assert_eq!(json.last().unwrap()["batch"], batch);
+}

@@ -1,0 +1,266 @@
+//! The handoff parser, data-driven: every file in `tests/handoff/` (raw terminal captures and markdown) is
+//! parsed whole and in chunks of many sizes, and must give its `.expect` file. `UPDATE_EXPECT=1` rewrites the
+//! `.expect` files (review the diff before committing).
+
+use std::path::{Path, PathBuf};
+
+use leapfrog_engine::handoff::{parse, parse_tickets, visible_lines, HandoffScanner};
+use leapfrog_engine::model::{Handoff, HandoffKind};
+
+/// One block per message, in a form that is easy to review.
+fn render(messages: &[Handoff]) -> String {
+    let mut out = String::new();
+    for m in messages {
+        let kind = match m.kind {
+            HandoffKind::Handoff => "HANDOFF",
+            HandoffKind::Complete => "COMPLETE",
+        };
+        out.push_str(&format!("{kind} batch {}\n", m.batch));
+        let mut field = |name: &str, value: String| {
+            if !value.is_empty() {
+                out.push_str(&format!("  {name}: {value}\n"));
+            }
+        };
+        field("tickets", m.tickets.join(" | "));
+        field("files", m.files.join(" | "));
+        field("dependencies", m.dependencies.clone().unwrap_or_default());
+        field(
+            "verify command",
+            m.verify_command.clone().unwrap_or_default(),
+        );
+        field("commits", m.commits.join(" | "));
+        field(
+            "verify",
+            m.verify.map(|v| format!("{v:?}")).unwrap_or_default(),
+        );
+        field("ready for", m.ready_for.join(" | "));
+    }
+    if out.is_empty() {
+        out.push_str("(no messages)\n");
+    }
+    out
+}
+
+fn scan_in_chunks(bytes: &[u8], size: usize) -> Vec<Handoff> {
+    let mut scanner = HandoffScanner::new();
+    let mut found = Vec::new();
+    for chunk in bytes.chunks(size) {
+        found.extend(scanner.feed(chunk));
+    }
+    found.extend(scanner.finish());
+    found
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/handoff");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("raw" | "md" | "txt")
+            )
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "fixtures missing in {}", dir.display());
+    files
+}
+
+#[test]
+fn fixtures_give_their_expected_messages() {
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let mut failures = Vec::new();
+    for path in fixtures() {
+        let bytes = std::fs::read(&path).unwrap();
+        let actual = render(&parse(&bytes));
+        let expect_path = path.with_extension(format!(
+            "{}.expect",
+            path.extension().unwrap().to_str().unwrap()
+        ));
+        if update {
+            std::fs::write(&expect_path, &actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&expect_path).unwrap_or_default();
+        if actual != expected {
+            failures.push(format!(
+                "{}:\n--- expected\n{expected}--- actual\n{actual}",
+                path.display()
+            ));
+        }
+        for size in [1, 2, 3, 5, 7, 16, 64, 4096] {
+            let chunked = render(&scan_in_chunks(&bytes, size));
+            if chunked != actual {
+                failures.push(format!(
+                    "{} fed in chunks of {size}:\n--- whole\n{actual}--- chunked\n{chunked}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_split_point_of_a_small_capture_gives_the_same_message() {
+    // An escape sequence, a multi-byte dash and a CRLF at every possible chunk boundary.
+    let bytes = "\x1b[1m## HANDOFF \u{2014} Batch 2 Ready\x1b[0m\r\n\r\nTickets: T1\u{2013}T3\r\n\x1b]0;t\x07Verify command: \x1b[36mcargo test\x1b[0m\r\n\r\n"
+        .as_bytes();
+    let whole = render(&parse(bytes));
+    assert_eq!(
+        whole,
+        "HANDOFF batch 2\n  tickets: T1 | T2 | T3\n  verify command: cargo test\n"
+    );
+    for i in 0..=bytes.len() {
+        for j in i..=bytes.len() {
+            let mut scanner = HandoffScanner::new();
+            let mut found = scanner.feed(&bytes[..i]);
+            found.extend(scanner.feed(&bytes[i..j]));
+            found.extend(scanner.feed(&bytes[j..]));
+            found.extend(scanner.finish());
+            assert_eq!(render(&found), whole, "split at {i} and {j}");
+        }
+    }
+}
+
+#[test]
+fn a_message_is_reported_as_soon_as_it_is_complete_and_only_once() {
+    let message = "## COMPLETE — Batch 1 Done\n\nTickets completed: T-1\nVerify: PASSED\n\nReady for: Review\n";
+    let mut scanner = HandoffScanner::new();
+    assert_eq!(
+        scanner.feed(message.as_bytes()),
+        vec![],
+        "not before the line after the last field"
+    );
+    let found = scanner.feed(b"\n");
+    assert_eq!(
+        render(&found),
+        "COMPLETE batch 1\n  tickets: T-1\n  verify: Passed\n  ready for: Review\n"
+    );
+    // Screen refreshes repeat it, also wrapped at another width: nothing new.
+    for _ in 0..3 {
+        assert_eq!(
+            scanner.feed(format!("\x1b[2J\x1b[H{message}\n").as_bytes()),
+            vec![]
+        );
+    }
+    assert_eq!(
+        scanner.feed(b"## COMPLETE - Batch 1 Done\nTickets\n  completed: T-1\nVerify:\n PASSED\nReady for:\n Review\n\n"),
+        vec![],
+    );
+    assert_eq!(scanner.finish(), vec![]);
+}
+
+#[test]
+fn different_content_for_the_same_batch_is_reported_again() {
+    let first =
+        "## COMPLETE — Batch 1 Done\nTickets completed: T-1\nVerify: FAILED\nReady for: Fixes\n\n";
+    let second =
+        "## COMPLETE — Batch 1 Done\nTickets completed: T-1\nVerify: PASSED\nReady for: Review\n\n";
+    let found = parse(format!("{first}{second}{first}").as_bytes());
+    assert_eq!(
+        render(&found),
+        "COMPLETE batch 1\n  tickets: T-1\n  verify: Failed\n  ready for: Fixes\n\
+         COMPLETE batch 1\n  tickets: T-1\n  verify: Passed\n  ready for: Review\n"
+    );
+}
+
+#[test]
+fn a_header_without_fields_or_a_placeholder_batch_is_no_message() {
+    let cases: [(&str, &str); 4] = [
+        (
+            "## HANDOFF — Batch N Ready\nTickets: T#-T#\nVerify command: dev verify\n\n",
+            "(no messages)\n",
+        ),
+        (
+            "## HANDOFF — Batch 2 Ready\n\nWorking on it...\n",
+            "(no messages)\n",
+        ),
+        (
+            "Please complete batch 2 soon.\nTickets: T-1\n",
+            "(no messages)\n",
+        ),
+        (
+            "I'll handoff batch 3 later\nVerify command: x\n",
+            "(no messages)\n",
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(render(&parse(input.as_bytes())), expected, "{input:?}");
+    }
+}
+
+#[test]
+fn ticket_lists_and_ranges() {
+    // (value of a Tickets field, ids)
+    let cases: [(&str, &[&str]); 16] = [
+        ("T-001–T-004", &["T-001", "T-002", "T-003", "T-004"]),
+        ("T-001-T-003", &["T-001", "T-002", "T-003"]),
+        ("T-001 — T-002", &["T-001", "T-002"]),
+        ("T1-T4", &["T1", "T2", "T3", "T4"]),
+        ("T-8..T-10", &["T-8", "T-9", "T-10"]),
+        ("T-7 to T-8", &["T-7", "T-8"]),
+        ("T-098–100", &["T-098", "T-099", "T-100"]),
+        ("T-1, T-3 and T-5", &["T-1", "T-3", "T-5"]),
+        ("`T-1` & `T-2`", &["T-1", "T-2"]),
+        ("T-2 T-4 (both UI)", &["T-2", "T-4"]),
+        ("T-4–T-4", &["T-4"]),
+        // Ambiguous: kept as written.
+        ("T-01–T-004", &["T-01–T-004"]),
+        ("T-9–T-3", &["T-9–T-3"]),
+        ("A-1–B-3", &["A-1–B-3"]),
+        ("T#-T#", &["T#-T#"]),
+        ("T-1–T-9999", &["T-1–T-9999"]),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(parse_tickets(input), expected, "{input:?}");
+    }
+}
+
+#[test]
+fn escape_sequences_and_decoration_are_removed() {
+    // (raw bytes, visible lines)
+    let cases: [(&[u8], &[&str]); 9] = [
+        (b"\x1b[1;31mred\x1b[0m text\r\n", &["red text"]),
+        (
+            b"\x1b]0;title\x07a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\\n",
+            &["alink"],
+        ),
+        (b"\x1bP+q544e\x1b\\b\x1b(Bc\x1b=\n", &["bc"]),
+        (
+            b"\x1b[5;1Hone\x1b[5;10Htwo\x1b[6;1Hthree",
+            &["one two", "three"],
+        ),
+        (b"a\x1b[2K\x1b[1A\x1b[2Kb\n", &["a", "b"]),
+        (b"x\x1b[3Cy\n", &["x y"]),
+        (
+            "│ ⏺ **Tickets:** T-1   │\n╭────╮\n".as_bytes(),
+            &["Tickets: T-1", ""],
+        ),
+        (b"one\r\n\r\ntwo\rthree\n", &["one", "", "two", "three"]),
+        (b"bad \xff\xfe utf8\n", &["bad \u{fffd}\u{fffd} utf8"]),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(
+            visible_lines(input),
+            expected,
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+}
+
+#[test]
+fn endless_output_without_newlines_is_handled_in_bounded_lines() {
+    let mut scanner = HandoffScanner::new();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..8 {
+        assert_eq!(scanner.feed(&chunk), vec![]);
+    }
+    let found = scanner.feed(b"\n## HANDOFF - Batch 9 Ready\nTickets: T-1\nVerify command: v\n\n");
+    assert_eq!(
+        render(&found),
+        "HANDOFF batch 9\n  tickets: T-1\n  verify command: v\n"
+    );
+}

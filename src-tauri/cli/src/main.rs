@@ -1,5 +1,7 @@
 //! `leap`: the command line of Leapfrog. Every subcommand is a thin client of the engine.
 
+mod tickets;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -10,9 +12,19 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Read and edit a TICKETS.md (batches and tickets).
+    #[command(subcommand)]
+    Tickets(tickets::TicketsCmd),
+}
 
 fn main() {
     let cli = Cli::parse();
-    match cli.command {}
+    let result = match cli.command {
+        Command::Tickets(cmd) => tickets::run(cmd),
+    };
+    if let Err(e) = result {
+        eprintln!("leap: {e:#}");
+        std::process::exit(1);
+    }
 }

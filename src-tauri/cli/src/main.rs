@@ -2,6 +2,7 @@
 
 mod handoff;
 mod simulate;
+mod tickets;
 
 use clap::{Parser, Subcommand};
 
@@ -16,6 +17,9 @@ struct Cli {
 enum Command {
     /// Simulate the pipeline scheduler over a workload file and print the schedule.
     Simulate(simulate::SimulateArgs),
+    /// Read and edit a TICKETS.md (batches and tickets).
+    #[command(subcommand)]
+    Tickets(tickets::TicketsCmd),
     /// Handoff messages (HANDOFF / COMPLETE) in agent output.
     #[command(subcommand)]
     Handoff(handoff::HandoffCommand),
@@ -25,17 +29,12 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(args),
+        Command::Tickets(cmd) => tickets::run(cmd),
         Command::Handoff(command) => handoff::run(command),
     };
     if let Err(e) = result {
         // One line: the error and its causes, joined.
-        let msg = e
-            .chain()
-            .map(|c| c.to_string())
-            .collect::<Vec<_>>()
-            .join(": ")
-            .replace('
-', " ");
+        let msg = format!("{e:#}").replace('\n', " ");
         eprintln!("leap: {msg}");
         std::process::exit(1);
     }

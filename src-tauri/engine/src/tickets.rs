@@ -1,1 +1,0 @@
-//! tickets (to be filled in).

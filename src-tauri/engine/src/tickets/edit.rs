@@ -1,0 +1,870 @@
+//! Edits as minimal line splices, written in the file's own dialect (design Part C3).
+//!
+//! Every edit replaces, inserts or removes whole lines; lines it does not touch keep their bytes, including
+//! their line endings. New lines use the file's dominant line ending; a file without a final newline stays so.
+//! Templates come from the file itself: a new ticket copies a neighbour's heading shape (level, ID prefix and
+//! padding, separator, bold), a new field copies an existing field line (`- **Key:** v`, `**Key**: v`,
+//! `Key: v`), a new status uses the words the file already uses for that status.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use super::source::{self, Source};
+use super::vocab::{self, FieldKind};
+use super::{Document, StatusSource, Ticket, TicketKind};
+use crate::model::TicketStatus;
+
+/// One change the app (or `leap`) asks for. Tickets are addressed by ID (raw or normalised, `T-1` ≡ `T-001`)
+/// or by the `line:<n>` key of tickets without an ID; batches by number (see the module docs of `tickets`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Edit {
+    SetStatus {
+        ticket: String,
+        status: TicketStatus,
+    },
+    SetTitle {
+        ticket: String,
+        title: String,
+    },
+    /// `field` is a label (`Owner`, `Depends on`, or any label the file uses).
+    SetField {
+        ticket: String,
+        field: String,
+        value: String,
+    },
+    /// Moves a ticket to `to_batch`, before the ticket at `position` (0-based) or at the end.
+    Move {
+        ticket: String,
+        to_batch: u32,
+        position: Option<usize>,
+    },
+    /// Adds a ticket at the end of a batch (or after the last ticket outside batches), with the next ID.
+    AddTicket {
+        batch: Option<u32>,
+        title: String,
+    },
+    DeleteTicket {
+        ticket: String,
+    },
+    AddBatch {
+        title: String,
+    },
+    RenameBatch {
+        batch: u32,
+        title: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    #[error("no ticket {0} in the file")]
+    NoTicket(String),
+    #[error("ticket id {0} is used by {1} tickets; refusing to guess which one")]
+    Ambiguous(String, usize),
+    #[error("no batch {0} in the file")]
+    NoBatch(u32),
+    #[error("cannot {0}")]
+    Unsupported(String),
+}
+
+/// The result of an edit: the new document and, for `AddTicket`, the new ticket's key.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub doc: Document,
+    pub created: Option<String>,
+}
+
+/// Replace lines `at` with `text` (which carries its own line endings); `at` empty = insert.
+#[derive(Debug, Clone)]
+struct Splice {
+    at: Range<usize>,
+    text: String,
+}
+
+impl Document {
+    /// Applies one edit and returns the re-parsed result. `self` is not changed.
+    pub fn apply(&self, edit: &Edit) -> Result<Applied, EditError> {
+        let mut created = None;
+        let splices = match edit {
+            Edit::SetStatus { ticket, status } => self.set_status(self.one(ticket)?, *status)?,
+            Edit::SetTitle { ticket, title } => {
+                let t = &self.tickets[self.one(ticket)?];
+                vec![self.replace_range(t.title_range.clone(), title)]
+            }
+            Edit::SetField {
+                ticket,
+                field,
+                value,
+            } => self.set_field(self.one(ticket)?, field, value)?,
+            Edit::Move {
+                ticket,
+                to_batch,
+                position,
+            } => self.move_ticket(self.one(ticket)?, *to_batch, *position)?,
+            Edit::AddTicket { batch, title } => {
+                let (s, id) = self.add_ticket(*batch, title)?;
+                created = Some(id);
+                s
+            }
+            Edit::DeleteTicket { ticket } => {
+                let t = &self.tickets[self.one(ticket)?];
+                let mut s = vec![Splice {
+                    at: t.span.clone(),
+                    text: String::new(),
+                }];
+                for &v in &t.views {
+                    s.push(Splice {
+                        at: v..v + 1,
+                        text: String::new(),
+                    });
+                }
+                s
+            }
+            Edit::AddBatch { title } => self.add_batch(title),
+            Edit::RenameBatch { batch, title } => {
+                let b = self
+                    .batch_by_number(*batch)
+                    .ok_or(EditError::NoBatch(*batch))?;
+                vec![self.replace_range(self.batches[b].title_range.clone(), title)]
+            }
+        };
+        let text = splice(&self.source, splices);
+        Ok(Applied {
+            doc: Document::parse(&text),
+            created,
+        })
+    }
+
+    /// The one ticket with this ID; duplicates are refused.
+    fn one(&self, id: &str) -> Result<usize, EditError> {
+        let hits = self.find(id);
+        match hits.len() {
+            0 => Err(EditError::NoTicket(id.to_string())),
+            1 => Ok(hits[0]),
+            k => Err(EditError::Ambiguous(id.to_string(), k)),
+        }
+    }
+
+    fn line_of(&self, byte: usize) -> usize {
+        self.source
+            .lines
+            .partition_point(|l| l.end <= byte)
+            .min(self.source.len().saturating_sub(1))
+    }
+
+    /// Replaces a byte range that lies within one line, as a whole-line splice.
+    fn replace_range(&self, r: Range<usize>, with: &str) -> Splice {
+        self.replace_many(self.line_of(r.start), vec![(r, with.to_string())])
+    }
+
+    /// Several replacements on one line.
+    fn replace_many(&self, line: usize, mut reps: Vec<(Range<usize>, String)>) -> Splice {
+        let l = self.source.lines[line];
+        let mut content = self.source.text[l.start..l.content_end].to_string();
+        reps.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+        for (r, with) in reps {
+            let a = r.start.clamp(l.start, l.content_end) - l.start;
+            let b = r.end.clamp(l.start, l.content_end) - l.start;
+            content.replace_range(a..b, &with);
+        }
+        content.push_str(&self.source.text[l.content_end..l.end]);
+        Splice {
+            at: line..line + 1,
+            text: content,
+        }
+    }
+
+    fn eol(&self) -> &'static str {
+        self.source.dominant_ending()
+    }
+
+    /// The word this file uses for `status` with this mechanism, most frequent first.
+    fn vocab_for(&self, source: StatusSource, status: TicketStatus) -> Option<String> {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for t in &self.tickets {
+            for m in &t.status_marks {
+                if m.source == source && m.status == Some(status) && !m.range.is_empty() {
+                    *counts.entry(m.raw.as_str()).or_default() += 1;
+                }
+            }
+        }
+        counts
+            .into_iter()
+            .max_by_key(|(k, c)| (*c, std::cmp::Reverse(k.len())))
+            .map(|(k, _)| k.to_string())
+    }
+
+    fn set_status(&self, ti: usize, status: TicketStatus) -> Result<Vec<Splice>, EditError> {
+        let t = &self.tickets[ti];
+        let mut by_line: HashMap<usize, Vec<(Range<usize>, String)>> = HashMap::new();
+        let mut any = false;
+        for m in &t.status_marks {
+            if m.range.is_empty() && m.source != StatusSource::Checkbox {
+                continue;
+            }
+            let new = match m.source {
+                StatusSource::Field | StatusSource::Table => self
+                    .vocab_for(m.source, status)
+                    .unwrap_or_else(|| styled_like(&m.raw, status)),
+                StatusSource::Heading => match self.vocab_for(StatusSource::Heading, status) {
+                    Some(v) => v,
+                    None if status == TicketStatus::Todo => {
+                        // No marker means open: remove the marker and the separator before it.
+                        let line =
+                            &self.source.text[self.source.lines[m.line].start..m.range.start];
+                        let keep = line.trim_end_matches([' ', '—', '–', '-', '\t']).len();
+                        let start = self.source.lines[m.line].start + keep;
+                        by_line
+                            .entry(m.line)
+                            .or_default()
+                            .push((start..m.range.end, String::new()));
+                        any = true;
+                        continue;
+                    }
+                    None => styled_like(&m.raw, status),
+                },
+                StatusSource::Checkbox => match status {
+                    TicketStatus::Done => {
+                        if m.raw == "X" {
+                            "X".into()
+                        } else {
+                            "x".into()
+                        }
+                    }
+                    TicketStatus::Dropped if m.raw == "-" => "-".into(),
+                    _ if m.raw.is_empty() => String::new(),
+                    _ => " ".into(),
+                },
+                _ => continue,
+            };
+            any = true;
+            by_line
+                .entry(m.line)
+                .or_default()
+                .push((m.range.clone(), new));
+        }
+        let mut out: Vec<Splice> = by_line
+            .into_iter()
+            .map(|(line, reps)| self.replace_many(line, reps))
+            .collect();
+        if !any {
+            match t.kind {
+                TicketKind::Heading | TicketKind::BoldParagraph => {
+                    out.push(self.insert_field(
+                        t,
+                        FieldKind::Status,
+                        "",
+                        &self.status_word(status),
+                    ));
+                }
+                _ => {
+                    return Err(EditError::Unsupported(format!(
+                        "set the status of {}: it has no status marker and no room for a field",
+                        t.display_id()
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn status_word(&self, status: TicketStatus) -> String {
+        self.vocab_for(StatusSource::Field, status)
+            .unwrap_or_else(|| {
+                let sample = self
+                    .tickets
+                    .iter()
+                    .flat_map(|t| &t.status_marks)
+                    .find(|m| m.source == StatusSource::Field)
+                    .map(|m| m.raw.clone())
+                    .unwrap_or_default();
+                styled_like(&sample, status)
+            })
+    }
+
+    fn set_field(&self, ti: usize, label: &str, value: &str) -> Result<Vec<Splice>, EditError> {
+        let t = &self.tickets[ti];
+        let kind = vocab::field_kind(label);
+        let existing = t.fields.iter().find(|f| {
+            (kind != FieldKind::Other && f.kind == kind) || f.key.eq_ignore_ascii_case(label.trim())
+        });
+        if let Some(f) = existing {
+            return Ok(vec![self.replace_range(f.value_range.clone(), value)]);
+        }
+        match t.kind {
+            TicketKind::Heading | TicketKind::BoldParagraph => {
+                Ok(vec![self.insert_field(t, kind, label, value)])
+            }
+            _ => Err(EditError::Unsupported(format!(
+                "add field {label:?} to {}: the ticket has no such column or field",
+                t.display_id()
+            ))),
+        }
+    }
+
+    /// A new field line in the file's own syntax, after the ticket's leading field block (or its heading).
+    fn insert_field(&self, t: &Ticket, kind: FieldKind, label: &str, value: &str) -> Splice {
+        let key = self.label_for(kind).unwrap_or_else(|| {
+            if kind == FieldKind::Other || label.is_empty() {
+                if label.is_empty() {
+                    kind.canonical_label().to_string()
+                } else {
+                    label.to_string()
+                }
+            } else {
+                kind.canonical_label().to_string()
+            }
+        });
+        let template = self.field_template();
+        let line = template.replace("{K}", &key).replace("{V}", value);
+        // After the last field line of the block that follows the heading (blank lines allowed before it).
+        let mut at = t.lines.start + 1;
+        let mut i = t.lines.start + 1;
+        let field_lines: Vec<usize> = t.fields.iter().map(|f| f.line).collect();
+        while i < t.lines.end {
+            let l = self.source.line(i);
+            if field_lines.contains(&i) {
+                at = i + 1;
+            } else if !l.trim().is_empty() || at > t.lines.start + 1 {
+                break;
+            }
+            i += 1;
+        }
+        Splice {
+            at: at..at,
+            text: format!("{line}{}", self.eol()),
+        }
+    }
+
+    /// How this file spells the label of `kind` (`Statut`, `Depends on`, `依存`).
+    fn label_for(&self, kind: FieldKind) -> Option<String> {
+        if kind == FieldKind::Other {
+            return None;
+        }
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for f in self.tickets.iter().flat_map(|t| &t.fields) {
+            if f.kind == kind
+                && self
+                    .tickets
+                    .iter()
+                    .all(|t| t.kind != TicketKind::TableRow || t.fields.is_empty())
+            {
+                *counts.entry(f.key.as_str()).or_default() += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .max_by_key(|(_, c)| *c)
+            .map(|(k, _)| k.to_string())
+    }
+
+    /// The shape of a field line, with `{K}` and `{V}` placeholders, learned from the file's field lines.
+    fn field_template(&self) -> String {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for t in &self.tickets {
+            if t.kind != TicketKind::Heading {
+                continue;
+            }
+            for f in &t.fields {
+                let l = self.source.lines[f.line];
+                if f.value_range.start < l.start || f.value_range.end > l.content_end {
+                    continue;
+                }
+                let line = &self.source.text[l.start..l.content_end];
+                let vs = f.value_range.start - l.start;
+                let ve = f.value_range.end - l.start;
+                let Some(kpos) = line[..vs].find(f.key.as_str()) else {
+                    continue;
+                };
+                if source::is_table_row(line) || line[..vs].matches("**").count() > 2 {
+                    continue;
+                }
+                let tpl = format!(
+                    "{}{{K}}{}{{V}}{}",
+                    &line[..kpos],
+                    &line[kpos + f.key.len()..vs],
+                    &line[ve..]
+                );
+                *counts.entry(tpl).or_default() += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .max_by_key(|(k, c)| (*c, std::cmp::Reverse(k.len())))
+            .map(|(k, _)| k)
+            .unwrap_or_else(|| "- **{K}:** {V}".to_string())
+    }
+
+    /// Where a ticket goes at the end of batch `b` (or after the last unbatched ticket), and a neighbour.
+    fn batch_end(&self, b: Option<usize>, skip: Option<usize>) -> (usize, Option<usize>) {
+        let members: Vec<usize> = match b {
+            Some(b) => self.batches[b].tickets.clone(),
+            None => (0..self.tickets.len())
+                .filter(|&i| self.tickets[i].batch.is_none())
+                .collect(),
+        };
+        let last = members
+            .iter()
+            .copied()
+            .filter(|&i| Some(i) != skip)
+            .max_by_key(|&i| self.tickets[i].span.end);
+        match (last, b) {
+            (Some(i), _) => (self.tickets[i].span.end, Some(i)),
+            (None, Some(b)) => (self.batches[b].scope.end, None),
+            (None, None) => (self.source.len(), None),
+        }
+    }
+
+    fn move_ticket(
+        &self,
+        ti: usize,
+        to_batch: u32,
+        position: Option<usize>,
+    ) -> Result<Vec<Splice>, EditError> {
+        let b = self
+            .batch_by_number(to_batch)
+            .ok_or(EditError::NoBatch(to_batch))?;
+        let t = &self.tickets[ti];
+        let members: Vec<usize> = self.batches[b]
+            .tickets
+            .iter()
+            .copied()
+            .filter(|&i| i != ti)
+            .collect();
+        let (mut at, neighbour) = match position.and_then(|p| members.get(p)) {
+            Some(&i) => (self.tickets[i].span.start, Some(i)),
+            None => self.batch_end(Some(b), Some(ti)),
+        };
+        let like = neighbour.or_else(|| members.first().copied());
+        if let Some(nb) = like {
+            if self.tickets[nb].kind != t.kind {
+                return Err(EditError::Unsupported(format!(
+                    "move {} into batch {to_batch}: its tickets are written differently",
+                    t.display_id()
+                )));
+            }
+        } else if t.kind != TicketKind::Heading {
+            return Err(EditError::Unsupported(format!(
+                "move {} into the empty batch {to_batch}",
+                t.display_id()
+            )));
+        }
+        if at > t.span.start && at < t.span.end {
+            at = t.span.start;
+        }
+        if at == t.span.start || at == t.span.end {
+            return Ok(Vec::new());
+        }
+        // Heading level: match the target's tickets, else one below the batch heading.
+        let want = match like {
+            Some(nb) => self.tickets[nb].level,
+            None => (self.batches[b].level + 1).min(6),
+        };
+        let mut block = String::new();
+        for i in t.span.clone() {
+            let line = self.source.line(i);
+            let ending = self.source.ending(i);
+            let ending = if ending.is_empty() {
+                self.eol()
+            } else {
+                ending
+            };
+            if t.kind == TicketKind::Heading && want != t.level && !self.source.is_opaque(i) {
+                if let Some((lvl, _)) = source::atx_heading(line) {
+                    let new_lvl = (lvl as i32 + want as i32 - t.level as i32).clamp(1, 6) as usize;
+                    let indent = line.len() - line.trim_start_matches(' ').len();
+                    let rest = &line[indent + lvl as usize..];
+                    block.push_str(&format!(
+                        "{}{}{}{}",
+                        &line[..indent],
+                        "#".repeat(new_lvl),
+                        rest,
+                        ending
+                    ));
+                    continue;
+                }
+            }
+            block.push_str(line);
+            block.push_str(ending);
+        }
+        let mut out = vec![Splice {
+            at: t.span.clone(),
+            text: String::new(),
+        }];
+        out.push(self.insert_block(at, block, Some(t.span.clone())));
+        Ok(out)
+    }
+
+    /// Inserts `block` at line `at`, adding a blank line before/after when a neighbour is not blank.
+    fn insert_block(&self, at: usize, mut block: String, removed: Option<Range<usize>>) -> Splice {
+        let eol = self.eol();
+        let skip = |i: usize| removed.as_ref().is_some_and(|r| r.contains(&i));
+        let prev = (0..at).rev().find(|&i| !skip(i));
+        if let Some(p) = prev {
+            if !self.source.line(p).trim().is_empty() && !source::is_table_row(self.source.line(p))
+            {
+                block.insert_str(0, eol);
+            }
+        }
+        let next = (at..self.source.len()).find(|&i| !skip(i));
+        let ends_blank = block.trim_end_matches(['\r', '\n']).len() < block.len()
+            && block.lines().last().is_some_and(|l| l.trim().is_empty());
+        if let Some(nx) = next {
+            if !self.source.line(nx).trim().is_empty()
+                && !ends_blank
+                && !source::is_table_row(self.source.line(nx))
+            {
+                block.push_str(eol);
+            }
+        }
+        Splice {
+            at: at..at,
+            text: block,
+        }
+    }
+
+    fn add_ticket(
+        &self,
+        batch: Option<u32>,
+        title: &str,
+    ) -> Result<(Vec<Splice>, String), EditError> {
+        let b = match batch {
+            Some(n) => Some(self.batch_by_number(n).ok_or(EditError::NoBatch(n))?),
+            None => None,
+        };
+        let (at, neighbour) = self.batch_end(b, None);
+        let like = neighbour
+            .or_else(|| b.and_then(|b| self.batches[b].tickets.first().copied()))
+            .or_else(|| {
+                self.tickets
+                    .iter()
+                    .position(|t| t.kind == TicketKind::Heading && t.id.is_some())
+            });
+        let id = self.next_id(b);
+        let eol = self.eol();
+        let Some(nb) = like.map(|i| &self.tickets[i]) else {
+            // No ticket to copy: the canonical format.
+            let level = b.map(|b| (self.batches[b].level + 1).min(6)).unwrap_or(3) as usize;
+            let text = format!(
+                "{} {id}: {title}{eol}{eol}{}{eol}",
+                "#".repeat(level),
+                "- **Status:** todo"
+            );
+            return Ok((vec![self.insert_block(at, text, None)], id));
+        };
+        let line_no = nb.span.start;
+        let l = self.source.lines[line_no];
+        let line = &self.source.text[l.start..l.content_end];
+        let rel = |x: usize| x.saturating_sub(l.start).min(line.len());
+        let (pre, mid) = match &nb.id_range {
+            Some(r) if r.start >= l.start && r.end <= l.content_end => (
+                &line[..rel(r.start)],
+                &line[rel(r.end)..rel(nb.title_range.start)],
+            ),
+            _ => (&line[..rel(nb.title_range.start)], ""),
+        };
+        let after_title = &line[rel(nb.title_range.end)..];
+        let closer = if after_title.trim_end().ends_with("**") && pre.contains("**") {
+            "**"
+        } else {
+            ""
+        };
+        let has_id = nb.id_range.is_some();
+        let head = if has_id {
+            format!("{pre}{id}{mid}{title}{closer}")
+        } else {
+            format!("{pre}{title}{closer}")
+        };
+        let mut text = String::new();
+        match nb.kind {
+            TicketKind::TableRow => {
+                let cells = source::table_cells(line);
+                let mut row = String::from("|");
+                for c in &cells {
+                    let r = l.start + c.start..l.start + c.end;
+                    let v = if nb
+                        .id_range
+                        .as_ref()
+                        .is_some_and(|x| r.start <= x.start && x.end <= r.end)
+                    {
+                        id.clone()
+                    } else if r == nb.title_range {
+                        title.to_string()
+                    } else if nb.status_marks.iter().any(|m| m.range == r) {
+                        self.vocab_for(StatusSource::Table, TicketStatus::Todo)
+                            .unwrap_or_else(|| {
+                                styled_like(&self.source.text[r.clone()], TicketStatus::Todo)
+                            })
+                    } else {
+                        String::new()
+                    };
+                    row.push_str(&format!(" {v} |"));
+                }
+                text.push_str(&row);
+                text.push_str(eol);
+                return Ok((
+                    vec![Splice {
+                        at: at.min(nb.span.end)..at.min(nb.span.end),
+                        text,
+                    }],
+                    id,
+                ));
+            }
+            TicketKind::ListItem | TicketKind::Checkbox => {
+                let head = if nb
+                    .status_marks
+                    .iter()
+                    .any(|m| m.source == StatusSource::Checkbox)
+                {
+                    head.replacen("[x]", "[ ]", 1).replacen("[X]", "[ ]", 1)
+                } else {
+                    head
+                };
+                text.push_str(&head);
+                text.push_str(eol);
+                return Ok((vec![Splice { at: at..at, text }], id));
+            }
+            _ => {}
+        }
+        text.push_str(&head);
+        text.push_str(eol);
+        // Status: a field when the file writes status in fields, a heading marker when it uses those.
+        let uses_fields = self.tickets.iter().any(|t| {
+            t.status_marks
+                .iter()
+                .any(|m| m.source == StatusSource::Field)
+        });
+        if uses_fields {
+            let key = self
+                .label_for(FieldKind::Status)
+                .unwrap_or_else(|| "Status".into());
+            let tpl = self.field_template();
+            let field = tpl
+                .replace("{K}", &key)
+                .replace("{V}", &self.status_word(TicketStatus::Todo));
+            if !self
+                .source
+                .line((line_no + 1).min(self.source.len() - 1))
+                .trim()
+                .is_empty()
+            {
+                text.push_str(&field);
+                text.push_str(eol);
+            } else {
+                text.push_str(eol);
+                text.push_str(&field);
+                text.push_str(eol);
+            }
+        } else if let Some(v) = self.vocab_for(StatusSource::Heading, TicketStatus::Todo) {
+            let trimmed = text.trim_end().trim_end_matches("**").len();
+            text.insert_str(trimmed, &format!(" {v}"));
+        }
+        text.push_str(eol);
+        Ok((vec![self.insert_block(at, text, None)], id))
+    }
+
+    /// The next ID in the file's scheme: the prefix most used in the batch (else the file), one past the
+    /// highest number with that prefix, with the usual padding.
+    fn next_id(&self, b: Option<usize>) -> String {
+        let split = |raw: &str| -> Option<(String, String)> {
+            let r = raw
+                .trim_end_matches(['\''])
+                .trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let d = r.len() - r.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+            if d == 0 {
+                return None;
+            }
+            Some((r[..r.len() - d].to_string(), r[r.len() - d..].to_string()))
+        };
+        let pool: Vec<&Ticket> = match b {
+            Some(b) if !self.batches[b].tickets.is_empty() => self.batches[b]
+                .tickets
+                .iter()
+                .map(|&i| &self.tickets[i])
+                .collect(),
+            _ => self.tickets.iter().collect(),
+        };
+        let mut prefixes: HashMap<String, (usize, usize)> = HashMap::new(); // prefix → (count, width)
+        for t in &pool {
+            if let Some((p, d)) = t.id.as_deref().and_then(split) {
+                let e = prefixes.entry(p).or_insert((0, d.len()));
+                e.0 += 1;
+                e.1 = e.1.min(d.len()).max(1);
+            }
+        }
+        let Some((prefix, (_, width))) =
+            prefixes.into_iter().max_by_key(|(p, (c, _))| (*c, p.len()))
+        else {
+            return "T-001".to_string();
+        };
+        let max = self
+            .tickets
+            .iter()
+            .filter_map(|t| t.id.as_deref().and_then(split))
+            .filter(|(p, _)| *p == prefix)
+            .filter_map(|(_, d)| d.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0);
+        format!("{prefix}{:0width$}", max + 1)
+    }
+
+    fn add_batch(&self, title: &str) -> Vec<Splice> {
+        let eol = self.eol();
+        let Some(last) = self
+            .batches
+            .iter()
+            .filter(|b| b.kind != super::BatchKind::Checklist)
+            .last()
+        else {
+            let level = self
+                .tickets
+                .iter()
+                .find(|t| t.kind == TicketKind::Heading)
+                .map(|t| t.level.saturating_sub(1).max(1))
+                .unwrap_or(2) as usize;
+            let text = format!("{} Batch 1: {title}{eol}", "#".repeat(level));
+            return vec![self.insert_block(self.source.len(), text, None)];
+        };
+        let next = self
+            .batches
+            .iter()
+            .filter_map(|b| b.heading_number)
+            .max()
+            .map(|n| n + 1);
+        let l = self.source.lines[last.heading_line];
+        let line = &self.source.text[l.start..l.content_end];
+        let pre_end = last
+            .title_range
+            .start
+            .saturating_sub(l.start)
+            .min(line.len());
+        let mut prefix = line[..pre_end].to_string();
+        if let (Some(n), Some(old)) = (next, last.heading_number) {
+            // Replace the last number in the prefix (`Phase 3: ` → `Phase 4: `), keeping its padding.
+            let digits: Vec<(usize, char)> = prefix
+                .char_indices()
+                .filter(|(_, c)| c.is_ascii_digit())
+                .collect();
+            if let Some(&(end_pos, _)) = digits.last() {
+                let mut start = end_pos;
+                while start > 0 && prefix.as_bytes()[start - 1].is_ascii_digit() {
+                    start -= 1;
+                }
+                let width = end_pos + 1 - start;
+                if prefix[start..=end_pos].parse::<u32>().ok() == Some(old) {
+                    prefix.replace_range(start..=end_pos, &format!("{n:0width$}"));
+                }
+            }
+        }
+        let closer = if prefix.contains("**") && line.trim_end().ends_with("**") {
+            "**"
+        } else {
+            ""
+        };
+        let text = format!("{prefix}{title}{closer}{eol}");
+        vec![self.insert_block(last.scope.end, text, None)]
+    }
+}
+
+/// `status` written in the style of `sample`: backticks, bold, UPPERCASE, Capitalised or lowercase; with
+/// an emoji when the sample starts with one.
+fn styled_like(sample: &str, status: TicketStatus) -> String {
+    let s = sample.trim();
+    let emoji =
+        !s.is_empty() && !s.starts_with(|c: char| c.is_alphanumeric() || "`*_[(".contains(c));
+    let core = s.trim_matches(|c: char| c == '`' || c == '*' || c == '_');
+    let word_part = core
+        .trim_start_matches(|c: char| !c.is_alphanumeric())
+        .trim();
+    let word = status.as_str();
+    let word = if !word_part.is_empty()
+        && word_part
+            .chars()
+            .filter(|c| c.is_alphabetic())
+            .all(|c| c.is_uppercase())
+    {
+        word.to_uppercase()
+    } else if word_part.starts_with(|c: char| c.is_uppercase()) {
+        let mut w = word.to_string();
+        w[..1].make_ascii_uppercase();
+        w
+    } else {
+        word.to_string()
+    };
+    let mut out = if emoji {
+        let e = match status {
+            TicketStatus::Done => "✅",
+            TicketStatus::Doing => "🚧",
+            TicketStatus::Review => "👀",
+            TicketStatus::Blocked => "⛔",
+            TicketStatus::Dropped => "❌",
+            TicketStatus::Todo => "⬜",
+        };
+        if word_part.is_empty() {
+            e.to_string()
+        } else {
+            format!("{e} {word}")
+        }
+    } else {
+        word
+    };
+    if s.starts_with("**") {
+        out = format!("**{out}**");
+    }
+    if s.starts_with('`') {
+        out = format!("`{out}`");
+    }
+    out
+}
+
+/// Applies splices (sorted by position; inserts at the same line keep their order) to the source lines.
+fn splice(src: &Source, mut edits: Vec<Splice>) -> String {
+    edits.sort_by_key(|e| (e.at.start, e.at.end > e.at.start));
+    let eol = src.dominant_ending();
+    let mut out = String::with_capacity(src.text.len() + 256);
+    out.push_str(&src.text[..src.bom]);
+    let push = |out: &mut String, s: &str| {
+        if s.is_empty() {
+            return;
+        }
+        if out.len() > src.bom && !out.ends_with('\n') {
+            out.push_str(eol);
+        }
+        out.push_str(s);
+    };
+    let mut pos = 0;
+    for e in &edits {
+        if e.at.start > pos {
+            push(&mut out, src.slice_lines(pos..e.at.start));
+        }
+        push(&mut out, &e.text);
+        pos = pos.max(e.at.end);
+    }
+    if pos < src.len() {
+        push(&mut out, src.slice_lines(pos..src.len()));
+    }
+    if !src.has_final_newline() && !src.is_empty() {
+        if out.ends_with("\r\n") {
+            out.truncate(out.len() - 2);
+        } else if out.ends_with('\n') {
+            out.truncate(out.len() - 1);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_words_follow_the_sample_style() {
+        assert_eq!(styled_like("`DONE`", TicketStatus::Doing), "`DOING`");
+        assert_eq!(styled_like("Completed", TicketStatus::Todo), "Todo");
+        assert_eq!(styled_like("✅ COMPLETE", TicketStatus::Doing), "🚧 DOING");
+        assert_eq!(styled_like("", TicketStatus::Review), "review");
+    }
+}

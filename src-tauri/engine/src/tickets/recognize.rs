@@ -1,0 +1,1437 @@
+//! Recognising batches and tickets (design Part C2): headings, ticket tables, list items, then fallbacks;
+//! fields, checkboxes and status inside each ticket. Reads the [`Source`] and never changes it.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::source::{self, Source};
+use super::vocab::{self, FieldKind, IdStrength};
+use super::{Batch, BatchKind, Checkbox, Field, StatusMark, StatusSource, Ticket, TicketKind};
+use crate::model::TicketStatus;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Plain,
+    Ticket { weak: bool },
+    Group,
+    Status(TicketStatus),
+}
+
+#[derive(Debug, Clone)]
+struct Heading {
+    line: usize,
+    level: u8,
+    /// Absolute byte range of the heading text.
+    text: Range<usize>,
+    id: Option<vocab::IdMatch>,
+    group: Option<(String, Option<u32>)>,
+    status: Option<TicketStatus>,
+    role: Role,
+}
+
+#[derive(Debug, Clone)]
+struct Table {
+    /// Lines of the header, delimiter and body rows.
+    header: usize,
+    rows: Range<usize>,
+    id_col: Option<usize>,
+    title_col: Option<usize>,
+    status_col: Option<usize>,
+    cols: Vec<FieldKind>,
+    col_names: Vec<String>,
+}
+
+pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
+    let n = src.len();
+    let mut warnings = Vec::new();
+    if let Some(open) = src.unclosed_fence {
+        warnings.push(format!(
+            "line {}: code fence is never closed; the rest of the file is treated as code",
+            open + 1
+        ));
+    }
+
+    // 1. Headings.
+    let mut heads: Vec<Heading> = Vec::new();
+    let mut head_at: Vec<Option<usize>> = vec![None; n];
+    for i in 0..n {
+        if src.is_opaque(i) {
+            continue;
+        }
+        let line = src.line(i);
+        let Some((level, r)) = source::atx_heading(line) else {
+            continue;
+        };
+        let base = src.lines[i].start;
+        let text = &line[r.clone()];
+        let id = vocab::find_id(text);
+        let status = vocab::status_section(text);
+        let strong_id = id
+            .as_ref()
+            .is_some_and(|m| m.strength == IdStrength::Strong);
+        let group = vocab::group_word(text, !strong_id);
+        head_at[i] = Some(heads.len());
+        heads.push(Heading {
+            line: i,
+            level,
+            text: base + r.start..base + r.end,
+            id,
+            group,
+            status,
+            role: Role::Plain,
+        });
+    }
+    let head_end = |heads: &[Heading], k: usize| -> usize {
+        let lvl = heads[k].level;
+        heads[k + 1..]
+            .iter()
+            .find(|h| h.level <= lvl)
+            .map(|h| h.line)
+            .unwrap_or(n)
+    };
+
+    // 2. Tables and their rows with IDs.
+    let tables = find_tables(src);
+    let mut table_rows: Vec<(usize, usize, vocab::IdMatch)> = Vec::new(); // (table, line, id in cell)
+    for (ti, t) in tables.iter().enumerate() {
+        let Some(c) = t.id_col else { continue };
+        for row in t.rows.clone() {
+            let line = src.line(row);
+            let cells = source::table_cells(line);
+            if let Some(cell) = cells.get(c) {
+                if let Some(m) = vocab::find_id(&line[cell.clone()]) {
+                    if m.strength == IdStrength::Strong {
+                        table_rows.push((ti, row, m));
+                    }
+                }
+            }
+        }
+    }
+
+    // 3. Heading roles.
+    for h in heads.iter_mut() {
+        h.role = if let Some(st) = h.status {
+            Role::Status(st)
+        } else if h.group.is_some() {
+            Role::Group
+        } else {
+            match h.id.as_ref().map(|m| m.strength) {
+                Some(IdStrength::Strong) => Role::Ticket { weak: false },
+                Some(IdStrength::Priority) => Role::Ticket { weak: true },
+                _ => Role::Plain,
+            }
+        };
+    }
+    // Containment: a ticket-looking heading that holds strong ticket headings, or ≥ 2 ID rows of a table, is a group.
+    let strong_lines: Vec<usize> = heads
+        .iter()
+        .filter(|h| h.role == Role::Ticket { weak: false })
+        .map(|h| h.line)
+        .collect();
+    for k in 0..heads.len() {
+        if !matches!(heads[k].role, Role::Ticket { .. }) {
+            continue;
+        }
+        let end = head_end(&heads, k);
+        let start = heads[k].line;
+        let holds_heading = strong_lines.iter().any(|&l| l > start && l < end);
+        let rows = table_rows
+            .iter()
+            .filter(|(_, l, _)| *l > start && *l < end)
+            .count();
+        if holds_heading || rows >= 2 {
+            heads[k].role = Role::Group;
+        }
+    }
+    // Bare-number headings are tickets only when nothing stronger exists and they have siblings.
+    let any_ticket_heading = heads.iter().any(|h| matches!(h.role, Role::Ticket { .. }));
+    if !any_ticket_heading {
+        let weak: Vec<usize> = (0..heads.len())
+            .filter(|&k| {
+                heads[k].role == Role::Plain
+                    && heads[k]
+                        .id
+                        .as_ref()
+                        .is_some_and(|m| m.strength == IdStrength::Weak)
+            })
+            .collect();
+        let mut by_level: HashMap<u8, usize> = HashMap::new();
+        for &k in &weak {
+            *by_level.entry(heads[k].level).or_default() += 1;
+        }
+        for &k in &weak {
+            if by_level[&heads[k].level] >= 2 {
+                let end = head_end(&heads, k);
+                let start = heads[k].line;
+                let holds = weak
+                    .iter()
+                    .any(|&o| heads[o].line > start && heads[o].line < end);
+                if !holds {
+                    heads[k].role = Role::Ticket { weak: true };
+                }
+            }
+        }
+    }
+
+    // 4. Heading tickets.
+    let mut tickets: Vec<Ticket> = Vec::new();
+    let mut in_ticket: Vec<Option<usize>> = vec![None; n];
+    for k in 0..heads.len() {
+        let Role::Ticket { weak } = heads[k].role else {
+            continue;
+        };
+        let h = &heads[k];
+        let end = head_end(&heads, k);
+        let text = &src.text[h.text.clone()];
+        let (id, id_range, title_start, separator) = match &h.id {
+            Some(m) if m.strength != IdStrength::Weak || weak => (
+                Some(text[m.range.clone()].to_string()),
+                Some(h.text.start + m.range.start..h.text.start + m.range.end),
+                h.text.start + m.title_start,
+                m.separator.clone(),
+            ),
+            _ => (None, None, h.text.start, String::new()),
+        };
+        let mut t = new_ticket(
+            src,
+            TicketKind::Heading,
+            h.line..end,
+            h.level,
+            id,
+            id_range,
+            weak,
+        );
+        t.separator = separator;
+        t.title_range = title_start.min(h.text.end)..h.text.end;
+        let id_is_priority =
+            h.id.as_ref()
+                .is_some_and(|m| m.strength == IdStrength::Priority);
+        if id_is_priority {
+            t.priority = t.id.clone();
+        }
+        heading_title_and_status(src, &mut t);
+        for slot in in_ticket.iter_mut().take(end).skip(h.line) {
+            *slot = Some(tickets.len());
+        }
+        tickets.push(t);
+    }
+
+    // 5. Table rows: rows of IDs defined by headings are views of those tickets; rows inside a ticket are body.
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    for (i, t) in tickets.iter().enumerate() {
+        by_key.entry(t.key.clone()).or_insert(i);
+    }
+    for (ti, row, m) in &table_rows {
+        if in_ticket[*row].is_some() {
+            continue;
+        }
+        let t = &tables[*ti];
+        let line = src.line(*row);
+        let base = src.lines[*row].start;
+        let cells = source::table_cells(line);
+        let cell = &cells[t.id_col.unwrap_or(0)];
+        let raw = &line[cell.clone()][m.range.clone()];
+        let key = vocab::id_key(raw);
+        if let Some(&owner) = by_key.get(&key) {
+            tickets[owner].views.push(*row);
+            if let Some(sc) = t.status_col.and_then(|c| cells.get(c)) {
+                let rawst = line[sc.clone()].to_string();
+                tickets[owner].status_marks.push(StatusMark {
+                    source: StatusSource::Table,
+                    line: *row,
+                    range: base + sc.start..base + sc.end,
+                    status: vocab::normalize_status(&rawst),
+                    raw: rawst,
+                });
+            }
+            continue;
+        }
+        let abs = |r: &Range<usize>| base + r.start..base + r.end;
+        let id_abs = base + cell.start + m.range.start..base + cell.start + m.range.end;
+        let mut tk = new_ticket(
+            src,
+            TicketKind::TableRow,
+            *row..*row + 1,
+            0,
+            Some(raw.to_string()),
+            Some(id_abs),
+            false,
+        );
+        // Title: the title column, else the rest of the ID cell.
+        match t.title_col.and_then(|c| cells.get(c)) {
+            Some(tc) => tk.title_range = abs(tc),
+            None => tk.title_range = base + cell.start + m.title_start..base + cell.end,
+        }
+        tk.title = clean_title(&src.text[tk.title_range.clone()]);
+        for (c, cr) in cells.iter().enumerate() {
+            if Some(c) == t.id_col || Some(c) == t.title_col {
+                continue;
+            }
+            let kind = t.cols.get(c).copied().unwrap_or(FieldKind::Other);
+            let value = line[cr.clone()].to_string();
+            if kind == FieldKind::Status {
+                tk.status_marks.push(StatusMark {
+                    source: StatusSource::Table,
+                    line: *row,
+                    range: abs(cr),
+                    status: vocab::normalize_status(&value),
+                    raw: value.clone(),
+                });
+            }
+            tk.fields.push(Field {
+                key: t.col_names.get(c).cloned().unwrap_or_default(),
+                kind,
+                value,
+                line: *row,
+                value_range: abs(cr),
+            });
+        }
+        by_key.insert(tk.key.clone(), tickets.len());
+        in_ticket[*row] = Some(tickets.len());
+        tickets.push(tk);
+    }
+
+    // 6. List-item tickets and status dividers (plain lines such as `🟩 DONE (Completado)`).
+    let mut divider: Option<(TicketStatus, usize)> = None;
+    let mut section_refs: Vec<(usize, TicketStatus, usize)> = Vec::new(); // (ticket, status, line)
+    let mut i = 0;
+    while i < n {
+        if head_at[i].is_some() {
+            divider = None;
+            i += 1;
+            continue;
+        }
+        if src.is_opaque(i) || in_ticket[i].is_some() {
+            i += 1;
+            continue;
+        }
+        let line = src.line(i);
+        let Some((indent, text_off, _)) = source::list_item(line) else {
+            let t = line.trim();
+            if !t.is_empty() && !source::is_table_row(line) && t.chars().count() < 60 {
+                if let Some(st) = vocab::status_section(t) {
+                    divider = Some((st, i));
+                }
+            }
+            i += 1;
+            continue;
+        };
+        if indent >= 2 {
+            i += 1;
+            continue;
+        }
+        let text = &line[text_off..];
+        let (cb, after_cb) = checkbox_prefix(text);
+        let rest = &text[after_cb..];
+        let Some(m) = vocab::find_id(rest).filter(|m| m.strength == IdStrength::Strong) else {
+            i += 1;
+            continue;
+        };
+        let raw = &rest[m.range.clone()];
+        let key = vocab::id_key(raw);
+        let end = list_item_end(src, i, indent, &head_at);
+        if let Some(&owner) = by_key.get(&key) {
+            // A reference to a ticket defined elsewhere; its section may say its status.
+            if let Some((st, dl)) = divider.or_else(|| enclosing_status(&heads, i)) {
+                section_refs.push((owner, st, dl));
+            }
+            i = end;
+            continue;
+        }
+        let base = src.lines[i].start + text_off + after_cb;
+        let mut tk = new_ticket(
+            src,
+            TicketKind::ListItem,
+            i..end,
+            indent as u8,
+            Some(raw.to_string()),
+            Some(base + m.range.start..base + m.range.end),
+            false,
+        );
+        tk.title_range = base + m.title_start..src.lines[i].content_end;
+        tk.separator = m.separator.clone();
+        if let Some(mark) = cb {
+            let at = src.lines[i].start + text_off + 1;
+            tk.status_marks.push(StatusMark {
+                source: StatusSource::Checkbox,
+                line: i,
+                range: at..at + mark.len(),
+                status: Some(checkbox_status(mark)),
+                raw: mark.to_string(),
+            });
+        }
+        heading_title_and_status(src, &mut tk);
+        if let Some((st, dl)) = divider {
+            tk.status_marks.push(StatusMark {
+                source: StatusSource::Section,
+                line: dl,
+                range: 0..0,
+                raw: src.line(dl).trim().to_string(),
+                status: Some(st),
+            });
+        }
+        by_key.insert(key, tickets.len());
+        for slot in in_ticket.iter_mut().take(end).skip(i) {
+            *slot = Some(tickets.len());
+        }
+        tickets.push(tk);
+        i = end;
+    }
+
+    // 7. Fallbacks when nothing was found: checklists, then bold numbered paragraphs.
+    let mut checklist_groups: Vec<(usize, Range<usize>)> = Vec::new();
+    if tickets.is_empty() {
+        fallback_checklist(src, &head_at, &mut tickets, &mut checklist_groups);
+    }
+    if tickets.is_empty() {
+        fallback_bold_paragraphs(src, &head_at, &mut tickets);
+    }
+
+    // 8. Groups: keyword headings, and the nearest heading above any ticket; status sections.
+    let mut container: HashSet<usize> = HashSet::new();
+    let first_heading = heads.first().map(|h| h.line);
+    for t in &tickets {
+        let line = t.span.start;
+        let lvl = if t.kind == TicketKind::Heading {
+            t.level
+        } else {
+            7
+        };
+        if let Some(k) = heads.iter().rposition(|h| h.line < line && h.level < lvl) {
+            let h = &heads[k];
+            if h.role == Role::Plain && !(h.level == 1 && Some(h.line) == first_heading) {
+                container.insert(k);
+            }
+        }
+    }
+    for &k in &container {
+        heads[k].role = Role::Group;
+    }
+    let group_scope = |heads: &[Heading], k: usize| -> usize {
+        let lvl = heads[k].level;
+        heads[k + 1..]
+            .iter()
+            .find(|h| h.level < lvl || (h.level == lvl && !matches!(h.role, Role::Ticket { .. })))
+            .map(|h| h.line)
+            .unwrap_or(n)
+    };
+    let mut batches: Vec<Batch> = Vec::new();
+    let mut batch_of_head: HashMap<usize, usize> = HashMap::new();
+    for k in 0..heads.len() {
+        if heads[k].role != Role::Group {
+            continue;
+        }
+        let h = &heads[k];
+        let text = &src.text[h.text.clone()];
+        let (word, num) = match &h.group {
+            Some((w, num)) => (Some(w.clone()), *num),
+            None => (None, vocab::leading_number(text)),
+        };
+        let title_off = batch_title_offset(text);
+        let mut title_end = text.len();
+        if text.ends_with("**") && text[..title_off.min(text.len())].contains("**") {
+            title_end -= 2;
+        }
+        let title_end = text[..title_end].trim_end().len().max(title_off);
+        batch_of_head.insert(k, batches.len());
+        batches.push(Batch {
+            number: 0,
+            heading_number: num,
+            ordinal: 0,
+            title: clean_title(text),
+            word,
+            kind: if h.group.is_some() {
+                BatchKind::Keyword
+            } else {
+                BatchKind::Container
+            },
+            level: h.level,
+            heading_line: h.line,
+            scope: h.line..group_scope(&heads, k),
+            tickets: Vec::new(),
+            title_range: h.text.start + title_off..h.text.start + title_end,
+        });
+    }
+    for (line, scope) in &checklist_groups {
+        let l = src.line(*line);
+        let base = src.lines[*line].start;
+        let text_off = source::list_item(l).map(|x| x.1).unwrap_or(0);
+        let (_, after) = checkbox_prefix(&l[text_off..]);
+        batches.push(Batch {
+            number: 0,
+            heading_number: None,
+            ordinal: 0,
+            title: clean_title(l[text_off + after..].trim_matches(['[', ']', ' '])),
+            word: None,
+            kind: BatchKind::Checklist,
+            level: 0,
+            heading_line: *line,
+            scope: scope.clone(),
+            tickets: Vec::new(),
+            title_range: base + text_off + after..base + l.len(),
+        });
+    }
+    // Each ticket joins the innermost batch whose scope holds it.
+    for (ti, t) in tickets.iter_mut().enumerate() {
+        let line = t.span.start;
+        let best = batches
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.heading_line < line && b.scope.contains(&line))
+            .max_by_key(|(_, b)| b.heading_line);
+        if let Some((bi, _)) = best {
+            t.batch = Some(bi);
+        }
+        let _ = ti;
+    }
+    for (ti, t) in tickets.iter().enumerate() {
+        if let Some(b) = t.batch {
+            batches[b].tickets.push(ti);
+        }
+    }
+    // Keep ticket-less keyword groups only as part of a series that has tickets at the same level.
+    let levels_with_tickets: HashSet<u8> = batches
+        .iter()
+        .filter(|b| !b.tickets.is_empty())
+        .map(|b| b.level)
+        .collect();
+    let keep: Vec<bool> = batches
+        .iter()
+        .map(|b| !b.tickets.is_empty() || levels_with_tickets.contains(&b.level))
+        .collect();
+    if keep.iter().any(|k| !k) {
+        let mut remap = vec![None; batches.len()];
+        let mut kept = Vec::new();
+        for (i, b) in batches.into_iter().enumerate() {
+            if keep[i] {
+                remap[i] = Some(kept.len());
+                kept.push(b);
+            }
+        }
+        batches = kept;
+        for t in tickets.iter_mut() {
+            t.batch = t.batch.and_then(|b| remap[b]);
+        }
+    }
+    batches.sort_by_key(|b| b.heading_line);
+    // Re-index after sorting (checklist groups were appended).
+    let order: HashMap<usize, usize> = batches
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.heading_line, i))
+        .collect();
+    for b in batches.iter_mut() {
+        b.tickets.clear();
+    }
+    for (ti, t) in tickets.iter_mut().enumerate() {
+        if let Some(line) = t.batch.map(|_| ()).and(Some(t.span.start)) {
+            let best = batches
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.heading_line < line && b.scope.contains(&line))
+                .max_by_key(|(_, b)| b.heading_line)
+                .map(|(i, _)| i);
+            t.batch = best;
+        }
+        let _ = ti;
+    }
+    let _ = order;
+    for (ti, t) in tickets.iter().enumerate() {
+        if let Some(b) = t.batch {
+            batches[b].tickets.push(ti);
+        }
+    }
+    for (i, b) in batches.iter_mut().enumerate() {
+        b.ordinal = i as u32 + 1;
+        b.number = b.heading_number.unwrap_or(b.ordinal);
+    }
+
+    // 9. Status sections around heading tickets, references in status lists.
+    for t in tickets.iter_mut() {
+        if t.kind == TicketKind::Heading {
+            if let Some((st, dl)) = enclosing_status(&heads, t.span.start) {
+                t.status_marks.push(StatusMark {
+                    source: StatusSource::Section,
+                    line: dl,
+                    range: 0..0,
+                    raw: src.line(dl).trim().to_string(),
+                    status: Some(st),
+                });
+            }
+        }
+    }
+    for (ti, st, dl) in section_refs {
+        if !tickets[ti]
+            .status_marks
+            .iter()
+            .any(|m| m.source == StatusSource::Section)
+        {
+            tickets[ti].status_marks.push(StatusMark {
+                source: StatusSource::Section,
+                line: dl,
+                range: 0..0,
+                raw: src.line(dl).trim().to_string(),
+                status: Some(st),
+            });
+        }
+    }
+
+    // 10. Fields, checkboxes and the final status of each ticket.
+    let keys: Vec<String> = tickets.iter().map(|t| t.key.clone()).collect();
+    for t in tickets.iter_mut() {
+        read_body(src, t, &tables);
+        resolve_fields(t, &keys);
+        resolve_status(t);
+    }
+
+    // 11. Warnings.
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for t in &tickets {
+        if t.id.is_some() {
+            let c = seen.entry(t.key.as_str()).or_default();
+            *c += 1;
+            if *c == 2 {
+                warnings.push(format!(
+                    "duplicate ticket id {} (line {}): edits by this id are refused",
+                    t.display_id(),
+                    t.lines.start + 1
+                ));
+            }
+        }
+    }
+    for t in &tickets {
+        if t.status_unknown {
+            warnings.push(format!(
+                "line {}: status {:?} of {} is not a known status",
+                t.lines.start + 1,
+                t.status_raw.clone().unwrap_or_default(),
+                t.display_id()
+            ));
+        }
+    }
+    if tickets.is_empty() {
+        warnings.push(
+            "no tickets recognised: the file is read-only unless writing is explicitly allowed"
+                .into(),
+        );
+    }
+    (batches, tickets, warnings)
+}
+
+fn new_ticket(
+    src: &Source,
+    kind: TicketKind,
+    span: Range<usize>,
+    level: u8,
+    id: Option<String>,
+    id_range: Option<Range<usize>>,
+    weak: bool,
+) -> Ticket {
+    let lines = span.start..content_end(src, span.clone());
+    let key = match &id {
+        Some(raw) => vocab::id_key(raw),
+        None => format!("line:{}", span.start + 1),
+    };
+    Ticket {
+        weak: weak || id.is_none(),
+        id,
+        key,
+        title: String::new(),
+        kind,
+        level,
+        span,
+        lines,
+        batch: None,
+        status: TicketStatus::Todo,
+        status_unknown: false,
+        status_source: StatusSource::Derived,
+        status_raw: None,
+        status_marks: Vec::new(),
+        fields: Vec::new(),
+        checkboxes: Vec::new(),
+        depends_on: Vec::new(),
+        files: Vec::new(),
+        priority: None,
+        owner: None,
+        id_range,
+        title_range: 0..0,
+        views: Vec::new(),
+        separator: String::new(),
+    }
+}
+
+/// The end of a span's content: trailing blank lines and `---` separators are left out (unless opaque).
+fn content_end(src: &Source, span: Range<usize>) -> usize {
+    let mut end = span.end;
+    while end > span.start + 1 {
+        let l = src.line(end - 1);
+        if !src.is_opaque(end - 1) && (l.trim().is_empty() || source::is_thematic_break(l)) {
+            end -= 1;
+        } else {
+            break;
+        }
+    }
+    end
+}
+
+/// Splits the title text (`title_range`) into the title and a status marker (suffix or bracket).
+fn heading_title_and_status(src: &Source, t: &mut Ticket) {
+    static SUFFIX: OnceLock<Regex> = OnceLock::new();
+    static BRACKET: OnceLock<Regex> = OnceLock::new();
+    let suffix = SUFFIX.get_or_init(|| {
+        Regex::new(r"(?:\s+[—–-]+\s+|\s*)((?:✅|☑️?|✔️?|⬜️?|🟡|🟢|🔴|🟩|🟥|🚧|⏳|❌|⬛️?|⛔️?|🔲)(?:\s*[^\s*][^*]*?)?|(?:[A-Z][A-Z_ ]*[A-Z]|Done|Closed|Complete|Completed|Resolved|Blocked|Open))\s*(\*\*|__)?\s*$")
+            .expect("regex")
+    });
+    let bracket = BRACKET.get_or_init(|| Regex::new(r"\[([^\]\[]{1,40})\]").expect("regex"));
+    let r = t.title_range.clone();
+    let text = &src.text[r.clone()];
+    let mut title_end = text.len();
+    if let Some(c) = suffix.captures(text) {
+        let whole = c.get(0).expect("match");
+        let marker = c.get(1).expect("group");
+        let st = vocab::normalize_status(marker.as_str());
+        // An uppercase tail only counts when it is a status and follows a dash, or stands alone as a word.
+        let emoji = !marker
+            .as_str()
+            .starts_with(|ch: char| ch.is_ascii_alphabetic());
+        let dashed = whole.as_str().trim_start().starts_with(['—', '–', '-']);
+        if whole.start() > 0 && st.is_some() && (emoji || dashed) {
+            title_end = whole.start();
+            t.status_marks.push(StatusMark {
+                source: StatusSource::Heading,
+                line: t.span.start,
+                range: r.start + marker.start()..r.start + marker.end(),
+                raw: marker.as_str().to_string(),
+                status: st,
+            });
+        }
+    }
+    // `[OPEN]`, `[x] [audited]`, `[P0, 4h]`, `[dep: 3, 4]`.
+    for c in bracket.captures_iter(&text[..title_end]) {
+        let inner = c.get(1).expect("group");
+        let s = inner.as_str().trim();
+        let lower = s.to_lowercase();
+        if lower.starts_with("dep") {
+            if let Some((_, v)) = s.split_once(':') {
+                t.fields.push(Field {
+                    key: "dep".into(),
+                    kind: FieldKind::DependsOn,
+                    value: v.trim().to_string(),
+                    line: t.span.start,
+                    value_range: r.start + inner.start()..r.start + inner.end(),
+                });
+            }
+        } else if s.len() <= 12
+            && s.chars()
+                .all(|c| c.is_ascii_uppercase() || c == '_' || c == ' ')
+            || lower == "x"
+            || matches!(lower.as_str(), "verified" | "audited")
+        {
+            if let Some(st) = vocab::normalize_status(s).or(if lower == "x" {
+                Some(TicketStatus::Done)
+            } else {
+                None
+            }) {
+                t.status_marks.push(StatusMark {
+                    source: StatusSource::Heading,
+                    line: t.span.start,
+                    range: r.start + inner.start()..r.start + inner.end(),
+                    raw: s.to_string(),
+                    status: Some(st),
+                });
+            }
+        } else if let Some(p) = s
+            .split(',')
+            .map(str::trim)
+            .find(|p| p.len() == 2 && p.starts_with('P') && p.as_bytes()[1].is_ascii_digit())
+        {
+            t.priority = Some(p.to_string());
+        }
+    }
+    let title = &text[..title_end];
+    if title.contains("~~") && title.trim_start().starts_with("~~") {
+        t.status_marks.push(StatusMark {
+            source: StatusSource::Heading,
+            line: t.span.start,
+            range: 0..0,
+            raw: "~~".into(),
+            status: Some(TicketStatus::Dropped),
+        });
+    }
+    // Trailing bold/underscore closers that belong to decoration, not to the title.
+    let trimmed = title.trim_end();
+    let mut te = trimmed.len();
+    for closer in ["**", "__"] {
+        if trimmed[..te].ends_with(closer) && !trimmed[..te - closer.len()].contains(closer) {
+            te -= closer.len();
+        }
+    }
+    let te = trimmed[..te].trim_end().len();
+    t.title_range = r.start..r.start + te;
+    t.title = clean_title(&text[..te]);
+}
+
+/// A title for display: no bold/code markers, no leading emoji, trimmed.
+fn clean_title(s: &str) -> String {
+    let s = s.trim();
+    let s = &s[vocab::skip_decoration(s).min(s.len())..];
+    let mut out = s.replace("**", "").replace("__", "");
+    if out.starts_with('`') && out.ends_with('`') && out.len() > 1 {
+        out = out[1..out.len() - 1].to_string();
+    }
+    out.trim().to_string()
+}
+
+/// Where a batch heading's name starts: after the group word, number and separator (`Phase 1: ` → name).
+fn batch_title_offset(text: &str) -> usize {
+    static PREFIX: OnceLock<Regex> = OnceLock::new();
+    let re = PREFIX.get_or_init(|| {
+        Regex::new(r"^[^\p{L}\p{N}]*(?:\*\*)?(?:(?i:batch|phase|fase|фаза|stage|étape|milestone|sprint|wave|epic|эпик|iteration|release|stream)\s*[-#]?\s*\d+(?:\.\d+)*|[A-Z]{1,3}-?\d+|\d+[.)]?)\s*(?:[:：—–\-·|.]\s*)?")
+            .expect("regex")
+    });
+    re.find(text).map(|m| m.end()).unwrap_or(0)
+}
+
+/// `[ ]`, `[x]`, `[]`, `[-]`, `[~]` at the start of an item's text: (mark, offset after the checkbox).
+fn checkbox_prefix(text: &str) -> (Option<&str>, usize) {
+    let b = text.as_bytes();
+    if b.first() != Some(&b'[') {
+        return (None, 0);
+    }
+    let close = match text[1..].find(']') {
+        Some(c) => c + 1,
+        None => return (None, 0),
+    };
+    let mark = &text[1..close];
+    if !matches!(mark, " " | "x" | "X" | "" | "-" | "~" | "/") {
+        return (None, 0);
+    }
+    let mut after = close + 1;
+    while after < b.len() && b[after] == b' ' {
+        after += 1;
+    }
+    (Some(mark), after)
+}
+
+fn checkbox_status(mark: &str) -> TicketStatus {
+    match mark {
+        "x" | "X" => TicketStatus::Done,
+        "-" => TicketStatus::Dropped,
+        "~" => TicketStatus::Blocked,
+        "/" => TicketStatus::Doing,
+        _ => TicketStatus::Todo,
+    }
+}
+
+/// The line after a list item's last line: nested or indented lines and blank lines followed by them belong to it.
+fn list_item_end(src: &Source, i: usize, indent: usize, head_at: &[Option<usize>]) -> usize {
+    let n = src.len();
+    let mut j = i + 1;
+    let mut last = i + 1;
+    while j < n {
+        if head_at[j].is_some() {
+            break;
+        }
+        let l = src.line(j);
+        if l.trim().is_empty() {
+            j += 1;
+            continue;
+        }
+        let w = source::indent_width(l);
+        if w > indent || (src.is_opaque(j) && w > indent) {
+            j += 1;
+            last = j;
+            continue;
+        }
+        break;
+    }
+    last
+}
+
+/// The innermost status-section heading above `line` whose section still holds it.
+fn enclosing_status(heads: &[Heading], line: usize) -> Option<(TicketStatus, usize)> {
+    let k = heads.iter().rposition(|h| h.line <= line)?;
+    let mut lvl = u8::MAX;
+    for h in heads[..=k].iter().rev() {
+        if h.line == line {
+            lvl = h.level;
+            continue;
+        }
+        if h.level < lvl {
+            if let Role::Status(st) = h.role {
+                return Some((st, h.line));
+            }
+            lvl = h.level;
+        }
+    }
+    None
+}
+
+fn find_tables(src: &Source) -> Vec<Table> {
+    let n = src.len();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 1 < n {
+        if src.is_opaque(i)
+            || !source::is_table_row(src.line(i))
+            || !source::is_table_delimiter(src.line(i + 1))
+        {
+            i += 1;
+            continue;
+        }
+        let header = i;
+        let mut end = i + 2;
+        while end < n && !src.is_opaque(end) && source::is_table_row(src.line(end)) {
+            end += 1;
+        }
+        let hl = src.line(header);
+        let names: Vec<String> = source::table_cells(hl)
+            .into_iter()
+            .map(|r| hl[r].trim_matches(['*', '`', ' ']).to_string())
+            .collect();
+        let lower: Vec<String> = names.iter().map(|s| s.to_lowercase()).collect();
+        let is_id = |s: &str| {
+            matches!(
+                s,
+                "id" | "ticket"
+                    | "tickets"
+                    | "#"
+                    | "tâche"
+                    | "チケット"
+                    | "티켓"
+                    | "тикет"
+                    | "key"
+                    | "ticket id"
+                    | "issue"
+                    | "no"
+                    | "no."
+                    | "番号"
+            )
+        };
+        let mut id_col = lower.iter().position(|s| is_id(s));
+        // Or the first column holds ≥ 2 strong IDs.
+        if id_col.is_none() {
+            let hits = (header + 2..end)
+                .filter(|&r| {
+                    let l = src.line(r);
+                    source::table_cells(l).first().is_some_and(|c| {
+                        vocab::find_id(&l[c.clone()])
+                            .is_some_and(|m| m.strength == IdStrength::Strong)
+                    })
+                })
+                .count();
+            if hits >= 2 {
+                id_col = Some(0);
+            }
+        }
+        let cols: Vec<FieldKind> = lower.iter().map(|s| vocab::field_kind(s)).collect();
+        let is_title = |s: &str| {
+            matches!(
+                s,
+                "title"
+                    | "task"
+                    | "summary"
+                    | "name"
+                    | "description"
+                    | "feature"
+                    | "タイトル"
+                    | "チケット名"
+                    | "제목"
+                    | "titre"
+                    | "descripción"
+                    | "titulo"
+                    | "título"
+                    | "задача"
+                    | "название"
+                    | "件名"
+                    | "概要"
+                    | "subject"
+                    | "item"
+                    | "work"
+            )
+        };
+        let mut title_col = lower
+            .iter()
+            .enumerate()
+            .position(|(c, s)| Some(c) != id_col && is_title(s));
+        if title_col.is_none() {
+            title_col =
+                (0..names.len()).find(|&c| Some(c) != id_col && cols[c] == FieldKind::Other);
+        }
+        let status_col = cols.iter().position(|k| *k == FieldKind::Status);
+        out.push(Table {
+            header,
+            rows: header + 2..end,
+            id_col,
+            title_col,
+            status_col,
+            cols,
+            col_names: names,
+        });
+        i = end;
+    }
+    let _ = out.iter().map(|t: &Table| t.header).count();
+    out
+}
+
+fn fallback_checklist(
+    src: &Source,
+    head_at: &[Option<usize>],
+    tickets: &mut Vec<Ticket>,
+    groups: &mut Vec<(usize, Range<usize>)>,
+) {
+    // (line, indent, mark, text offset after the checkbox, item text offset)
+    let mut items: Vec<(usize, usize, String, usize)> = Vec::new();
+    for i in 0..src.len() {
+        if src.is_opaque(i) || head_at[i].is_some() {
+            continue;
+        }
+        let l = src.line(i);
+        let (indent, off) = match source::list_item(l) {
+            Some((w, off, _)) => (w, off),
+            None => {
+                let t = l.trim_start();
+                if t.starts_with('[') && source::indent_width(l) <= 3 {
+                    (0, l.len() - t.len())
+                } else {
+                    continue;
+                }
+            }
+        };
+        let (mark, after) = checkbox_prefix(&l[off..]);
+        let Some(mark) = mark else { continue };
+        if after == 0 {
+            continue;
+        }
+        items.push((i, indent, mark.to_string(), off));
+    }
+    if items.len() < 2 {
+        return;
+    }
+    let min_indent = items.iter().map(|x| x.1).min().unwrap_or(0);
+    for (k, (line, indent, mark, off)) in items.iter().enumerate() {
+        let has_children = items.get(k + 1).is_some_and(|nx| nx.1 > *indent);
+        if has_children {
+            if *indent == min_indent {
+                let end = items[k + 1..]
+                    .iter()
+                    .find(|x| x.1 <= *indent)
+                    .map(|x| x.0)
+                    .unwrap_or_else(|| list_item_end(src, *line, *indent, head_at));
+                groups.push((*line, *line..end));
+            }
+            continue;
+        }
+        let l = src.line(*line);
+        let base = src.lines[*line].start;
+        let (_, after) = checkbox_prefix(&l[*off..]);
+        let end = list_item_end(src, *line, *indent, head_at);
+        let mut t = new_ticket(
+            src,
+            TicketKind::Checkbox,
+            *line..end,
+            *indent as u8,
+            None,
+            None,
+            true,
+        );
+        t.title_range = base + off + after..base + l.len();
+        t.title = clean_title(&l[off + after..]);
+        let at = base + off + 1;
+        t.status_marks.push(StatusMark {
+            source: StatusSource::Checkbox,
+            line: *line,
+            range: at..at + mark.len(),
+            raw: mark.clone(),
+            status: Some(checkbox_status(mark)),
+        });
+        tickets.push(t);
+    }
+}
+
+fn fallback_bold_paragraphs(src: &Source, head_at: &[Option<usize>], tickets: &mut Vec<Ticket>) {
+    static BOLD: OnceLock<Regex> = OnceLock::new();
+    let re = BOLD.get_or_init(|| Regex::new(r"^\*\*(\d+)\.\s*([^*]+?)\*\*").expect("regex"));
+    let starts: Vec<usize> = (0..src.len())
+        .filter(|&i| !src.is_opaque(i) && re.is_match(src.line(i)))
+        .collect();
+    if starts.len() < 2 {
+        return;
+    }
+    for (k, &s) in starts.iter().enumerate() {
+        let next_head = (s + 1..src.len())
+            .find(|&j| head_at[j].is_some())
+            .unwrap_or(src.len());
+        let end = starts
+            .get(k + 1)
+            .copied()
+            .unwrap_or(src.len())
+            .min(next_head);
+        let l = src.line(s);
+        let c = re.captures(l).expect("matched");
+        let base = src.lines[s].start;
+        let num = c.get(1).expect("num");
+        let title = c.get(2).expect("title");
+        let mut t = new_ticket(
+            src,
+            TicketKind::BoldParagraph,
+            s..end,
+            0,
+            Some(num.as_str().to_string()),
+            Some(base + num.start()..base + num.end()),
+            true,
+        );
+        t.title_range = base + title.start()..base + title.end();
+        t.title = title.as_str().trim().to_string();
+        t.separator = ". ".into();
+        tickets.push(t);
+    }
+}
+
+/// Fields and checkboxes inside a ticket's own lines.
+fn read_body(src: &Source, t: &mut Ticket, tables: &[Table]) {
+    static BOLD: OnceLock<Regex> = OnceLock::new();
+    static PLAIN: OnceLock<Regex> = OnceLock::new();
+    static LABEL: OnceLock<Regex> = OnceLock::new();
+    let bold = BOLD.get_or_init(|| {
+        Regex::new(
+            r"^\s*(?:[-*+]\s+)?\*\*([^*]{1,60}?)\s*(?::\*\*|：\*\*|\*\*\s*[:：])[ \t]*(.*?)\s*$",
+        )
+        .expect("regex")
+    });
+    let plain = PLAIN.get_or_init(|| {
+        Regex::new(r"^\s*(?:[-*+]\s+)?([^\s:*`|#>\[][^:*`|]{0,38}?)\s?[:：]\s+(.+?)\s*$")
+            .expect("regex")
+    });
+    let label =
+        LABEL.get_or_init(|| Regex::new(r"^\s*\*\*([^*]{1,60}?)[:：]?\*\*\s*$").expect("regex"));
+    if t.kind == TicketKind::TableRow {
+        return;
+    }
+    let first = t.lines.start + 1;
+    let mut i = first;
+    while i < t.lines.end {
+        if src.is_opaque(i) {
+            i += 1;
+            continue;
+        }
+        let line = src.line(i);
+        let base = src.lines[i].start;
+        // A per-ticket `| Field | Value |` table.
+        if source::is_table_row(line) {
+            if let Some(tb) = tables.iter().find(|tb| tb.header == i) {
+                for r in tb.rows.clone() {
+                    let l = src.line(r);
+                    let cells = source::table_cells(l);
+                    if cells.len() >= 2 {
+                        let k = l[cells[0].clone()].trim_matches(['*', ' ']).to_string();
+                        let kind = vocab::field_kind(&k);
+                        if kind != FieldKind::Other {
+                            let rb = src.lines[r].start;
+                            t.fields.push(Field {
+                                key: k,
+                                kind,
+                                value: l[cells[1].clone()].to_string(),
+                                line: r,
+                                value_range: rb + cells[1].start..rb + cells[1].end,
+                            });
+                        }
+                    }
+                }
+                // The header row itself can be `| Field | Value |` data in two-column tables.
+                i = tb.rows.end.max(i + 1);
+                continue;
+            }
+        }
+        // Checkboxes.
+        if let Some((_, off, _)) = source::list_item(line) {
+            let (mark, after) = checkbox_prefix(&line[off..]);
+            if let Some(mark) = mark {
+                t.checkboxes.push(Checkbox {
+                    line: i,
+                    mark: mark.to_string(),
+                    checked: matches!(mark, "x" | "X"),
+                    text: line[off + after..].trim().to_string(),
+                });
+            }
+        }
+        // Fields: several `**K:** v` on one line split on ` · ` / ` | `.
+        let segments = split_multi_field(line);
+        let mut matched = false;
+        for seg in &segments {
+            let s = &line[seg.clone()];
+            if let Some(c) = bold.captures(s) {
+                let k = c.get(1).expect("key").as_str().trim().to_string();
+                let v = c.get(2).expect("val");
+                let kind = vocab::field_kind(&k);
+                if k.split_whitespace().count() <= 6 {
+                    matched = true;
+                    t.fields.push(Field {
+                        key: k,
+                        kind,
+                        value: v.as_str().to_string(),
+                        line: i,
+                        value_range: base + seg.start + v.start()..base + seg.start + v.end(),
+                    });
+                }
+            }
+        }
+        if !matched {
+            if let Some(c) = plain.captures(line) {
+                let k = c.get(1).expect("key").as_str().trim();
+                let kind = vocab::field_kind(k);
+                if kind != FieldKind::Other {
+                    let v = c.get(2).expect("val");
+                    t.fields.push(Field {
+                        key: k.to_string(),
+                        kind,
+                        value: v.as_str().to_string(),
+                        line: i,
+                        value_range: base + v.start()..base + v.end(),
+                    });
+                }
+            } else if let Some(c) = label.captures(line) {
+                let k = c.get(1).expect("key").as_str().trim();
+                let kind = vocab::field_kind(k);
+                if kind != FieldKind::Other {
+                    t.fields.push(Field {
+                        key: k.to_string(),
+                        kind,
+                        value: String::new(),
+                        line: i,
+                        value_range: src.lines[i].content_end..src.lines[i].content_end,
+                    });
+                }
+            }
+        }
+        i += 1;
+    }
+}
+
+/// Byte ranges of the segments of a line holding several bold fields (`**A:** x | **B:** y`).
+fn split_multi_field(line: &str) -> Vec<Range<usize>> {
+    let bold_keys = line.matches("**").count();
+    if bold_keys < 4 {
+        return vec![0..line.len()];
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < line.len() {
+        let rest = &line[i..];
+        let sep = [" · ", " | ", " • "]
+            .into_iter()
+            .find(|s| rest.starts_with(s));
+        if let Some(s) = sep {
+            if rest[s.len()..].trim_start().starts_with("**") {
+                out.push(start..i);
+                start = i + s.len();
+                i = start;
+                continue;
+            }
+        }
+        i += rest.chars().next().map(char::len_utf8).unwrap_or(1);
+    }
+    out.push(start..line.len());
+    out
+}
+
+fn resolve_fields(t: &mut Ticket, keys: &[String]) {
+    let mut status_fields = Vec::new();
+    for f in &t.fields {
+        let v = f.value.trim();
+        match f.kind {
+            FieldKind::DependsOn if t.depends_on.is_empty() && !vocab::is_empty_value(v) => {
+                t.depends_on = parse_deps(v, keys);
+            }
+            FieldKind::Files if t.files.is_empty() => {
+                t.files = parse_files(v);
+            }
+            FieldKind::Priority if t.priority.is_none() && !v.is_empty() => {
+                t.priority = Some(strip_md(v));
+            }
+            FieldKind::Owner if t.owner.is_none() && !v.is_empty() && !vocab::is_empty_value(v) => {
+                t.owner = Some(strip_md(v));
+            }
+            FieldKind::Status if !v.is_empty() && t.kind != TicketKind::TableRow => {
+                status_fields.push(StatusMark {
+                    source: StatusSource::Field,
+                    line: f.line,
+                    range: f.value_range.clone(),
+                    raw: f.value.clone(),
+                    status: vocab::normalize_status(v),
+                });
+            }
+            _ => {}
+        }
+    }
+    t.status_marks.extend(status_fields);
+}
+
+fn strip_md(v: &str) -> String {
+    v.replace("**", "").replace('`', "").trim().to_string()
+}
+
+/// Dependency IDs: comma/`and`/`→` lists, ranges `A–B` and `A through B`, short forms resolved against the file.
+pub fn parse_deps(v: &str, keys: &[String]) -> Vec<String> {
+    let ids = vocab::ids_in(v);
+    let mut out: Vec<String> = Vec::new();
+    let resolve = |raw: &str| -> String {
+        let k = vocab::id_key(raw);
+        if keys.contains(&k) {
+            return raw.to_string();
+        }
+        // Short forms: `001a` for `SCOTTISH-001a`, `ETUDE-06` for `TICKET-ETUDE-06`, `3` for `Ticket 3`.
+        if let Some(full) = keys
+            .iter()
+            .find(|key| key.ends_with(&format!("-{k}")) || key.ends_with(&format!(" {k}")))
+        {
+            return full.clone();
+        }
+        raw.to_string()
+    };
+    let mut k = 0;
+    while k < ids.len() {
+        let (r, raw) = &ids[k];
+        if let Some((r2, raw2)) = ids.get(k + 1) {
+            let between = v[r.end..r2.start].trim().to_lowercase();
+            if matches!(between.as_str(), "–" | "-" | "through" | "to" | "..") {
+                if let Some(expanded) = expand_range(raw, raw2) {
+                    out.extend(expanded.iter().map(|s| resolve(s)));
+                    k += 2;
+                    continue;
+                }
+            }
+        }
+        // Plain numbers only count when the ticket keys have numbers as their last part.
+        out.push(resolve(raw));
+        k += 1;
+    }
+    out.dedup();
+    out
+}
+
+fn expand_range(a: &str, b: &str) -> Option<Vec<String>> {
+    let split = |s: &str| -> Option<(String, String)> {
+        let d = s.len() - s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        if d == 0 {
+            return None;
+        }
+        Some((s[..s.len() - d].to_string(), s[s.len() - d..].to_string()))
+    };
+    let (pa, na) = split(a)?;
+    let (pb, nb) = split(b)?;
+    let prefix = if pb.is_empty() {
+        pa.clone()
+    } else {
+        pb.clone()
+    };
+    if pa != prefix {
+        return None;
+    }
+    let (x, y): (u32, u32) = (na.parse().ok()?, nb.parse().ok()?);
+    if y < x || y - x > 200 {
+        return None;
+    }
+    let width = na.len();
+    Some((x..=y).map(|i| format!("{prefix}{i:0width$}")).collect())
+}
+
+fn parse_files(v: &str) -> Vec<String> {
+    let ticks: Vec<&str> = v
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !ticks.is_empty() {
+        return ticks.into_iter().map(str::to_string).collect();
+    }
+    if vocab::is_empty_value(v) {
+        return Vec::new();
+    }
+    v.split([',', ';'])
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Precedence: field > heading > table cell > own checkbox > section > derived from acceptance checkboxes.
+fn resolve_status(t: &mut Ticket) {
+    let rank = |s: StatusSource| match s {
+        StatusSource::Field => 0,
+        StatusSource::Heading => 1,
+        StatusSource::Table => 2,
+        StatusSource::Checkbox => 3,
+        StatusSource::Section => 4,
+        StatusSource::Derived => 5,
+    };
+    let best = t
+        .status_marks
+        .iter()
+        .min_by_key(|m| (rank(m.source), m.status.is_none() as u8))
+        .cloned();
+    let derived = || {
+        let total = t.checkboxes.len();
+        let done = t.checkboxes.iter().filter(|c| c.checked).count();
+        if total > 0 && done == total {
+            TicketStatus::Done
+        } else if done > 0 {
+            TicketStatus::Doing
+        } else {
+            TicketStatus::Todo
+        }
+    };
+    match best {
+        Some(m) => {
+            t.status_source = m.source;
+            t.status_raw = Some(m.raw.clone());
+            match m.status {
+                Some(st) => t.status = st,
+                None => {
+                    t.status_unknown = true;
+                    t.status = derived();
+                }
+            }
+        }
+        None => {
+            t.status_source = StatusSource::Derived;
+            t.status = derived();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependency_lists() {
+        let keys: Vec<String> = ["ACA-2", "ACA-3", "ACA-4", "T-1", "SCOTTISH-1A"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            parse_deps("ACA-002 through ACA-004", &keys),
+            ["ACA-002", "ACA-003", "ACA-004"]
+        );
+        assert_eq!(parse_deps("T-001, T-002", &keys), ["T-001", "T-002"]);
+        assert_eq!(
+            parse_deps("T-001 – T-003", &keys),
+            ["T-001", "T-002", "T-003"]
+        );
+        assert!(vocab::is_empty_value("—"));
+        assert!(vocab::is_empty_value("aucune (COT câblé)"));
+        assert!(vocab::is_empty_value("None"));
+    }
+
+    #[test]
+    fn multi_field_lines_split() {
+        let l = "**Priority**: P0 | **Points**: 5";
+        let segs: Vec<&str> = split_multi_field(l).into_iter().map(|r| &l[r]).collect();
+        assert_eq!(segs, ["**Priority**: P0", "**Points**: 5"]);
+    }
+}

@@ -1,0 +1,744 @@
+//! The words real TICKETS.md files use: ticket IDs, group words, status markers and field labels
+//! (see `shared/design/tickets-md.md` §3–§6). Pure functions over strings.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::model::TicketStatus;
+
+/// How sure we are that a token is a ticket ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IdStrength {
+    /// A bare number (`1.`, `**1.**`, `1|`): only a ticket when nothing better exists.
+    Weak,
+    /// A priority label used as the ticket's label (`## P1 — Make … atomic`).
+    Priority,
+    /// `T-001`, `C1`, `#12`, `Ticket 1.1`.
+    Strong,
+}
+
+/// An ID found at the start of a heading, list item or table cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdMatch {
+    /// Byte range of the raw ID text (e.g. `T-001`, `Ticket 1.1`, `#12`) within the analysed string.
+    pub range: Range<usize>,
+    pub strength: IdStrength,
+    /// Where the title starts (after the separator) within the analysed string.
+    pub title_start: usize,
+    /// The separator between ID and title as written (`": "`, `" — "`, `" "`), including spaces.
+    pub separator: String,
+}
+
+fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pat).expect("valid regex"))
+}
+
+/// Skips decoration before an ID: spaces, emoji and symbols, `**`, `__`, `[`, `` ` ``, `~~`.
+pub fn skip_decoration(s: &str) -> usize {
+    let mut i = 0;
+    for (off, c) in s.char_indices() {
+        i = off;
+        if c.is_alphanumeric() || c == '#' {
+            return off;
+        }
+        if c == '(' || c == '<' || c == '"' || c == '\'' {
+            return off;
+        }
+        i = off + c.len_utf8();
+    }
+    i
+}
+
+/// Finds a ticket ID at the start of `s` (after decoration and an optional ticket word).
+pub fn find_id(s: &str) -> Option<IdMatch> {
+    static HYPH: OnceLock<Regex> = OnceLock::new();
+    static SHORT: OnceLock<Regex> = OnceLock::new();
+    static HASH: OnceLock<Regex> = OnceLock::new();
+    static WORD: OnceLock<Regex> = OnceLock::new();
+    static NUM: OnceLock<Regex> = OnceLock::new();
+    let hyph = re(&HYPH, r"^(?:[A-Z][A-Z0-9]*-)+[A-Z]*\d+[A-Za-z]?'?");
+    let short = re(&SHORT, r"^[A-Z]{1,3}\d+(?:\.\d+)?[a-z]?");
+    let hash = re(&HASH, r"^#\d+");
+    let word = re(
+        &WORD,
+        r"^(?i:ticket|issue|task|story|bug|tkt|тикет|задача|チケット|티켓)\s*#?\s*\d+(?:\.\d+)*",
+    );
+    let num = re(&NUM, r"^\d+(?:\.\d+)*");
+
+    let start = skip_decoration(s);
+    let rest = &s[start..];
+    let (len, strength) = if let Some(m) = word.find(rest) {
+        (m.end(), IdStrength::Strong)
+    } else if let Some(m) = hyph.find(rest) {
+        (m.end(), IdStrength::Strong)
+    } else if let Some(m) = short.find(rest) {
+        let tok = &rest[..m.end()];
+        let is_priority = tok.len() == 2 && tok.starts_with('P');
+        (
+            m.end(),
+            if is_priority {
+                IdStrength::Priority
+            } else {
+                IdStrength::Strong
+            },
+        )
+    } else if let Some(m) = hash.find(rest) {
+        (m.end(), IdStrength::Strong)
+    } else if let Some(m) = num.find(rest) {
+        // Only `N.`, `N|`, `N:` or `N)` count, and only weakly.
+        let after = &rest[m.end()..];
+        if !(after.starts_with(". ")
+            || after.starts_with('|')
+            || after.starts_with(".**")
+            || after.starts_with(": ")
+            || after.starts_with(") "))
+        {
+            return None;
+        }
+        (m.end(), IdStrength::Weak)
+    } else {
+        return None;
+    };
+    let id_end = start + len;
+    // The ID must end at a word boundary.
+    if let Some(c) = s[id_end..].chars().next() {
+        if c.is_alphanumeric() || c == '_' {
+            return None;
+        }
+        if c == '-'
+            && s[id_end + 1..].starts_with(|c: char| c.is_alphanumeric())
+            && strength != IdStrength::Strong
+        {
+            return None;
+        }
+    }
+    // Closing decoration and the separator.
+    let tail = &s[id_end..];
+    let mut j = 0;
+    for closer in ["]", "**", "__", "`", "~~"] {
+        if tail[j..].starts_with(closer) {
+            j += closer.len();
+        }
+    }
+    let sep_start = j;
+    let t = &tail[j..];
+    let ws = t.len() - t.trim_start().len();
+    let t2 = &t[ws..];
+    let mut k = j + ws;
+    for sep in [":", "—", "–", "-", "·", "|", ".", ")"] {
+        if t2.starts_with(sep) {
+            k += sep.len();
+            break;
+        }
+    }
+    let t3 = &tail[k..];
+    k += t3.len() - t3.trim_start().len();
+    // A ticket word followed directly by `-` (`TKT-01`) is not a word+number ID; the hyphen regex handles it.
+    let separator = tail[sep_start..k].to_string();
+    Some(IdMatch {
+        range: start..id_end,
+        strength,
+        title_start: id_end + k,
+        separator,
+    })
+}
+
+/// The normalised key of an ID: uppercase, no brackets, numbers without padding (`T-001` ≡ `T-1`).
+pub fn id_key(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    let mut prev_digit = false;
+    while let Some(c) = chars.next() {
+        if matches!(c, '[' | ']' | '*' | '`') {
+            continue;
+        }
+        if c == '0' && !prev_digit && chars.peek().is_some_and(|n| n.is_ascii_digit()) {
+            continue;
+        }
+        prev_digit = c.is_ascii_digit();
+        out.extend(c.to_uppercase());
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// IDs mentioned anywhere in a text (for dependency values and references).
+pub fn ids_in(s: &str) -> Vec<(Range<usize>, String)> {
+    static ANY: OnceLock<Regex> = OnceLock::new();
+    let any = re(
+        &ANY,
+        r"(?:[A-Z][A-Z0-9]*-)+[A-Z]*\d+[A-Za-z]?'?|\b[A-Z]{1,3}\d+(?:\.\d+)?\b|#\d+|\b\d+(?:\.\d+)?[a-z]?\b",
+    );
+    any.find_iter(s)
+        .map(|m| (m.range(), m.as_str().to_string()))
+        .collect()
+}
+
+/// A group (batch) word at the start of a heading, or `None`.
+/// Returns the word as written and the group's number when the heading has one.
+pub fn group_word(text: &str, anywhere_too: bool) -> Option<(String, Option<u32>)> {
+    static START: OnceLock<Regex> = OnceLock::new();
+    static ANYWHERE: OnceLock<Regex> = OnceLock::new();
+    static MNUM: OnceLock<Regex> = OnceLock::new();
+    let start = re(
+        &START,
+        r"^(?:\d+[.)]?\s*)?(?i)(batch|phase|fase|фаза|stage|étape|etape|milestone|sprint|wave|epic|эпик|iteration|release|stream|increment|阶段|批次|フェーズ|スプリント|단계|스프린트|마일스톤)(?:\s*[-#]?\s*([0-9]+))?\b",
+    );
+    let anywhere = re(
+        &ANYWHERE,
+        r"(?i)\b(batch|phase|fase|фаза|milestone|sprint|wave|epic|эпик|iteration|stage)\s*[-#]?\s*([0-9]+)\b|(阶段|批次|フェーズ|スプリント|단계|스프린트|마일스톤)",
+    );
+    let mnum = re(&MNUM, r"^(M|v|V)(\d+)(?:\.\d+)*(?:[^\w\-.]|$)");
+    let s = strip_decoration(text);
+    if let Some(c) = start.captures(s) {
+        let num = c.get(2).and_then(|m| m.as_str().parse().ok());
+        return Some((c[1].to_string(), num));
+    }
+    if let Some(c) = mnum.captures(s) {
+        let word = if &c[1] == "M" { "M" } else { "v" };
+        return Some((word.to_string(), c[2].parse().ok()));
+    }
+    if !anywhere_too {
+        return None;
+    }
+    if let Some(c) = anywhere.captures(s) {
+        if let Some(w) = c.get(1) {
+            return Some((
+                w.as_str().to_string(),
+                c.get(2).and_then(|m| m.as_str().parse().ok()),
+            ));
+        }
+        return Some((c[3].to_string(), None));
+    }
+    None
+}
+
+/// The first integer of a heading's leading token (`E0`, `1.`, `P1`), used as a batch number.
+pub fn leading_number(text: &str) -> Option<u32> {
+    static LEAD: OnceLock<Regex> = OnceLock::new();
+    let lead = re(&LEAD, r"^(?:[A-Za-z]{1,3}-?)?(\d+)\b");
+    lead.captures(strip_decoration(text))
+        .and_then(|c| c[1].parse().ok())
+}
+
+/// The heading text without leading emoji, bold and brackets, and without trailing bold.
+pub fn strip_decoration(text: &str) -> &str {
+    let s = &text[skip_decoration(text)..];
+    s.trim_end_matches(['*', '_', ' '])
+}
+
+/// Maps a status marker to a canonical status. Returns `None` for text that is not a status.
+pub fn normalize_status(raw: &str) -> Option<TicketStatus> {
+    use TicketStatus::*;
+    let s = raw.to_lowercase();
+    let s = s.trim_matches(|c: char| c == '*' || c == '`' || c == '_' || c.is_whitespace());
+    if s.is_empty() {
+        return None;
+    }
+    const TABLE: &[(&str, TicketStatus)] = &[
+        ("not done", Todo),
+        ("not started", Todo),
+        ("not complete", Todo),
+        ("incomplete", Todo),
+        ("未完了", Todo),
+        ("wontfix", Dropped),
+        ("won't fix", Dropped),
+        ("wont fix", Dropped),
+        ("duplicate", Dropped),
+        ("rejected", Dropped),
+        ("dropped", Dropped),
+        ("cancelled", Dropped),
+        ("canceled", Dropped),
+        ("obsolete", Dropped),
+        ("superseded", Dropped),
+        ("abandoned", Dropped),
+        ("удалено", Dropped),
+        ("明确不做", Dropped),
+        ("❌", Dropped),
+        ("blocked", Blocked),
+        ("on hold", Blocked),
+        ("⛔", Blocked),
+        ("⬛", Blocked),
+        ("阻塞", Blocked),
+        ("⏳", Blocked),
+        ("in review", Review),
+        ("in-review", Review),
+        ("needs_review", Review),
+        ("needs review", Review),
+        ("review", Review),
+        ("리뷰", Review),
+        ("レビュー", Review),
+        ("in progress", Doing),
+        ("in_progress", Doing),
+        ("in-progress", Doing),
+        ("doing", Doing),
+        ("wip", Doing),
+        ("started", Doing),
+        ("partial", Doing),
+        ("ongoing", Doing),
+        ("in arbeit", Doing),
+        ("en desarrollo", Doing),
+        ("en cours", Doing),
+        ("進行中", Doing),
+        ("进行中", Doing),
+        ("진행", Doing),
+        ("🚧", Doing),
+        ("🟡", Doing),
+        ("done", Done),
+        ("complete", Done),
+        ("closed", Done),
+        ("resolved", Done),
+        ("fixed", Done),
+        ("merged", Done),
+        ("shipped", Done),
+        ("verified", Done),
+        ("audited", Done),
+        ("implemented", Done),
+        ("terminé", Done),
+        ("termine", Done),
+        ("fait", Done),
+        ("erledigt", Done),
+        ("completado", Done),
+        ("hecho", Done),
+        ("concluído", Done),
+        ("完了", Done),
+        ("已完成", Done),
+        ("完成", Done),
+        ("완료", Done),
+        ("выполнен", Done),
+        ("готово", Done),
+        ("✅", Done),
+        ("✔", Done),
+        ("☑", Done),
+        ("🟢", Done),
+        ("🟩", Done),
+        ("todo", Todo),
+        ("to do", Todo),
+        ("to-do", Todo),
+        ("open", Todo),
+        ("backlog", Todo),
+        ("ready", Todo),
+        ("pending", Todo),
+        ("pendiente", Todo),
+        ("planned", Todo),
+        ("deferred", Todo),
+        ("offen", Todo),
+        ("à faire", Todo),
+        ("a faire", Todo),
+        ("未着手", Todo),
+        ("待办", Todo),
+        ("오픈", Todo),
+        ("대기", Todo),
+        ("new", Todo),
+        ("⬜", Todo),
+        ("🔲", Todo),
+        ("🟥", Todo),
+        ("🔴", Todo),
+    ];
+    TABLE
+        .iter()
+        .find(|(k, _)| contains_word(s, k))
+        .map(|&(_, st)| st)
+}
+
+/// `needle` occurs in `hay` not glued to other letters (so `open` does not match `opened`... but does match
+/// `open:`; CJK and emoji needles match anywhere).
+fn contains_word(hay: &str, needle: &str) -> bool {
+    let ascii = needle
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic());
+    let mut from = 0;
+    while let Some(pos) = hay[from..].find(needle) {
+        let at = from + pos;
+        let end = at + needle.len();
+        if !ascii {
+            return true;
+        }
+        let before_ok = hay[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let after_ok = hay[end..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric() || (needle == "complete" && c == 'd'));
+        if before_ok && after_ok {
+            return true;
+        }
+        from = at + needle.len();
+    }
+    false
+}
+
+/// A heading (or plain line) that names a status column (`# Open Tickets`, `## ✅ Done`, `🟩 DONE (Completado)`).
+pub fn status_section(text: &str) -> Option<TicketStatus> {
+    static SECTION: OnceLock<Regex> = OnceLock::new();
+    let section = re(
+        &SECTION,
+        r"(?i)^(open|closed|done|completed?|in progress|in-progress|doing|to ?do|backlog|resolved|blocked|in review|review|offen|in arbeit|erledigt|完了|進行中|待办|terminé|pendiente|en desarrollo|not started|finished|active|current)\b\s*(tickets?|issues?|tasks?|items?|work)?\s*(\(.*\))?\s*[:\-—]?\s*$",
+    );
+    let s = strip_decoration(text);
+    if section.is_match(s) {
+        return normalize_status(s).or(Some(TicketStatus::Doing));
+    }
+    None
+}
+
+/// What a field label means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    Status,
+    DependsOn,
+    Files,
+    Priority,
+    Owner,
+    Estimate,
+    Labels,
+    Acceptance,
+    Other,
+}
+
+impl FieldKind {
+    pub fn canonical_label(self) -> &'static str {
+        match self {
+            FieldKind::Status => "Status",
+            FieldKind::DependsOn => "Depends on",
+            FieldKind::Files => "Files",
+            FieldKind::Priority => "Priority",
+            FieldKind::Owner => "Owner",
+            FieldKind::Estimate => "Estimate",
+            FieldKind::Labels => "Labels",
+            FieldKind::Acceptance => "Acceptance criteria",
+            FieldKind::Other => "",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FieldKind> {
+        Some(match s.to_lowercase().replace(['-', '_'], " ").as_str() {
+            "status" => FieldKind::Status,
+            "depends on" | "depends" | "dependencies" | "deps" => FieldKind::DependsOn,
+            "files" | "file" => FieldKind::Files,
+            "priority" => FieldKind::Priority,
+            "owner" | "assignee" => FieldKind::Owner,
+            "estimate" => FieldKind::Estimate,
+            "labels" => FieldKind::Labels,
+            _ => return None,
+        })
+    }
+}
+
+/// Maps a field label (any language, any case) to its kind; unknown labels are `Other`.
+pub fn field_kind(label: &str) -> FieldKind {
+    let l = label.trim().trim_end_matches(':').trim().to_lowercase();
+    let l = l.as_str();
+    let one_of = |xs: &[&str]| xs.contains(&l);
+    if one_of(&[
+        "status",
+        "state",
+        "statut",
+        "estado",
+        "stato",
+        "статус",
+        "状態",
+        "ステータス",
+        "상태",
+        "状态",
+        "zustand",
+        "progress",
+    ]) {
+        FieldKind::Status
+    } else if one_of(&[
+        "depends on",
+        "depends",
+        "dependencies",
+        "dependency",
+        "blocked by",
+        "deps",
+        "pre-req",
+        "prereq",
+        "pre-reqs",
+        "prerequisites",
+        "requires",
+        "依存",
+        "依存関係",
+        "依存チケット",
+        "зависимости",
+        "종속성",
+        "의존성",
+        "선행 티켓",
+        "dépendances",
+        "dépendance",
+        "abhängigkeiten",
+        "dependencias",
+        "dependências",
+        "dep",
+    ]) {
+        FieldKind::DependsOn
+    } else if one_of(&[
+        "files",
+        "file",
+        "affected files",
+        "files changed",
+        "files created/modified",
+        "files to modify",
+        "files to create",
+        "key files",
+        "ファイル",
+        "対象ファイル",
+        "변경할 파일 목록",
+        "파일",
+        "fichiers",
+        "fichier",
+        "fichiers à modifier",
+        "arquivo",
+        "arquivos",
+        "archivos",
+        "archivo",
+        "where",
+        "dateien",
+        "файлы",
+        "paths",
+    ]) {
+        FieldKind::Files
+    } else if one_of(&[
+        "priority",
+        "prio",
+        "severity",
+        "severidade",
+        "優先度",
+        "우선순위",
+        "priorité",
+        "priorität",
+        "приоритет",
+        "prioridad",
+        "prioridade",
+        "severidad",
+    ]) {
+        FieldKind::Priority
+    } else if one_of(&[
+        "owner",
+        "assignee",
+        "assigned",
+        "assigned to",
+        "agent",
+        "担当",
+        "担当者",
+        "agent recommandé",
+        "responsable",
+        "ответственный",
+        "담당",
+        "담당자",
+        "responsável",
+        "zuständig",
+        "builder",
+    ]) {
+        FieldKind::Owner
+    } else if one_of(&[
+        "estimate",
+        "effort",
+        "story points",
+        "points",
+        "size",
+        "工数",
+        "推定工数",
+        "見積もり",
+        "difficulté",
+        "esforço",
+        "esfuerzo",
+        "complexity",
+        "aufwand",
+        "оценка",
+        "예상 시간",
+        "time",
+    ]) {
+        FieldKind::Estimate
+    } else if one_of(&[
+        "labels",
+        "label",
+        "type",
+        "component",
+        "tags",
+        "typ",
+        "tipo",
+        "種別",
+        "타입",
+    ]) {
+        FieldKind::Labels
+    } else if one_of(&[
+        "acceptance criteria",
+        "acceptance",
+        "ac",
+        "definition of done",
+        "dod",
+        "done when",
+        "critères d'acceptation",
+        "critères de réussite",
+        "完了条件",
+        "受け入れ条件",
+        "готово",
+        "완료 조건",
+        "критерии приёмки",
+        "criterios de aceptación",
+        "critérios de aceitação",
+        "akzeptanzkriterien",
+        "acceptance criteria (ac)",
+        "test",
+        "how to test",
+    ]) {
+        FieldKind::Acceptance
+    } else {
+        FieldKind::Other
+    }
+}
+
+/// A dependency value meaning "none".
+pub fn is_empty_value(v: &str) -> bool {
+    let t = v
+        .trim()
+        .trim_matches(|c: char| c == '*' || c == '`' || c == '_' || c == '.')
+        .to_lowercase();
+    let first = t.split([' ', '(', ',']).next().unwrap_or("");
+    t.is_empty()
+        || matches!(
+            first,
+            "—" | "-"
+                | "–"
+                | "none"
+                | "nothing"
+                | "なし"
+                | "aucune"
+                | "aucun"
+                | "n/a"
+                | "ninguno"
+                | "ninguna"
+                | "нет"
+                | "없음"
+                | "keine"
+                | "nenhuma"
+                | "nenhum"
+                | "无"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> Option<(String, IdStrength, String)> {
+        find_id(s).map(|m| {
+            (
+                s[m.range.clone()].to_string(),
+                m.strength,
+                s[m.title_start..].to_string(),
+            )
+        })
+    }
+
+    #[test]
+    fn ids_at_heading_start() {
+        use IdStrength::*;
+        let cases: &[(&str, Option<(&str, IdStrength, &str)>)] = &[
+            ("T-001: Scaffold", Some(("T-001", Strong, "Scaffold"))),
+            ("TICKET-SEC-001: QR", Some(("TICKET-SEC-001", Strong, "QR"))),
+            (
+                "E0-T1 Monorepo scaffold",
+                Some(("E0-T1", Strong, "Monorepo scaffold")),
+            ),
+            (
+                "**P2-001: 予定管理基盤**",
+                Some(("P2-001", Strong, "予定管理基盤**")),
+            ),
+            ("[ANK-603] Identity", Some(("ANK-603", Strong, "Identity"))),
+            (
+                "PH-002A Architecture",
+                Some(("PH-002A", Strong, "Architecture")),
+            ),
+            ("T-031' old", Some(("T-031'", Strong, "old"))),
+            ("C1: Add key", Some(("C1", Strong, "Add key"))),
+            ("R1. Refactor", Some(("R1", Strong, "Refactor"))),
+            ("Ticket 1.1 — Add", Some(("Ticket 1.1", Strong, "Add"))),
+            ("Issue 2.1: User", Some(("Issue 2.1", Strong, "User"))),
+            (
+                "TKT-01 — IconButton",
+                Some(("TKT-01", Strong, "IconButton")),
+            ),
+            ("#001 · Title", Some(("#001", Strong, "Title"))),
+            ("P1 — Make quota", Some(("P1", Priority, "Make quota"))),
+            (
+                "1. Critical Security Issues",
+                Some(("1", Weak, "Critical Security Issues")),
+            ),
+            ("Overview", None),
+            ("Phase 1: Setup", None),
+            ("TICKET-XXX — Titre", None),
+        ];
+        for (input, want) in cases {
+            let got = id(input);
+            let want = want.map(|(a, b, c)| (a.to_string(), *b, c.to_string()));
+            assert_eq!(got, want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn keys_ignore_padding_and_case() {
+        assert_eq!(id_key("T-001"), id_key("t-1"));
+        assert_eq!(id_key("[BE-050]"), "BE-50");
+        assert_eq!(id_key("Ticket 1.1"), "TICKET 1.1");
+        assert_ne!(id_key("PH-002A"), id_key("PH-002"));
+    }
+
+    #[test]
+    fn statuses() {
+        use TicketStatus::*;
+        let cases: &[(&str, Option<TicketStatus>)] = &[
+            ("✅ Done", Some(Done)),
+            ("⏳ Blocked — needs host", Some(Blocked)),
+            ("🚧 In progress", Some(Doing)),
+            ("NOT DONE", Some(Todo)),
+            ("`DEFERRED_PHASE2`", Some(Todo)),
+            ("COMPLETE", Some(Done)),
+            ("Completed", Some(Done)),
+            ("**in-review**", Some(Review)),
+            ("🟡 PR #42 리뷰 대기 (2026-03-1x)", Some(Review)),
+            ("✅ ВЫПОЛНЕН", Some(Done)),
+            ("⬜️ 未着手", Some(Todo)),
+            ("WONTFIX", Some(Dropped)),
+            ("Designed, code change staged but not committed", None),
+            ("opened yesterday", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize_status(input), *want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn groups() {
+        let g = |s: &str| group_word(s, true);
+        assert_eq!(
+            g("Phase 1: Contract Foundation"),
+            Some(("Phase".into(), Some(1)))
+        );
+        assert_eq!(
+            g("🔥 **Phase 2: コア機能開発**"),
+            Some(("Phase".into(), Some(2)))
+        );
+        assert_eq!(g("EPIC-000 Foundation"), Some(("EPIC".into(), Some(0))));
+        assert_eq!(g("M1: CLI Walking Skeleton"), Some(("M".into(), Some(1))));
+        assert_eq!(
+            g("Tickets actifs — Phase 0"),
+            Some(("Phase".into(), Some(0)))
+        );
+        assert_eq!(g("Infrastructure (Epic 1)"), Some(("Epic".into(), Some(1))));
+        assert_eq!(g("Phased Development Plan"), None);
+        assert_eq!(g("Backend Tickets"), None);
+        assert_eq!(g("M1-001 Walking"), None);
+        assert_eq!(group_word("T-5: Fix phase 2 rounding", false), None);
+        assert_eq!(status_section("Open Tickets"), Some(TicketStatus::Todo));
+        assert_eq!(status_section("✅ Done"), Some(TicketStatus::Done));
+        assert_eq!(status_section("🔥 In Progress"), Some(TicketStatus::Doing));
+        assert_eq!(status_section("Done criteria for the app"), None);
+    }
+}

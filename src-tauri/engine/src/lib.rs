@@ -2,6 +2,8 @@
 //!
 //! Only the shell (`src-tauri/src`) knows Tauri; this crate never does.
 
+pub mod agents;
+pub mod control;
 pub mod handoff;
 pub mod model;
 pub mod pty;

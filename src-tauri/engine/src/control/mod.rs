@@ -1,0 +1,143 @@
+//! The control endpoint: how agents (and `leap` in a shell) talk to the running app.
+//!
+//! A Unix domain socket in the user's runtime directory (`$XDG_RUNTIME_DIR/leapfrog/`, else
+//! `/tmp/leapfrog-$UID/`; `LEAPFROG_RUNTIME_DIR` overrides), mode 0600 in a 0700 directory, with a
+//! random token made at each launch. JSON lines each way ([`protocol`]); every request carries the
+//! token and a wrong one is refused.
+//!
+//! - The app starts a [`server::ControlServer`] with its [`server::ControlHandler`] (the engine).
+//! - Agent PTYs get [`agent_env`]: `LEAPFROG_SOCKET`, `LEAPFROG_TOKEN`, `LEAPFROG_AGENT`.
+//! - `leap` uses a [`client::ControlClient`] on [`Endpoint::discover`]: the env vars, else the
+//!   well-known socket and the token file the app wrote (0600).
+
+pub mod client;
+pub mod protocol;
+pub mod server;
+
+use std::path::{Path, PathBuf};
+
+pub use client::{ClientError, ControlClient};
+pub use protocol::{
+    AgentLine, BatchLine, CompleteRequest, HandoffRequest, HookRequest, Outcome, Reply, Request,
+    StatusReport,
+};
+pub use server::{ControlHandler, ControlServer};
+
+/// Env var: the control socket's path.
+pub const ENV_SOCKET: &str = "LEAPFROG_SOCKET";
+/// Env var: the token of this app launch.
+pub const ENV_TOKEN: &str = "LEAPFROG_TOKEN";
+/// Env var: the id of the agent whose PTY this is.
+pub const ENV_AGENT: &str = "LEAPFROG_AGENT";
+/// Env var: overrides the runtime directory (tests, several app instances).
+pub const ENV_RUNTIME_DIR: &str = "LEAPFROG_RUNTIME_DIR";
+
+/// The socket's file name in the runtime directory.
+pub const SOCKET_NAME: &str = "control.sock";
+/// The token file's name in the runtime directory.
+pub const TOKEN_NAME: &str = "control.token";
+
+/// Where a running app listens, and the token it wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub socket: PathBuf,
+    pub token: String,
+}
+
+/// The runtime directory from these environment values (pure, for tests):
+/// `LEAPFROG_RUNTIME_DIR`, else `$XDG_RUNTIME_DIR/leapfrog`, else `/tmp/leapfrog-<uid>`.
+pub fn runtime_dir_from(
+    leapfrog_runtime_dir: Option<&str>,
+    xdg_runtime_dir: Option<&str>,
+    uid: u32,
+) -> PathBuf {
+    if let Some(d) = leapfrog_runtime_dir.filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if let Some(x) = xdg_runtime_dir.filter(|d| !d.is_empty() && Path::new(d).is_absolute()) {
+        return Path::new(x).join("leapfrog");
+    }
+    PathBuf::from(format!("/tmp/leapfrog-{uid}"))
+}
+
+/// This process's runtime directory (see [`runtime_dir_from`]).
+pub fn runtime_dir() -> PathBuf {
+    let get = |k| std::env::var(k).ok();
+    runtime_dir_from(
+        get(ENV_RUNTIME_DIR).as_deref(),
+        get("XDG_RUNTIME_DIR").as_deref(),
+        current_uid(),
+    )
+}
+
+/// The real user id of this process.
+pub fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// The environment an agent's PTY gets so that `leap` inside it reaches this app as that agent.
+pub fn agent_env(endpoint: &Endpoint, agent_id: &str) -> Vec<(String, String)> {
+    vec![
+        (
+            ENV_SOCKET.to_string(),
+            endpoint.socket.display().to_string(),
+        ),
+        (ENV_TOKEN.to_string(), endpoint.token.clone()),
+        (ENV_AGENT.to_string(), agent_id.to_string()),
+    ]
+}
+
+impl Endpoint {
+    /// The endpoint from `LEAPFROG_SOCKET` and `LEAPFROG_TOKEN` (values passed in, for tests).
+    /// `Ok(None)` when the socket variable is unset or empty; an error when the token is missing.
+    pub fn from_env_values(
+        socket: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<Option<Endpoint>, String> {
+        let Some(socket) = socket.filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| format!("{ENV_SOCKET} is set but {ENV_TOKEN} is not"))?;
+        Ok(Some(Endpoint {
+            socket: PathBuf::from(socket),
+            token: token.to_string(),
+        }))
+    }
+
+    /// The endpoint from this process's environment (see [`Endpoint::from_env_values`]).
+    pub fn from_env() -> Result<Option<Endpoint>, String> {
+        Endpoint::from_env_values(
+            std::env::var(ENV_SOCKET).ok().as_deref(),
+            std::env::var(ENV_TOKEN).ok().as_deref(),
+        )
+    }
+
+    /// The well-known endpoint in `dir`: `control.sock` and the token read from `control.token`.
+    pub fn well_known_in(dir: &Path) -> Result<Endpoint, ClientError> {
+        let socket = dir.join(SOCKET_NAME);
+        let token_file = dir.join(TOKEN_NAME);
+        if !socket.exists() {
+            return Err(ClientError::NotRunning(socket));
+        }
+        let token = std::fs::read_to_string(&token_file)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => ClientError::NotRunning(socket.clone()),
+                _ => ClientError::Io(format!("cannot read {}: {e}", token_file.display())),
+            })?
+            .trim()
+            .to_string();
+        Ok(Endpoint { socket, token })
+    }
+
+    /// How `leap` finds the app: the env vars when set (inside an agent's PTY), else the well-known
+    /// socket and token file in [`runtime_dir`].
+    pub fn discover() -> Result<Endpoint, ClientError> {
+        match Endpoint::from_env().map_err(ClientError::Usage)? {
+            Some(e) => Ok(e),
+            None => Endpoint::well_known_in(&runtime_dir()),
+        }
+    }
+}

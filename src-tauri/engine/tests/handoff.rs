@@ -264,3 +264,26 @@ fn endless_output_without_newlines_is_handled_in_bounded_lines() {
         "HANDOFF batch 9\n  tickets: T-1\n  verify command: v\n"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any chunking of any fixture gives what the whole capture gives.
+    #[test]
+    fn random_chunking_changes_nothing(cuts in proptest::collection::vec(0usize..100_000, 0..40)) {
+        for path in fixtures() {
+            let bytes = std::fs::read(&path).unwrap();
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+            cuts.sort();
+            let mut scanner = HandoffScanner::new();
+            let mut found = Vec::new();
+            let mut start = 0;
+            for cut in cuts.into_iter().chain([bytes.len()]) {
+                found.extend(scanner.feed(&bytes[start..cut]));
+                start = cut;
+            }
+            found.extend(scanner.finish());
+            proptest::prop_assert_eq!(render(&found), render(&parse(&bytes)), "{}", path.display());
+        }
+    }
+}

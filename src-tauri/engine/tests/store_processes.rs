@@ -166,6 +166,35 @@ fn check_present(store: &SledStore, seq: u64) -> Result<(), String> {
     }
 }
 
+/// Nothing is in the store that the log does not account for (no half-applied change).
+fn check_no_orphans(store: &SledStore, last: u64) -> Result<(), String> {
+    let mut expected = [0usize; 5];
+    for seq in 1..=last {
+        match change_for(seq) {
+            Change::PutProject { .. } => expected[0] += 1,
+            Change::PutBatch { .. } => expected[1] += 1,
+            Change::PutTicket { .. } => expected[2] += 1,
+            Change::PutPhaseRun { .. } => expected[3] += 1,
+            Change::PutHandoff { .. } => expected[4] += 1,
+            _ => {}
+        }
+    }
+    let found = [
+        store.projects().map_err(|e| e.to_string())?.len(),
+        store.batches(PROJECT).map_err(|e| e.to_string())?.len(),
+        store.tickets(PROJECT).map_err(|e| e.to_string())?.len(),
+        store.phase_runs(PROJECT).map_err(|e| e.to_string())?.len(),
+        store.handoffs(PROJECT).map_err(|e| e.to_string())?.len(),
+    ];
+    if found == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "records (projects, batches, tickets, runs, handoffs) {found:?}, log says {expected:?}"
+        ))
+    }
+}
+
 fn child_crash(path: &Path) {
     let store = SledStore::open(path).unwrap_or_else(|e| {
         eprintln!("{e}");
@@ -375,6 +404,10 @@ fn acknowledged_changes_survive_sigkill() {
             vec![],
             "no event beyond the last seq"
         );
+        if from == 1 {
+            check_no_orphans(&store, last)
+                .unwrap_or_else(|e| panic!("kill {kill} (seed {seed}): {e}"));
+        }
         drop(store);
         max_acked = last.max(newest);
         total_acks += acks.len() as u64;

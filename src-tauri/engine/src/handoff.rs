@@ -631,14 +631,34 @@ fn ready_for(items: &[String]) -> Vec<String> {
     out
 }
 
-fn verify_result(value: &str) -> Option<VerifyResult> {
+/// `PASSED`, `FAILED`, `✅ passed (42 passed, 0 failed)`: the first word decides, else the one of pass/fail
+/// mentioned; `PASSED/FAILED` (the
+/// template, not filled in) and values without a verdict give `None`.
+pub fn verify_result(value: &str) -> Option<VerifyResult> {
     let v = value.to_lowercase();
-    let passed = v.contains("pass") || v.starts_with("ok") || v.contains('✅') || v.contains('✓');
-    let failed = v.contains("fail") || v.contains('❌') || v.contains('✗');
-    match (passed, failed) {
-        (true, false) => Some(VerifyResult::Passed),
-        (false, true) => Some(VerifyResult::Failed),
-        _ => None,
+    let squashed: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+    if ["pass/fail", "passed/failed", "fail/pass", "failed/passed"]
+        .iter()
+        .any(|t| squashed.contains(t))
+    {
+        return None;
+    }
+    let marks = ['✅', '✓', '✔', '❌', '✗', '✘'];
+    let first = v
+        .split(|c: char| !c.is_alphanumeric() && !marks.contains(&c))
+        .find(|w| !w.is_empty())
+        .unwrap_or("");
+    if first.starts_with("pass") || ["ok", "green", "✅", "✓", "✔"].contains(&first) {
+        Some(VerifyResult::Passed)
+    } else if first.starts_with("fail") || ["red", "broken", "❌", "✗", "✘"].contains(&first) {
+        Some(VerifyResult::Failed)
+    } else {
+        // No verdict first (`dev verify FAILED`): a value that mentions exactly one of them.
+        match (v.contains("pass"), v.contains("fail")) {
+            (true, false) => Some(VerifyResult::Passed),
+            (false, true) => Some(VerifyResult::Failed),
+            _ => None,
+        }
     }
 }
 

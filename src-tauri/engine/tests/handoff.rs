@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use leapfrog_engine::handoff::{parse, parse_tickets, visible_lines, HandoffScanner};
-use leapfrog_engine::model::{Handoff, HandoffKind};
+use leapfrog_engine::handoff::{
+    parse, parse_tickets, verify_result, visible_lines, HandoffScanner,
+};
+use leapfrog_engine::model::{Handoff, HandoffKind, VerifyResult};
 
 /// One block per message, in a form that is easy to review.
 fn render(messages: &[Handoff]) -> String {
@@ -285,5 +287,30 @@ proptest::proptest! {
             found.extend(scanner.finish());
             proptest::prop_assert_eq!(render(&found), render(&parse(&bytes)), "{}", path.display());
         }
+    }
+}
+
+#[test]
+fn verify_verdicts() {
+    use VerifyResult::{Failed, Passed};
+    // (value of a Verify field, verdict)
+    let cases: [(&str, Option<VerifyResult>); 14] = [
+        ("PASSED", Some(Passed)),
+        ("passed (42 passed, 0 failed)", Some(Passed)),
+        ("✅ all green", Some(Passed)),
+        ("OK", Some(Passed)),
+        ("FAILED", Some(Failed)),
+        ("failed: 2 of 40 tests", Some(Failed)),
+        ("❌ (clippy)", Some(Failed)),
+        ("`dev verify` FAILED", Some(Failed)),
+        ("cargo test: passed", Some(Passed)),
+        ("tests: 0 failed, 42 passed", None),
+        ("PASSED/FAILED", None),
+        ("passed / failed", None),
+        ("not run yet", None),
+        ("", None),
+    ];
+    for (value, verdict) in cases {
+        assert_eq!(verify_result(value), verdict, "{value:?}");
     }
 }

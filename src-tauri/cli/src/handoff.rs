@@ -63,19 +63,32 @@ fn scan_file(path: &Path) -> Result<Vec<Handoff>> {
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
         let chunk = &buf[..n];
-        // Terminal output may be invalid UTF-8 (decoded lossily), but it never contains NUL bytes.
-        if let Some(i) = chunk.iter().position(|&b| b == 0) {
-            bail!(
-                "{} looks binary (NUL byte at offset {}), not terminal output or markdown",
-                path.display(),
-                offset + i as u64
-            );
+        if offset == 0 {
+            refuse_binary(path, chunk)?;
         }
         messages.extend(scanner.feed(chunk));
         offset += n as u64;
     }
     messages.extend(scanner.finish());
     Ok(messages)
+}
+
+/// Terminal output is mostly text: escape sequences, CR/LF, tab, bell and backspace are its only control
+/// bytes, with a rare NUL (tmux sends some). A file whose first chunk has more than 1% other control bytes
+/// (an image, an executable, a compressed file) is not a capture.
+fn refuse_binary(path: &Path, head: &[u8]) -> Result<()> {
+    let control = head
+        .iter()
+        .filter(|&&b| matches!(b, 0x00..=0x06 | 0x0e..=0x1a | 0x1c..=0x1f | 0x7f))
+        .count();
+    if control * 100 > head.len() {
+        bail!(
+            "{} looks binary ({control} control bytes in its first {} bytes), not terminal output or markdown",
+            path.display(),
+            head.len()
+        );
+    }
+    Ok(())
 }
 
 /// A message in the seed's shape.

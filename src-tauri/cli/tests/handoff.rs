@@ -61,7 +61,7 @@ fn bad_input_gives_a_one_line_error_and_exit_1() {
         (
             binary.clone(),
             format!(
-                "leap: {} looks binary (NUL byte at offset 8), not terminal output or markdown\n",
+                "leap: {} looks binary (4 control bytes in its first 16 bytes), not terminal output or markdown\n",
                 binary.display()
             ),
         ),
@@ -73,6 +73,40 @@ fn bad_input_gives_a_one_line_error_and_exit_1() {
             (Some(1), expected.as_str(), "")
         );
     }
+}
+
+#[test]
+fn an_executable_is_refused_but_a_capture_with_a_nul_byte_is_not() {
+    let exe = env!("CARGO_BIN_EXE_leap");
+    let run = leap(&["handoff", "parse", exe]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .starts_with(&format!("leap: {exe} looks binary (")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.ends_with("not terminal output or markdown\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1);
+
+    // A program may write a NUL byte to its terminal (`printf '\0'`): still terminal output.
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("with-nul.raw");
+    let mut bytes = b"$ printf '\\0'\r\n\0\r\n".to_vec();
+    bytes.extend(std::fs::read(fixture("tmux_real_capture.raw")).unwrap());
+    std::fs::write(&capture, bytes).unwrap();
+    let run = leap(&["handoff", "parse", capture.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("## HANDOFF — Batch 9 Ready\nTickets: T-040, T-041\n"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -520,7 +520,8 @@ impl Draft {
 
     /// Takes one line of the message; true when the message is over.
     fn push(&mut self, line: &Line) -> bool {
-        if line.text.is_empty() {
+        // Lines without a letter or digit (`~` filler rows of an editor, `---` rules) count as blank.
+        if !line.text.chars().any(char::is_alphanumeric) {
             self.current = None;
             return self.is_complete();
         }

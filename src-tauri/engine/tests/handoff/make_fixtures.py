@@ -162,3 +162,14 @@ mixed_tail = "".join([
     "Ready for: Fixes\r\n",
 ])
 write("crlf_progress_invalid_utf8.raw", mixed_text, b"garbage \xff\xfe\xc3 bytes\r\n" + mixed_tail.encode())
+
+# vim_real_capture.raw is not generated: it is a real PTY capture of vim showing a COMPLETE message
+# (`script -q -c "stty cols 80 rows 24; vim -R -u NONE -N msg.md -c 'redraw!' -c 'qa!'" vim_real_capture.raw`).
+# vim places words with cursor moves and wraps the long Commits line at 80 columns.
+# Known gap visible in its .expect: vim writes the 81st character of a wrapped row once more before moving
+# the cursor ("descriptii on"); without emulating the screen width the scanner keeps that character.
+
+# tmux_real_capture.raw is a real PTY capture of tmux (which re-renders its pane with its own escape
+# sequences) showing a HANDOFF message, clearing the pane, showing it again, then resizing:
+# script -q -c "stty cols 60 rows 20; tmux -L leapcap -f /dev/null new-session 'cat msg2.md; sleep 0.4;
+#   clear; cat msg2.md; sleep 0.4; printf \"\\033[8;20;40t\"; sleep 0.3'" tmux_real_capture.raw

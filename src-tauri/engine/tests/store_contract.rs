@@ -520,23 +520,22 @@ fn sled_open_errors_are_one_line_and_typed() {
 
 #[test]
 fn data_dir_follows_env() {
-    // Only this test in this binary touches these variables.
-    let dir = tempfile::tempdir().unwrap();
-    std::env::set_var("LEAPFROG_DATA_DIR", dir.path());
-    assert_eq!(
-        leapfrog_engine::store::default_db_path().unwrap(),
-        dir.path().join("db")
-    );
-    std::env::remove_var("LEAPFROG_DATA_DIR");
-    std::env::set_var("XDG_DATA_HOME", "/xdg");
-    assert_eq!(
-        leapfrog_engine::store::default_db_path().unwrap(),
-        std::path::Path::new("/xdg/leapfrog/db")
-    );
-    std::env::remove_var("XDG_DATA_HOME");
-    std::env::set_var("HOME", "/home/u");
-    assert_eq!(
-        leapfrog_engine::store::default_db_path().unwrap(),
-        std::path::Path::new("/home/u/.local/share/leapfrog/db")
-    );
+    use leapfrog_engine::store::data_dir_from;
+    // (environment, data directory or error)
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (&[("LEAPFROG_DATA_DIR", "/tmp/t"), ("XDG_DATA_HOME", "/xdg"), ("HOME", "/home/u")], "/tmp/t"),
+        (&[("XDG_DATA_HOME", "/xdg"), ("HOME", "/home/u")], "/xdg/leapfrog"),
+        (&[("LEAPFROG_DATA_DIR", ""), ("XDG_DATA_HOME", ""), ("HOME", "/home/u")], "/home/u/.local/share/leapfrog"),
+        (&[("HOME", "/home/u")], "/home/u/.local/share/leapfrog"),
+        (&[], "error: cannot open the database ~/.local/share/leapfrog/db: neither LEAPFROG_DATA_DIR, XDG_DATA_HOME nor HOME is set"),
+        (&[("HOME", "")], "error: cannot open the database ~/.local/share/leapfrog/db: neither LEAPFROG_DATA_DIR, XDG_DATA_HOME nor HOME is set"),
+    ];
+    for (env, expected) in cases {
+        let lookup = |name: &str| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.into());
+        let actual = match data_dir_from(lookup) {
+            Ok(dir) => dir.display().to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        assert_eq!(actual, expected, "{env:?}");
+    }
 }

@@ -13,8 +13,8 @@
 //!    the message closes at a blank line once its last field (`Verify command` / `Ready for`) is there, at the next
 //!    header, after [`MAX_MESSAGE_LINES`] lines, or at [`HandoffScanner::finish`];
 //! 4. a message is reported unless one with the same kind, batch and content (whitespace ignored) — or with
-//!    all of its fields — was already reported; a redraw that restarts a still-incomplete message (streaming
-//!    output) replaces it instead of reporting the partial one.
+//!    all of its fields — was already reported; a still-incomplete message followed by a redraw (a header of
+//!    itself or of a message already reported: streaming output) is dropped, the redraw shows it again.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -89,9 +89,14 @@ impl HandoffScanner {
         let line = clean_line(raw);
         if let Some((kind, batch)) = header(&line.text) {
             if let Some(draft) = self.draft.take() {
-                // A redraw of the same message before it was seen complete (streaming output) replaces it.
-                let restarted = draft.kind == kind && draft.batch == batch && !draft.is_confirmed();
-                if !restarted {
+                // A message not yet seen complete, followed by a header of itself or of a message already
+                // reported: the screen is being redrawn (streaming output), the redraw will show it again.
+                let redraw = (draft.kind == kind && draft.batch == batch)
+                    || self
+                        .reported
+                        .iter()
+                        .any(|m| m.kind == kind && m.batch == batch);
+                if draft.is_confirmed() || !redraw {
                     self.close(draft, out);
                 }
             }

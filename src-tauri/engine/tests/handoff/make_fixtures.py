@@ -93,6 +93,31 @@ for upto, cut in [(3, None), (4, 30), (5, None), (6, 22), (6, None), (8, None), 
     drawn = len(lines)
 write("claude_code_streaming.raw", "".join(frames))
 
+# The same with two messages in one answer: the COMPLETE is whole while the HANDOFF below it streams in,
+# and every frame redraws both.
+complete_lines = [
+    f"{fg(255,255,255)}⏺{RESET} {BOLD}COMPLETE — Batch 6 Done{NOBOLD}",
+    "",
+    "  Tickets completed: T-017–T-019",
+    "  Commits: 77aa001 search ranking",
+    "  Verify: PASSED",
+    "",
+    "  Ready for: Review",
+    "",
+]
+frames = []
+drawn = 0
+for upto, cut in [(3, None), (5, 20), (6, None), (6, 25), (8, None), (8, None)]:
+    lines = stream_lines[:upto]
+    if cut is not None:
+        lines = lines[:-1] + [lines[-1][:cut]]
+    lines = complete_lines + lines
+    if drawn:
+        frames.append(erase_lines(drawn + 1))
+    frames.append("\r\n".join(lines) + "\r\n")
+    drawn = len(lines)
+write("claude_code_streaming_two.raw", "".join(frames))
+
 
 # --- A ratatui-style TUI (Codex-like): alternate screen, every row placed with CUP, the message inside a
 #     bordered panel, cells written in runs; then a partial diff redraw and a full redraw at another width.

@@ -155,8 +155,9 @@ struct Stripper {
     state: EscState,
     params: Vec<u8>,
     line: Vec<u8>,
-    /// The last byte was `\r` (so a following `\n` ends the same line).
-    after_cr: bool,
+    /// A `\r` put the cursor back at the start of the line: text written next overwrites it (a new line
+    /// for us), a `\n` ends it (so `\r\n` and `\r\r\n` end one line).
+    cr_pending: bool,
     /// The screen row the cursor is on, when a cursor-position sequence told us.
     row: Option<u32>,
 }
@@ -219,18 +220,10 @@ impl Stripper {
     }
 
     fn ground(&mut self, b: u8, emit: &mut dyn FnMut(Vec<u8>)) {
-        let after_cr = std::mem::take(&mut self.after_cr);
         match b {
             0x1b => self.state = EscState::Esc,
-            b'\n' => {
-                if !after_cr {
-                    self.hard_break(emit);
-                }
-            }
-            b'\r' => {
-                self.hard_break(emit);
-                self.after_cr = true;
-            }
+            b'\n' => self.hard_break(emit),
+            b'\r' => self.cr_pending = true,
             b'\t' => self.push(b' ', emit),
             0x08 => {
                 // Backspace: drop the last character (and any UTF-8 continuation bytes of it).
@@ -246,6 +239,9 @@ impl Stripper {
     }
 
     fn push(&mut self, b: u8, emit: &mut dyn FnMut(Vec<u8>)) {
+        if self.cr_pending {
+            self.soft_break(emit);
+        }
         if self.line.len() >= MAX_LINE_BYTES {
             self.hard_break(emit);
         }
@@ -306,6 +302,7 @@ impl Stripper {
 
     /// A line ended by `\n` or `\r`: always a line, even an empty one (blank lines end messages).
     fn hard_break(&mut self, emit: &mut dyn FnMut(Vec<u8>)) {
+        self.cr_pending = false;
         if let Some(row) = self.row.as_mut() {
             *row += 1;
         }
@@ -314,6 +311,7 @@ impl Stripper {
 
     /// The cursor moved to another row: a line only if something was written on this one.
     fn soft_break(&mut self, emit: &mut dyn FnMut(Vec<u8>)) {
+        self.cr_pending = false;
         if !self.line.is_empty() {
             emit(std::mem::take(&mut self.line));
         }

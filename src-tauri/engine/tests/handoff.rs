@@ -223,7 +223,7 @@ fn ticket_lists_and_ranges() {
 #[test]
 fn escape_sequences_and_decoration_are_removed() {
     // (raw bytes, visible lines)
-    let cases: [(&[u8], &[&str]); 9] = [
+    let cases: [(&[u8], &[&str]); 11] = [
         (b"\x1b[1;31mred\x1b[0m text\r\n", &["red text"]),
         (
             b"\x1b]0;title\x07a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\\n",
@@ -241,6 +241,14 @@ fn escape_sequences_and_decoration_are_removed() {
             &["Tickets: T-1", ""],
         ),
         (b"one\r\n\r\ntwo\rthree\n", &["one", "", "two", "three"]),
+        (
+            b"pty\r\r\nonlcr\r\r\n\r\r\nend\r\n",
+            &["pty", "onlcr", "", "end"],
+        ),
+        (
+            b"\r[==  ] 50%\r\x1b[K[====] 100%\r\ndone\n",
+            &["[==  ] 50%", "[====] 100%", "done"],
+        ),
         (b"bad \xff\xfe utf8\n", &["bad \u{fffd}\u{fffd} utf8"]),
     ];
     for (input, expected) in cases {
@@ -312,5 +320,26 @@ fn verify_verdicts() {
     ];
     for (value, verdict) in cases {
         assert_eq!(verify_result(value), verdict, "{value:?}");
+    }
+}
+
+#[test]
+fn line_endings_do_not_matter() {
+    // A PTY turns `\n` into `\r\n` (and a program's own `\r\n` into `\r\r\n`).
+    for path in fixtures()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e != "raw"))
+    {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expected = render(&parse(text.as_bytes()));
+        for ending in ["\r\n", "\r\r\n"] {
+            let converted = text.replace('\n', ending);
+            assert_eq!(
+                render(&parse(converted.as_bytes())),
+                expected,
+                "{} with {ending:?}",
+                path.display()
+            );
+        }
     }
 }

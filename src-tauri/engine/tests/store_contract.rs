@@ -453,6 +453,29 @@ fn concurrent_changes_get_distinct_gap_free_seqs(store: Arc<dyn Store>) {
     }
 }
 
+fn generated_ids_are_unique_and_increasing(store: Arc<dyn Store>) {
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let ids: Vec<u64> = (0..200).map(|_| store.generate_id().unwrap()).collect();
+                assert!(
+                    ids.windows(2).all(|w| w[0] < w[1]),
+                    "increasing within a thread"
+                );
+                ids
+            })
+        })
+        .collect();
+    let mut all: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 800, "unique");
+}
+
 fn sled() -> (tempfile::TempDir, Arc<dyn Store>) {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path().join("db")).unwrap();
@@ -488,6 +511,34 @@ fn sled_concurrent_changes() {
 fn memory_concurrent_changes() {
     let (_dir, s) = memory();
     concurrent_changes_get_distinct_gap_free_seqs(s);
+}
+
+#[test]
+fn sled_generated_ids() {
+    let (_dir, s) = sled();
+    generated_ids_are_unique_and_increasing(s);
+}
+
+#[test]
+fn memory_generated_ids() {
+    let (_dir, s) = memory();
+    generated_ids_are_unique_and_increasing(s);
+}
+
+#[test]
+fn sled_generated_ids_are_not_reused_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let before: Vec<u64> = {
+        let store = SledStore::open(&path).unwrap();
+        (0..50).map(|_| store.generate_id().unwrap()).collect()
+    };
+    let store = SledStore::open(&path).unwrap();
+    let after = store.generate_id().unwrap();
+    assert!(
+        after > *before.iter().max().unwrap(),
+        "{after} after {before:?}"
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //!
 //! - crash: a child applies a stream of changes and prints `ack SEQ` for each acknowledged one; the parent
 //!   kills it with SIGKILL at random moments, reopens the database and checks that it opens cleanly and that
-//!   every acknowledged change is there. `LEAPFROG_CRASH_KILLS` kills (default 20; the full run uses 200+),
+//!   every acknowledged change is there, and that no id from `generate_id` comes again. `LEAPFROG_CRASH_KILLS` kills (default 20; the full run uses 200+),
 //!   `LEAPFROG_CRASH_SEED` to replay a run.
 //! - already running: while the parent holds the database, a second process opening it gets
 //!   "Leapfrog is already running", exits at once, and the database stays intact.
@@ -206,8 +206,10 @@ fn child_crash(path: &Path) {
         seq += 1;
         let ack = store.apply(change_for(seq)).unwrap();
         assert_eq!(ack.seq, seq);
+        let id = store.generate_id().unwrap();
         // One short line per write: atomic on a pipe, so the parent never sees half an ack.
-        out.write_all(format!("ack {seq}\n").as_bytes()).unwrap();
+        out.write_all(format!("ack {seq} id {id}\n").as_bytes())
+            .unwrap();
         out.flush().unwrap();
     }
 }
@@ -338,22 +340,26 @@ fn acknowledged_changes_survive_sigkill() {
     let path: PathBuf = dir.path().join("db");
 
     let mut max_acked = 0u64;
+    let mut max_id = 0u64;
     let mut total_acks = 0u64;
     for kill in 1..=kills {
         let mut child = spawn_child("crash", &path);
         let stdout = child.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
             let mut acks = Vec::new();
+            let mut ids = Vec::new();
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(n) = line
-                    .strip_prefix("ack ")
-                    .and_then(|n| n.parse::<u64>().ok())
-                {
-                    acks.push(n);
+                let parsed = line.strip_prefix("ack ").and_then(|rest| {
+                    let (seq, id) = rest.split_once(" id ")?;
+                    Some((seq.parse::<u64>().ok()?, id.parse::<u64>().ok()?))
+                });
+                if let Some((seq, id)) = parsed {
+                    acks.push(seq);
+                    ids.push(id);
                 }
             }
-            acks
+            (acks, ids)
         });
         // Kill anywhere from before the database is open to deep into the stream.
         let delay = match rng.below(4) {
@@ -364,7 +370,14 @@ fn acknowledged_changes_survive_sigkill() {
         std::thread::sleep(Duration::from_millis(delay));
         child.kill().expect("SIGKILL the child");
         let status = child.wait().unwrap();
-        let acks = reader.join().unwrap();
+        let (acks, ids) = reader.join().unwrap();
+        if let Some(&first) = ids.first() {
+            assert!(
+                first > max_id,
+                "kill {kill} (seed {seed}): generated id {first} again after a crash (had {max_id})"
+            );
+        }
+        max_id = ids.last().copied().unwrap_or(max_id);
         let stderr = read_all(child.stderr.take());
         assert!(
             status.code().is_none(),

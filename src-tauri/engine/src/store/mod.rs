@@ -131,6 +131,9 @@ pub trait Store: Send + Sync {
     fn events(&self, project: &str, after: u64, limit: usize) -> Result<Vec<Event>>;
     /// The sequence number of the project's last event (0 if none).
     fn last_seq(&self, project: &str) -> Result<u64>;
+    /// A new id for a phase run or a handoff: never returned before by this database, even across
+    /// restarts and crashes; increasing, not contiguous.
+    fn generate_id(&self) -> Result<u64>;
 
     fn put_project(&self, project: &Project) -> Result<Ack> {
         self.apply(Change::PutProject {

@@ -1,9 +1,9 @@
 //! The store under real processes (own `main`: this binary is also the child it spawns).
 //!
-//! - crash: a child applies a stream of changes and prints `ack SEQ` for each acknowledged one; the parent
-//!   kills it with SIGKILL at random moments, reopens the database and checks that it opens cleanly and that
-//!   every acknowledged change is there, and that no id from `generate_id` comes again. `LEAPFROG_CRASH_KILLS` kills (default 20; the full run uses 200+),
-//!   `LEAPFROG_CRASH_SEED` to replay a run.
+//! - crash: a child applies a stream of changes and prints `ack SEQ id ID` for each acknowledged one; the
+//!   parent kills it with SIGKILL at random moments, reopens the database and checks that it opens cleanly,
+//!   that every acknowledged change is there and that no id from `generate_id` comes again.
+//!   `LEAPFROG_CRASH_KILLS` kills (default 20; the full run uses 200+), `LEAPFROG_CRASH_SEED` to replay a run.
 //! - already running: while the parent holds the database, a second process opening it gets
 //!   "Leapfrog is already running", exits at once, and the database stays intact.
 

@@ -14,7 +14,7 @@ pub enum HandoffCommand {
     /// Print the HANDOFF / COMPLETE messages found in FILE: raw terminal output of an agent
     /// (escape sequences and all) or markdown.
     Parse {
-        /// The capture or markdown file.
+        /// The capture or markdown file; `-` reads standard input.
         file: PathBuf,
         /// Print a JSON array of messages instead of text.
         #[arg(long)]
@@ -40,8 +40,12 @@ pub fn run(command: HandoffCommand) -> Result<()> {
     }
 }
 
-/// Streams the file through the scanner (a capture may be large); refuses what is not text.
+/// Streams the file (or standard input for `-`) through the scanner (a capture may be large); refuses what
+/// is not text.
 fn scan_file(path: &Path) -> Result<Vec<Handoff>> {
+    if path == Path::new("-") {
+        return scan(Path::new("standard input"), std::io::stdin().lock());
+    }
     let meta =
         std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if meta.is_dir() {
@@ -50,24 +54,27 @@ fn scan_file(path: &Path) -> Result<Vec<Handoff>> {
             path.display()
         );
     }
-    let mut file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    scan(path, file)
+}
+
+fn scan(path: &Path, mut input: impl Read) -> Result<Vec<Handoff>> {
     let mut scanner = HandoffScanner::new();
     let mut messages = Vec::new();
     let mut buf = vec![0u8; 256 * 1024];
-    let mut offset = 0u64;
+    let mut first = true;
     loop {
-        let n = match file.read(&mut buf) {
+        let n = match input.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
         let chunk = &buf[..n];
-        if offset == 0 {
+        if std::mem::take(&mut first) {
             refuse_binary(path, chunk)?;
         }
         messages.extend(scanner.feed(chunk));
-        offset += n as u64;
     }
     messages.extend(scanner.finish());
     Ok(messages)

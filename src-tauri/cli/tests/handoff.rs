@@ -232,3 +232,24 @@ fn a_50_mb_capture_is_streamed() {
     assert_eq!(json.len(), batch, "one message per batch");
     assert_eq!(json.last().unwrap()["batch"], batch);
 }
+
+#[test]
+fn dash_reads_standard_input() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leap"))
+        .args(["handoff", "parse", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let capture = std::fs::read(fixture("ratatui_panel.raw")).unwrap();
+    child.stdin.take().unwrap().write_all(&capture).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[0]["kind"], "complete");
+    assert_eq!(
+        json[0]["tickets"],
+        serde_json::json!(["T1", "T2", "T3", "T4"])
+    );
+}

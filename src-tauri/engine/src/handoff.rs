@@ -15,6 +15,10 @@
 //! 4. a message is reported unless one with the same kind, batch and content (whitespace ignored) — or with
 //!    all of its fields — was already reported; a still-incomplete message followed by a redraw (a header of
 //!    itself or of a message already reported: streaming output) is dropped, the redraw shows it again.
+//!
+//! Limits (the scanner reads the byte stream, it does not emulate a screen): a full-screen program that wraps
+//! a long line mid-word by moving the cursor (vim) gets its two halves joined with a space; a program that
+//! updates a few cells of a row in place (a diff renderer) shows only those cells, as a line of their own.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;

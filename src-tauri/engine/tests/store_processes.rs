@@ -340,11 +340,13 @@ fn acknowledged_changes_survive_sigkill() {
     let path: PathBuf = dir.path().join("db");
 
     let mut max_acked = 0u64;
-    let mut max_id = 0u64;
+    let mut max_id: Option<u64> = None;
+    let mut kills_while_writing = 0u64;
     let mut total_acks = 0u64;
     for kill in 1..=kills {
         let mut child = spawn_child("crash", &path);
         let stdout = child.stdout.take().unwrap();
+        let (first_ack_tx, first_ack) = std::sync::mpsc::channel::<()>();
         let reader = std::thread::spawn(move || {
             let mut acks = Vec::new();
             let mut ids = Vec::new();
@@ -355,29 +357,41 @@ fn acknowledged_changes_survive_sigkill() {
                     Some((seq.parse::<u64>().ok()?, id.parse::<u64>().ok()?))
                 });
                 if let Some((seq, id)) = parsed {
+                    if acks.is_empty() {
+                        first_ack_tx.send(()).ok();
+                    }
                     acks.push(seq);
                     ids.push(id);
                 }
             }
             (acks, ids)
         });
-        // Kill anywhere from before the database is open to deep into the stream.
-        let delay = match rng.below(4) {
-            0 => rng.below(15),
-            1 | 2 => rng.below(80),
-            _ => rng.below(250),
-        };
-        std::thread::sleep(Duration::from_millis(delay));
+        // One kill in four lands anywhere from the start (exec, open, recovery); the others once the child
+        // is writing (after its first ack), at a random point of the stream.
+        if rng.below(4) == 0 {
+            std::thread::sleep(Duration::from_millis(rng.below(40)));
+        } else {
+            kills_while_writing += 1;
+            if first_ack.recv_timeout(Duration::from_secs(60)).is_err() {
+                child.kill().ok();
+                child.wait().ok();
+                panic!(
+                    "kill {kill}: the child acknowledged nothing within 60 s: {}",
+                    read_all(child.stderr.take())
+                );
+            }
+            std::thread::sleep(Duration::from_micros(rng.below(60_000)));
+        }
         child.kill().expect("SIGKILL the child");
         let status = child.wait().unwrap();
         let (acks, ids) = reader.join().unwrap();
-        if let Some(&first) = ids.first() {
+        if let (Some(&first), Some(max_id)) = (ids.first(), max_id) {
             assert!(
                 first > max_id,
                 "kill {kill} (seed {seed}): generated id {first} again after a crash (had {max_id})"
             );
         }
-        max_id = ids.last().copied().unwrap_or(max_id);
+        max_id = ids.last().copied().or(max_id);
         let stderr = read_all(child.stderr.take());
         assert!(
             status.code().is_none(),
@@ -425,5 +439,9 @@ fn acknowledged_changes_survive_sigkill() {
         max_acked = last.max(newest);
         total_acks += acks.len() as u64;
     }
-    println!("crash test: {total_acks} acknowledged changes over {kills} kills, all present ({max_acked} in the log)");
+    assert!(
+        total_acks >= kills_while_writing,
+        "{kills_while_writing} kills while writing but only {total_acks} acks"
+    );
+    println!("crash test: {total_acks} acknowledged changes over {kills} kills ({kills_while_writing} while writing), all present ({max_acked} in the log)");
 }

@@ -378,7 +378,8 @@ fn clean_line(raw: &[u8]) -> Line {
             break;
         }
     }
-    let mut text = s.replace("**", "").replace("__", "");
+    // Markdown bold (`**Tickets:**`), but not a glob's `**` (`src/**/*.rs`) or a dunder name (`__init__.py`).
+    let mut text = BOLD.replace_all(s, "$1").into_owned();
     let mut item = false;
     for marker in ["- ", "* ", "+ "] {
         if let Some(rest) = text.strip_prefix(marker) {
@@ -398,6 +399,8 @@ fn clean_line(raw: &[u8]) -> Line {
         item,
     }
 }
+
+static BOLD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\*\*([^*]+)\*\*").unwrap());
 
 static NUMBERED_ITEM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{1,3}[.)]\s+").unwrap());
 

@@ -223,7 +223,7 @@ fn ticket_lists_and_ranges() {
 #[test]
 fn escape_sequences_and_decoration_are_removed() {
     // (raw bytes, visible lines)
-    let cases: [(&[u8], &[&str]); 11] = [
+    let cases: [(&[u8], &[&str]); 12] = [
         (b"\x1b[1;31mred\x1b[0m text\r\n", &["red text"]),
         (
             b"\x1b]0;title\x07a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\\n",
@@ -250,6 +250,10 @@ fn escape_sequences_and_decoration_are_removed() {
             &["[==  ] 50%", "[====] 100%", "done"],
         ),
         (b"bad \xff\xfe utf8\n", &["bad \u{fffd}\u{fffd} utf8"]),
+        (
+            b"**Files affected:** `src/**/*.rs`, pkg/__init__.py\n",
+            &["Files affected: `src/**/*.rs`, pkg/__init__.py"],
+        ),
     ];
     for (input, expected) in cases {
         assert_eq!(

@@ -14,7 +14,7 @@ pub enum HandoffCommand {
     /// Print the HANDOFF / COMPLETE messages found in FILE: raw terminal output of an agent
     /// (escape sequences and all) or markdown.
     Parse {
-        /// The capture or markdown file.
+        /// The capture or markdown file; `-` reads standard input.
         file: PathBuf,
         /// Print a JSON array of messages instead of text.
         #[arg(long)]
@@ -40,8 +40,12 @@ pub fn run(command: HandoffCommand) -> Result<()> {
     }
 }
 
-/// Streams the file through the scanner (a capture may be large); refuses what is not text.
+/// Streams the file (or standard input for `-`) through the scanner (a capture may be large); refuses what
+/// is not text.
 fn scan_file(path: &Path) -> Result<Vec<Handoff>> {
+    if path == Path::new("-") {
+        return scan(Path::new("standard input"), std::io::stdin().lock());
+    }
     let meta =
         std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if meta.is_dir() {
@@ -50,32 +54,48 @@ fn scan_file(path: &Path) -> Result<Vec<Handoff>> {
             path.display()
         );
     }
-    let mut file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    scan(path, file)
+}
+
+fn scan(path: &Path, mut input: impl Read) -> Result<Vec<Handoff>> {
     let mut scanner = HandoffScanner::new();
     let mut messages = Vec::new();
     let mut buf = vec![0u8; 256 * 1024];
-    let mut offset = 0u64;
+    let mut first = true;
     loop {
-        let n = match file.read(&mut buf) {
+        let n = match input.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
         let chunk = &buf[..n];
-        // Terminal output may be invalid UTF-8 (decoded lossily), but it never contains NUL bytes.
-        if let Some(i) = chunk.iter().position(|&b| b == 0) {
-            bail!(
-                "{} looks binary (NUL byte at offset {}), not terminal output or markdown",
-                path.display(),
-                offset + i as u64
-            );
+        if std::mem::take(&mut first) {
+            refuse_binary(path, chunk)?;
         }
         messages.extend(scanner.feed(chunk));
-        offset += n as u64;
     }
     messages.extend(scanner.finish());
     Ok(messages)
+}
+
+/// Terminal output is mostly text: escape sequences, CR/LF, tab, bell and backspace are its only control
+/// bytes, with a rare NUL (tmux sends some). A file whose first chunk has more than 1% other control bytes
+/// (an image, an executable, a compressed file) is not a capture.
+fn refuse_binary(path: &Path, head: &[u8]) -> Result<()> {
+    let control = head
+        .iter()
+        .filter(|&&b| matches!(b, 0x00..=0x06 | 0x0e..=0x1a | 0x1c..=0x1f | 0x7f))
+        .count();
+    if control * 100 > head.len() {
+        bail!(
+            "{} looks binary ({control} control bytes in its first {} bytes), not terminal output or markdown",
+            path.display(),
+            head.len()
+        );
+    }
+    Ok(())
 }
 
 /// A message in the seed's shape.

@@ -61,7 +61,7 @@ fn bad_input_gives_a_one_line_error_and_exit_1() {
         (
             binary.clone(),
             format!(
-                "leap: {} looks binary (NUL byte at offset 8), not terminal output or markdown\n",
+                "leap: {} looks binary (4 control bytes in its first 16 bytes), not terminal output or markdown\n",
                 binary.display()
             ),
         ),
@@ -73,6 +73,40 @@ fn bad_input_gives_a_one_line_error_and_exit_1() {
             (Some(1), expected.as_str(), "")
         );
     }
+}
+
+#[test]
+fn an_executable_is_refused_but_a_capture_with_a_nul_byte_is_not() {
+    let exe = env!("CARGO_BIN_EXE_leap");
+    let run = leap(&["handoff", "parse", exe]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .starts_with(&format!("leap: {exe} looks binary (")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.ends_with("not terminal output or markdown\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1);
+
+    // A program may write a NUL byte to its terminal (`printf '\0'`): still terminal output.
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("with-nul.raw");
+    let mut bytes = b"$ printf '\\0'\r\n\0\r\n".to_vec();
+    bytes.extend(std::fs::read(fixture("tmux_real_capture.raw")).unwrap());
+    std::fs::write(&capture, bytes).unwrap();
+    let run = leap(&["handoff", "parse", capture.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("## HANDOFF — Batch 9 Ready\nTickets: T-040, T-041\n"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -197,4 +231,25 @@ fn a_50_mb_capture_is_streamed() {
     let json: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(json.len(), batch, "one message per batch");
     assert_eq!(json.last().unwrap()["batch"], batch);
+}
+
+#[test]
+fn dash_reads_standard_input() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leap"))
+        .args(["handoff", "parse", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let capture = std::fs::read(fixture("ratatui_panel.raw")).unwrap();
+    child.stdin.take().unwrap().write_all(&capture).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[0]["kind"], "complete");
+    assert_eq!(
+        json[0]["tickets"],
+        serde_json::json!(["T1", "T2", "T3", "T4"])
+    );
 }

@@ -13,8 +13,12 @@
 //!    the message closes at a blank line once its last field (`Verify command` / `Ready for`) is there, at the next
 //!    header, after [`MAX_MESSAGE_LINES`] lines, or at [`HandoffScanner::finish`];
 //! 4. a message is reported unless one with the same kind, batch and content (whitespace ignored) — or with
-//!    all of its fields — was already reported; a redraw that restarts a still-incomplete message (streaming
-//!    output) replaces it instead of reporting the partial one.
+//!    all of its fields — was already reported; a still-incomplete message followed by a redraw (a header of
+//!    itself or of a message already reported: streaming output) is dropped, the redraw shows it again.
+//!
+//! Limits (the scanner reads the byte stream, it does not emulate a screen): a full-screen program that wraps
+//! a long line mid-word by moving the cursor (vim) gets its two halves joined with a space; a program that
+//! updates a few cells of a row in place (a diff renderer) shows only those cells, as a line of their own.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -89,9 +93,14 @@ impl HandoffScanner {
         let line = clean_line(raw);
         if let Some((kind, batch)) = header(&line.text) {
             if let Some(draft) = self.draft.take() {
-                // A redraw of the same message before it was seen complete (streaming output) replaces it.
-                let restarted = draft.kind == kind && draft.batch == batch && !draft.is_confirmed();
-                if !restarted {
+                // A message not yet seen complete, followed by a header of itself or of a message already
+                // reported: the screen is being redrawn (streaming output), the redraw will show it again.
+                let redraw = (draft.kind == kind && draft.batch == batch)
+                    || self
+                        .reported
+                        .iter()
+                        .any(|m| m.kind == kind && m.batch == batch);
+                if draft.is_confirmed() || !redraw {
                     self.close(draft, out);
                 }
             }
@@ -150,8 +159,9 @@ struct Stripper {
     state: EscState,
     params: Vec<u8>,
     line: Vec<u8>,
-    /// The last byte was `\r` (so a following `\n` ends the same line).
-    after_cr: bool,
+    /// A `\r` put the cursor back at the start of the line: text written next overwrites it (a new line
+    /// for us), a `\n` ends it (so `\r\n` and `\r\r\n` end one line).
+    cr_pending: bool,
     /// The screen row the cursor is on, when a cursor-position sequence told us.
     row: Option<u32>,
 }
@@ -214,18 +224,10 @@ impl Stripper {
     }
 
     fn ground(&mut self, b: u8, emit: &mut dyn FnMut(Vec<u8>)) {
-        let after_cr = std::mem::take(&mut self.after_cr);
         match b {
             0x1b => self.state = EscState::Esc,
-            b'\n' => {
-                if !after_cr {
-                    self.hard_break(emit);
-                }
-            }
-            b'\r' => {
-                self.hard_break(emit);
-                self.after_cr = true;
-            }
+            b'\n' => self.hard_break(emit),
+            b'\r' => self.cr_pending = true,
             b'\t' => self.push(b' ', emit),
             0x08 => {
                 // Backspace: drop the last character (and any UTF-8 continuation bytes of it).
@@ -241,6 +243,9 @@ impl Stripper {
     }
 
     fn push(&mut self, b: u8, emit: &mut dyn FnMut(Vec<u8>)) {
+        if self.cr_pending {
+            self.soft_break(emit);
+        }
         if self.line.len() >= MAX_LINE_BYTES {
             self.hard_break(emit);
         }
@@ -301,6 +306,7 @@ impl Stripper {
 
     /// A line ended by `\n` or `\r`: always a line, even an empty one (blank lines end messages).
     fn hard_break(&mut self, emit: &mut dyn FnMut(Vec<u8>)) {
+        self.cr_pending = false;
         if let Some(row) = self.row.as_mut() {
             *row += 1;
         }
@@ -309,6 +315,7 @@ impl Stripper {
 
     /// The cursor moved to another row: a line only if something was written on this one.
     fn soft_break(&mut self, emit: &mut dyn FnMut(Vec<u8>)) {
+        self.cr_pending = false;
         if !self.line.is_empty() {
             emit(std::mem::take(&mut self.line));
         }
@@ -371,7 +378,8 @@ fn clean_line(raw: &[u8]) -> Line {
             break;
         }
     }
-    let mut text = s.replace("**", "").replace("__", "");
+    // Markdown bold (`**Tickets:**`), but not a glob's `**` (`src/**/*.rs`) or a dunder name (`__init__.py`).
+    let mut text = BOLD.replace_all(s, "$1").into_owned();
     let mut item = false;
     for marker in ["- ", "* ", "+ "] {
         if let Some(rest) = text.strip_prefix(marker) {
@@ -391,6 +399,8 @@ fn clean_line(raw: &[u8]) -> Line {
         item,
     }
 }
+
+static BOLD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\*\*([^*]+)\*\*").unwrap());
 
 static NUMBERED_ITEM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{1,3}[.)]\s+").unwrap());
 
@@ -520,7 +530,8 @@ impl Draft {
 
     /// Takes one line of the message; true when the message is over.
     fn push(&mut self, line: &Line) -> bool {
-        if line.text.is_empty() {
+        // Lines without a letter or digit (`~` filler rows of an editor, `---` rules) count as blank.
+        if !line.text.chars().any(char::is_alphanumeric) {
             self.current = None;
             return self.is_complete();
         }
@@ -631,14 +642,34 @@ fn ready_for(items: &[String]) -> Vec<String> {
     out
 }
 
-fn verify_result(value: &str) -> Option<VerifyResult> {
+/// `PASSED`, `FAILED`, `✅ passed (42 passed, 0 failed)`: the first word decides, else the one of pass/fail
+/// mentioned; `PASSED/FAILED` (the
+/// template, not filled in) and values without a verdict give `None`.
+pub fn verify_result(value: &str) -> Option<VerifyResult> {
     let v = value.to_lowercase();
-    let passed = v.contains("pass") || v.starts_with("ok") || v.contains('✅') || v.contains('✓');
-    let failed = v.contains("fail") || v.contains('❌') || v.contains('✗');
-    match (passed, failed) {
-        (true, false) => Some(VerifyResult::Passed),
-        (false, true) => Some(VerifyResult::Failed),
-        _ => None,
+    let squashed: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+    if ["pass/fail", "passed/failed", "fail/pass", "failed/passed"]
+        .iter()
+        .any(|t| squashed.contains(t))
+    {
+        return None;
+    }
+    let marks = ['✅', '✓', '✔', '❌', '✗', '✘'];
+    let first = v
+        .split(|c: char| !c.is_alphanumeric() && !marks.contains(&c))
+        .find(|w| !w.is_empty())
+        .unwrap_or("");
+    if first.starts_with("pass") || ["ok", "green", "✅", "✓", "✔"].contains(&first) {
+        Some(VerifyResult::Passed)
+    } else if first.starts_with("fail") || ["red", "broken", "❌", "✗", "✘"].contains(&first) {
+        Some(VerifyResult::Failed)
+    } else {
+        // No verdict first (`dev verify FAILED`): a value that mentions exactly one of them.
+        match (v.contains("pass"), v.contains("fail")) {
+            (true, false) => Some(VerifyResult::Passed),
+            (false, true) => Some(VerifyResult::Failed),
+            _ => None,
+        }
     }
 }
 

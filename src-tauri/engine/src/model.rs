@@ -364,3 +364,156 @@ pub struct HandoffRecord {
     pub received_at: Timestamp,
     pub message: Handoff,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The JSON shape of each model type is the IPC contract with the TypeScript UI: (value, its JSON).
+    #[test]
+    fn json_shapes() {
+        let agent = AgentProfile {
+            id: "codex".into(),
+            display_name: "Codex".into(),
+            cli: CliKind::ClaudeCode,
+            command: "claude".into(),
+            args: vec!["--model".into(), "opus".into()],
+            env: [("TERM".to_string(), "xterm".to_string())].into(),
+            roles: vec![Role::Build, Role::Fix],
+        };
+        let cases: Vec<(serde_json::Value, serde_json::Value)> = vec![
+            (
+                serde_json::to_value(Project {
+                    id: "p".into(),
+                    name: "P".into(),
+                    repo_path: "/src/p".into(),
+                    agents: vec![agent],
+                    pattern: Pattern::Specialist,
+                    lookahead: None,
+                    sync_interval: Some(2),
+                    verify_command: Some("dev verify".into()),
+                })
+                .unwrap(),
+                json!({
+                    "id": "p", "name": "P", "repo_path": "/src/p",
+                    "agents": [{
+                        "id": "codex", "display_name": "Codex", "cli": "claude-code", "command": "claude",
+                        "args": ["--model", "opus"], "env": {"TERM": "xterm"}, "roles": ["build", "fix"]
+                    }],
+                    "pattern": "specialist", "lookahead": null, "sync_interval": 2, "verify_command": "dev verify"
+                }),
+            ),
+            (
+                serde_json::to_value(PhaseRun {
+                    id: 3,
+                    project: "p".into(),
+                    kind: PhaseKind::Verify,
+                    batch: Some(1),
+                    agent: None,
+                    started_at: 10,
+                    ended_at: Some(20),
+                    outcome: PhaseOutcome::TimedOut,
+                    detection: Some(CompletionDetection::VerifyExit),
+                })
+                .unwrap(),
+                json!({
+                    "id": 3, "project": "p", "kind": "verify", "batch": 1, "agent": null,
+                    "started_at": 10, "ended_at": 20, "outcome": "timed_out", "detection": "verify_exit"
+                }),
+            ),
+            (
+                serde_json::to_value(Ticket {
+                    id: "T-1".into(),
+                    title: "t".into(),
+                    status: TicketStatus::Blocked,
+                    batch: None,
+                    depends_on: vec!["T-0".into()],
+                    files: vec![],
+                    priority: Some("P0".into()),
+                    owner: None,
+                    body: String::new(),
+                    acceptance: vec![AcceptanceItem {
+                        text: "a".into(),
+                        done: true,
+                    }],
+                })
+                .unwrap(),
+                json!({
+                    "id": "T-1", "title": "t", "status": "blocked", "batch": null, "depends_on": ["T-0"],
+                    "files": [], "priority": "P0", "owner": null, "body": "",
+                    "acceptance": [{"text": "a", "done": true}]
+                }),
+            ),
+            (
+                serde_json::to_value(Handoff {
+                    kind: HandoffKind::Complete,
+                    batch: 2,
+                    tickets: vec!["T-1".into()],
+                    files: vec![],
+                    dependencies: None,
+                    verify_command: None,
+                    commits: vec!["abc".into()],
+                    verify: Some(VerifyResult::Failed),
+                    ready_for: vec!["Fixes".into()],
+                })
+                .unwrap(),
+                json!({
+                    "kind": "complete", "batch": 2, "tickets": ["T-1"], "files": [], "dependencies": null,
+                    "verify_command": null, "commits": ["abc"], "verify": "failed", "ready_for": ["Fixes"]
+                }),
+            ),
+        ];
+        for (actual, expected) in cases {
+            assert_eq!(actual, expected);
+        }
+        let kinds: Vec<String> = CliKind::ALL
+            .iter()
+            .map(|k| {
+                serde_json::to_value(k)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "claude-code",
+                "codex",
+                "aider",
+                "gemini",
+                "opencode",
+                "custom"
+            ]
+        );
+        assert!(CliKind::ALL
+            .iter()
+            .all(|k| kinds.contains(&k.as_str().to_string())));
+    }
+
+    #[test]
+    fn optional_fields_default_when_absent() {
+        let batch: Batch = serde_json::from_value(json!({"number": 4})).unwrap();
+        assert_eq!(
+            batch,
+            Batch {
+                number: 4,
+                name: String::new(),
+                goal: None,
+                notes: None
+            }
+        );
+        let run: PhaseRun = serde_json::from_value(
+            json!({"id": 1, "project": "p", "kind": "design", "started_at": 5}),
+        )
+        .unwrap();
+        assert_eq!(
+            (run.outcome, run.batch, run.ended_at),
+            (PhaseOutcome::Running, None, None)
+        );
+        assert_eq!(PhaseKind::Recheck.role(), Some(Role::Design));
+        assert_eq!(PhaseKind::Verify.role(), None);
+    }
+}

@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use leapfrog_engine::handoff::{parse, parse_tickets, visible_lines, HandoffScanner};
-use leapfrog_engine::model::{Handoff, HandoffKind};
+use leapfrog_engine::handoff::{
+    parse, parse_tickets, verify_result, visible_lines, HandoffScanner,
+};
+use leapfrog_engine::model::{Handoff, HandoffKind, VerifyResult};
 
 /// One block per message, in a form that is easy to review.
 fn render(messages: &[Handoff]) -> String {
@@ -221,7 +223,7 @@ fn ticket_lists_and_ranges() {
 #[test]
 fn escape_sequences_and_decoration_are_removed() {
     // (raw bytes, visible lines)
-    let cases: [(&[u8], &[&str]); 9] = [
+    let cases: [(&[u8], &[&str]); 12] = [
         (b"\x1b[1;31mred\x1b[0m text\r\n", &["red text"]),
         (
             b"\x1b]0;title\x07a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\\n",
@@ -239,7 +241,19 @@ fn escape_sequences_and_decoration_are_removed() {
             &["Tickets: T-1", ""],
         ),
         (b"one\r\n\r\ntwo\rthree\n", &["one", "", "two", "three"]),
+        (
+            b"pty\r\r\nonlcr\r\r\n\r\r\nend\r\n",
+            &["pty", "onlcr", "", "end"],
+        ),
+        (
+            b"\r[==  ] 50%\r\x1b[K[====] 100%\r\ndone\n",
+            &["[==  ] 50%", "[====] 100%", "done"],
+        ),
         (b"bad \xff\xfe utf8\n", &["bad \u{fffd}\u{fffd} utf8"]),
+        (
+            b"**Files affected:** `src/**/*.rs`, pkg/__init__.py\n",
+            &["Files affected: `src/**/*.rs`, pkg/__init__.py"],
+        ),
     ];
     for (input, expected) in cases {
         assert_eq!(
@@ -263,4 +277,73 @@ fn endless_output_without_newlines_is_handled_in_bounded_lines() {
         render(&found),
         "HANDOFF batch 9\n  tickets: T-1\n  verify command: v\n"
     );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any chunking of any fixture gives what the whole capture gives.
+    #[test]
+    fn random_chunking_changes_nothing(cuts in proptest::collection::vec(0usize..100_000, 0..40)) {
+        for path in fixtures() {
+            let bytes = std::fs::read(&path).unwrap();
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+            cuts.sort();
+            let mut scanner = HandoffScanner::new();
+            let mut found = Vec::new();
+            let mut start = 0;
+            for cut in cuts.into_iter().chain([bytes.len()]) {
+                found.extend(scanner.feed(&bytes[start..cut]));
+                start = cut;
+            }
+            found.extend(scanner.finish());
+            proptest::prop_assert_eq!(render(&found), render(&parse(&bytes)), "{}", path.display());
+        }
+    }
+}
+
+#[test]
+fn verify_verdicts() {
+    use VerifyResult::{Failed, Passed};
+    // (value of a Verify field, verdict)
+    let cases: [(&str, Option<VerifyResult>); 14] = [
+        ("PASSED", Some(Passed)),
+        ("passed (42 passed, 0 failed)", Some(Passed)),
+        ("✅ all green", Some(Passed)),
+        ("OK", Some(Passed)),
+        ("FAILED", Some(Failed)),
+        ("failed: 2 of 40 tests", Some(Failed)),
+        ("❌ (clippy)", Some(Failed)),
+        ("`dev verify` FAILED", Some(Failed)),
+        ("cargo test: passed", Some(Passed)),
+        ("tests: 0 failed, 42 passed", None),
+        ("PASSED/FAILED", None),
+        ("passed / failed", None),
+        ("not run yet", None),
+        ("", None),
+    ];
+    for (value, verdict) in cases {
+        assert_eq!(verify_result(value), verdict, "{value:?}");
+    }
+}
+
+#[test]
+fn line_endings_do_not_matter() {
+    // A PTY turns `\n` into `\r\n` (and a program's own `\r\n` into `\r\r\n`).
+    for path in fixtures()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e != "raw"))
+    {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expected = render(&parse(text.as_bytes()));
+        for ending in ["\r\n", "\r\r\n"] {
+            let converted = text.replace('\n', ending);
+            assert_eq!(
+                render(&parse(converted.as_bytes())),
+                expected,
+                "{} with {ending:?}",
+                path.display()
+            );
+        }
+    }
 }

@@ -453,6 +453,29 @@ fn concurrent_changes_get_distinct_gap_free_seqs(store: Arc<dyn Store>) {
     }
 }
 
+fn generated_ids_are_unique_and_increasing(store: Arc<dyn Store>) {
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let ids: Vec<u64> = (0..200).map(|_| store.generate_id().unwrap()).collect();
+                assert!(
+                    ids.windows(2).all(|w| w[0] < w[1]),
+                    "increasing within a thread"
+                );
+                ids
+            })
+        })
+        .collect();
+    let mut all: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 800, "unique");
+}
+
 fn sled() -> (tempfile::TempDir, Arc<dyn Store>) {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path().join("db")).unwrap();
@@ -491,6 +514,34 @@ fn memory_concurrent_changes() {
 }
 
 #[test]
+fn sled_generated_ids() {
+    let (_dir, s) = sled();
+    generated_ids_are_unique_and_increasing(s);
+}
+
+#[test]
+fn memory_generated_ids() {
+    let (_dir, s) = memory();
+    generated_ids_are_unique_and_increasing(s);
+}
+
+#[test]
+fn sled_generated_ids_are_not_reused_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let before: Vec<u64> = {
+        let store = SledStore::open(&path).unwrap();
+        (0..50).map(|_| store.generate_id().unwrap()).collect()
+    };
+    let store = SledStore::open(&path).unwrap();
+    let after = store.generate_id().unwrap();
+    assert!(
+        after > *before.iter().max().unwrap(),
+        "{after} after {before:?}"
+    );
+}
+
+#[test]
 fn sled_keeps_everything_across_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
@@ -520,23 +571,22 @@ fn sled_open_errors_are_one_line_and_typed() {
 
 #[test]
 fn data_dir_follows_env() {
-    // Only this test in this binary touches these variables.
-    let dir = tempfile::tempdir().unwrap();
-    std::env::set_var("LEAPFROG_DATA_DIR", dir.path());
-    assert_eq!(
-        leapfrog_engine::store::default_db_path().unwrap(),
-        dir.path().join("db")
-    );
-    std::env::remove_var("LEAPFROG_DATA_DIR");
-    std::env::set_var("XDG_DATA_HOME", "/xdg");
-    assert_eq!(
-        leapfrog_engine::store::default_db_path().unwrap(),
-        std::path::Path::new("/xdg/leapfrog/db")
-    );
-    std::env::remove_var("XDG_DATA_HOME");
-    std::env::set_var("HOME", "/home/u");
-    assert_eq!(
-        leapfrog_engine::store::default_db_path().unwrap(),
-        std::path::Path::new("/home/u/.local/share/leapfrog/db")
-    );
+    use leapfrog_engine::store::data_dir_from;
+    // (environment, data directory or error)
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (&[("LEAPFROG_DATA_DIR", "/tmp/t"), ("XDG_DATA_HOME", "/xdg"), ("HOME", "/home/u")], "/tmp/t"),
+        (&[("XDG_DATA_HOME", "/xdg"), ("HOME", "/home/u")], "/xdg/leapfrog"),
+        (&[("LEAPFROG_DATA_DIR", ""), ("XDG_DATA_HOME", ""), ("HOME", "/home/u")], "/home/u/.local/share/leapfrog"),
+        (&[("HOME", "/home/u")], "/home/u/.local/share/leapfrog"),
+        (&[], "error: cannot open the database ~/.local/share/leapfrog/db: neither LEAPFROG_DATA_DIR, XDG_DATA_HOME nor HOME is set"),
+        (&[("HOME", "")], "error: cannot open the database ~/.local/share/leapfrog/db: neither LEAPFROG_DATA_DIR, XDG_DATA_HOME nor HOME is set"),
+    ];
+    for (env, expected) in cases {
+        let lookup = |name: &str| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.into());
+        let actual = match data_dir_from(lookup) {
+            Ok(dir) => dir.display().to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        assert_eq!(actual, expected, "{env:?}");
+    }
 }

@@ -1,9 +1,9 @@
 //! The store under real processes (own `main`: this binary is also the child it spawns).
 //!
-//! - crash: a child applies a stream of changes and prints `ack SEQ` for each acknowledged one; the parent
-//!   kills it with SIGKILL at random moments, reopens the database and checks that it opens cleanly and that
-//!   every acknowledged change is there. `LEAPFROG_CRASH_KILLS` kills (default 20; the full run uses 200+),
-//!   `LEAPFROG_CRASH_SEED` to replay a run.
+//! - crash: a child applies a stream of changes and prints `ack SEQ id ID` for each acknowledged one; the
+//!   parent kills it with SIGKILL at random moments, reopens the database and checks that it opens cleanly,
+//!   that every acknowledged change is there and that no id from `generate_id` comes again.
+//!   `LEAPFROG_CRASH_KILLS` kills (default 20; the full run uses 200+), `LEAPFROG_CRASH_SEED` to replay a run.
 //! - already running: while the parent holds the database, a second process opening it gets
 //!   "Leapfrog is already running", exits at once, and the database stays intact.
 
@@ -166,6 +166,35 @@ fn check_present(store: &SledStore, seq: u64) -> Result<(), String> {
     }
 }
 
+/// Nothing is in the store that the log does not account for (no half-applied change).
+fn check_no_orphans(store: &SledStore, last: u64) -> Result<(), String> {
+    let mut expected = [0usize; 5];
+    for seq in 1..=last {
+        match change_for(seq) {
+            Change::PutProject { .. } => expected[0] += 1,
+            Change::PutBatch { .. } => expected[1] += 1,
+            Change::PutTicket { .. } => expected[2] += 1,
+            Change::PutPhaseRun { .. } => expected[3] += 1,
+            Change::PutHandoff { .. } => expected[4] += 1,
+            _ => {}
+        }
+    }
+    let found = [
+        store.projects().map_err(|e| e.to_string())?.len(),
+        store.batches(PROJECT).map_err(|e| e.to_string())?.len(),
+        store.tickets(PROJECT).map_err(|e| e.to_string())?.len(),
+        store.phase_runs(PROJECT).map_err(|e| e.to_string())?.len(),
+        store.handoffs(PROJECT).map_err(|e| e.to_string())?.len(),
+    ];
+    if found == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "records (projects, batches, tickets, runs, handoffs) {found:?}, log says {expected:?}"
+        ))
+    }
+}
+
 fn child_crash(path: &Path) {
     let store = SledStore::open(path).unwrap_or_else(|e| {
         eprintln!("{e}");
@@ -177,8 +206,10 @@ fn child_crash(path: &Path) {
         seq += 1;
         let ack = store.apply(change_for(seq)).unwrap();
         assert_eq!(ack.seq, seq);
+        let id = store.generate_id().unwrap();
         // One short line per write: atomic on a pipe, so the parent never sees half an ack.
-        out.write_all(format!("ack {seq}\n").as_bytes()).unwrap();
+        out.write_all(format!("ack {seq} id {id}\n").as_bytes())
+            .unwrap();
         out.flush().unwrap();
     }
 }
@@ -309,33 +340,58 @@ fn acknowledged_changes_survive_sigkill() {
     let path: PathBuf = dir.path().join("db");
 
     let mut max_acked = 0u64;
+    let mut max_id: Option<u64> = None;
+    let mut kills_while_writing = 0u64;
     let mut total_acks = 0u64;
     for kill in 1..=kills {
         let mut child = spawn_child("crash", &path);
         let stdout = child.stdout.take().unwrap();
+        let (first_ack_tx, first_ack) = std::sync::mpsc::channel::<()>();
         let reader = std::thread::spawn(move || {
             let mut acks = Vec::new();
+            let mut ids = Vec::new();
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(n) = line
-                    .strip_prefix("ack ")
-                    .and_then(|n| n.parse::<u64>().ok())
-                {
-                    acks.push(n);
+                let parsed = line.strip_prefix("ack ").and_then(|rest| {
+                    let (seq, id) = rest.split_once(" id ")?;
+                    Some((seq.parse::<u64>().ok()?, id.parse::<u64>().ok()?))
+                });
+                if let Some((seq, id)) = parsed {
+                    if acks.is_empty() {
+                        first_ack_tx.send(()).ok();
+                    }
+                    acks.push(seq);
+                    ids.push(id);
                 }
             }
-            acks
+            (acks, ids)
         });
-        // Kill anywhere from before the database is open to deep into the stream.
-        let delay = match rng.below(4) {
-            0 => rng.below(15),
-            1 | 2 => rng.below(80),
-            _ => rng.below(250),
-        };
-        std::thread::sleep(Duration::from_millis(delay));
+        // One kill in four lands anywhere from the start (exec, open, recovery); the others once the child
+        // is writing (after its first ack), at a random point of the stream.
+        if rng.below(4) == 0 {
+            std::thread::sleep(Duration::from_millis(rng.below(40)));
+        } else {
+            kills_while_writing += 1;
+            if first_ack.recv_timeout(Duration::from_secs(60)).is_err() {
+                child.kill().ok();
+                child.wait().ok();
+                panic!(
+                    "kill {kill}: the child acknowledged nothing within 60 s: {}",
+                    read_all(child.stderr.take())
+                );
+            }
+            std::thread::sleep(Duration::from_micros(rng.below(60_000)));
+        }
         child.kill().expect("SIGKILL the child");
         let status = child.wait().unwrap();
-        let acks = reader.join().unwrap();
+        let (acks, ids) = reader.join().unwrap();
+        if let (Some(&first), Some(max_id)) = (ids.first(), max_id) {
+            assert!(
+                first > max_id,
+                "kill {kill} (seed {seed}): generated id {first} again after a crash (had {max_id})"
+            );
+        }
+        max_id = ids.last().copied().or(max_id);
         let stderr = read_all(child.stderr.take());
         assert!(
             status.code().is_none(),
@@ -375,9 +431,17 @@ fn acknowledged_changes_survive_sigkill() {
             vec![],
             "no event beyond the last seq"
         );
+        if from == 1 {
+            check_no_orphans(&store, last)
+                .unwrap_or_else(|e| panic!("kill {kill} (seed {seed}): {e}"));
+        }
         drop(store);
         max_acked = last.max(newest);
         total_acks += acks.len() as u64;
     }
-    println!("crash test: {total_acks} acknowledged changes over {kills} kills, all present ({max_acked} in the log)");
+    assert!(
+        total_acks >= kills_while_writing,
+        "{kills_while_writing} kills while writing but only {total_acks} acks"
+    );
+    println!("crash test: {total_acks} acknowledged changes over {kills} kills ({kills_while_writing} while writing), all present ({max_acked} in the log)");
 }

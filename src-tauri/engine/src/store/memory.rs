@@ -21,6 +21,7 @@ struct Inner {
     handoffs: BTreeMap<(String, u64), HandoffRecord>,
     events: BTreeMap<(String, u64), Event>,
     last_seq: HashMap<String, u64>,
+    last_id: u64,
 }
 
 impl MemoryStore {
@@ -162,6 +163,12 @@ impl Store for MemoryStore {
             .take(limit)
             .map(|(_, e)| e.clone())
             .collect())
+    }
+
+    fn generate_id(&self) -> Result<u64> {
+        let mut inner = self.lock();
+        inner.last_id += 1;
+        Ok(inner.last_id)
     }
 
     fn last_seq(&self, project: &str) -> Result<u64> {

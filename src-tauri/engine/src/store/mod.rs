@@ -131,6 +131,9 @@ pub trait Store: Send + Sync {
     fn events(&self, project: &str, after: u64, limit: usize) -> Result<Vec<Event>>;
     /// The sequence number of the project's last event (0 if none).
     fn last_seq(&self, project: &str) -> Result<u64>;
+    /// A new id for a phase run or a handoff: never returned before by this database, even across
+    /// restarts and crashes; increasing, not contiguous.
+    fn generate_id(&self) -> Result<u64>;
 
     fn put_project(&self, project: &Project) -> Result<Ack> {
         self.apply(Change::PutProject {
@@ -209,7 +212,12 @@ fn check_id(what: &'static str, value: &str) -> Result<()> {
 /// Leapfrog's data directory: `$LEAPFROG_DATA_DIR` if set (tests), else `$XDG_DATA_HOME/leapfrog`,
 /// else `~/.local/share/leapfrog`.
 pub fn data_dir() -> Result<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    data_dir_from(|name| std::env::var_os(name))
+}
+
+/// [`data_dir`] with the environment given as a lookup function; empty variables count as unset.
+pub fn data_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<PathBuf> {
+    let var = |name: &str| var(name).filter(|v| !v.is_empty());
     if let Some(dir) = var("LEAPFROG_DATA_DIR") {
         return Ok(PathBuf::from(dir));
     }

@@ -253,6 +253,11 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn generate_id(&self) -> Result<u64> {
+        // sled persists its id counter and skips ahead after a crash, so ids are never reused.
+        self.db.generate_id().map_err(backend)
+    }
+
     fn last_seq(&self, project: &str) -> Result<u64> {
         match self.meta.get(seq_key(project)).map_err(backend)? {
             Some(v) => schema::decode_u64(&v),

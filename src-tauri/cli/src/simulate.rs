@@ -17,7 +17,12 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub json: bool,
     /// Perturb the scheduler's duration estimates by up to this fraction (0.2 = ±20%).
-    #[arg(long, value_name = "X", default_value_t = 0.0)]
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 0.0,
+        allow_hyphen_values = true
+    )]
     pub estimate_noise: f64,
     /// Seed of the estimate noise.
     #[arg(long, value_name = "S", default_value_t = 0)]

@@ -17,7 +17,12 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub json: bool,
     /// Perturb the scheduler's duration estimates by up to this fraction (0.2 = ±20%).
-    #[arg(long, value_name = "X", default_value_t = 0.0)]
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 0.0,
+        allow_hyphen_values = true
+    )]
     pub estimate_noise: f64,
     /// Seed of the estimate noise.
     #[arg(long, value_name = "S", default_value_t = 0)]
@@ -25,7 +30,7 @@ pub struct SimulateArgs {
     /// Print the seed's table: 3, 5 and 10 batches shaped like the workload's first batch.
     #[arg(long)]
     pub table: bool,
-    /// Priority rule: critical-path, interleave, load-aware, critical-path-accept-first, or best
+    /// Priority rule: critical-path, interleave, feed-idle, critical-path-accept-first, or best
     /// (run them all, keep the shortest schedule).
     #[arg(long, value_name = "RULE", default_value = "best")]
     pub priority: String,
@@ -38,7 +43,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     let priority = match args.priority.as_str() {
         "best" => None,
         other => Some(PriorityRule::parse(other).ok_or_else(|| {
-            anyhow!("unknown priority `{other}` (critical-path, interleave, load-aware, critical-path-accept-first, best)")
+            anyhow!("unknown priority `{other}` (critical-path, interleave, feed-idle, critical-path-accept-first, best)")
         })?),
     };
     let opts = SimOptions {

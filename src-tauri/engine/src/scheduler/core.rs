@@ -359,8 +359,10 @@ struct Cache {
     tails: Vec<[Minutes; 6]>,
     tail_preamble: Vec<Minutes>,
     tail_verify: Vec<Minutes>,
-    /// Estimated remaining work per agent-capability mask, for `LoadAware`.
-    group_load: HashMap<u16, Minutes>,
+    /// Suffix maximum of build tails (`suffix_build[p]` = max over positions >= p).
+    suffix_build: Vec<Minutes>,
+    /// Tails of this position and earlier ones are stale.
+    dirty_hi: Option<usize>,
 }
 
 /// Why a plan cannot be scheduled.
@@ -438,8 +440,8 @@ impl Scheduler {
 
     /// True when every batch is accepted and every verify passed.
     pub fn is_finished(&self) -> bool {
-        self.preamble.iter().all(|s| s.done())
-            && self.batches.iter().all(|b| b.accepted)
+        self.first_unaccepted == self.batches.len()
+            && self.preamble.iter().all(|s| s.done())
             && self.verifies.iter().all(|s| s.done())
     }
 
@@ -538,6 +540,11 @@ impl Scheduler {
 
     fn ensure_cache(&mut self) {
         if self.cache.valid {
+            if let Some(hi) = self.cache.dirty_hi {
+                // positions before the first unaccepted one are never asked for again.
+                let lo = self.first_unaccepted.min(hi);
+                self.compute_tails(lo, hi);
+            }
             return;
         }
         let n = self.batches.len();
@@ -562,7 +569,10 @@ impl Scheduler {
         self.cache.pos = pos;
         self.cache.builds_after = builds_after;
         self.cache.dependents = dependents;
-        self.compute_tails();
+        self.cache.tails.clear();
+        self.cache.suffix_build.clear();
+        self.cache.tail_verify.clear();
+        self.compute_tails(0, n.saturating_sub(1));
         self.cache.valid = true;
     }
 
@@ -608,46 +618,47 @@ impl Scheduler {
     }
 
     /// Longest remaining path to the end from every phase, by estimates, over the dependency
-    /// rules of the contract (positions descending: every cross-batch edge goes forward).
-    fn compute_tails(&mut self) {
+    /// rules of the contract. Every cross-batch edge goes forward, so positions are computed
+    /// from `hi` down to `lo`, reading the cached values of positions after `hi`.
+    fn compute_tails(&mut self, lo: usize, hi: usize) {
         let n = self.batches.len();
         let lookahead = self.plan.lookahead.map(|l| l as usize);
-        let mut tails = vec![[0.0; 6]; n];
-        let mut tail_verify = vec![0.0; self.verifies.len()];
         let v = self.verify_estimate();
-        // suffix max of build tails from position p on.
-        let mut suffix_build = vec![0.0f64; n + 1];
-        // group loads (LoadAware): remaining estimated work per capability mask of a phase.
-        let mut group_load: HashMap<u16, f64> = HashMap::new();
-        let (regular, _) = self.sync_shape();
+        let (regular, final_one) = self.sync_shape();
         let k = self.k();
-        let (_, final_one) = self.sync_shape();
+        let mut cache = std::mem::take(&mut self.cache);
+        cache.tails.resize(n, [0.0; 6]);
+        cache.suffix_build.resize(n + 1, 0.0);
+        cache.tail_verify.resize(self.verifies.len(), 0.0);
         if final_one {
             // the final verify has no successors.
-            if let Some(last) = tail_verify.last_mut() {
+            if let Some(last) = cache.tail_verify.last_mut() {
                 *last = v;
             }
         }
-        for p in (0..n).rev() {
+        for p in (lo..=hi.min(n.saturating_sub(1))).rev() {
+            if n == 0 {
+                break;
+            }
             // regular verify m follows position (m+1)k - 1 and precedes every later build.
-            if k > 0 && (p + 1) % k == 0 {
+            if k > 0 && (p + 1).is_multiple_of(k) {
                 let m = (p + 1) / k - 1;
-                if m < regular && m < tail_verify.len() {
-                    tail_verify[m] = v + suffix_build[p + 1];
+                if m < regular && m < cache.tail_verify.len() {
+                    cache.tail_verify[m] = v + cache.suffix_build[p + 1];
                 }
             }
             let b = &self.batches[p];
             let spec = &self.plan.batches[p];
-            // acceptance node
+            // acceptance: gates design(p + L + 1) and the next verify.
             let mut t_acc: f64 = 0.0;
             if let Some(l) = lookahead {
                 let next = p + l + 1;
                 if next < n {
-                    t_acc = t_acc.max(tails[next][0]);
+                    t_acc = t_acc.max(cache.tails[next][0]);
                 }
             }
             if let Some(m) = self.first_verify_after(p) {
-                t_acc = t_acc.max(tail_verify[m]);
+                t_acc = t_acc.max(cache.tail_verify[m]);
             }
             let qa = if spec.qa {
                 self.batch_estimate(p, PhaseKind::Qa)
@@ -662,58 +673,41 @@ impl Scheduler {
             let t_fix = fx + t_review;
             let bd = self.batch_estimate(p, PhaseKind::Build);
             let mut after_build = if b.fix_pending { t_fix } else { t_review };
-            for &d in &self.cache.dependents[p] {
-                after_build = after_build.max(tails[d][1]);
+            for &d in &cache.dependents[p] {
+                after_build = after_build.max(cache.tails[d][1]);
             }
             let t_build = bd + after_build;
             let d = self.batch_estimate(p, PhaseKind::Design);
-            let next_design = if p + 1 < n { tails[p + 1][0] } else { 0.0 };
+            let next_design = if p + 1 < n {
+                cache.tails[p + 1][0]
+            } else {
+                0.0
+            };
             let t_design = d + t_build.max(next_design);
             let rc = self.batch_estimate(p, PhaseKind::Recheck);
-            tails[p] = [t_design, t_build, t_review, t_fix, t_qa, rc + t_build];
-            suffix_build[p] = suffix_build[p + 1].max(t_build);
-            if self.plan.priority == PriorityRule::LoadAware {
-                let mut add = |role: Role, slot: Slot, minutes: f64| {
-                    if !slot.done() {
-                        let mask = self.mask_for(role);
-                        *group_load.entry(mask).or_default() += minutes;
-                    }
-                };
-                add(Role::Design, b.design, d);
-                add(Role::Build, b.build, bd);
-                add(
-                    Role::Review,
-                    b.review,
-                    (remaining_fails + 1.0) * r, // reviews still to run
-                );
-                add(Role::Fix, b.fix, remaining_fails * fx);
-                if spec.qa {
-                    add(Role::Qa, b.qa, qa);
-                }
-            }
+            cache.tails[p] = [t_design, t_build, t_review, t_fix, t_qa, rc + t_build];
+            cache.suffix_build[p] = cache.suffix_build[p + 1].max(t_build);
         }
         let mut tail_pre = vec![0.0; self.preamble.len()];
-        let mut next = if n > 0 { tails[0][0] } else { 0.0 };
+        let mut next = if n > 0 { cache.tails[0][0] } else { 0.0 };
         for i in (0..self.preamble.len()).rev() {
             let spec = &self.plan.preamble[i];
             next += self.estimate(spec.estimate, PhaseKind::Preamble, Some(spec.role));
             tail_pre[i] = next;
         }
-        self.cache.tails = tails;
-        self.cache.tail_verify = tail_verify;
-        self.cache.tail_preamble = tail_pre;
-        self.cache.group_load = group_load;
+        cache.tail_preamble = tail_pre;
+        cache.dirty_hi = None;
+        self.cache = cache;
     }
 
-    /// Mask of the agents (bit per agent index, capped at 16) able to run a role.
-    fn mask_for(&self, role: Role) -> u16 {
-        self.agents_with(role)
-            .filter(|&a| a < 16)
-            .fold(0u16, |m, a| m | (1 << a))
-    }
-
+    /// Structure changed (re-order, skip): rebuild everything.
     fn invalidate(&mut self) {
         self.cache.valid = false;
+    }
+
+    /// Something at position `p` changed: remaining paths of `p` and earlier positions change.
+    fn invalidate_tails(&mut self, p: usize) {
+        self.cache.dirty_hi = Some(self.cache.dirty_hi.map_or(p, |h| h.max(p)));
     }
 
     // ----- applying events -----
@@ -878,8 +872,8 @@ impl Scheduler {
             self.agents[agent].running = None;
             self.estimator.observe(agent, phase.kind(), now - since);
             if self.known_estimate(phase).is_none() {
-                // a learned estimate changed: remaining paths change.
-                self.invalidate();
+                // a learned estimate changed: every remaining path may change.
+                self.invalidate_tails(self.batches.len().saturating_sub(1));
             }
         }
         match phase {
@@ -904,14 +898,14 @@ impl Scheduler {
                     b.fix = Slot::Waiting;
                     b.fix_pending = true;
                     b.fails += 1;
-                    self.invalidate();
+                    self.invalidate_tails(p);
                     self.cascade(p, effects);
                 }
             }
             PhaseId::Fix { batch } => {
                 let p = self.cache.pos[&batch];
                 self.batches[p].fix_pending = false;
-                self.invalidate();
+                self.invalidate_tails(p);
             }
             PhaseId::Recheck { batch } => {
                 let p = self.cache.pos[&batch];
@@ -1195,26 +1189,37 @@ impl Scheduler {
                     (PhaseKind::Verify, _) => 8,
                 }
             };
-            let load = |phase: PhaseId| -> f64 {
-                if rule != PriorityRule::LoadAware {
-                    return 0.0;
-                }
-                self.role_of(phase)
-                    .map(|r| {
-                        let m = self.mask_for(r);
-                        let agents = m.count_ones().max(1) as f64;
-                        self.cache.group_load.get(&m).copied().unwrap_or(0.0) / agents
-                    })
-                    .unwrap_or(0.0)
+            // FeedIdle: roles some ready phase needs right now.
+            let ready_roles = ready
+                .iter()
+                .filter_map(|(ph, _, _)| self.role_of(*ph))
+                .fold(0u16, |m, r| m | role_bit(r));
+            let starves = |phase: PhaseId, p: usize| -> bool {
+                // the role of the phase this one unlocks next, if no ready phase needs it.
+                let next = match phase {
+                    PhaseId::Preamble { .. } => None,
+                    PhaseId::Design { .. } | PhaseId::Recheck { .. } => Some(Role::Build),
+                    PhaseId::Build { .. } | PhaseId::Fix { .. } => Some(Role::Review),
+                    PhaseId::Review { .. } => {
+                        let spec = &self.plan.batches[p];
+                        (spec.expected_review_fails > self.batches[p].fails).then_some(Role::Fix)
+                    }
+                    PhaseId::Qa { .. } | PhaseId::Verify { .. } => None,
+                };
+                next.is_some_and(|r| ready_roles & role_bit(r) == 0)
             };
             let mut keyed: Vec<(f64, f64, usize, u8, PhaseId)> = ready
                 .drain(..)
-                .map(|(ph, p, tail)| {
-                    let score = tail + load(ph);
-                    match rule {
-                        PriorityRule::Interleave => (p as f64, -score, p, kind_rank(ph.kind()), ph),
-                        _ => (-score, 0.0, p, kind_rank(ph.kind()), ph),
-                    }
+                .map(|(ph, p, tail)| match rule {
+                    PriorityRule::Interleave => (p as f64, -tail, p, kind_rank(ph.kind()), ph),
+                    PriorityRule::FeedIdle => (
+                        if starves(ph, p) { 0.0 } else { 1.0 },
+                        -tail,
+                        p,
+                        kind_rank(ph.kind()),
+                        ph,
+                    ),
+                    _ => (-tail, 0.0, p, kind_rank(ph.kind()), ph),
                 })
                 .collect();
             keyed.sort_by(|a, b| {

@@ -34,9 +34,10 @@ pub enum PriorityRule {
     /// The earliest batch first, critical path breaks ties: a ready review of batch 1 goes
     /// before the design of batch 3. The Leapfrog default ("interleave reviews with designs").
     Interleave,
-    /// Critical path, where a phase's path also counts the work still waiting for its agent
-    /// group after it (a rough resource-aware critical path); ties like `CriticalPath`.
-    LoadAware,
+    /// First the phases that unlock work for a role no ready phase needs (keep the other agents
+    /// fed: a design when no build is ready, a review that will fail when no fix is ready), then
+    /// critical path.
+    FeedIdle,
     /// Critical path; ties go to reviews, fixes and qa (the work that accepts a batch) first.
     CriticalPathAcceptFirst,
 }
@@ -45,7 +46,7 @@ impl PriorityRule {
     pub const ALL: [PriorityRule; 4] = [
         PriorityRule::CriticalPath,
         PriorityRule::Interleave,
-        PriorityRule::LoadAware,
+        PriorityRule::FeedIdle,
         PriorityRule::CriticalPathAcceptFirst,
     ];
 
@@ -61,7 +62,7 @@ impl PriorityRule {
         match self {
             PriorityRule::CriticalPath => "critical-path",
             PriorityRule::Interleave => "interleave",
-            PriorityRule::LoadAware => "load-aware",
+            PriorityRule::FeedIdle => "feed-idle",
             PriorityRule::CriticalPathAcceptFirst => "critical-path-accept-first",
         }
     }

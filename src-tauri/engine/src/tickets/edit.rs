@@ -89,7 +89,38 @@ impl Document {
     pub fn apply(&self, edit: &Edit) -> Result<Applied, EditError> {
         let mut created = None;
         let splices = match edit {
-            Edit::SetStatus { ticket, status } => self.set_status(self.one(ticket)?, *status)?,
+            Edit::SetStatus { ticket, status } => {
+                let ti = self.one(ticket)?;
+                let s = self.set_status(ti, *status)?;
+                let doc = Document::parse(&splice(&self.source, s.clone()));
+                let ok = doc.find(ticket).first().map(|&i| doc.tickets[i].status) == Some(*status);
+                let t = &self.tickets[ti];
+                if ok {
+                    s
+                } else if !matches!(t.kind, TicketKind::Heading | TicketKind::BoldParagraph) {
+                    return Err(EditError::Unsupported(format!(
+                        "write status {} for {}: the file's marker cannot express it",
+                        status.as_str(),
+                        t.display_id()
+                    )));
+                } else {
+                    // A section or another source still says otherwise: an explicit field wins over those.
+                    let mut s = s;
+                    if !t
+                        .status_marks
+                        .iter()
+                        .any(|m| m.source == StatusSource::Field)
+                    {
+                        s.push(self.insert_field(
+                            t,
+                            FieldKind::Status,
+                            "",
+                            &self.status_word(*status),
+                        ));
+                    }
+                    s
+                }
+            }
             Edit::SetTitle { ticket, title } => {
                 let t = &self.tickets[self.one(ticket)?];
                 vec![self.replace_range(t.title_range.clone(), title)]
@@ -250,6 +281,17 @@ impl Document {
             .into_iter()
             .map(|(line, reps)| self.replace_many(line, reps))
             .collect();
+        if !any && t.kind == TicketKind::Heading && self.status_mechanism() == StatusSource::Heading
+        {
+            if let Some(v) = self.vocab_for(StatusSource::Heading, status) {
+                out.push(
+                    self.replace_range(t.title_range.end..t.title_range.end, &format!(" {v}")),
+                );
+                any = true;
+            } else if status == TicketStatus::Todo {
+                any = true;
+            }
+        }
         if !any {
             match t.kind {
                 TicketKind::Heading | TicketKind::BoldParagraph => {
@@ -269,6 +311,24 @@ impl Document {
             }
         }
         Ok(out)
+    }
+
+    /// How most tickets of this file carry an explicit status (field, heading marker, table cell…).
+    fn status_mechanism(&self) -> StatusSource {
+        let mut counts: HashMap<StatusSource, usize> = HashMap::new();
+        for t in &self.tickets {
+            let mut seen: Vec<StatusSource> = t.status_marks.iter().map(|m| m.source).collect();
+            seen.dedup();
+            for s in seen {
+                *counts.entry(s).or_default() += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .filter(|(s, _)| *s != StatusSource::Section)
+            .max_by_key(|(s, c)| (*c, *s == StatusSource::Field))
+            .map(|(s, _)| s)
+            .unwrap_or(StatusSource::Field)
     }
 
     fn status_word(&self, status: TicketStatus) -> String {
@@ -662,7 +722,6 @@ impl Document {
             let trimmed = text.trim_end().trim_end_matches("**").len();
             text.insert_str(trimmed, &format!(" {v}"));
         }
-        text.push_str(eol);
         Ok((vec![self.insert_block(at, text, None)], id))
     }
 

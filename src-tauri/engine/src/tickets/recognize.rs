@@ -187,6 +187,13 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         let end = head_end(&heads, k);
         let text = &src.text[h.text.clone()];
         let (id, id_range, title_start, separator) = match &h.id {
+            // A priority used as a label (`## P1 — Make … atomic`) is not an ID.
+            Some(m) if m.strength == IdStrength::Priority => (
+                None,
+                None,
+                h.text.start + m.title_start,
+                m.separator.clone(),
+            ),
             Some(m) if m.strength != IdStrength::Weak || weak => (
                 Some(text[m.range.clone()].to_string()),
                 Some(h.text.start + m.range.start..h.text.start + m.range.end),
@@ -210,7 +217,7 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             h.id.as_ref()
                 .is_some_and(|m| m.strength == IdStrength::Priority);
         if id_is_priority {
-            t.priority = t.id.clone();
+            t.priority = h.id.as_ref().map(|m| text[m.range.clone()].to_string());
         }
         heading_title_and_status(src, &mut t);
         for slot in in_ticket.iter_mut().take(end).skip(h.line) {
@@ -492,15 +499,22 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             batches[b].tickets.push(ti);
         }
     }
-    // Keep ticket-less keyword groups only as part of a series that has tickets at the same level.
-    let levels_with_tickets: HashSet<u8> = batches
+    // Keep a ticket-less group only as the next of a numbered series that has tickets (`## Phase 6` after
+    // `## Phase 5`): same level, same group word, and a number.
+    let series: HashSet<(u8, String)> = batches
         .iter()
         .filter(|b| !b.tickets.is_empty())
-        .map(|b| b.level)
+        .filter_map(|b| b.word.as_ref().map(|w| (b.level, w.to_lowercase())))
         .collect();
     let keep: Vec<bool> = batches
         .iter()
-        .map(|b| !b.tickets.is_empty() || levels_with_tickets.contains(&b.level))
+        .map(|b| {
+            !b.tickets.is_empty()
+                || (b.heading_number.is_some()
+                    && b.word
+                        .as_ref()
+                        .is_some_and(|w| series.contains(&(b.level, w.to_lowercase()))))
+        })
         .collect();
     if keep.iter().any(|k| !k) {
         let mut remap = vec![None; batches.len()];
@@ -778,11 +792,11 @@ fn heading_title_and_status(src: &Source, t: &mut Ticket) {
 fn clean_title(s: &str) -> String {
     let s = s.trim();
     let s = &s[vocab::skip_decoration(s).min(s.len())..];
-    let mut out = s.replace("**", "").replace("__", "");
-    if out.starts_with('`') && out.ends_with('`') && out.len() > 1 {
-        out = out[1..out.len() - 1].to_string();
-    }
-    out.trim().to_string()
+    s.replace("**", "")
+        .replace("__", "")
+        .replace('`', "")
+        .trim()
+        .to_string()
 }
 
 /// Where a batch heading's name starts: after the group word, number and separator (`Phase 1: ` → name).
@@ -841,7 +855,7 @@ fn list_item_end(src: &Source, i: usize, indent: usize, head_at: &[Option<usize>
             continue;
         }
         let w = source::indent_width(l);
-        if w > indent || (src.is_opaque(j) && w > indent) {
+        if w >= indent + 2 {
             j += 1;
             last = j;
             continue;

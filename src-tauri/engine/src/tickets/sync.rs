@@ -277,7 +277,7 @@ fn watch_with(
 
 /// What changed between two readings, merged by ticket key (IDs first; tickets without IDs by title).
 pub fn diff(old: &Document, new: &Document) -> Vec<TicketChange> {
-    let key = |d: &Document, t: &super::Ticket| {
+    let key = |_: &Document, t: &super::Ticket| {
         if t.id.is_some() {
             t.key.clone()
         } else {

@@ -39,7 +39,6 @@ fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
 pub fn skip_decoration(s: &str) -> usize {
     let mut i = 0;
     for (off, c) in s.char_indices() {
-        i = off;
         if c.is_alphanumeric() || c == '#' {
             return off;
         }

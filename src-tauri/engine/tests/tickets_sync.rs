@@ -94,7 +94,7 @@ fn files_without_tickets_and_unparsable_files_are_never_written() {
         title: "First".into(),
     };
     let err = tf
-        .apply(&[add.clone()], WriteOptions::default())
+        .apply(std::slice::from_ref(&add), WriteOptions::default())
         .unwrap_err();
     assert!(matches!(err, SyncError::NoTickets(_)), "{err}");
     assert_eq!(

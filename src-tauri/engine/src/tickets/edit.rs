@@ -775,8 +775,7 @@ impl Document {
         let Some(last) = self
             .batches
             .iter()
-            .filter(|b| b.kind != super::BatchKind::Checklist)
-            .last()
+            .rfind(|b| b.kind != super::BatchKind::Checklist)
         else {
             let level = self
                 .tickets

@@ -44,6 +44,7 @@ struct Table {
     col_names: Vec<String>,
 }
 
+#[allow(clippy::needless_range_loop)]
 pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
     let n = src.len();
     let mut warnings = Vec::new();
@@ -137,11 +138,14 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         }
         let end = head_end(&heads, k);
         let start = heads[k].line;
-        let holds_heading = strong_lines.iter().any(|&l| l > start && l < end);
-        let rows = table_rows
-            .iter()
-            .filter(|(_, l, _)| *l > start && *l < end)
-            .count();
+        let holds_heading = {
+            let first_after = strong_lines.partition_point(|&l| l <= start);
+            strong_lines.get(first_after).is_some_and(|&l| l < end)
+        };
+        let rows = table_rows.partition_point(|(_, l, _)| *l < end)
+            - table_rows
+                .partition_point(|(_, l, _)| *l <= start)
+                .min(table_rows.partition_point(|(_, l, _)| *l < end));
         if holds_heading || rows >= 2 {
             heads[k].role = Role::Group;
         }
@@ -175,6 +179,8 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             }
         }
     }
+
+    let status_ctx = StatusCtx::new(&heads);
 
     // 4. Heading tickets.
     let mut tickets: Vec<Ticket> = Vec::new();
@@ -342,7 +348,7 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         let end = list_item_end(src, i, indent, &head_at);
         if let Some(&owner) = by_key.get(&key) {
             // A reference to a ticket defined elsewhere; its section may say its status.
-            if let Some((st, dl)) = divider.or_else(|| enclosing_status(&heads, i)) {
+            if let Some((st, dl)) = divider.or_else(|| enclosing_status(&heads, &status_ctx, i)) {
                 section_refs.push((owner, st, dl));
             }
             i = end;
@@ -407,7 +413,8 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         } else {
             7
         };
-        if let Some(k) = heads.iter().rposition(|h| h.line < line && h.level < lvl) {
+        let before = heads.partition_point(|h| h.line < line);
+        if let Some(k) = heads[..before].iter().rposition(|h| h.level < lvl) {
             let h = &heads[k];
             if h.role == Role::Plain && !(h.level == 1 && Some(h.line) == first_heading) {
                 container.insert(k);
@@ -566,7 +573,7 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
     // 9. Status sections around heading tickets, references in status lists.
     for t in tickets.iter_mut() {
         if t.kind == TicketKind::Heading {
-            if let Some((st, dl)) = enclosing_status(&heads, t.span.start) {
+            if let Some((st, dl)) = enclosing_status(&heads, &status_ctx, t.span.start) {
                 t.status_marks.push(StatusMark {
                     source: StatusSource::Section,
                     line: dl,
@@ -594,7 +601,7 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
     }
 
     // 10. Fields, checkboxes and the final status of each ticket.
-    let keys: Vec<String> = tickets.iter().map(|t| t.key.clone()).collect();
+    let keys: HashSet<String> = tickets.iter().map(|t| t.key.clone()).collect();
     for t in tickets.iter_mut() {
         read_body(src, t, &tables);
         resolve_fields(t, &keys);
@@ -865,23 +872,44 @@ fn list_item_end(src: &Source, i: usize, indent: usize, head_at: &[Option<usize>
     last
 }
 
-/// The innermost status-section heading above `line` whose section still holds it.
-fn enclosing_status(heads: &[Heading], line: usize) -> Option<(TicketStatus, usize)> {
-    let k = heads.iter().rposition(|h| h.line <= line)?;
-    let mut lvl = u8::MAX;
-    for h in heads[..=k].iter().rev() {
-        if h.line == line {
-            lvl = h.level;
-            continue;
-        }
-        if h.level < lvl {
-            if let Role::Status(st) = h.role {
-                return Some((st, h.line));
+/// For each heading: its parent heading and the innermost status section holding it (itself included).
+struct StatusCtx {
+    parent: Vec<Option<usize>>,
+    inherited: Vec<Option<(TicketStatus, usize)>>,
+}
+
+impl StatusCtx {
+    fn new(heads: &[Heading]) -> StatusCtx {
+        let mut parent = vec![None; heads.len()];
+        let mut inherited = vec![None; heads.len()];
+        let mut stack: Vec<usize> = Vec::new();
+        for (k, h) in heads.iter().enumerate() {
+            while stack.last().is_some_and(|&top| heads[top].level >= h.level) {
+                stack.pop();
             }
-            lvl = h.level;
+            parent[k] = stack.last().copied();
+            inherited[k] = match h.role {
+                Role::Status(st) => Some((st, h.line)),
+                _ => parent[k].and_then(|p| inherited[p]),
+            };
+            stack.push(k);
         }
+        StatusCtx { parent, inherited }
     }
-    None
+}
+
+/// The innermost status-section heading whose section holds `line` (a heading line looks at its ancestors).
+fn enclosing_status(
+    heads: &[Heading],
+    ctx: &StatusCtx,
+    line: usize,
+) -> Option<(TicketStatus, usize)> {
+    let k = heads.partition_point(|h| h.line <= line).checked_sub(1)?;
+    if heads[k].line == line {
+        ctx.parent[k].and_then(|p| ctx.inherited[p])
+    } else {
+        ctx.inherited[k]
+    }
 }
 
 fn find_tables(src: &Source) -> Vec<Table> {
@@ -987,10 +1015,10 @@ fn find_tables(src: &Source) -> Vec<Table> {
         });
         i = end;
     }
-    let _ = out.iter().map(|t: &Table| t.header).count();
     out
 }
 
+#[allow(clippy::needless_range_loop)]
 fn fallback_checklist(
     src: &Source,
     head_at: &[Option<usize>],
@@ -1173,7 +1201,17 @@ fn read_body(src: &Source, t: &mut Ticket, tables: &[Table]) {
             }
         }
         // Fields: several `**K:** v` on one line split on ` · ` / ` | `.
-        let segments = split_multi_field(line);
+        let has_bold = line.as_bytes().windows(2).any(|w| w == b"**");
+        let has_colon = line.contains(':') || line.contains('：');
+        if !has_colon && !has_bold {
+            i += 1;
+            continue;
+        }
+        let segments = if has_bold && has_colon {
+            split_multi_field(line)
+        } else {
+            Vec::new()
+        };
         let mut matched = false;
         for seg in &segments {
             let s = &line[seg.clone()];
@@ -1194,7 +1232,11 @@ fn read_body(src: &Source, t: &mut Ticket, tables: &[Table]) {
             }
         }
         if !matched {
-            if let Some(c) = plain.captures(line) {
+            if let Some(c) = if has_colon {
+                plain.captures(line)
+            } else {
+                None
+            } {
                 let k = c.get(1).expect("key").as_str().trim();
                 let kind = vocab::field_kind(k);
                 if kind != FieldKind::Other {
@@ -1207,7 +1249,7 @@ fn read_body(src: &Source, t: &mut Ticket, tables: &[Table]) {
                         value_range: base + v.start()..base + v.end(),
                     });
                 }
-            } else if let Some(c) = label.captures(line) {
+            } else if let Some(c) = if has_bold { label.captures(line) } else { None } {
                 let k = c.get(1).expect("key").as_str().trim();
                 let kind = vocab::field_kind(k);
                 if kind != FieldKind::Other {
@@ -1229,7 +1271,7 @@ fn read_body(src: &Source, t: &mut Ticket, tables: &[Table]) {
 fn split_multi_field(line: &str) -> Vec<Range<usize>> {
     let bold_keys = line.matches("**").count();
     if bold_keys < 4 {
-        return vec![0..line.len()];
+        return std::iter::once(0..line.len()).collect();
     }
     let mut out = Vec::new();
     let mut start = 0;
@@ -1253,7 +1295,7 @@ fn split_multi_field(line: &str) -> Vec<Range<usize>> {
     out
 }
 
-fn resolve_fields(t: &mut Ticket, keys: &[String]) {
+fn resolve_fields(t: &mut Ticket, keys: &HashSet<String>) {
     let mut status_fields = Vec::new();
     for f in &t.fields {
         let v = f.value.trim();
@@ -1290,7 +1332,7 @@ fn strip_md(v: &str) -> String {
 }
 
 /// Dependency IDs: comma/`and`/`→` lists, ranges `A–B` and `A through B`, short forms resolved against the file.
-pub fn parse_deps(v: &str, keys: &[String]) -> Vec<String> {
+pub fn parse_deps(v: &str, keys: &HashSet<String>) -> Vec<String> {
     let ids = vocab::ids_in(v);
     let mut out: Vec<String> = Vec::new();
     let resolve = |raw: &str| -> String {
@@ -1424,7 +1466,7 @@ mod tests {
 
     #[test]
     fn dependency_lists() {
-        let keys: Vec<String> = ["ACA-2", "ACA-3", "ACA-4", "T-1", "SCOTTISH-1A"]
+        let keys: HashSet<String> = ["ACA-2", "ACA-3", "ACA-4", "T-1", "SCOTTISH-1A"]
             .iter()
             .map(|s| s.to_string())
             .collect();

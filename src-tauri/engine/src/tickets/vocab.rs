@@ -639,7 +639,8 @@ mod tests {
     #[test]
     fn ids_at_heading_start() {
         use IdStrength::*;
-        let cases: &[(&str, Option<(&str, IdStrength, &str)>)] = &[
+        type Case<'a> = (&'a str, Option<(&'a str, IdStrength, &'a str)>);
+        let cases: &[Case] = &[
             ("T-001: Scaffold", Some(("T-001", Strong, "Scaffold"))),
             ("TICKET-SEC-001: QR", Some(("TICKET-SEC-001", Strong, "QR"))),
             (
@@ -676,7 +677,7 @@ mod tests {
         ];
         for (input, want) in cases {
             let got = id(input);
-            let want = want.map(|(a, b, c)| (a.to_string(), *b, c.to_string()));
+            let want = want.map(|(a, b, c)| (a.to_string(), b, c.to_string()));
             assert_eq!(got, want, "input {input:?}");
         }
     }

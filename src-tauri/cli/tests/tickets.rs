@@ -29,11 +29,18 @@ fn parse_json_has_the_documented_shape() {
     let p = dir.path().join("TICKETS.md");
     fs::write(&p, FILE).unwrap();
     let out = leap(&["tickets", "parse", p.to_str().unwrap(), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["batches"][0]["number"], 1);
     assert_eq!(v["batches"][0]["title"], "Phase 1: Setup");
-    assert_eq!(v["batches"][0]["tickets"], serde_json::json!(["T-001", "T-002"]));
+    assert_eq!(
+        v["batches"][0]["tickets"],
+        serde_json::json!(["T-001", "T-002"])
+    );
     assert_eq!(v["batches"][1]["number"], 2);
     let t = &v["tickets"][1];
     assert_eq!(t["id"], "T-002");
@@ -68,7 +75,10 @@ fn human_output_lists_batches_with_their_tickets() {
     let out = leap(&["tickets", "parse", &corpus("39_")]);
     assert!(out.status.success());
     let s = String::from_utf8(out.stdout).unwrap();
-    assert!(s.starts_with("batch 0 (Phase): Phase 0 — Topology JSON Format  [line 16]\n  T-001"), "{s}");
+    assert!(
+        s.starts_with("batch 0 (Phase): Phase 0 — Topology JSON Format  [line 16]\n  T-001"),
+        "{s}"
+    );
     assert!(s.contains("10 batches, 32 tickets"), "{s}");
 }
 
@@ -79,7 +89,12 @@ fn check_passes_on_every_corpus_file() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "md") {
             let out = leap(&["tickets", "check", p.to_str().unwrap()]);
-            assert!(out.status.success(), "{}: {}", p.display(), String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                p.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
             assert!(String::from_utf8_lossy(&out.stdout).contains(": ok ("));
         }
     }
@@ -90,22 +105,48 @@ fn move_edits_in_place_and_keeps_a_backup() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("TICKETS.md");
     fs::write(&p, FILE).unwrap();
-    let out = leap(&["tickets", "move", p.to_str().unwrap(), "T-2", "--to-batch", "2"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = leap(&[
+        "tickets",
+        "move",
+        p.to_str().unwrap(),
+        "T-2",
+        "--to-batch",
+        "2",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let now = fs::read_to_string(&p).unwrap();
     assert_eq!(
         now,
         "# Tickets\r\n\r\n## Phase 1: Setup\r\n\r\n### T-001: Scaffold\r\n- **Status:** done\r\n\r\n## Phase 2: Ship\r\n\r\n### T-003: Deploy\r\n- **Status:** todo\r\n\r\n### T-002: CI\r\n- **Status:** doing\r\n\r\n## Notes\r\n\r\n### T-004: Loose\r\nno status"
     );
-    let backups: Vec<_> = fs::read_dir(dir.path().join(".leapfrog/backups")).unwrap().collect();
+    let backups: Vec<_> = fs::read_dir(dir.path().join(".leapfrog/backups"))
+        .unwrap()
+        .collect();
     assert_eq!(backups.len(), 1);
-    assert_eq!(fs::read_to_string(backups[0].as_ref().unwrap().path()).unwrap(), FILE);
+    assert_eq!(
+        fs::read_to_string(backups[0].as_ref().unwrap().path()).unwrap(),
+        FILE
+    );
     let json = leap(&["tickets", "parse", p.to_str().unwrap(), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(v["batches"][1]["tickets"], serde_json::json!(["T-003", "T-002"]));
+    assert_eq!(
+        v["batches"][1]["tickets"],
+        serde_json::json!(["T-003", "T-002"])
+    );
     // Unknown ticket or batch: one-line error, non-zero exit, file untouched.
     for args in [["T-9", "2"], ["T-1", "7"]] {
-        let out = leap(&["tickets", "move", p.to_str().unwrap(), args[0], "--to-batch", args[1]]);
+        let out = leap(&[
+            "tickets",
+            "move",
+            p.to_str().unwrap(),
+            args[0],
+            "--to-batch",
+            args[1],
+        ]);
         assert!(!out.status.success());
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -118,7 +159,14 @@ fn move_refuses_a_file_without_tickets_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("TICKETS.md");
     fs::write(&p, "# Notes\n").unwrap();
-    let out = leap(&["tickets", "move", p.to_str().unwrap(), "T-1", "--to-batch", "1"]);
+    let out = leap(&[
+        "tickets",
+        "move",
+        p.to_str().unwrap(),
+        "T-1",
+        "--to-batch",
+        "1",
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no tickets recognised"));
 }

@@ -52,6 +52,11 @@ pub enum Edit {
     AddBatch {
         title: String,
     },
+    /// Deletes a batch heading and the prose under it; refused while it holds tickets unless `with_tickets`.
+    DeleteBatch {
+        batch: u32,
+        with_tickets: bool,
+    },
     RenameBatch {
         batch: u32,
         title: String,
@@ -155,6 +160,30 @@ impl Document {
                 s
             }
             Edit::AddBatch { title } => self.add_batch(title),
+            Edit::DeleteBatch {
+                batch,
+                with_tickets,
+            } => {
+                let b = self
+                    .batch_by_number(*batch)
+                    .ok_or(EditError::NoBatch(*batch))?;
+                let bt = &self.batches[b];
+                if !bt.tickets.is_empty() && !with_tickets {
+                    return Err(EditError::Unsupported(format!(
+                        "delete batch {batch}: it still holds {} tickets (move them first, or delete them with it)",
+                        bt.tickets.len()
+                    )));
+                }
+                if bt.kind == super::BatchKind::Checklist {
+                    return Err(EditError::Unsupported(format!(
+                        "delete the checklist group {batch}"
+                    )));
+                }
+                vec![Splice {
+                    at: bt.heading_line..bt.scope.end,
+                    text: String::new(),
+                }]
+            }
             Edit::RenameBatch { batch, title } => {
                 let b = self
                     .batch_by_number(*batch)

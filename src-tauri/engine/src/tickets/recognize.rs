@@ -182,6 +182,39 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
 
     let status_ctx = StatusCtx::new(&heads);
 
+    // ID-less headings between two ticket siblings (same parent, same level) are tickets too, weakly.
+    {
+        let mut siblings: HashMap<(Option<usize>, u8), Vec<usize>> = HashMap::new();
+        for k in 0..heads.len() {
+            siblings
+                .entry((status_ctx.parent[k], heads[k].level))
+                .or_default()
+                .push(k);
+        }
+        for group in siblings.values() {
+            let ticket_pos: Vec<usize> = group
+                .iter()
+                .enumerate()
+                .filter(|(_, &k)| heads[k].role == Role::Ticket { weak: false })
+                .map(|(i, _)| i)
+                .collect();
+            if ticket_pos.len() < 2 {
+                continue;
+            }
+            let (first, last) = (ticket_pos[0], ticket_pos[ticket_pos.len() - 1]);
+            for &k in &group[first + 1..last] {
+                if heads[k].role == Role::Plain && heads[k].id.is_none() {
+                    let end = head_end(&heads, k);
+                    let start = heads[k].line;
+                    let first_after = strong_lines.partition_point(|&l| l <= start);
+                    if !strong_lines.get(first_after).is_some_and(|&l| l < end) {
+                        heads[k].role = Role::Ticket { weak: true };
+                    }
+                }
+            }
+        }
+    }
+
     // 4. Heading tickets.
     let mut tickets: Vec<Ticket> = Vec::new();
     let mut in_ticket: Vec<Option<usize>> = vec![None; n];
@@ -217,6 +250,16 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             id_range,
             weak,
         );
+        if let Some(tag) = h.id.as_ref().and_then(|m| m.tag.clone()) {
+            let raw = text[tag.clone()].to_string();
+            t.status_marks.push(StatusMark {
+                source: StatusSource::Heading,
+                line: h.line,
+                range: h.text.start + tag.start..h.text.start + tag.end,
+                status: vocab::normalize_status(&raw),
+                raw,
+            });
+        }
         t.separator = separator;
         t.title_range = title_start.min(h.text.end)..h.text.end;
         let id_is_priority =
@@ -572,7 +615,11 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
 
     // 9. Status sections around heading tickets, references in status lists.
     for t in tickets.iter_mut() {
-        if t.kind == TicketKind::Heading {
+        if !t
+            .status_marks
+            .iter()
+            .any(|m| m.source == StatusSource::Section)
+        {
             if let Some((st, dl)) = enclosing_status(&heads, &status_ctx, t.span.start) {
                 t.status_marks.push(StatusMark {
                     source: StatusSource::Section,
@@ -731,7 +778,10 @@ fn heading_title_and_status(src: &Source, t: &mut Ticket) {
         }
     }
     // `[OPEN]`, `[x] [audited]`, `[P0, 4h]`, `[dep: 3, 4]`.
+    let mut meta: Vec<Range<usize>> = Vec::new();
     for c in bracket.captures_iter(&text[..title_end]) {
+        let whole = c.get(0).expect("match").range();
+        let before = t.status_marks.len() + t.fields.len() + usize::from(t.priority.is_some());
         let inner = c.get(1).expect("group");
         let s = inner.as_str().trim();
         let lower = s.to_lowercase();
@@ -771,6 +821,15 @@ fn heading_title_and_status(src: &Source, t: &mut Ticket) {
         {
             t.priority = Some(p.to_string());
         }
+        if t.status_marks.len() + t.fields.len() + usize::from(t.priority.is_some()) > before {
+            meta.push(whole);
+        }
+    }
+    // Recognised brackets at the end of the title are metadata, not part of it.
+    for m in meta.iter().rev() {
+        if text[m.end..title_end].trim_matches([' ', '`']).is_empty() {
+            title_end = m.start;
+        }
     }
     let title = &text[..title_end];
     if title.contains("~~") && title.trim_start().starts_with("~~") {
@@ -801,6 +860,7 @@ fn clean_title(s: &str) -> String {
     let s = &s[vocab::skip_decoration(s).min(s.len())..];
     s.replace("**", "")
         .replace("__", "")
+        .replace("~~", "")
         .replace('`', "")
         .trim()
         .to_string()

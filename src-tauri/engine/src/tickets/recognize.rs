@@ -269,6 +269,13 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             t.priority = h.id.as_ref().map(|m| text[m.range.clone()].to_string());
         }
         heading_title_and_status(src, &mut t);
+        // `T-001 | title | spec refs`: the title is the first pipe cell.
+        if t.separator.trim() == "|" {
+            if let Some(p) = src.text[t.title_range.clone()].find(" | ") {
+                t.title_range.end = t.title_range.start + p;
+                t.title = clean_title(&src.text[t.title_range.clone()]);
+            }
+        }
         for slot in in_ticket.iter_mut().take(end).skip(h.line) {
             *slot = Some(tickets.len());
         }

@@ -207,7 +207,7 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
                     let end = head_end(&heads, k);
                     let start = heads[k].line;
                     let first_after = strong_lines.partition_point(|&l| l <= start);
-                    if !strong_lines.get(first_after).is_some_and(|&l| l < end) {
+                    if strong_lines.get(first_after).is_none_or(|&l| l >= end) {
                         heads[k].role = Role::Ticket { weak: true };
                     }
                 }

@@ -52,6 +52,11 @@ pub enum Edit {
     AddBatch {
         title: String,
     },
+    /// Deletes a batch heading and the prose under it; refused while it holds tickets unless `with_tickets`.
+    DeleteBatch {
+        batch: u32,
+        with_tickets: bool,
+    },
     RenameBatch {
         batch: u32,
         title: String,
@@ -89,7 +94,38 @@ impl Document {
     pub fn apply(&self, edit: &Edit) -> Result<Applied, EditError> {
         let mut created = None;
         let splices = match edit {
-            Edit::SetStatus { ticket, status } => self.set_status(self.one(ticket)?, *status)?,
+            Edit::SetStatus { ticket, status } => {
+                let ti = self.one(ticket)?;
+                let s = self.set_status(ti, *status)?;
+                let doc = Document::parse(&splice(&self.source, s.clone()));
+                let ok = doc.find(ticket).first().map(|&i| doc.tickets[i].status) == Some(*status);
+                let t = &self.tickets[ti];
+                if ok {
+                    s
+                } else if !matches!(t.kind, TicketKind::Heading | TicketKind::BoldParagraph) {
+                    return Err(EditError::Unsupported(format!(
+                        "write status {} for {}: the file's marker cannot express it",
+                        status.as_str(),
+                        t.display_id()
+                    )));
+                } else {
+                    // A section or another source still says otherwise: an explicit field wins over those.
+                    let mut s = s;
+                    if !t
+                        .status_marks
+                        .iter()
+                        .any(|m| m.source == StatusSource::Field)
+                    {
+                        s.push(self.insert_field(
+                            t,
+                            FieldKind::Status,
+                            "",
+                            &self.status_word(*status),
+                        ));
+                    }
+                    s
+                }
+            }
             Edit::SetTitle { ticket, title } => {
                 let t = &self.tickets[self.one(ticket)?];
                 vec![self.replace_range(t.title_range.clone(), title)]
@@ -124,6 +160,30 @@ impl Document {
                 s
             }
             Edit::AddBatch { title } => self.add_batch(title),
+            Edit::DeleteBatch {
+                batch,
+                with_tickets,
+            } => {
+                let b = self
+                    .batch_by_number(*batch)
+                    .ok_or(EditError::NoBatch(*batch))?;
+                let bt = &self.batches[b];
+                if !bt.tickets.is_empty() && !with_tickets {
+                    return Err(EditError::Unsupported(format!(
+                        "delete batch {batch}: it still holds {} tickets (move them first, or delete them with it)",
+                        bt.tickets.len()
+                    )));
+                }
+                if bt.kind == super::BatchKind::Checklist {
+                    return Err(EditError::Unsupported(format!(
+                        "delete the checklist group {batch}"
+                    )));
+                }
+                vec![Splice {
+                    at: bt.heading_line..bt.scope.end,
+                    text: String::new(),
+                }]
+            }
             Edit::RenameBatch { batch, title } => {
                 let b = self
                     .batch_by_number(*batch)
@@ -250,6 +310,17 @@ impl Document {
             .into_iter()
             .map(|(line, reps)| self.replace_many(line, reps))
             .collect();
+        if !any && t.kind == TicketKind::Heading && self.status_mechanism() == StatusSource::Heading
+        {
+            if let Some(v) = self.vocab_for(StatusSource::Heading, status) {
+                out.push(
+                    self.replace_range(t.title_range.end..t.title_range.end, &format!(" {v}")),
+                );
+                any = true;
+            } else if status == TicketStatus::Todo {
+                any = true;
+            }
+        }
         if !any {
             match t.kind {
                 TicketKind::Heading | TicketKind::BoldParagraph => {
@@ -269,6 +340,24 @@ impl Document {
             }
         }
         Ok(out)
+    }
+
+    /// How most tickets of this file carry an explicit status (field, heading marker, table cell…).
+    fn status_mechanism(&self) -> StatusSource {
+        let mut counts: HashMap<StatusSource, usize> = HashMap::new();
+        for t in &self.tickets {
+            let mut seen: Vec<StatusSource> = t.status_marks.iter().map(|m| m.source).collect();
+            seen.dedup();
+            for s in seen {
+                *counts.entry(s).or_default() += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .filter(|(s, _)| *s != StatusSource::Section)
+            .max_by_key(|(s, c)| (*c, *s == StatusSource::Field))
+            .map(|(s, _)| s)
+            .unwrap_or(StatusSource::Field)
     }
 
     fn status_word(&self, status: TicketStatus) -> String {
@@ -662,7 +751,6 @@ impl Document {
             let trimmed = text.trim_end().trim_end_matches("**").len();
             text.insert_str(trimmed, &format!(" {v}"));
         }
-        text.push_str(eol);
         Ok((vec![self.insert_block(at, text, None)], id))
     }
 
@@ -716,8 +804,7 @@ impl Document {
         let Some(last) = self
             .batches
             .iter()
-            .filter(|b| b.kind != super::BatchKind::Checklist)
-            .last()
+            .rfind(|b| b.kind != super::BatchKind::Checklist)
         else {
             let level = self
                 .tickets

@@ -44,6 +44,7 @@ struct Table {
     col_names: Vec<String>,
 }
 
+#[allow(clippy::needless_range_loop)]
 pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
     let n = src.len();
     let mut warnings = Vec::new();
@@ -137,11 +138,14 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         }
         let end = head_end(&heads, k);
         let start = heads[k].line;
-        let holds_heading = strong_lines.iter().any(|&l| l > start && l < end);
-        let rows = table_rows
-            .iter()
-            .filter(|(_, l, _)| *l > start && *l < end)
-            .count();
+        let holds_heading = {
+            let first_after = strong_lines.partition_point(|&l| l <= start);
+            strong_lines.get(first_after).is_some_and(|&l| l < end)
+        };
+        let rows = table_rows.partition_point(|(_, l, _)| *l < end)
+            - table_rows
+                .partition_point(|(_, l, _)| *l <= start)
+                .min(table_rows.partition_point(|(_, l, _)| *l < end));
         if holds_heading || rows >= 2 {
             heads[k].role = Role::Group;
         }
@@ -176,6 +180,41 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         }
     }
 
+    let status_ctx = StatusCtx::new(&heads);
+
+    // ID-less headings between two ticket siblings (same parent, same level) are tickets too, weakly.
+    {
+        let mut siblings: HashMap<(Option<usize>, u8), Vec<usize>> = HashMap::new();
+        for k in 0..heads.len() {
+            siblings
+                .entry((status_ctx.parent[k], heads[k].level))
+                .or_default()
+                .push(k);
+        }
+        for group in siblings.values() {
+            let ticket_pos: Vec<usize> = group
+                .iter()
+                .enumerate()
+                .filter(|(_, &k)| heads[k].role == Role::Ticket { weak: false })
+                .map(|(i, _)| i)
+                .collect();
+            if ticket_pos.len() < 2 {
+                continue;
+            }
+            let (first, last) = (ticket_pos[0], ticket_pos[ticket_pos.len() - 1]);
+            for &k in &group[first + 1..last] {
+                if heads[k].role == Role::Plain && heads[k].id.is_none() {
+                    let end = head_end(&heads, k);
+                    let start = heads[k].line;
+                    let first_after = strong_lines.partition_point(|&l| l <= start);
+                    if strong_lines.get(first_after).is_none_or(|&l| l >= end) {
+                        heads[k].role = Role::Ticket { weak: true };
+                    }
+                }
+            }
+        }
+    }
+
     // 4. Heading tickets.
     let mut tickets: Vec<Ticket> = Vec::new();
     let mut in_ticket: Vec<Option<usize>> = vec![None; n];
@@ -187,6 +226,13 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         let end = head_end(&heads, k);
         let text = &src.text[h.text.clone()];
         let (id, id_range, title_start, separator) = match &h.id {
+            // A priority used as a label (`## P1 — Make … atomic`) is not an ID.
+            Some(m) if m.strength == IdStrength::Priority => (
+                None,
+                None,
+                h.text.start + m.title_start,
+                m.separator.clone(),
+            ),
             Some(m) if m.strength != IdStrength::Weak || weak => (
                 Some(text[m.range.clone()].to_string()),
                 Some(h.text.start + m.range.start..h.text.start + m.range.end),
@@ -204,15 +250,32 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             id_range,
             weak,
         );
+        if let Some(tag) = h.id.as_ref().and_then(|m| m.tag.clone()) {
+            let raw = text[tag.clone()].to_string();
+            t.status_marks.push(StatusMark {
+                source: StatusSource::Heading,
+                line: h.line,
+                range: h.text.start + tag.start..h.text.start + tag.end,
+                status: vocab::normalize_status(&raw),
+                raw,
+            });
+        }
         t.separator = separator;
         t.title_range = title_start.min(h.text.end)..h.text.end;
         let id_is_priority =
             h.id.as_ref()
                 .is_some_and(|m| m.strength == IdStrength::Priority);
         if id_is_priority {
-            t.priority = t.id.clone();
+            t.priority = h.id.as_ref().map(|m| text[m.range.clone()].to_string());
         }
         heading_title_and_status(src, &mut t);
+        // `T-001 | title | spec refs`: the title is the first pipe cell.
+        if t.separator.trim() == "|" {
+            if let Some(p) = src.text[t.title_range.clone()].find(" | ") {
+                t.title_range.end = t.title_range.start + p;
+                t.title = clean_title(&src.text[t.title_range.clone()]);
+            }
+        }
         for slot in in_ticket.iter_mut().take(end).skip(h.line) {
             *slot = Some(tickets.len());
         }
@@ -335,7 +398,7 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         let end = list_item_end(src, i, indent, &head_at);
         if let Some(&owner) = by_key.get(&key) {
             // A reference to a ticket defined elsewhere; its section may say its status.
-            if let Some((st, dl)) = divider.or_else(|| enclosing_status(&heads, i)) {
+            if let Some((st, dl)) = divider.or_else(|| enclosing_status(&heads, &status_ctx, i)) {
                 section_refs.push((owner, st, dl));
             }
             i = end;
@@ -400,7 +463,8 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         } else {
             7
         };
-        if let Some(k) = heads.iter().rposition(|h| h.line < line && h.level < lvl) {
+        let before = heads.partition_point(|h| h.line < line);
+        if let Some(k) = heads[..before].iter().rposition(|h| h.level < lvl) {
             let h = &heads[k];
             if h.role == Role::Plain && !(h.level == 1 && Some(h.line) == first_heading) {
                 container.insert(k);
@@ -492,15 +556,22 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             batches[b].tickets.push(ti);
         }
     }
-    // Keep ticket-less keyword groups only as part of a series that has tickets at the same level.
-    let levels_with_tickets: HashSet<u8> = batches
+    // Keep a ticket-less group only as the next of a numbered series that has tickets (`## Phase 6` after
+    // `## Phase 5`): same level, same group word, and a number.
+    let series: HashSet<(u8, String)> = batches
         .iter()
         .filter(|b| !b.tickets.is_empty())
-        .map(|b| b.level)
+        .filter_map(|b| b.word.as_ref().map(|w| (b.level, w.to_lowercase())))
         .collect();
     let keep: Vec<bool> = batches
         .iter()
-        .map(|b| !b.tickets.is_empty() || levels_with_tickets.contains(&b.level))
+        .map(|b| {
+            !b.tickets.is_empty()
+                || (b.heading_number.is_some()
+                    && b.word
+                        .as_ref()
+                        .is_some_and(|w| series.contains(&(b.level, w.to_lowercase()))))
+        })
         .collect();
     if keep.iter().any(|k| !k) {
         let mut remap = vec![None; batches.len()];
@@ -551,8 +622,12 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
 
     // 9. Status sections around heading tickets, references in status lists.
     for t in tickets.iter_mut() {
-        if t.kind == TicketKind::Heading {
-            if let Some((st, dl)) = enclosing_status(&heads, t.span.start) {
+        if !t
+            .status_marks
+            .iter()
+            .any(|m| m.source == StatusSource::Section)
+        {
+            if let Some((st, dl)) = enclosing_status(&heads, &status_ctx, t.span.start) {
                 t.status_marks.push(StatusMark {
                     source: StatusSource::Section,
                     line: dl,
@@ -580,7 +655,7 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
     }
 
     // 10. Fields, checkboxes and the final status of each ticket.
-    let keys: Vec<String> = tickets.iter().map(|t| t.key.clone()).collect();
+    let keys: HashSet<String> = tickets.iter().map(|t| t.key.clone()).collect();
     for t in tickets.iter_mut() {
         read_body(src, t, &tables);
         resolve_fields(t, &keys);
@@ -710,7 +785,10 @@ fn heading_title_and_status(src: &Source, t: &mut Ticket) {
         }
     }
     // `[OPEN]`, `[x] [audited]`, `[P0, 4h]`, `[dep: 3, 4]`.
+    let mut meta: Vec<Range<usize>> = Vec::new();
     for c in bracket.captures_iter(&text[..title_end]) {
+        let whole = c.get(0).expect("match").range();
+        let before = t.status_marks.len() + t.fields.len() + usize::from(t.priority.is_some());
         let inner = c.get(1).expect("group");
         let s = inner.as_str().trim();
         let lower = s.to_lowercase();
@@ -750,6 +828,15 @@ fn heading_title_and_status(src: &Source, t: &mut Ticket) {
         {
             t.priority = Some(p.to_string());
         }
+        if t.status_marks.len() + t.fields.len() + usize::from(t.priority.is_some()) > before {
+            meta.push(whole);
+        }
+    }
+    // Recognised brackets at the end of the title are metadata, not part of it.
+    for m in meta.iter().rev() {
+        if text[m.end..title_end].trim_matches([' ', '`']).is_empty() {
+            title_end = m.start;
+        }
     }
     let title = &text[..title_end];
     if title.contains("~~") && title.trim_start().starts_with("~~") {
@@ -778,11 +865,12 @@ fn heading_title_and_status(src: &Source, t: &mut Ticket) {
 fn clean_title(s: &str) -> String {
     let s = s.trim();
     let s = &s[vocab::skip_decoration(s).min(s.len())..];
-    let mut out = s.replace("**", "").replace("__", "");
-    if out.starts_with('`') && out.ends_with('`') && out.len() > 1 {
-        out = out[1..out.len() - 1].to_string();
-    }
-    out.trim().to_string()
+    s.replace("**", "")
+        .replace("__", "")
+        .replace("~~", "")
+        .replace('`', "")
+        .trim()
+        .to_string()
 }
 
 /// Where a batch heading's name starts: after the group word, number and separator (`Phase 1: ` → name).
@@ -841,7 +929,7 @@ fn list_item_end(src: &Source, i: usize, indent: usize, head_at: &[Option<usize>
             continue;
         }
         let w = source::indent_width(l);
-        if w > indent || (src.is_opaque(j) && w > indent) {
+        if w >= indent + 2 {
             j += 1;
             last = j;
             continue;
@@ -851,23 +939,44 @@ fn list_item_end(src: &Source, i: usize, indent: usize, head_at: &[Option<usize>
     last
 }
 
-/// The innermost status-section heading above `line` whose section still holds it.
-fn enclosing_status(heads: &[Heading], line: usize) -> Option<(TicketStatus, usize)> {
-    let k = heads.iter().rposition(|h| h.line <= line)?;
-    let mut lvl = u8::MAX;
-    for h in heads[..=k].iter().rev() {
-        if h.line == line {
-            lvl = h.level;
-            continue;
-        }
-        if h.level < lvl {
-            if let Role::Status(st) = h.role {
-                return Some((st, h.line));
+/// For each heading: its parent heading and the innermost status section holding it (itself included).
+struct StatusCtx {
+    parent: Vec<Option<usize>>,
+    inherited: Vec<Option<(TicketStatus, usize)>>,
+}
+
+impl StatusCtx {
+    fn new(heads: &[Heading]) -> StatusCtx {
+        let mut parent = vec![None; heads.len()];
+        let mut inherited = vec![None; heads.len()];
+        let mut stack: Vec<usize> = Vec::new();
+        for (k, h) in heads.iter().enumerate() {
+            while stack.last().is_some_and(|&top| heads[top].level >= h.level) {
+                stack.pop();
             }
-            lvl = h.level;
+            parent[k] = stack.last().copied();
+            inherited[k] = match h.role {
+                Role::Status(st) => Some((st, h.line)),
+                _ => parent[k].and_then(|p| inherited[p]),
+            };
+            stack.push(k);
         }
+        StatusCtx { parent, inherited }
     }
-    None
+}
+
+/// The innermost status-section heading whose section holds `line` (a heading line looks at its ancestors).
+fn enclosing_status(
+    heads: &[Heading],
+    ctx: &StatusCtx,
+    line: usize,
+) -> Option<(TicketStatus, usize)> {
+    let k = heads.partition_point(|h| h.line <= line).checked_sub(1)?;
+    if heads[k].line == line {
+        ctx.parent[k].and_then(|p| ctx.inherited[p])
+    } else {
+        ctx.inherited[k]
+    }
 }
 
 fn find_tables(src: &Source) -> Vec<Table> {
@@ -973,10 +1082,10 @@ fn find_tables(src: &Source) -> Vec<Table> {
         });
         i = end;
     }
-    let _ = out.iter().map(|t: &Table| t.header).count();
     out
 }
 
+#[allow(clippy::needless_range_loop)]
 fn fallback_checklist(
     src: &Source,
     head_at: &[Option<usize>],
@@ -1159,7 +1268,17 @@ fn read_body(src: &Source, t: &mut Ticket, tables: &[Table]) {
             }
         }
         // Fields: several `**K:** v` on one line split on ` · ` / ` | `.
-        let segments = split_multi_field(line);
+        let has_bold = line.as_bytes().windows(2).any(|w| w == b"**");
+        let has_colon = line.contains(':') || line.contains('：');
+        if !has_colon && !has_bold {
+            i += 1;
+            continue;
+        }
+        let segments = if has_bold && has_colon {
+            split_multi_field(line)
+        } else {
+            Vec::new()
+        };
         let mut matched = false;
         for seg in &segments {
             let s = &line[seg.clone()];
@@ -1180,7 +1299,11 @@ fn read_body(src: &Source, t: &mut Ticket, tables: &[Table]) {
             }
         }
         if !matched {
-            if let Some(c) = plain.captures(line) {
+            if let Some(c) = if has_colon {
+                plain.captures(line)
+            } else {
+                None
+            } {
                 let k = c.get(1).expect("key").as_str().trim();
                 let kind = vocab::field_kind(k);
                 if kind != FieldKind::Other {
@@ -1193,7 +1316,7 @@ fn read_body(src: &Source, t: &mut Ticket, tables: &[Table]) {
                         value_range: base + v.start()..base + v.end(),
                     });
                 }
-            } else if let Some(c) = label.captures(line) {
+            } else if let Some(c) = if has_bold { label.captures(line) } else { None } {
                 let k = c.get(1).expect("key").as_str().trim();
                 let kind = vocab::field_kind(k);
                 if kind != FieldKind::Other {
@@ -1215,7 +1338,7 @@ fn read_body(src: &Source, t: &mut Ticket, tables: &[Table]) {
 fn split_multi_field(line: &str) -> Vec<Range<usize>> {
     let bold_keys = line.matches("**").count();
     if bold_keys < 4 {
-        return vec![0..line.len()];
+        return std::iter::once(0..line.len()).collect();
     }
     let mut out = Vec::new();
     let mut start = 0;
@@ -1239,7 +1362,7 @@ fn split_multi_field(line: &str) -> Vec<Range<usize>> {
     out
 }
 
-fn resolve_fields(t: &mut Ticket, keys: &[String]) {
+fn resolve_fields(t: &mut Ticket, keys: &HashSet<String>) {
     let mut status_fields = Vec::new();
     for f in &t.fields {
         let v = f.value.trim();
@@ -1276,7 +1399,7 @@ fn strip_md(v: &str) -> String {
 }
 
 /// Dependency IDs: comma/`and`/`→` lists, ranges `A–B` and `A through B`, short forms resolved against the file.
-pub fn parse_deps(v: &str, keys: &[String]) -> Vec<String> {
+pub fn parse_deps(v: &str, keys: &HashSet<String>) -> Vec<String> {
     let ids = vocab::ids_in(v);
     let mut out: Vec<String> = Vec::new();
     let resolve = |raw: &str| -> String {
@@ -1410,7 +1533,7 @@ mod tests {
 
     #[test]
     fn dependency_lists() {
-        let keys: Vec<String> = ["ACA-2", "ACA-3", "ACA-4", "T-1", "SCOTTISH-1A"]
+        let keys: HashSet<String> = ["ACA-2", "ACA-3", "ACA-4", "T-1", "SCOTTISH-1A"]
             .iter()
             .map(|s| s.to_string())
             .collect();

@@ -97,8 +97,11 @@ pub struct TicketsFile {
     doc: Document,
     hash: blake3::Hash,
     /// Hash of the content this app last read or wrote, shared with watchers to skip our own writes.
-    known: Arc<Mutex<blake3::Hash>>,
+    known: Known,
 }
+
+/// The content this app last read or wrote: its hash and, after a write, the document written.
+type Known = Arc<Mutex<(blake3::Hash, Option<Document>)>>;
 
 pub fn read_doc(path: &Path) -> Result<(Document, blake3::Hash), SyncError> {
     let bytes = fs::read(path).map_err(io(path))?;
@@ -115,7 +118,7 @@ impl TicketsFile {
             path,
             doc,
             hash,
-            known: Arc::new(Mutex::new(hash)),
+            known: Arc::new(Mutex::new((hash, None))),
         })
     }
 
@@ -142,7 +145,7 @@ impl TicketsFile {
     fn set_hash(&mut self, hash: blake3::Hash) {
         self.hash = hash;
         if let Ok(mut k) = self.known.lock() {
-            *k = hash;
+            *k = (hash, Some(self.doc.clone()));
         }
     }
 
@@ -170,9 +173,27 @@ impl TicketsFile {
             created.extend(applied.created);
         }
         let text = doc.serialize();
-        let backup = write_atomic(&self.path, text.as_bytes(), &disk_hash)?;
+        let new_hash = blake3::hash(text.as_bytes());
+        // Announce our content to the watchers before it lands, so our own write is never reported back.
+        let previous = self
+            .known
+            .lock()
+            .map(|k| k.clone())
+            .unwrap_or((disk_hash, None));
+        if let Ok(mut k) = self.known.lock() {
+            *k = (new_hash, Some(doc.clone()));
+        }
+        let backup = match write_atomic(&self.path, text.as_bytes(), &disk_hash) {
+            Ok(b) => b,
+            Err(e) => {
+                if let Ok(mut k) = self.known.lock() {
+                    *k = previous;
+                }
+                return Err(e);
+            }
+        };
         self.doc = doc;
-        self.set_hash(blake3::hash(text.as_bytes()));
+        self.set_hash(new_hash);
         Ok(Written {
             reapplied,
             created,
@@ -195,14 +216,10 @@ pub struct Watch {
 /// Watches `path` (through its directory, so editors that replace the file by rename are seen too).
 pub fn watch(path: &Path) -> Result<Watch, SyncError> {
     let (doc, hash) = read_doc(path)?;
-    watch_with(path, doc, Arc::new(Mutex::new(hash)))
+    watch_with(path, doc, Arc::new(Mutex::new((hash, None))))
 }
 
-fn watch_with(
-    path: &Path,
-    doc: Document,
-    known: Arc<Mutex<blake3::Hash>>,
-) -> Result<Watch, SyncError> {
+fn watch_with(path: &Path, doc: Document, known: Known) -> Result<Watch, SyncError> {
     let path = path.to_path_buf();
     let dir = path
         .parent()
@@ -212,9 +229,10 @@ fn watch_with(
     let name = path.file_name().map(|n| n.to_os_string());
     let (tx, rx) = mpsc::channel();
     let mut last = doc;
-    let mut last_hash = *known
+    let mut last_hash = known
         .lock()
-        .map_err(|_| SyncError::Conflict("sync state poisoned".into()))?;
+        .map_err(|_| SyncError::Conflict("sync state poisoned".into()))?
+        .0;
     let watched = path.clone();
     let handler = move |res: notify::Result<notify::Event>| {
         let Ok(ev) = res else { return };
@@ -237,13 +255,19 @@ fn watch_with(
             }
         };
         let hash = blake3::hash(&bytes);
-        let ours = known.lock().map(|k| *k == hash).unwrap_or(false);
         if hash == last_hash {
             return;
         }
+        let (known_hash, known_doc) = known.lock().map(|k| k.clone()).unwrap_or((last_hash, None));
+        let ours = known_hash == hash;
         match Document::parse_bytes(&bytes) {
             Ok(doc) => {
-                let changes = diff(&last, &doc);
+                // Compare with what the app last wrote when this watcher has not seen that write yet.
+                let base = match known_doc {
+                    Some(k) if known_hash != last_hash => k,
+                    _ => last.clone(),
+                };
+                let changes = diff(&base, &doc);
                 last_hash = hash;
                 last = doc.clone();
                 if !ours {
@@ -277,7 +301,7 @@ fn watch_with(
 
 /// What changed between two readings, merged by ticket key (IDs first; tickets without IDs by title).
 pub fn diff(old: &Document, new: &Document) -> Vec<TicketChange> {
-    let key = |d: &Document, t: &super::Ticket| {
+    let key = |_: &Document, t: &super::Ticket| {
         if t.id.is_some() {
             t.key.clone()
         } else {
@@ -289,7 +313,7 @@ pub fn diff(old: &Document, new: &Document) -> Vec<TicketChange> {
             t.title.clone(),
             t.status,
             t.batch.map(|b| d.batches[b].number),
-            d.source.slice_lines(t.span.clone()).to_string(),
+            d.source.slice_lines(t.lines.clone()).to_string(),
         )
     };
     let mut out = Vec::new();

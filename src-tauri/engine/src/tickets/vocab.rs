@@ -29,6 +29,8 @@ pub struct IdMatch {
     pub title_start: usize,
     /// The separator between ID and title as written (`": "`, `" — "`, `" "`), including spaces.
     pub separator: String,
+    /// A status tag written before the ID (`[OPEN] TICKET-004`): the tag's text range.
+    pub tag: Option<Range<usize>>,
 }
 
 fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
@@ -39,7 +41,6 @@ fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
 pub fn skip_decoration(s: &str) -> usize {
     let mut i = 0;
     for (off, c) in s.char_indices() {
-        i = off;
         if c.is_alphanumeric() || c == '#' {
             return off;
         }
@@ -67,7 +68,18 @@ pub fn find_id(s: &str) -> Option<IdMatch> {
     );
     let num = re(&NUM, r"^\d+(?:\.\d+)*");
 
-    let start = skip_decoration(s);
+    static TAG: OnceLock<Regex> = OnceLock::new();
+    let tag_re = re(&TAG, r"^([A-Z][A-Z _-]{1,20})\]\s*");
+    let mut start = skip_decoration(s);
+    let mut tag = None;
+    if let Some(c) = tag_re.captures(&s[start..]) {
+        let word = c.get(1).expect("group");
+        if normalize_status(word.as_str()).is_some() {
+            tag = Some(start + word.start()..start + word.end());
+            let after = start + c.get(0).expect("match").end();
+            start = after + skip_decoration(&s[after..]);
+        }
+    }
     let rest = &s[start..];
     let (len, strength) = if let Some(m) = word.find(rest) {
         (m.end(), IdStrength::Strong)
@@ -142,6 +154,7 @@ pub fn find_id(s: &str) -> Option<IdMatch> {
         strength,
         title_start: id_end + k,
         separator,
+        tag,
     })
 }
 
@@ -640,7 +653,8 @@ mod tests {
     #[test]
     fn ids_at_heading_start() {
         use IdStrength::*;
-        let cases: &[(&str, Option<(&str, IdStrength, &str)>)] = &[
+        type Case<'a> = (&'a str, Option<(&'a str, IdStrength, &'a str)>);
+        let cases: &[Case] = &[
             ("T-001: Scaffold", Some(("T-001", Strong, "Scaffold"))),
             ("TICKET-SEC-001: QR", Some(("TICKET-SEC-001", Strong, "QR"))),
             (
@@ -677,7 +691,7 @@ mod tests {
         ];
         for (input, want) in cases {
             let got = id(input);
-            let want = want.map(|(a, b, c)| (a.to_string(), *b, c.to_string()));
+            let want = want.map(|(a, b, c)| (a.to_string(), b, c.to_string()));
             assert_eq!(got, want, "input {input:?}");
         }
     }

@@ -1,0 +1,201 @@
+//! `leap tickets …` as a user runs it: the real binary on real files.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn leap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leap"))
+        .args(args)
+        .output()
+        .expect("leap runs")
+}
+
+fn corpus(name: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/corpus/tickets");
+    let f = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(name))
+        .unwrap();
+    f.to_string_lossy().into_owned()
+}
+
+const FILE: &str = "# Tickets\r\n\r\n## Phase 1: Setup\r\n\r\n### T-001: Scaffold\r\n- **Status:** done\r\n\r\n### T-002: CI\r\n- **Status:** doing\r\n\r\n## Phase 2: Ship\r\n\r\n### T-003: Deploy\r\n- **Status:** todo\r\n\r\n## Notes\r\n\r\n### T-004: Loose\r\nno status";
+
+#[test]
+fn parse_json_has_the_documented_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("TICKETS.md");
+    fs::write(&p, FILE).unwrap();
+    let out = leap(&["tickets", "parse", p.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["batches"][0]["number"], 1);
+    assert_eq!(v["batches"][0]["title"], "Phase 1: Setup");
+    assert_eq!(
+        v["batches"][0]["tickets"],
+        serde_json::json!(["T-001", "T-002"])
+    );
+    assert_eq!(v["batches"][1]["number"], 2);
+    let t = &v["tickets"][1];
+    assert_eq!(t["id"], "T-002");
+    assert_eq!(t["title"], "CI");
+    assert_eq!(t["status"], "doing");
+    assert_eq!(t["batch"], 1);
+    assert_eq!(t["line_start"], 8);
+    assert_eq!(t["line_end"], 9);
+    // A heading without a group word that holds tickets is a batch too, numbered by its position.
+    assert_eq!(v["batches"][2]["title"], "Notes");
+    assert_eq!(v["batches"][2]["number"], 3);
+    let last = &v["tickets"][3];
+    assert_eq!(last["id"], "T-004");
+    assert_eq!(last["batch"], 3);
+    assert_eq!(last["status"], "todo");
+    assert_eq!(last["status_derived"], true);
+    assert_eq!(last["line_start"], 18);
+    assert_eq!(last["line_end"], 19);
+    assert!(v["warnings"].as_array().unwrap().is_empty());
+    // Tickets outside any batch have `"batch": null`.
+    fs::write(&p, "# Tickets\n\n### T-001: Alone\n- [x] one\n- [ ] two\n").unwrap();
+    let out = leap(&["tickets", "parse", p.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tickets"][0]["batch"], serde_json::Value::Null);
+    assert_eq!(v["tickets"][0]["status"], "doing");
+    assert_eq!(v["tickets"][0]["status_derived"], true);
+    assert_eq!(v["batches"], serde_json::json!([]));
+}
+
+#[test]
+fn human_output_lists_batches_with_their_tickets() {
+    let out = leap(&["tickets", "parse", &corpus("39_")]);
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        s.starts_with("batch 0 (Phase): Phase 0 — Topology JSON Format  [line 16]\n  T-001"),
+        "{s}"
+    );
+    assert!(s.contains("10 batches, 32 tickets"), "{s}");
+}
+
+#[test]
+fn check_passes_on_every_corpus_file() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/corpus/tickets");
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            let out = leap(&["tickets", "check", p.to_str().unwrap()]);
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                p.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(String::from_utf8_lossy(&out.stdout).contains(": ok ("));
+        }
+    }
+}
+
+#[test]
+fn move_edits_in_place_and_keeps_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("TICKETS.md");
+    fs::write(&p, FILE).unwrap();
+    let out = leap(&[
+        "tickets",
+        "move",
+        p.to_str().unwrap(),
+        "T-2",
+        "--to-batch",
+        "2",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let now = fs::read_to_string(&p).unwrap();
+    assert_eq!(
+        now,
+        "# Tickets\r\n\r\n## Phase 1: Setup\r\n\r\n### T-001: Scaffold\r\n- **Status:** done\r\n\r\n## Phase 2: Ship\r\n\r\n### T-003: Deploy\r\n- **Status:** todo\r\n\r\n### T-002: CI\r\n- **Status:** doing\r\n\r\n## Notes\r\n\r\n### T-004: Loose\r\nno status"
+    );
+    let backups: Vec<_> = fs::read_dir(dir.path().join(".leapfrog/backups"))
+        .unwrap()
+        .collect();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(
+        fs::read_to_string(backups[0].as_ref().unwrap().path()).unwrap(),
+        FILE
+    );
+    let json = leap(&["tickets", "parse", p.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        v["batches"][1]["tickets"],
+        serde_json::json!(["T-003", "T-002"])
+    );
+    // Unknown ticket or batch: one-line error, non-zero exit, file untouched.
+    for args in [["T-9", "2"], ["T-1", "7"]] {
+        let out = leap(&[
+            "tickets",
+            "move",
+            p.to_str().unwrap(),
+            args[0],
+            "--to-batch",
+            args[1],
+        ]);
+        assert!(!out.status.success());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    assert_eq!(fs::read_to_string(&p).unwrap(), now);
+}
+
+#[test]
+fn move_refuses_a_file_without_tickets_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("TICKETS.md");
+    fs::write(&p, "# Notes\n").unwrap();
+    let out = leap(&[
+        "tickets",
+        "move",
+        p.to_str().unwrap(),
+        "T-1",
+        "--to-batch",
+        "1",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tickets recognised"));
+}
+
+#[test]
+fn bad_input_gives_one_line_errors_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin.md");
+    fs::write(&bin, b"\x7fELF\x00\x00\x01").unwrap();
+    let latin1 = dir.path().join("latin1.md");
+    fs::write(&latin1, b"# Tickets\n### T-1: caf\xe9\n").unwrap();
+    let big = dir.path().join("big.md");
+    let f = fs::File::create(&big).unwrap();
+    f.set_len(50 * 1024 * 1024).unwrap();
+    let missing = dir.path().join("missing.md");
+    let cases = [
+        (missing.to_str().unwrap().to_string(), "cannot read"),
+        (dir.path().to_str().unwrap().to_string(), "is a directory"),
+        (bin.to_str().unwrap().to_string(), "binary file"),
+        (latin1.to_str().unwrap().to_string(), "not UTF-8"),
+        (big.to_str().unwrap().to_string(), "too large"),
+    ];
+    for (path, want) in cases {
+        for cmd in ["parse", "check"] {
+            let out = leap(&["tickets", cmd, &path]);
+            assert_eq!(out.status.code(), Some(1), "{cmd} {path}");
+            let err = String::from_utf8(out.stderr).unwrap();
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.contains(want), "{cmd} {path}: {err}");
+        }
+    }
+}

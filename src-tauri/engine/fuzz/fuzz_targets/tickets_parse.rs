@@ -1,0 +1,34 @@
+//! Fuzz the TICKETS.md parser: it never panics, and whatever it accepts round-trips byte for byte and
+//! re-parses to the same result; edits on what it found never panic either.
+//!
+//! Run briefly (from src-tauri/engine):
+//!   RUSTC_BOOTSTRAP=1 cargo fuzz run tickets_parse -- -max_total_time=30
+//! Seed it with a *copy* of the corpus (libFuzzer adds files to the first corpus dir):
+//!   cp -r tests/corpus/tickets /tmp/seed && RUSTC_BOOTSTRAP=1 cargo fuzz run tickets_parse /tmp/seed -- -max_total_time=30
+#![no_main]
+
+use leapfrog_engine::model::TicketStatus;
+use leapfrog_engine::tickets::{Document, Edit};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(doc) = Document::parse_bytes(data) else {
+        return;
+    };
+    let out = doc.serialize();
+    assert_eq!(out.as_bytes(), data, "round trip changed bytes");
+    let again = Document::parse(&out);
+    assert_eq!(again.tickets.len(), doc.tickets.len());
+    if let Some(t) = doc.tickets.first() {
+        for edit in [
+            Edit::SetStatus { ticket: t.key.clone(), status: TicketStatus::Done },
+            Edit::SetTitle { ticket: t.key.clone(), title: "x".into() },
+            Edit::DeleteTicket { ticket: t.key.clone() },
+        ] {
+            if let Ok(a) = doc.apply(&edit) {
+                let s = a.doc.serialize();
+                assert_eq!(Document::parse(&s).serialize(), s);
+            }
+        }
+    }
+});

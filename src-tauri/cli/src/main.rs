@@ -1,5 +1,12 @@
 //! `leap`: the command line of Leapfrog. Every subcommand is a thin client of the engine.
 
+mod control_cmds;
+mod demo;
+mod demo_agent;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -10,9 +17,73 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Report to the running app that a phase is done (agents run this when they finish).
+    Complete(control_cmds::CompleteArgs),
+    /// Hand a designed batch to the builders.
+    Handoff(control_cmds::HandoffArgs),
+    /// Show the running project's agents and batches.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the project's verify command in the app now.
+    Verify {
+        /// Print JSON instead of a line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Relay a CLI hook to the app (hook JSON on stdin, or as the last argument for Codex's notify).
+    /// Does nothing outside Leapfrog (LEAPFROG_SOCKET unset); always exits 0 so it never blocks the CLI.
+    Hook {
+        /// The event: prompt-submit, stop, notification, codex-notify, aider-notify, ...
+        event: String,
+        /// The hook's JSON, when the CLI passes it as an argument (Codex) rather than on stdin.
+        payload: Option<String>,
+    },
+    /// A scripted stand-in for an AI coding CLI, for demos and tests.
+    DemoAgent(demo_agent::DemoAgentArgs),
+    /// The demo project.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
 
-fn main() {
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Create the demo project in DIR: a git repository with TICKETS.md, verify.sh and
+    /// .leapfrog/project.json running two demo agents.
+    Init {
+        dir: PathBuf,
+        /// How the project's agents call leap (default `leap`, i.e. found on PATH).
+        #[arg(long, default_value = "leap")]
+        leap: String,
+    },
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    let result = match cli.command {
+        Command::Complete(args) => control_cmds::complete(args),
+        Command::Handoff(args) => control_cmds::handoff(args),
+        Command::Status { json } => control_cmds::status(json),
+        Command::Verify { json } => control_cmds::verify(json),
+        Command::Hook { event, payload } => {
+            control_cmds::hook(&event, payload.as_deref());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DemoAgent(args) => demo_agent::run(args),
+        Command::Demo {
+            command: DemoCommand::Init { dir, leap },
+        } => demo::init(&dir, &leap),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("leap: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

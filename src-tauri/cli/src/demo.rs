@@ -121,8 +121,8 @@ pub fn demo_project_json(leap: &str) -> serde_json::Value {
     })
 }
 
-/// Runs git in `dir`, retrying while another process holds the index lock (two agents committing
-/// at once). Returns stdout; errors are one line with git's message.
+/// Runs git in `dir`, retrying while another process holds the index or a ref lock (two agents
+/// committing at once). Returns stdout; errors are one line with git's message.
 pub fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
     let mut attempt = 0;
     loop {
@@ -136,7 +136,9 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
             return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
         }
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        if err.contains("index.lock") && attempt < 50 {
+        // Another agent holds the index or a ref lock: wait for it.
+        let contended = err.contains(".lock") || err.contains("cannot lock ref");
+        if contended && attempt < 50 {
             attempt += 1;
             std::thread::sleep(Duration::from_millis(100));
             continue;

@@ -182,6 +182,8 @@ pub fn create(dir: &Path, leap: &str) -> Result<(), String> {
     write(dir, "verify.sh", DEMO_VERIFY)?;
     write(dir, "README.md", DEMO_README)?;
     write(dir, "src/.gitkeep", "")?;
+    // Reports queued by sandboxed agents (control::spool) are not project files.
+    write(dir, ".gitignore", ".leapfrog/inbox/\n")?;
     let mut json = serde_json::to_string_pretty(&demo_project_json(leap)).expect("json");
     json.push('\n');
     write(dir, ".leapfrog/project.json", &json)?;

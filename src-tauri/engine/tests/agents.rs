@@ -671,3 +671,22 @@ fn detects_installed_clis_with_versions_and_timeouts() {
         .ends_with("--version printed no version"));
     assert_eq!(detect::find_on_path("claude", None), None);
 }
+
+#[test]
+fn a_real_claude_transcript() {
+    // Written by Claude Code 2.1.197 after a prompt it could not send (no network), killed mid-retry.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/agents_screens/claude-transcript-prompt-sent.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    let got = status_from_claude_transcript(&text).unwrap();
+    assert_eq!(got.status, AgentStatus::Working);
+    // It was found where claude_session_file says.
+    assert_eq!(
+        claude_session_file(
+            Path::new("/tmp/cap/home"),
+            Path::new("/tmp/cap/proj"),
+            "3048fddc-74cf-465e-a536-efae41670999"
+        ),
+        PathBuf::from("/tmp/cap/home/.claude/projects/-tmp-cap-proj/3048fddc-74cf-465e-a536-efae41670999.jsonl")
+    );
+}

@@ -40,7 +40,9 @@ enum Command {
         /// The event: prompt-submit, stop, notification, codex-notify, aider-notify, ...
         event: String,
         /// The hook's JSON, when the CLI passes it as an argument (Codex) rather than on stdin.
-        payload: Option<String>,
+        /// Further arguments are ignored, so that no CLI's calling convention can make the hook fail.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        payload: Vec<String>,
     },
     /// A scripted stand-in for an AI coding CLI, for demos and tests.
     DemoAgent(demo_agent::DemoAgentArgs),
@@ -64,14 +66,23 @@ enum DemoCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A hook must never fail its CLI: Claude Code blocks the prompt when a UserPromptSubmit
+        // hook exits 2, which is clap's usage-error code.
+        Err(e) if std::env::args().nth(1).as_deref() == Some("hook") => {
+            eprintln!("leap: {}", e.kind());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
         Command::Complete(args) => control_cmds::complete(args),
         Command::Handoff(args) => control_cmds::handoff(args),
         Command::Status { json } => control_cmds::status(json),
         Command::Verify { json } => control_cmds::verify(json),
         Command::Hook { event, payload } => {
-            control_cmds::hook(&event, payload.as_deref());
+            control_cmds::hook(&event, payload.first().map(String::as_str));
             Ok(ExitCode::SUCCESS)
         }
         Command::DemoAgent(args) => demo_agent::run(args),

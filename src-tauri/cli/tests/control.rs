@@ -366,6 +366,12 @@ fn well_known_socket_and_token_file_outside_agents() {
 
 #[test]
 fn hooks_relay_silently_and_never_fail() {
+    // Whatever the arguments, a hook exits 0 (Claude Code blocks a prompt on exit 2).
+    for args in [&["hook"][..], &["hook", "stop", "{}", "--extra", "x"][..]] {
+        let o = leap(args, &[], "");
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        assert_eq!(text(&o.stdout), "", "{args:?}");
+    }
     // Outside Leapfrog: nothing, exit 0, stdin ignored.
     let o = leap(&["hook", "stop"], &[], r#"{"session_id":"s1"}"#);
     assert_eq!(

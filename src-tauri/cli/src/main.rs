@@ -1,10 +1,16 @@
 //! `leap`: the command line of Leapfrog. Every subcommand is a thin client of the engine.
 
+mod control_cmds;
+mod demo;
+mod demo_agent;
 mod handoff;
 mod simulate;
 mod tickets;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "leap", version, about = "Leapfrog from the command line")]
@@ -20,22 +26,119 @@ enum Command {
     /// Read and edit a TICKETS.md (batches and tickets).
     #[command(subcommand)]
     Tickets(tickets::TicketsCmd),
-    /// Handoff messages (HANDOFF / COMPLETE) in agent output.
-    #[command(subcommand)]
-    Handoff(handoff::HandoffCommand),
+    /// Hand a designed batch to the builders (`--batch N --tickets …`), or read the
+    /// HANDOFF / COMPLETE messages in agent output (`leap handoff parse FILE`).
+    Handoff(HandoffCli),
+    /// Report to the running app that a phase is done (agents run this when they finish).
+    Complete(control_cmds::CompleteArgs),
+    /// Show the running project's agents and batches.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the project's verify command in the app now.
+    Verify {
+        /// Print JSON instead of a line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Relay a CLI hook to the app (hook JSON on stdin, or as the last argument for Codex's notify).
+    /// Does nothing outside Leapfrog (LEAPFROG_SOCKET unset); always exits 0 so it never blocks the CLI.
+    Hook {
+        /// The event: prompt-submit, stop, notification, codex-notify, aider-notify, ...
+        event: String,
+        /// The hook's JSON, when the CLI passes it as an argument (Codex) rather than on stdin.
+        /// Further arguments are ignored, so that no CLI's calling convention can make the hook fail.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        payload: Vec<String>,
+    },
+    /// A scripted stand-in for an AI coding CLI, for demos and tests.
+    DemoAgent(demo_agent::DemoAgentArgs),
+    /// The demo project.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
 }
 
-fn main() {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Simulate(args) => simulate::run(args),
-        Command::Tickets(cmd) => tickets::run(cmd),
-        Command::Handoff(command) => handoff::run(command),
+/// `leap handoff`: either a report to the app, or a reader of captured output.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct HandoffCli {
+    #[command(subcommand)]
+    read: Option<handoff::HandoffCommand>,
+    #[command(flatten)]
+    report: Option<control_cmds::HandoffArgs>,
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Create the demo project in DIR: a git repository with TICKETS.md, verify.sh and
+    /// .leapfrog/project.json running two demo agents.
+    Init {
+        dir: PathBuf,
+        /// How the project's agents call leap (default `leap`, i.e. found on PATH).
+        #[arg(long, default_value = "leap")]
+        leap: String,
+    },
+}
+
+/// Prints an engine error on one line (the error and its causes, joined).
+fn one_line(e: anyhow::Error) -> ExitCode {
+    let msg = format!("{e:#}").replace('\n', " ");
+    eprintln!("leap: {msg}");
+    ExitCode::FAILURE
+}
+
+fn done(result: anyhow::Result<()>) -> Result<ExitCode, String> {
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => Ok(one_line(e)),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A hook must never fail its CLI: Claude Code blocks the prompt when a UserPromptSubmit
+        // hook exits 2, which is clap's usage-error code.
+        Err(e) if std::env::args().nth(1).as_deref() == Some("hook") => {
+            eprintln!("leap: {}", e.kind());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
     };
-    if let Err(e) = result {
-        // One line: the error and its causes, joined.
-        let msg = format!("{e:#}").replace('\n', " ");
-        eprintln!("leap: {msg}");
-        std::process::exit(1);
+    let result = match cli.command {
+        Command::Simulate(args) => done(simulate::run(args)),
+        Command::Tickets(cmd) => done(tickets::run(cmd)),
+        Command::Handoff(HandoffCli {
+            read: Some(command),
+            ..
+        }) => done(handoff::run(command)),
+        Command::Handoff(HandoffCli {
+            report: Some(args), ..
+        }) => control_cmds::handoff(args),
+        Command::Handoff(_) => {
+            Err("handoff needs --batch N --tickets …, or `parse FILE`".to_string())
+        }
+        Command::Complete(args) => control_cmds::complete(args),
+        Command::Status { json } => control_cmds::status(json),
+        Command::Verify { json } => control_cmds::verify(json),
+        Command::Hook { event, payload } => {
+            control_cmds::hook(&event, payload.first().map(String::as_str));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DemoAgent(args) => demo_agent::run(args),
+        Command::Demo {
+            command: DemoCommand::Init { dir, leap },
+        } => demo::init(&dir, &leap),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("leap: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -671,3 +671,49 @@ fn detects_installed_clis_with_versions_and_timeouts() {
         .ends_with("--version printed no version"));
     assert_eq!(detect::find_on_path("claude", None), None);
 }
+
+#[test]
+fn a_real_claude_transcript() {
+    // Written by Claude Code 2.1.197 after a prompt it could not send (no network), killed mid-retry.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/agents_screens/claude-transcript-prompt-sent.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    let got = status_from_claude_transcript(&text).unwrap();
+    assert_eq!(got.status, AgentStatus::Working);
+    // It was found where claude_session_file says.
+    assert_eq!(
+        claude_session_file(
+            Path::new("/tmp/cap/home"),
+            Path::new("/tmp/cap/proj"),
+            "3048fddc-74cf-465e-a536-efae41670999"
+        ),
+        PathBuf::from("/tmp/cap/home/.claude/projects/-tmp-cap-proj/3048fddc-74cf-465e-a536-efae41670999.jsonl")
+    );
+}
+
+#[test]
+fn a_real_claude_hook_payload() {
+    // What Claude Code 2.1.197 sent to `leap hook prompt-submit` through the settings file that
+    // build_launch writes (captured from the control socket).
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/agents_screens/claude-hook-prompt-submit.json");
+    let payload: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let r = status_from_hook("prompt-submit", &payload);
+    assert_eq!(r.observation.unwrap().status, AgentStatus::Working);
+    // The session id is the one pre-assigned with --session-id.
+    assert_eq!(
+        r.session_id.as_deref(),
+        Some("11111111-2222-4333-8444-555555555556")
+    );
+    assert_eq!(
+        payload["transcript_path"],
+        claude_session_file(
+            Path::new("/tmp/cap/home"),
+            Path::new("/tmp/cap/proj"),
+            "11111111-2222-4333-8444-555555555556"
+        )
+        .display()
+        .to_string()
+    );
+}

@@ -435,3 +435,72 @@ fn status_report_renders_for_humans() {
         "Project demo (leapfrog)\n\nAgents\n  designer  custom    working  design batch 2\n  builder   codex     idle\n\nBatches\n    1  building    Foundation  [T-001, T-002]\n"
     );
 }
+
+#[test]
+fn the_inbox_takes_reports_a_sandbox_keeps_from_the_socket() {
+    use leapfrog_engine::control::protocol::Envelope;
+    use leapfrog_engine::control::spool;
+    let project = tempfile::tempdir().unwrap();
+    let inbox = spool::project_inbox(project.path());
+    assert_eq!(inbox, project.path().join(".leapfrog/inbox"));
+    let env = |token: &str, agent: &str, req: Request| Envelope {
+        v: 1,
+        token: token.into(),
+        agent: Some(agent.into()),
+        request: req,
+    };
+    let first = Request::Complete(CompleteRequest {
+        batch: Some(1),
+        verify: Some(Outcome::Passed),
+        commits: vec!["abc1234".into()],
+        ..Default::default()
+    });
+    let second = Request::Handoff(HandoffRequest {
+        batch: 2,
+        tickets: vec!["T-003".into()],
+        ..Default::default()
+    });
+    let p1 = spool::write(&inbox, &env("tok", "codex", first.clone())).unwrap();
+    let p2 = spool::write(&inbox, &env("tok", "codex", second.clone())).unwrap();
+    let p3 = spool::write(&inbox, &env("forged", "codex", Request::Verify)).unwrap();
+    assert!(p1.to_string_lossy().ends_with("-complete.json"), "{p1:?}");
+    // A file still being written, and a stray file, are left alone.
+    std::fs::write(inbox.join(".x-complete.json.tmp"), "{").unwrap();
+    std::fs::write(inbox.join("notes.txt"), "hi").unwrap();
+    std::fs::write(inbox.join("zzz-broken.json"), "{not json").unwrap();
+
+    let rec = Recorder::default();
+    let answers = spool::drain(&inbox, "tok", &rec);
+    let oks: Vec<bool> = answers.iter().map(|(_, r)| r.ok).collect();
+    // Oldest first: both reports, the forged one refused, the broken one answered with an error.
+    let names: Vec<PathBuf> = answers.iter().map(|(p, _)| p.clone()).collect();
+    let mut sorted = vec![p1, p2, p3, inbox.join("zzz-broken.json")];
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert_eq!(oks.iter().filter(|o| **o).count(), 2);
+    assert_eq!(
+        rec.seen(),
+        vec![
+            (Some("codex".into()), first),
+            (Some("codex".into()), second)
+        ]
+    );
+    let mut left: Vec<String> = std::fs::read_dir(&inbox)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, vec![".x-complete.json.tmp", "notes.txt"]);
+    // Draining a missing inbox is nothing.
+    assert!(spool::drain(&project.path().join("none"), "tok", &rec).is_empty());
+
+    let ep = Endpoint {
+        socket: "/s".into(),
+        token: "t".into(),
+    };
+    let env = leapfrog_engine::control::agent_env_for_project(&ep, "codex", project.path());
+    assert_eq!(
+        env.last().unwrap(),
+        &("LEAPFROG_SPOOL".to_string(), inbox.display().to_string())
+    );
+}

@@ -211,7 +211,9 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
                 enforcement = RoleEnforcement {
                     level: EnforcementLevel::Enforced,
                     description: "Read-only: Codex runs every command in its read-only sandbox \
-                                  (--sandbox read-only) and cannot edit files."
+                                  (--sandbox read-only) and cannot edit files. That sandbox also \
+                                  keeps `leap` from reaching Leapfrog: its verdict is read from its \
+                                  reply."
                         .into(),
                 };
             } else {
@@ -228,7 +230,9 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
                 }
             }
             args.extend(opts);
-            hooks = "Codex calls `leap hook codex-notify` when a turn completes (-c notify=...)."
+            hooks = "Codex calls `leap hook codex-notify` when a turn completes (-c notify=...). \
+                     Its sandbox blocks Leapfrog's socket, so `leap complete` queues reports in \
+                     .leapfrog/inbox/ (LEAPFROG_SPOOL, see control::agent_env_for_project)."
                 .to_string();
         }
         CliKind::Gemini => {

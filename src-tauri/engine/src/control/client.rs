@@ -45,6 +45,8 @@ pub struct ControlClient {
     pub agent: Option<String>,
     /// How long to wait for the answer; `None` waits as long as it takes (verify runs can be long).
     pub timeout: Option<Duration>,
+    /// The inbox to write to when a sandbox forbids the socket (`LEAPFROG_SPOOL`, see [`super::spool`]).
+    pub spool: Option<PathBuf>,
 }
 
 impl ControlClient {
@@ -53,35 +55,67 @@ impl ControlClient {
             endpoint,
             agent,
             timeout: Some(Duration::from_secs(30)),
+            spool: None,
         }
     }
 
-    /// A client from the environment: [`Endpoint::discover`] and `LEAPFROG_AGENT`.
+    /// A client from the environment: [`Endpoint::discover`], `LEAPFROG_AGENT` and `LEAPFROG_SPOOL`.
     pub fn discover() -> Result<ControlClient, ClientError> {
-        let agent = std::env::var(super::ENV_AGENT)
-            .ok()
-            .filter(|a| !a.is_empty());
-        Ok(ControlClient::new(Endpoint::discover()?, agent))
+        let var = |k| std::env::var(k).ok().filter(|v: &String| !v.is_empty());
+        let mut c = ControlClient::new(Endpoint::discover()?, var(super::ENV_AGENT));
+        c.spool = var(super::spool::ENV_SPOOL).map(PathBuf::from);
+        Ok(c)
     }
 
     /// Sends one request and waits for its answer.
     pub fn request(&self, request: Request) -> Result<Reply, ClientError> {
         let socket = &self.endpoint.socket;
-        let mut stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
-                ClientError::NotRunning(socket.clone())
-            }
-            _ => ClientError::Io(format!("cannot connect to {}: {e}", socket.display())),
-        })?;
-        stream
-            .set_read_timeout(self.timeout)
-            .map_err(|e| ClientError::Io(e.to_string()))?;
         let env = Envelope {
             v: PROTOCOL_VERSION,
             token: self.endpoint.token.clone(),
             agent: self.agent.clone(),
             request,
         };
+        let mut stream = match UnixStream::connect(socket) {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(match e.kind() {
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+                        ClientError::NotRunning(socket.clone())
+                    }
+                    std::io::ErrorKind::PermissionDenied => match &self.spool {
+                        // Reports can wait in the inbox; status and verify need an answer now.
+                        Some(dir)
+                            if matches!(
+                                env.request,
+                                Request::Complete(_) | Request::Handoff(_) | Request::Hook(_)
+                            ) =>
+                        {
+                            return super::spool::write(dir, &env)
+                                .map(|path| {
+                                    Reply::message(format!(
+                                        "queued for Leapfrog in {} (a sandbox blocks its socket)",
+                                        path.display()
+                                    ))
+                                })
+                                .map_err(|w| {
+                                    ClientError::Io(format!(
+                                        "a sandbox blocks Leapfrog's socket and the inbox: {w}"
+                                    ))
+                                })
+                        }
+                        _ => ClientError::Io(format!(
+                            "not allowed to connect to {} (a sandbox?): {e}",
+                            socket.display()
+                        )),
+                    },
+                    _ => ClientError::Io(format!("cannot connect to {}: {e}", socket.display())),
+                });
+            }
+        };
+        stream
+            .set_read_timeout(self.timeout)
+            .map_err(|e| ClientError::Io(e.to_string()))?;
         let mut line = serde_json::to_vec(&env).map_err(|e| ClientError::Io(e.to_string()))?;
         line.push(b'\n');
         stream

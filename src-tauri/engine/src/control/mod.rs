@@ -6,13 +6,16 @@
 //! token and a wrong one is refused.
 //!
 //! - The app starts a [`server::ControlServer`] with its [`server::ControlHandler`] (the engine).
-//! - Agent PTYs get [`agent_env`]: `LEAPFROG_SOCKET`, `LEAPFROG_TOKEN`, `LEAPFROG_AGENT`.
+//! - Agent PTYs get [`agent_env`]: `LEAPFROG_SOCKET`, `LEAPFROG_TOKEN`, `LEAPFROG_AGENT` (and with
+//!   [`agent_env_for_project`] `LEAPFROG_SPOOL`, an inbox for sandboxes that block the socket; the app
+//!   drains it with [`spool::drain`]).
 //! - `leap` uses a [`client::ControlClient`] on [`Endpoint::discover`]: the env vars, else the
 //!   well-known socket and the token file the app wrote (0600).
 
 pub mod client;
 pub mod protocol;
 pub mod server;
+pub mod spool;
 
 use std::path::{Path, PathBuf};
 
@@ -86,6 +89,21 @@ pub fn agent_env(endpoint: &Endpoint, agent_id: &str) -> Vec<(String, String)> {
         (ENV_TOKEN.to_string(), endpoint.token.clone()),
         (ENV_AGENT.to_string(), agent_id.to_string()),
     ]
+}
+
+/// [`agent_env`] plus `LEAPFROG_SPOOL`, the project's inbox ([`spool::project_inbox`]), for agents
+/// whose CLI runs commands in a sandbox that blocks the socket (Codex).
+pub fn agent_env_for_project(
+    endpoint: &Endpoint,
+    agent_id: &str,
+    project_dir: &Path,
+) -> Vec<(String, String)> {
+    let mut env = agent_env(endpoint, agent_id);
+    env.push((
+        spool::ENV_SPOOL.to_string(),
+        spool::project_inbox(project_dir).display().to_string(),
+    ));
+    env
 }
 
 impl Endpoint {

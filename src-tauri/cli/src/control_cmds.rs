@@ -1,0 +1,237 @@
+//! `leap complete | handoff | status | verify | hook`: clients of the running app's control endpoint.
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use leapfrog_engine::agents::prompts::PromptPhase;
+use leapfrog_engine::control::{
+    ClientError, CompleteRequest, ControlClient, Endpoint, HandoffRequest, HookRequest, Outcome,
+    Request, ENV_SOCKET,
+};
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct CompleteArgs {
+    /// The batch the phase was for (omit for discovery, requirements, plan).
+    #[arg(long)]
+    pub batch: Option<u32>,
+    /// The phase that finished: discovery, requirements, plan, design, build, review, fix, qa, recheck.
+    /// Default: the phase the app gave this agent.
+    #[arg(long)]
+    pub phase: Option<String>,
+    /// passed or failed: the verify run (build, fix) or the verdict (review, qa).
+    #[arg(long)]
+    pub verify: Option<String>,
+    /// Commit hashes, comma or space separated.
+    #[arg(long, num_args = 1.., value_delimiter = ',')]
+    pub commits: Vec<String>,
+    /// Free notes (review findings, what is left).
+    #[arg(long)]
+    pub notes: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct HandoffArgs {
+    #[arg(long)]
+    pub batch: u32,
+    /// Ticket ids, comma or space separated (T-004,T-005).
+    #[arg(long, num_args = 1.., value_delimiter = ',', required = true)]
+    pub tickets: Vec<String>,
+    /// Files affected, comma or space separated.
+    #[arg(long, num_args = 1.., value_delimiter = ',')]
+    pub files: Vec<String>,
+    /// Setup the batch needs.
+    #[arg(long)]
+    pub dependencies: Option<String>,
+    /// The command that verifies the batch.
+    #[arg(long)]
+    pub verify_command: Option<String>,
+    #[arg(long)]
+    pub notes: Option<String>,
+}
+
+/// Splits values that may also contain spaces ("T-1 T-2") and drops empties.
+fn words(values: Vec<String>) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split_whitespace())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Builds the request of `leap complete`, checking its values. Errors are one line.
+pub fn complete_request(args: CompleteArgs) -> Result<CompleteRequest, String> {
+    let phase = args
+        .phase
+        .as_deref()
+        .map(|p| {
+            PromptPhase::parse(&p.to_ascii_lowercase()).ok_or_else(|| {
+                format!(
+                    "--phase {p:?} is not a phase (one of: {})",
+                    PromptPhase::ALL.map(|p| p.as_str()).join(", ")
+                )
+            })
+        })
+        .transpose()?;
+    let verify = args
+        .verify
+        .as_deref()
+        .map(|v| {
+            Outcome::parse(v).ok_or_else(|| format!("--verify {v:?} must be passed or failed"))
+        })
+        .transpose()?;
+    if args.batch.is_none() && !phase.is_some_and(PromptPhase::is_preamble) {
+        return Err(
+            "--batch is required (only discovery, requirements and plan have no batch)".into(),
+        );
+    }
+    if args.batch == Some(0) {
+        return Err("--batch counts from 1".into());
+    }
+    Ok(CompleteRequest {
+        batch: args.batch,
+        phase,
+        verify,
+        commits: words(args.commits),
+        notes: args.notes,
+    })
+}
+
+/// Builds the request of `leap handoff`.
+pub fn handoff_request(args: HandoffArgs) -> Result<HandoffRequest, String> {
+    if args.batch == 0 {
+        return Err("--batch counts from 1".into());
+    }
+    let tickets = words(args.tickets);
+    if tickets.is_empty() {
+        return Err("--tickets needs at least one ticket id".into());
+    }
+    Ok(HandoffRequest {
+        batch: args.batch,
+        tickets,
+        files: words(args.files),
+        dependencies: args.dependencies,
+        verify_command: args.verify_command,
+        notes: args.notes,
+    })
+}
+
+fn client() -> Result<ControlClient, String> {
+    ControlClient::discover().map_err(|e| e.to_string())
+}
+
+fn send(client: &ControlClient, req: Request) -> Result<leapfrog_engine::control::Reply, String> {
+    client.request(req).map_err(|e| match e {
+        ClientError::NotRunning(_) => format!("{e}; start Leapfrog first"),
+        e => e.to_string(),
+    })
+}
+
+fn print_message(msg: &str) {
+    if !msg.is_empty() {
+        println!("{}", msg.trim_end());
+    }
+}
+
+pub fn complete(args: CompleteArgs) -> Result<ExitCode, String> {
+    let req = complete_request(args)?;
+    let reply = send(&client()?, Request::Complete(req))?;
+    print_message(&reply.message);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn handoff(args: HandoffArgs) -> Result<ExitCode, String> {
+    let req = handoff_request(args)?;
+    let reply = send(&client()?, Request::Handoff(req))?;
+    print_message(&reply.message);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn status(json: bool) -> Result<ExitCode, String> {
+    let reply = send(&client()?, Request::Status)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&reply.data).expect("json value")
+        );
+    } else {
+        print_message(&reply.message);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs verify in the app; exits 1 when the app says it failed (`data.passed == false`).
+pub fn verify(json: bool) -> Result<ExitCode, String> {
+    let mut c = client()?;
+    c.timeout = None;
+    let reply = send(&c, Request::Verify)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&reply.data).expect("json value")
+        );
+    } else {
+        print_message(&reply.message);
+    }
+    let failed = reply.data.get("passed").and_then(|p| p.as_bool()) == Some(false);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The hook's payload: the argument when given (Codex), else stdin when it is not a terminal.
+/// Text that is not JSON is passed on as a JSON string.
+fn hook_payload(arg: Option<&str>) -> serde_json::Value {
+    let text = match arg {
+        Some(a) => a.to_string(),
+        None => {
+            use std::io::IsTerminal;
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                String::new()
+            } else {
+                let mut s = String::new();
+                let _ = stdin.lock().take(1 << 20).read_to_string(&mut s);
+                s
+            }
+        }
+    };
+    let t = text.trim();
+    if t.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(t).unwrap_or_else(|_| serde_json::Value::String(t.to_string()))
+    }
+}
+
+/// `leap hook <event>`: silent on stdout (Claude Code adds a UserPromptSubmit hook's stdout to the
+/// prompt), never fails the CLI that called it: problems go to stderr and the exit code stays 0.
+pub fn hook(event: &str, payload: Option<&str>) {
+    if std::env::var(ENV_SOCKET)
+        .map(|s| s.is_empty())
+        .unwrap_or(true)
+    {
+        return;
+    }
+    let payload = hook_payload(payload);
+    let result = Endpoint::from_env()
+        .map_err(|e| e.to_string())
+        .and_then(|ep| {
+            let ep = ep.ok_or_else(|| format!("{ENV_SOCKET} is unset"))?;
+            let agent = std::env::var(leapfrog_engine::control::ENV_AGENT).ok();
+            let mut client = ControlClient::new(ep, agent);
+            client.timeout = Some(Duration::from_secs(5));
+            client
+                .request(Request::Hook(HookRequest {
+                    event: event.to_string(),
+                    payload,
+                }))
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = result {
+        eprintln!("leap hook {event}: {e}");
+    }
+}

@@ -1,0 +1,509 @@
+//! `leap demo init` and `leap demo-agent`, driven in real PTYs in a real git repository.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use leapfrog_engine::agents::prompts::PromptPhase;
+use leapfrog_engine::agents::{detect_screen_status, AgentProfile, AgentStatus};
+use leapfrog_engine::control::server::ServerConfig;
+use leapfrog_engine::control::{
+    CompleteRequest, ControlHandler, ControlServer, HandoffRequest, HookRequest, Outcome, Reply,
+    Request,
+};
+use leapfrog_engine::model::CliKind;
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+
+const LEAP: &str = env!("CARGO_BIN_EXE_leap");
+/// How long a condition may take before the test gives up (a hang, not a speed check).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let o = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn demo_project() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let o = Command::new(LEAP)
+        .args(["demo", "init"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (tmp, dir)
+}
+
+#[test]
+fn demo_init_makes_a_valid_project() {
+    let (_tmp, dir) = demo_project();
+    // A clean repository with one commit, its identity local to the repo.
+    assert_eq!(git(&dir, &["status", "--porcelain"]), "");
+    assert_eq!(git(&dir, &["rev-list", "--count", "HEAD"]).trim(), "1");
+    assert_eq!(
+        git(&dir, &["config", "--local", "user.email"]).trim(),
+        "demo@leapfrog.invalid"
+    );
+    // The verify command passes as shipped.
+    let o = Command::new("sh")
+        .arg("verify.sh")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "verify: ok\n");
+
+    // TICKETS.md: batches 1..4 in order, 2-3 tickets each, ids T-001.. in order, each with a status.
+    let tickets = std::fs::read_to_string(dir.join("TICKETS.md")).unwrap();
+    assert!(tickets.starts_with("# Tickets\n\n> Synced with Leapfrog."));
+    let mut batches: Vec<(u32, Vec<String>)> = Vec::new();
+    let lines: Vec<&str> = tickets.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(rest) = line.strip_prefix("## Batch ") {
+            let n: u32 = rest.split(':').next().unwrap().parse().unwrap();
+            batches.push((n, Vec::new()));
+        } else if let Some(rest) = line.strip_prefix("### ") {
+            let id = rest.split(':').next().unwrap().to_string();
+            assert_eq!(lines[i + 1], "- **Status:** todo", "{id}");
+            batches.last_mut().unwrap().1.push(id);
+        }
+    }
+    assert_eq!(
+        batches.iter().map(|b| b.0).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
+    assert!(batches.iter().all(|(_, t)| (2..=3).contains(&t.len())));
+    let ids: Vec<String> = batches.iter().flat_map(|b| b.1.clone()).collect();
+    let expected: Vec<String> = (1..=ids.len()).map(|n| format!("T-{n:03}")).collect();
+    assert_eq!(ids, expected);
+    assert!(tickets.ends_with('\n') && !tickets.ends_with("\n\n"));
+    assert!(!tickets.lines().any(|l| l.ends_with(' ')));
+
+    // The project config: two demo agents, leapfrog, lookahead 1, sync every 2.
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(".leapfrog/project.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["pattern"], "leapfrog");
+    assert_eq!(config["lookahead"], 1);
+    assert_eq!(config["sync_every"], 2);
+    assert_eq!(config["verify"], "sh verify.sh");
+    let agents: Vec<AgentProfile> = serde_json::from_value(config["agents"].clone()).unwrap();
+    assert_eq!(agents.len(), 2);
+    for (a, role) in agents.iter().zip(["designer", "builder"]) {
+        a.validate().unwrap();
+        assert_eq!(a.cli, CliKind::Custom);
+        assert_eq!(a.id, role);
+        assert_eq!(
+            a.command.as_deref(),
+            Some(format!("leap demo-agent --role {role}").as_str())
+        );
+    }
+
+    // A second init into the same directory is refused.
+    let o = Command::new(LEAP)
+        .args(["demo", "init"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!(
+            "leap: {} is not empty; give a new or empty directory\n",
+            dir.display()
+        )
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A demo agent in a PTY
+
+struct PtyAgent {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    output: Arc<Mutex<Vec<u8>>>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    last_change: Arc<Mutex<Instant>>,
+}
+
+impl PtyAgent {
+    fn spawn(dir: &Path, args: &[&str], env: &[(String, String)]) -> PtyAgent {
+        let pty = native_pty_system();
+        let pair = pty
+            .openpty(PtySize {
+                rows: 40,
+                cols: 110,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(LEAP);
+        cmd.arg("demo-agent");
+        cmd.args(args);
+        cmd.cwd(dir);
+        for k in ["LEAPFROG_SOCKET", "LEAPFROG_TOKEN", "LEAPFROG_AGENT"] {
+            cmd.env_remove(k);
+        }
+        cmd.env("LEAPFROG_RUNTIME_DIR", "/nonexistent/leapfrog-test");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(40, 110, 0)));
+        let last_change = Arc::new(Mutex::new(Instant::now()));
+        {
+            let (output, screen, last_change) =
+                (output.clone(), screen.clone(), last_change.clone());
+            std::thread::spawn(move || {
+                let _master = pair.master;
+                let mut buf = [0u8; 4096];
+                loop {
+                    match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => {
+                            output.lock().unwrap().extend_from_slice(&buf[..n]);
+                            screen.lock().unwrap().process(&buf[..n]);
+                            *last_change.lock().unwrap() = Instant::now();
+                        }
+                    }
+                }
+            });
+        }
+        PtyAgent {
+            child,
+            writer,
+            output,
+            screen,
+            last_change,
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until `pred` holds on everything printed so far.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) {
+        let start = Instant::now();
+        loop {
+            if pred(&self.text()) {
+                return;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "gave up waiting for {what}; screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn count(&self, needle: &str) -> usize {
+        self.text().matches(needle).count()
+    }
+
+    fn wait_idle_prompts(&self, n: usize) {
+        self.wait_for(&format!("{n} idle prompts"), |t| {
+            t.matches("paste a Leapfrog prompt").count() >= n
+        });
+    }
+
+    fn paste(&mut self, prompt: &str) {
+        self.writer
+            .write_all(format!("\x1b[200~{prompt}\x1b[201~\r").as_bytes())
+            .unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn type_keys(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    /// Status as the screen detector reads it now.
+    fn screen_status(&self) -> AgentStatus {
+        let since = self.last_change.lock().unwrap().elapsed();
+        detect_screen_status(CliKind::Custom, &self.screen(), since).status
+    }
+
+    fn quit(mut self) {
+        self.type_keys("\x04");
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "exit: {status:?}\n{}", self.text());
+    }
+}
+
+/// The app side for the demo agents: records what they report.
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<Vec<(Option<String>, Request)>>,
+}
+
+impl Recorder {
+    fn push(&self, agent: Option<&str>, r: Request) -> Result<Reply, String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((agent.map(str::to_string), r));
+        Ok(Reply::message("recorded by the test app"))
+    }
+    fn seen(&self) -> Vec<(Option<String>, Request)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl ControlHandler for Recorder {
+    fn complete(&self, agent: Option<&str>, req: CompleteRequest) -> Result<Reply, String> {
+        self.push(agent, Request::Complete(req))
+    }
+    fn handoff(&self, agent: Option<&str>, req: HandoffRequest) -> Result<Reply, String> {
+        self.push(agent, Request::Handoff(req))
+    }
+    fn status(&self, agent: Option<&str>) -> Result<Reply, String> {
+        self.push(agent, Request::Status)
+    }
+    fn verify(&self, agent: Option<&str>) -> Result<Reply, String> {
+        self.push(agent, Request::Verify)
+    }
+    fn hook(&self, agent: Option<&str>, req: HookRequest) -> Result<Reply, String> {
+        self.push(agent, Request::Hook(req))
+    }
+}
+
+fn env_for(server: &ControlServer, agent: &str) -> Vec<(String, String)> {
+    leapfrog_engine::control::agent_env(server.endpoint(), agent)
+}
+
+fn commits_of(dir: &Path) -> Vec<(String, String)> {
+    git(dir, &["log", "--format=%h%x09%s"])
+        .lines()
+        .map(|l| {
+            let (h, s) = l.split_once('\t').unwrap();
+            (h.to_string(), s.to_string())
+        })
+        .collect()
+}
+
+fn hash_of(dir: &Path, subject: &str) -> String {
+    commits_of(dir)
+        .into_iter()
+        .find(|(_, s)| s == subject)
+        .unwrap_or_else(|| panic!("no commit {subject:?}"))
+        .0
+}
+
+/// A leapfrog round with both demo agents side by side: the builder builds batch 1 while the designer
+/// designs batch 2; the designer's first review of batch 1 fails (scripted), the builder fixes, the
+/// second review passes. Everything is reported to a real control socket.
+#[test]
+fn two_demo_agents_leapfrog_through_a_batch() {
+    let (_tmp, dir) = demo_project();
+    let rt = tempfile::tempdir().unwrap();
+    let rec = Arc::new(Recorder::default());
+    let server = ControlServer::start(
+        ServerConfig {
+            dir: rt.path().to_path_buf(),
+            write_token_file: false,
+        },
+        rec.clone(),
+    )
+    .unwrap();
+
+    let mut builder = PtyAgent::spawn(
+        &dir,
+        &["--role", "builder", "--speed", "20"],
+        &env_for(&server, "builder"),
+    );
+    let mut designer = PtyAgent::spawn(
+        &dir,
+        &["--role", "designer", "--speed", "20", "--fail-batches", "1"],
+        &env_for(&server, "designer"),
+    );
+    builder.wait_idle_prompts(1);
+    designer.wait_idle_prompts(1);
+    assert_eq!(builder.screen_status_after_quiet(), AgentStatus::Idle);
+
+    // Both at once, as the seed's Leapfrog pattern does.
+    builder.paste("Read TICKETS.md. Execute Batch 1 only.\nWhen done, run `leap complete --batch 1 --verify passed|failed`.");
+    designer.paste("Read TICKETS.md. Design Batch 2 only. Don't wait for Batch 1 to be built.");
+    builder.wait_for("the builder at work", |t| t.contains("esc to interrupt"));
+    builder.wait_idle_prompts(2);
+    designer.wait_idle_prompts(2);
+
+    let b = builder.text();
+    assert!(b.contains("## COMPLETE — Batch 1 Done"), "{b}");
+    assert!(b.contains("Tickets completed: T-001, T-002"), "{b}");
+    assert!(b.contains("Verify: PASSED"), "{b}");
+    assert!(b.contains("recorded by the test app"), "{b}");
+    let d = designer.text();
+    assert!(d.contains("## HANDOFF — Batch 2 Ready"), "{d}");
+    assert!(d.contains("Tickets: T-003, T-004, T-005"), "{d}");
+
+    // The repository holds their work, committed, nothing left over.
+    assert_eq!(git(&dir, &["status", "--porcelain"]), "");
+    let t1 = hash_of(&dir, "T-001: Greeting script");
+    let t2 = hash_of(&dir, "T-002: Usage text");
+    hash_of(&dir, "Design Batch 2: T-003, T-004, T-005");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("src/t-001.sh")).unwrap(),
+        "#!/bin/sh\n# T-001: Greeting script (Batch 1)\necho \"T-001: Greeting script\"\n"
+    );
+    let tickets = std::fs::read_to_string(dir.join("TICKETS.md")).unwrap();
+    assert!(tickets.contains(
+        "### T-004: Repeat option\n- **Status:** todo\n- **Depends on:** T-001\n- **Files:** `src/t-004.sh`\n"
+    ));
+    assert_eq!(tickets.matches("**Acceptance criteria**").count(), 3);
+    assert!(dir.join("docs/design/batch-2.md").exists());
+
+    // The review: fails first (scripted), the builder fixes, the second review passes.
+    designer.paste("Review the Batch 1 diff against its tickets in TICKETS.md.");
+    designer.wait_idle_prompts(3);
+    assert!(designer.text().contains("## REVIEW — Batch 1 FAILED"));
+    builder.paste("Fix Batch 1: its review failed. Findings: no usage line.");
+    builder.wait_idle_prompts(3);
+    designer.paste("Review the Batch 1 diff against its tickets in TICKETS.md.");
+    designer.wait_idle_prompts(4);
+    assert!(designer.text().contains("## REVIEW — Batch 1 PASSED"));
+    let fix1 = hash_of(&dir, "T-001: fix after the review of Batch 1");
+    let fix2 = hash_of(&dir, "T-002: fix after the review of Batch 1");
+    assert_eq!(git(&dir, &["status", "--porcelain"]), "");
+
+    // What the app received, per agent, in order.
+    let seen = rec.seen();
+    let of = |agent: &str| -> Vec<Request> {
+        seen.iter()
+            .filter(|(a, _)| a.as_deref() == Some(agent))
+            .map(|(_, r)| r.clone())
+            .collect()
+    };
+    assert_eq!(
+        of("builder"),
+        vec![
+            Request::Complete(CompleteRequest {
+                batch: Some(1),
+                phase: Some(PromptPhase::Build),
+                verify: Some(Outcome::Passed),
+                commits: vec![t1, t2],
+                notes: None,
+            }),
+            Request::Complete(CompleteRequest {
+                batch: Some(1),
+                phase: Some(PromptPhase::Fix),
+                verify: Some(Outcome::Passed),
+                commits: vec![fix1, fix2],
+                notes: None,
+            }),
+        ]
+    );
+    let designer_seen = of("designer");
+    assert_eq!(designer_seen.len(), 3);
+    assert_eq!(
+        designer_seen[0],
+        Request::Handoff(HandoffRequest {
+            batch: 2,
+            tickets: vec!["T-003".into(), "T-004".into(), "T-005".into()],
+            files: vec![
+                "src/t-003.sh".into(),
+                "src/t-004.sh".into(),
+                "src/t-005.sh".into()
+            ],
+            dependencies: Some("none".into()),
+            verify_command: Some("sh verify.sh".into()),
+            notes: None,
+        })
+    );
+    let verdicts: Vec<(Option<PromptPhase>, Option<Outcome>)> = designer_seen[1..]
+        .iter()
+        .map(|r| match r {
+            Request::Complete(c) => (c.phase, c.verify),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        vec![
+            (Some(PromptPhase::Review), Some(Outcome::Failed)),
+            (Some(PromptPhase::Review), Some(Outcome::Passed)),
+        ]
+    );
+
+    assert_eq!(designer.screen_status_after_quiet(), AgentStatus::Idle);
+    builder.quit();
+    designer.quit();
+}
+
+impl PtyAgent {
+    /// The screen status once output has been quiet for the detector's QUIET period.
+    fn screen_status_after_quiet(&self) -> AgentStatus {
+        let quiet = leapfrog_engine::agents::screen::QUIET;
+        self.wait_for("a quiet screen", |_| {
+            self.last_change.lock().unwrap().elapsed() > quiet
+        });
+        self.screen_status()
+    }
+}
+
+#[test]
+fn typed_prompts_interrupts_and_outside_leapfrog() {
+    let (_tmp, dir) = demo_project();
+    // Slow enough to interrupt: a build takes minutes at this speed.
+    let mut agent = PtyAgent::spawn(&dir, &["--role", "builder", "--speed", "0.01"], &[]);
+    agent.wait_idle_prompts(1);
+    // Typing with a typo and backspaces, then Enter.
+    agent.type_keys("Read TICKETS.md. Execute Batch 2x\x7f only.\r");
+    agent.wait_for("work to start", |t| {
+        t.contains("Read TICKETS.md. Execute Batch 2 only.") && t.contains("esc to interrupt")
+    });
+    assert_eq!(agent.screen_status(), AgentStatus::Working);
+    assert!(agent.screen().contains("esc to interrupt"));
+    // Ctrl-C interrupts the work and returns to the prompt.
+    agent.type_keys("\x03");
+    agent.wait_idle_prompts(2);
+    assert!(agent.text().contains("Interrupted"));
+    assert_eq!(agent.count("## COMPLETE"), 0);
+
+    // An unknown prompt is answered, not worked on.
+    agent.paste("hello, who are you?");
+    agent.wait_idle_prompts(3);
+    assert!(agent.text().contains("I understand Leapfrog prompts"));
+    agent.quit();
+
+    // Outside Leapfrog the report is printed only, and the work is still committed.
+    let mut fast = PtyAgent::spawn(&dir, &["--role", "builder", "--speed", "50"], &[]);
+    fast.wait_idle_prompts(1);
+    fast.paste("Read TICKETS.md. Execute Batch 3 only.");
+    fast.wait_idle_prompts(2);
+    let t = fast.text();
+    assert!(
+        t.contains("not inside Leapfrog (LEAPFROG_SOCKET unset): report printed only"),
+        "{t}"
+    );
+    assert!(
+        t.contains("leap complete --batch 3 --verify passed --commits "),
+        "{t}"
+    );
+    hash_of(&dir, "T-006: JSON output");
+    hash_of(&dir, "T-007: Quiet mode");
+    fast.quit();
+}

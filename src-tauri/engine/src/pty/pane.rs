@@ -28,13 +28,14 @@ pub struct PaneStats {
     pub frames: u64,
     /// Times the reader stopped at the high watermark.
     pub pauses: u64,
+    /// The reader is stopped now, waiting for acks down to the low watermark.
+    pub paused: bool,
 }
 
 struct Flow {
     coalescer: Coalescer,
+    /// `stats.paused`: the reader is waiting for acks (un-acked reached the high watermark).
     stats: PaneStats,
-    /// The reader is waiting for acks (un-acked went above the high watermark).
-    paused: bool,
     /// The reader saw end of stream.
     eof: bool,
     /// The pane was killed: the reader discards what it still reads.
@@ -69,8 +70,8 @@ impl Shared {
         let bytes = bytes.min(flow.stats.unacked);
         flow.stats.unacked -= bytes;
         flow.stats.bytes_acked += bytes;
-        if flow.paused && flow.stats.unacked <= self.config.flow.low_watermark as u64 {
-            flow.paused = false;
+        if flow.stats.paused && flow.stats.unacked <= self.config.flow.low_watermark as u64 {
+            flow.stats.paused = false;
             self.room.notify_one();
         }
     }
@@ -145,7 +146,6 @@ impl Pane {
             flow: Mutex::new(Flow {
                 coalescer: Coalescer::new(config.coalesce),
                 stats: PaneStats::default(),
-                paused: false,
                 eof: false,
                 closing: false,
                 exit: None,
@@ -324,7 +324,7 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
     loop {
         let closing = {
             let mut flow = shared.flow();
-            while flow.paused && !flow.closing {
+            while flow.stats.paused && !flow.closing {
                 flow = shared.room.wait(flow).unwrap_or_else(|e| e.into_inner());
             }
             flow.closing
@@ -345,9 +345,9 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
         s.bytes_read += n as u64;
         s.unacked += n as u64;
         s.peak_unacked = s.peak_unacked.max(s.unacked);
-        if s.unacked >= high && !flow.paused {
-            flow.paused = true;
-            flow.stats.pauses += 1;
+        if s.unacked >= high && !s.paused {
+            s.paused = true;
+            s.pauses += 1;
         }
         drop(flow);
         shared.pending.notify_one();
@@ -364,7 +364,9 @@ fn deliver_loop(shared: &Shared, mut child: Box<dyn Child + Send + Sync>, mut si
     loop {
         let now = Instant::now();
         let mut frame = flow.coalescer.poll(now);
-        if frame.is_none() && (flow.eof || (flow.paused && flow.coalescer.pending_len() > low)) {
+        if frame.is_none()
+            && (flow.eof || (flow.stats.paused && flow.coalescer.pending_len() > low))
+        {
             // End of stream; or the reader is stopped and the bytes held here alone keep it
             // stopped (a synchronized frame larger than the watermark): flush regardless.
             frame = flow.coalescer.flush(now);

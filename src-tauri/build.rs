@@ -1,0 +1,22 @@
+/// The app's own commands. Declaring them makes each one need a permission, so the capability
+/// file lists exactly what the window may call.
+const COMMANDS: &[&str] = &[
+    "cockpit",
+    "pane_attach",
+    "pane_write",
+    "pane_resize",
+    "pane_ack",
+    "logs_subscribe",
+    "clipboard_read",
+    "clipboard_write",
+    "open_link",
+    "ui_mark",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build script failed");
+}

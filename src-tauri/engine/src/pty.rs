@@ -1,1 +1,0 @@
-//! pty (to be filled in).

@@ -1,0 +1,420 @@
+//! One pane: a child in a PTY, its reader and delivery threads, its flow control and mirror.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, Child, ChildKiller, CommandBuilder, MasterPty, PtySize};
+
+use super::coalesce::Coalescer;
+use super::screen::{new_mirror, nonzero_size, ScreenSnapshot};
+use super::{AckMode, PaneConfig, PaneExit, PaneId, PaneSink, PaneSize, PtyError, SpawnSpec};
+
+/// Byte counters of one pane, for tests, benchmarks and diagnostics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PaneStats {
+    /// Bytes read from the PTY.
+    pub bytes_read: u64,
+    /// Bytes handed to the sink.
+    pub bytes_delivered: u64,
+    /// Bytes acknowledged.
+    pub bytes_acked: u64,
+    /// Bytes read but not yet acknowledged (pending in the coalescer or held by the consumer).
+    pub unacked: u64,
+    /// Highest value `unacked` ever reached.
+    pub peak_unacked: u64,
+    /// Frames handed to the sink.
+    pub frames: u64,
+    /// Times the reader stopped at the high watermark.
+    pub pauses: u64,
+    /// The reader is stopped now, waiting for acks down to the low watermark.
+    pub paused: bool,
+}
+
+struct Flow {
+    coalescer: Coalescer,
+    /// `stats.paused`: the reader is waiting for acks (un-acked reached the high watermark).
+    stats: PaneStats,
+    /// The reader saw end of stream.
+    eof: bool,
+    /// The pane was killed: the reader discards what it still reads.
+    closing: bool,
+    exit: Option<PaneExit>,
+}
+
+struct Shared {
+    config: PaneConfig,
+    flow: Mutex<Flow>,
+    /// Wakes the delivery thread: bytes pending, or end of stream.
+    pending: Condvar,
+    /// Wakes the reader: acks made room, or the pane is closing.
+    room: Condvar,
+    /// Wakes `wait_exit` callers.
+    exited: Condvar,
+    mirror: Mutex<vt100::Parser>,
+    /// Wakes `wait_for_screen` callers after each frame reaches the mirror.
+    screen_changed: Condvar,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn flow(&self) -> MutexGuard<'_, Flow> {
+        lock(&self.flow)
+    }
+
+    fn ack_locked(&self, flow: &mut Flow, bytes: u64) {
+        let bytes = bytes.min(flow.stats.unacked);
+        flow.stats.unacked -= bytes;
+        flow.stats.bytes_acked += bytes;
+        if flow.stats.paused && flow.stats.unacked <= self.config.flow.low_watermark as u64 {
+            flow.stats.paused = false;
+            self.room.notify_one();
+        }
+    }
+}
+
+/// A child process in a PTY. Dropping the pane kills the child.
+pub struct Pane {
+    id: PaneId,
+    pid: Option<u32>,
+    shared: Arc<Shared>,
+    writer: Mutex<Box<dyn Write + Send>>,
+    master: Mutex<Box<dyn MasterPty + Send>>,
+    killer: Mutex<Box<dyn ChildKiller + Send + Sync>>,
+}
+
+impl Pane {
+    /// Starts `spec` in a new PTY; frames and the exit go to `sink`.
+    pub fn spawn(
+        id: PaneId,
+        spec: &SpawnSpec,
+        config: PaneConfig,
+        sink: impl PaneSink,
+    ) -> Result<Pane, PtyError> {
+        let spawn_err = |reason: String| PtyError::Spawn {
+            program: spec.program.clone(),
+            reason,
+        };
+        if spec.program.trim().is_empty() {
+            return Err(spawn_err("no program given".into()));
+        }
+        if let Some(dir) = &spec.cwd {
+            if !dir.is_dir() {
+                return Err(spawn_err(format!(
+                    "working directory {} is not a directory",
+                    dir.display()
+                )));
+            }
+        }
+        let mirror = new_mirror(spec.size, config.mirror_scrollback)?;
+
+        let pair = native_pty_system()
+            .openpty(pty_size(spec.size))
+            .map_err(|e| PtyError::Pty(format!("cannot open a pty: {e:#}")))?;
+        let mut cmd = CommandBuilder::new(&spec.program);
+        cmd.args(&spec.args);
+        if let Some(dir) = &spec.cwd {
+            cmd.cwd(dir);
+        }
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("COLORTERM", "truecolor");
+        for (k, v) in &spec.env {
+            cmd.env(k, v);
+        }
+        let child = pair
+            .slave
+            .spawn_command(cmd)
+            .map_err(|e| spawn_err(format!("{e:#}")))?;
+        // Only the child may hold the slave side, or the reader never sees end of stream.
+        drop(pair.slave);
+        let master = pair.master;
+        let reader = master
+            .try_clone_reader()
+            .map_err(|e| PtyError::Pty(format!("cannot read the pty: {e:#}")))?;
+        let writer = master
+            .take_writer()
+            .map_err(|e| PtyError::Pty(format!("cannot write the pty: {e:#}")))?;
+        let killer = child.clone_killer();
+        let pid = child.process_id();
+
+        let shared = Arc::new(Shared {
+            config,
+            flow: Mutex::new(Flow {
+                coalescer: Coalescer::new(config.coalesce),
+                stats: PaneStats::default(),
+                eof: false,
+                closing: false,
+                exit: None,
+            }),
+            pending: Condvar::new(),
+            room: Condvar::new(),
+            exited: Condvar::new(),
+            mirror: Mutex::new(mirror),
+            screen_changed: Condvar::new(),
+        });
+
+        let pane = Pane {
+            id,
+            pid,
+            shared: shared.clone(),
+            writer: Mutex::new(writer),
+            master: Mutex::new(master),
+            killer: Mutex::new(killer),
+        };
+        let reader_shared = shared.clone();
+        thread::Builder::new()
+            .name(format!("pty-read-{id}"))
+            .spawn(move || read_loop(&reader_shared, reader))?;
+        thread::Builder::new()
+            .name(format!("pty-deliver-{id}"))
+            .spawn(move || deliver_loop(&shared, child, sink))?;
+        Ok(pane)
+    }
+
+    pub fn id(&self) -> PaneId {
+        self.id
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    pub fn size(&self) -> PaneSize {
+        let (rows, cols) = lock(&self.shared.mirror).screen().size();
+        PaneSize::new(rows.get(), cols.get())
+    }
+
+    /// Sends bytes to the child as if typed (Ctrl+C is `[0x03]`).
+    pub fn write(&self, bytes: &[u8]) -> Result<(), PtyError> {
+        let mut w = lock(&self.writer);
+        w.write_all(bytes)?;
+        w.flush()?;
+        Ok(())
+    }
+
+    /// Resizes the PTY (the child gets SIGWINCH) and the mirror.
+    pub fn resize(&self, size: PaneSize) -> Result<(), PtyError> {
+        let (rows, cols) = nonzero_size(size)?;
+        lock(&self.master)
+            .resize(pty_size(size))
+            .map_err(|e| PtyError::Pty(format!("cannot resize the pty: {e:#}")))?;
+        lock(&self.shared.mirror).set_size(rows, cols);
+        Ok(())
+    }
+
+    /// The consumer has processed `bytes` more bytes of the frames it received.
+    /// Acks beyond what was delivered are ignored.
+    pub fn ack(&self, bytes: usize) {
+        let mut flow = self.shared.flow();
+        self.shared.ack_locked(&mut flow, bytes as u64);
+    }
+
+    /// Hangs up the child (SIGHUP). Output read after this is discarded; the exit is
+    /// still reported to the sink once the PTY closes.
+    pub fn kill(&self) -> Result<(), PtyError> {
+        {
+            let mut flow = self.shared.flow();
+            flow.closing = true;
+            self.shared.room.notify_one();
+        }
+        if self.exit_status().is_some() {
+            return Ok(());
+        }
+        match lock(&self.killer).kill() {
+            Ok(()) => Ok(()),
+            // Already gone (reaped between the check and the signal).
+            Err(e) if e.raw_os_error() == Some(3) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// How the child ended, once it has and all its output was delivered.
+    pub fn exit_status(&self) -> Option<PaneExit> {
+        self.shared.flow().exit.clone()
+    }
+
+    /// Waits up to `timeout` for the child to end and its output to be delivered.
+    pub fn wait_exit(&self, timeout: Duration) -> Option<PaneExit> {
+        let flow = self.shared.flow();
+        let (flow, _) = self
+            .shared
+            .exited
+            .wait_timeout_while(flow, timeout, |f| f.exit.is_none())
+            .unwrap_or_else(|e| e.into_inner());
+        flow.exit.clone()
+    }
+
+    pub fn stats(&self) -> PaneStats {
+        self.shared.flow().stats
+    }
+
+    /// The visible screen as text: rows with trailing blanks trimmed, joined with `'\n'`,
+    /// trailing blank rows dropped.
+    pub fn screen_text(&self) -> String {
+        self.screen_contents().text()
+    }
+
+    pub fn screen_contents(&self) -> ScreenSnapshot {
+        self.with_screen(ScreenSnapshot::of)
+    }
+
+    /// Zero-based (row, column) of the cursor.
+    pub fn cursor_position(&self) -> (u16, u16) {
+        self.with_screen(|s| s.cursor_position())
+    }
+
+    /// Runs `f` on the mirror's screen (hold it briefly: output waits meanwhile).
+    pub fn with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> R {
+        f(lock(&self.shared.mirror).screen())
+    }
+
+    /// Waits up to `timeout` until `pred` holds for the mirrored screen; re-checks after
+    /// every frame (no polling). Returns whether it held.
+    pub fn wait_for_screen(
+        &self,
+        timeout: Duration,
+        mut pred: impl FnMut(&vt100::Screen) -> bool,
+    ) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut mirror = lock(&self.shared.mirror);
+        loop {
+            if pred(mirror.screen()) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            mirror = self
+                .shared
+                .screen_changed
+                .wait_timeout(mirror, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        if self.exit_status().is_none() {
+            let _ = self.kill();
+        }
+    }
+}
+
+fn pty_size(size: PaneSize) -> PtySize {
+    PtySize {
+        rows: size.rows,
+        cols: size.cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
+}
+
+/// The reader thread: blocks on the PTY, appends to the coalescer, stops at the high watermark.
+fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
+    let high = shared.config.flow.high_watermark as u64;
+    let mut buf = vec![0u8; shared.config.read_chunk.max(1)];
+    loop {
+        let closing = {
+            let mut flow = shared.flow();
+            while flow.stats.paused && !flow.closing {
+                flow = shared.room.wait(flow).unwrap_or_else(|e| e.into_inner());
+            }
+            flow.closing
+        };
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // EIO once the child side is closed: end of stream.
+            Err(_) => break,
+        };
+        if closing {
+            continue;
+        }
+        let mut flow = shared.flow();
+        flow.coalescer.push(&buf[..n], Instant::now());
+        let s = &mut flow.stats;
+        s.bytes_read += n as u64;
+        s.unacked += n as u64;
+        s.peak_unacked = s.peak_unacked.max(s.unacked);
+        if s.unacked >= high && !s.paused {
+            s.paused = true;
+            s.pauses += 1;
+        }
+        drop(flow);
+        shared.pending.notify_one();
+    }
+    shared.flow().eof = true;
+    shared.pending.notify_one();
+}
+
+/// The delivery thread: waits for the coalescer's frames, feeds the mirror and the sink,
+/// then reports the exit.
+fn deliver_loop(shared: &Shared, mut child: Box<dyn Child + Send + Sync>, mut sink: impl PaneSink) {
+    let low = shared.config.flow.low_watermark;
+    let mut flow = shared.flow();
+    loop {
+        let now = Instant::now();
+        let mut frame = flow.coalescer.poll(now);
+        if frame.is_none()
+            && (flow.eof || (flow.stats.paused && flow.coalescer.pending_len() > low))
+        {
+            // End of stream; or the reader is stopped and the bytes held here alone keep it
+            // stopped (a synchronized frame larger than the watermark): flush regardless.
+            frame = flow.coalescer.flush(now);
+        }
+        if let Some(frame) = frame {
+            drop(flow);
+            let len = frame.len() as u64;
+            if shared.config.mirror {
+                lock(&shared.mirror).process(&frame);
+                shared.screen_changed.notify_all();
+            }
+            sink.output(frame);
+            flow = shared.flow();
+            flow.stats.bytes_delivered += len;
+            flow.stats.frames += 1;
+            if shared.config.ack == AckMode::OnDelivery {
+                shared.ack_locked(&mut flow, len);
+            }
+            continue;
+        }
+        if flow.eof {
+            break;
+        }
+        flow = match flow.coalescer.next_deadline() {
+            Some(deadline) => {
+                shared
+                    .pending
+                    .wait_timeout(flow, deadline.saturating_duration_since(now))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+            None => shared.pending.wait(flow).unwrap_or_else(|e| e.into_inner()),
+        };
+    }
+    drop(flow);
+    let exit = match child.wait() {
+        Ok(status) => PaneExit {
+            code: status.exit_code(),
+            signal: status.signal().map(str::to_string),
+        },
+        Err(e) => PaneExit {
+            code: 1,
+            signal: Some(format!("unknown ({e})")),
+        },
+    };
+    shared.flow().exit = Some(exit.clone());
+    sink.exited(exit);
+    shared.exited.notify_all();
+    // Let `wait_for_screen` callers re-check (and give up) promptly.
+    shared.screen_changed.notify_all();
+}

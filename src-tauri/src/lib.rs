@@ -1,0 +1,197 @@
+//! Leapfrog's desktop shell: wires Tauri to the engine and nothing more. Every rule lives in
+//! `leapfrog-engine`; this crate turns engine panes into IPC (raw byte channels out, commands in)
+//! and forwards the app's log to the Logs pane.
+
+pub mod cockpit;
+pub mod commands;
+pub mod dto;
+pub mod logs;
+pub mod panes;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use leapfrog_engine::pty::{
+    login_shell_program, FlowControl, PaneConfig, PaneEvent, PaneId, Panes, SpawnSpec,
+};
+use tauri::ipc::{Channel, InvokeResponseBody};
+use tauri::{Emitter, Manager};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::dto::{Cockpit, PaneExit};
+use crate::logs::LogHub;
+use crate::panes::{Delivery, SharedDelivery};
+
+/// The raw output channel of one pane.
+pub type OutputChannel = Channel<InvokeResponseBody>;
+
+/// Flow control for a pane shown by xterm.js: reading pauses above 1 MiB un-acknowledged (a
+/// fraction of a second of rendering), resumes below 256 KiB; acks arrive in batches of ~32 KiB.
+pub const UI_FLOW: FlowControl = FlowControl {
+    high_watermark: 1024 * 1024,
+    low_watermark: 256 * 1024,
+};
+
+/// One agent pane: the engine's pane and what the UI has been sent of it.
+pub struct Route {
+    pub pane: PaneId,
+    pub delivery: SharedDelivery<OutputChannel>,
+}
+
+/// Everything the commands reach.
+pub struct AppState {
+    pub cockpit: Cockpit,
+    pub panes: Panes,
+    pub routes: HashMap<String, Route>,
+    pub logs: LogHub,
+    pub bench: Option<bench::Bench>,
+}
+
+impl AppState {
+    pub fn route(&self, pane_id: &str) -> Result<&Route, String> {
+        self.routes.get(pane_id).ok_or_else(|| {
+            let known: Vec<&str> = self.cockpit.panes.iter().map(|p| p.id.as_str()).collect();
+            format!("no pane `{pane_id}` (panes: {})", known.join(", "))
+        })
+    }
+}
+
+pub mod bench;
+
+/// Starts the app. `started` is when the process began (for the start-up figure in bench mode).
+pub fn run() {
+    let started = Instant::now();
+    let logs = LogHub::default();
+    let filter = EnvFilter::try_from_env("LEAPFROG_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .with(logs.layer().with_filter(
+            EnvFilter::try_from_env("LEAPFROG_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        ))
+        .try_init();
+
+    let agents = match std::env::var("LEAPFROG_AGENTS") {
+        Ok(text) => match cockpit::parse_agents(&text) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("leapfrog: LEAPFROG_AGENTS: {e}");
+                std::process::exit(2);
+            }
+        },
+        Err(_) => cockpit::default_agents(),
+    };
+    let bench = std::env::var_os("LEAPFROG_BENCH").map(|_| bench::Bench::new(started));
+
+    let app = tauri::Builder::default()
+        .invoke_handler(tauri::generate_handler![
+            commands::cockpit,
+            commands::pane_attach,
+            commands::pane_write,
+            commands::pane_resize,
+            commands::pane_ack,
+            commands::logs_subscribe,
+            commands::clipboard_read,
+            commands::clipboard_write,
+            commands::open_link,
+            commands::ui_mark,
+        ])
+        .setup(move |app| {
+            let state = start_panes(app.handle(), &agents, logs, bench)?;
+            if state.bench.is_some() {
+                bench::read_commands(app.handle().clone());
+            }
+            app.manage(state);
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .expect("leapfrog: cannot build the application");
+
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            if let Some(state) = handle.try_state::<AppState>() {
+                for id in state.panes.ids() {
+                    let _ = state.panes.remove(id);
+                }
+            }
+        }
+    });
+}
+
+fn start_panes(
+    handle: &tauri::AppHandle,
+    agents: &[cockpit::AgentSpec],
+    logs: LogHub,
+    bench: Option<bench::Bench>,
+) -> Result<AppState, Box<dyn std::error::Error>> {
+    let program = login_shell_program();
+    let program_name = std::path::Path::new(&program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| program.clone());
+    let workdir = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("/"));
+    let infos = cockpit::panes(agents, &program_name);
+    let panes = Panes::new();
+    let mut routes = HashMap::new();
+    let config = PaneConfig {
+        flow: UI_FLOW,
+        ..PaneConfig::default()
+    };
+    for info in &infos {
+        let delivery: SharedDelivery<OutputChannel> = Arc::new(Mutex::new(Delivery::default()));
+        let sink_delivery = delivery.clone();
+        let emitter = handle.clone();
+        let agent = info.id.clone();
+        let spec = SpawnSpec::login_shell()
+            .cwd(&workdir)
+            .env("LEAPFROG_AGENT", &info.id);
+        let pane = panes.spawn(&spec, config, move |event: PaneEvent| match event {
+            PaneEvent::Output(frame) => {
+                sink_delivery
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .frame(frame);
+            }
+            PaneEvent::Exit(exit) => {
+                let code = if exit.signal.is_none() {
+                    i32::try_from(exit.code).ok()
+                } else {
+                    None
+                };
+                tracing::info!(pane = %agent, code = exit.code, signal = ?exit.signal, "pane process ended");
+                let _ = emitter.emit(
+                    "pane-exit",
+                    PaneExit {
+                        pane_id: agent.clone(),
+                        code,
+                    },
+                );
+            }
+        })?;
+        tracing::info!(pane = %info.id, pid = pane.pid().unwrap_or(0), "started {} in {}", program, workdir.display());
+        routes.insert(
+            info.id.clone(),
+            Route {
+                pane: pane.id(),
+                delivery,
+            },
+        );
+    }
+    Ok(AppState {
+        cockpit: Cockpit {
+            panes: infos,
+            workdir: workdir.display().to_string(),
+            bench: bench.is_some(),
+        },
+        panes,
+        routes,
+        logs,
+        bench,
+    })
+}

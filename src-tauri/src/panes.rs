@@ -1,0 +1,241 @@
+//! Connects the engine's PTY panes to the webview: frames go out on a raw IPC channel, acks and
+//! keystrokes come back through commands.
+//!
+//! A pane starts with the app (so the shell is already up when the window draws) and buffers its
+//! output until the UI attaches; the engine's flow control bounds that buffer. When the webview
+//! reloads and attaches again, bytes the old page never acknowledged are released, so the reader
+//! cannot stay paused forever.
+
+use std::sync::{Arc, Mutex};
+
+/// Where a pane's frames go once the UI is attached: a Tauri channel in the app, a vector in tests.
+pub trait FrameOut: Send + 'static {
+    /// Returns false when the receiver is gone.
+    fn send(&mut self, frame: Vec<u8>) -> bool;
+}
+
+impl FrameOut for tauri::ipc::Channel<tauri::ipc::InvokeResponseBody> {
+    fn send(&mut self, frame: Vec<u8>) -> bool {
+        tauri::ipc::Channel::send(self, tauri::ipc::InvokeResponseBody::Raw(frame)).is_ok()
+    }
+}
+
+/// The byte accounting of one pane between the engine and the UI.
+pub struct Delivery<O> {
+    out: Option<O>,
+    pending: Vec<u8>,
+    delivered: u64,
+    acked: u64,
+}
+
+impl<O> Default for Delivery<O> {
+    fn default() -> Self {
+        Delivery {
+            out: None,
+            pending: Vec::new(),
+            delivered: 0,
+            acked: 0,
+        }
+    }
+}
+
+impl<O: FrameOut> Delivery<O> {
+    /// A frame from the engine: sent when attached, kept until then.
+    pub fn frame(&mut self, frame: Vec<u8>) {
+        match self.out.as_mut() {
+            Some(out) => {
+                // Counted as delivered even when the page is gone: the engine counts it as
+                // un-acked either way, and the next attach releases it.
+                self.delivered += frame.len() as u64;
+                if !out.send(frame) {
+                    self.out = None;
+                }
+            }
+            None => self.pending.extend_from_slice(&frame),
+        }
+    }
+
+    /// Connects a (new) receiver. Returns the bytes a previous receiver was sent but never
+    /// acknowledged: the caller acks them to the engine so its reader is not left paused.
+    pub fn attach(&mut self, mut out: O) -> u64 {
+        let orphaned = self.delivered - self.acked;
+        self.acked = self.delivered;
+        if !self.pending.is_empty() {
+            let frame = std::mem::take(&mut self.pending);
+            self.delivered += frame.len() as u64;
+            if !out.send(frame) {
+                return orphaned;
+            }
+        }
+        self.out = Some(out);
+        orphaned
+    }
+
+    /// The UI has rendered `bytes` more bytes. Acknowledging more than was sent is an error.
+    pub fn ack(&mut self, bytes: u64) -> Result<(), String> {
+        let outstanding = self.delivered - self.acked;
+        if bytes > outstanding {
+            return Err(format!(
+                "ack of {bytes} bytes exceeds the {outstanding} bytes sent and not yet acknowledged"
+            ));
+        }
+        self.acked += bytes;
+        Ok(())
+    }
+
+    pub fn acked(&self) -> u64 {
+        self.acked
+    }
+}
+
+/// A [`Delivery`] shared between the engine's delivery thread and the commands.
+pub type SharedDelivery<O> = Arc<Mutex<Delivery<O>>>;
+
+/// Validates a terminal size from the UI.
+pub fn check_size(cols: u16, rows: u16) -> Result<(), String> {
+    const MAX: u16 = 4096;
+    if cols == 0 || rows == 0 || cols > MAX || rows > MAX {
+        return Err(format!(
+            "invalid terminal size {cols}x{rows}: columns and rows must be between 1 and {MAX}"
+        ));
+    }
+    Ok(())
+}
+
+/// Largest single `pane_write` (a paste): 4 MiB.
+pub const MAX_WRITE: usize = 4 * 1024 * 1024;
+
+/// Keystroke data from the UI as bytes. `binary` strings (xterm's onBinary) carry one byte per
+/// character; anything above U+00FF there is an error, not a silent truncation.
+pub fn input_bytes(data: &str, binary: bool) -> Result<Vec<u8>, String> {
+    if data.len() > MAX_WRITE {
+        return Err(format!(
+            "write of {} bytes exceeds the {MAX_WRITE}-byte limit",
+            data.len()
+        ));
+    }
+    if !binary {
+        return Ok(data.as_bytes().to_vec());
+    }
+    data.chars()
+        .map(|c| {
+            u8::try_from(u32::from(c)).map_err(|_| {
+                format!(
+                    "binary input holds a non-byte character U+{:04X}",
+                    u32::from(c)
+                )
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct VecOut {
+        frames: Arc<Mutex<Vec<Vec<u8>>>>,
+        closed: Arc<Mutex<bool>>,
+    }
+
+    impl VecOut {
+        fn close(&self) {
+            *self.closed.lock().unwrap() = true;
+        }
+    }
+
+    impl FrameOut for VecOut {
+        fn send(&mut self, frame: Vec<u8>) -> bool {
+            if *self.closed.lock().unwrap() {
+                return false;
+            }
+            self.frames.lock().unwrap().push(frame);
+            true
+        }
+    }
+
+    #[test]
+    fn output_before_attach_is_sent_first_in_one_frame() {
+        let mut d = Delivery::<VecOut>::default();
+        d.frame(b"ab".to_vec());
+        d.frame(b"c".to_vec());
+        let out = VecOut::default();
+        assert_eq!(d.attach(out.clone()), 0);
+        d.frame(b"d".to_vec());
+        assert_eq!(
+            *out.frames.lock().unwrap(),
+            [b"abc".to_vec(), b"d".to_vec()]
+        );
+    }
+
+    #[test]
+    fn acks_are_bounded_by_what_was_sent() {
+        let mut d = Delivery::<VecOut>::default();
+        d.attach(VecOut::default());
+        d.frame(vec![0; 10]);
+        assert_eq!(d.ack(4), Ok(()));
+        assert_eq!(d.ack(6), Ok(()));
+        assert_eq!(
+            d.ack(1),
+            Err("ack of 1 bytes exceeds the 0 bytes sent and not yet acknowledged".to_string())
+        );
+        assert_eq!(d.acked(), 10);
+    }
+
+    #[test]
+    fn reattach_releases_what_the_old_page_never_acked() {
+        let mut d = Delivery::<VecOut>::default();
+        let old = VecOut::default();
+        d.attach(old.clone());
+        d.frame(vec![0; 100]);
+        d.ack(30).unwrap();
+        // The page reloads: its channel closes; the frame after the failed one waits for the new page.
+        old.close();
+        d.frame(vec![1; 5]);
+        d.frame(vec![2; 5]);
+        let fresh = VecOut::default();
+        assert_eq!(d.attach(fresh.clone()), 75);
+        assert_eq!(*fresh.frames.lock().unwrap(), [vec![2; 5]]);
+    }
+
+    #[test]
+    fn frames_sent_to_a_closed_receiver_are_released_at_the_next_attach() {
+        let mut d = Delivery::<VecOut>::default();
+        let closed = VecOut::default();
+        closed.close();
+        d.attach(closed);
+        d.frame(b"lost".to_vec());
+        d.frame(b"kept".to_vec());
+        let fresh = VecOut::default();
+        assert_eq!(d.attach(fresh.clone()), 4);
+        assert_eq!(*fresh.frames.lock().unwrap(), [b"kept".to_vec()]);
+    }
+
+    #[test]
+    fn sizes_are_validated() {
+        let cases: [((u16, u16), bool); 5] = [
+            ((80, 24), true),
+            ((1, 1), true),
+            ((0, 24), false),
+            ((80, 0), false),
+            ((5000, 24), false),
+        ];
+        for ((cols, rows), ok) in cases {
+            assert_eq!(check_size(cols, rows).is_ok(), ok, "{cols}x{rows}");
+        }
+    }
+
+    #[test]
+    fn input_is_text_or_one_byte_per_char() {
+        assert_eq!(input_bytes("é\r", false), Ok("é\r".as_bytes().to_vec()));
+        assert_eq!(
+            input_bytes("\u{1b}[M \u{ff}!", true),
+            Ok(vec![0x1b, b'[', b'M', b' ', 0xff, b'!'])
+        );
+        assert_eq!(
+            input_bytes("\u{100}", true),
+            Err("binary input holds a non-byte character U+0100".to_string())
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! The cockpit's terminals, end to end: the built `leapfrog` app under Xvfb, driven over
+//! WebDriver (tauri-driver + WebKitWebDriver), with real login shells in real PTYs.
+//!
+//! Needs `ui/dist` built and `cargo build -p leapfrog` done first (`.ci/test` does both).
+
+use std::time::Duration;
+
+use leapfrog_e2e::{keys, App, Launch};
+
+/// One app at a time: each test starts its own, and two at once would only compete for 2 cores.
+static ONE_APP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const LONG: Duration = Duration::from_secs(60);
+
+async fn with_app<F, Fut>(opts: Launch, body: F)
+where
+    F: FnOnce(App) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<App>>,
+{
+    let _one = ONE_APP.lock().await;
+    let app = App::launch(opts).await.expect("launch the app");
+    let app = body(app).await.unwrap_or_else(|e| panic!("{e:#}"));
+    app.close().await.expect("close the app");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_in_a_pane_comes_back() {
+    with_app(Launch::default(), |app| async move {
+        app.wait_for_prompt("designer", LONG).await?;
+        app.type_into("designer", "echo hello-$((6*7))\n").await?;
+        app.wait_for_line("designer", "hello-42", LONG).await?;
+        // The other pane is a separate shell: it saw none of it.
+        app.wait_for_prompt("builder", LONG).await?;
+        let builder = app.pane_text("builder").await?;
+        assert!(!builder.contains("hello"), "builder pane shows: {builder}");
+        Ok(app)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resizing_the_window_resizes_the_pty() {
+    with_app(Launch::default(), |app| async move {
+        app.wait_for_prompt("designer", LONG).await?;
+        let mut seen = Vec::new();
+        for (i, (w, h)) in [(1400u32, 900u32), (900, 600)].into_iter().enumerate() {
+            app.client.set_window_size(w, h).await?;
+            // The pane refits on the next frame; wait until xterm.js reports a new size.
+            let before = seen.last().copied();
+            app.wait_until("xterm.js to refit", LONG, |app| async move {
+                Ok(Some(app.pane_size("designer").await?) != before)
+            })
+            .await?;
+            let (rows, cols) = app.pane_size("designer").await?;
+            app.type_into("designer", &format!("echo size-{i}=$(stty size)\n"))
+                .await?;
+            app.wait_for_line("designer", &format!("size-{i}={rows} {cols}"), LONG)
+                .await?;
+            seen.push((rows, cols));
+        }
+        assert!(
+            seen[1].0 < seen[0].0 && seen[1].1 < seen[0].1,
+            "sizes: {seen:?}"
+        );
+        Ok(app)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_a_flood_of_yes() {
+    with_app(Launch::default(), |app| async move {
+        app.wait_for_prompt("builder", LONG).await?;
+        app.type_into("builder", "yes flood-line\n").await?;
+        app.wait_until("the flood to fill the screen", LONG, |app| async move {
+            let screen = app.pane_screen("builder").await?;
+            Ok(screen.lines().filter(|l| *l == "flood-line").count() > 5)
+        })
+        .await?;
+        app.type_into("builder", &format!("{}c{}", keys::CONTROL, keys::RELEASE))
+            .await?;
+        app.wait_for_prompt("builder", LONG).await?;
+        app.type_into("builder", "echo after-$((6*7))\n").await?;
+        app.wait_for_line("builder", "after-42", LONG).await?;
+        Ok(app)
+    })
+    .await;
+}

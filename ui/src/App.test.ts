@@ -1,0 +1,115 @@
+import { render, screen, fireEvent, waitFor } from '@testing-library/svelte';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import App from './App.svelte';
+import { setBackend } from './lib/backend';
+import { MockBackend, twoAgents } from './test/mockBackend';
+
+let mock: MockBackend;
+
+beforeEach(() => {
+  mock = new MockBackend(twoAgents());
+  setBackend(mock);
+});
+
+afterEach(() => {
+  delete window.__leapfrog;
+});
+
+async function cockpit() {
+  render(App);
+  await screen.findByTestId('pane-designer');
+  await waitFor(() => expect(mock.callsOf('attach')).toHaveLength(2));
+}
+
+describe('cockpit', () => {
+  it('shows one pane per agent, titled by role and command, and the Logs pane', async () => {
+    await cockpit();
+    expect(screen.getByTestId('pane-designer').textContent).toContain('Designer · claude');
+    expect(screen.getByTestId('pane-builder').textContent).toContain('Builder · codex');
+    expect(screen.getByTestId('logs')).toBeTruthy();
+    // Panes are side by side, in cockpit order.
+    const ids = Array.from(document.querySelectorAll('[data-testid^="pane-"]')).map((e) =>
+      e.getAttribute('data-testid'),
+    );
+    expect(ids).toEqual(['pane-designer', 'pane-builder']);
+  });
+
+  it('attaches every pane with a real size', async () => {
+    await cockpit();
+    for (const call of mock.callsOf('attach')) {
+      expect(call.size.cols).toBeGreaterThan(0);
+      expect(call.size.rows).toBeGreaterThan(0);
+    }
+    expect(mock.callsOf('attach').map((c) => c.paneId).sort()).toEqual(['builder', 'designer']);
+  });
+
+  it('writes output to the terminal and acknowledges it once rendered', async () => {
+    await cockpit();
+    mock.output('designer', 'hello from the shell\r\n');
+    await waitFor(() => expect(window.__leapfrog?.panes.designer.text()).toContain('hello from the shell'));
+    await waitFor(() => expect(mock.callsOf('ack').reduce((n, c) => n + c.bytes, 0)).toBe(22));
+    expect(mock.callsOf('ack').every((c) => c.paneId === 'designer')).toBe(true);
+    await waitFor(() =>
+      expect(mock.callsOf('mark')).toContainEqual({ cmd: 'mark', mark: { kind: 'firstPaint', paneId: 'designer' } }),
+    );
+  });
+
+  it('sends typed keys to its own pane only', async () => {
+    await cockpit();
+    const area = screen.getByTestId('pane-builder').querySelector('textarea')!;
+    fireEvent.input(area, { data: 'x', inputType: 'insertText' });
+    await waitFor(() => expect(mock.callsOf('write')).toHaveLength(1));
+    expect(mock.callsOf('write')[0]).toMatchObject({ paneId: 'builder', data: 'x', binary: false });
+  });
+
+  it('maximises a pane and restores it', async () => {
+    await cockpit();
+    const designerSlot = () => screen.getByTestId('pane-designer').parentElement!;
+    const builderSlot = () => screen.getByTestId('pane-builder').parentElement!;
+    await fireEvent.click(screen.getByTestId('maximise-builder'));
+    expect(designerSlot().classList.contains('hidden')).toBe(true);
+    expect(builderSlot().classList.contains('hidden')).toBe(false);
+    expect(screen.getByTestId('logs').parentElement!.classList.contains('hidden')).toBe(true);
+    expect(screen.getByTestId('maximise-builder').getAttribute('aria-label')).toBe('Restore');
+    await fireEvent.click(screen.getByTestId('maximise-builder'));
+    expect(designerSlot().classList.contains('hidden')).toBe(false);
+    expect(screen.getByTestId('logs').parentElement!.classList.contains('hidden')).toBe(false);
+  });
+
+  it('shows a pane as exited when its process ends', async () => {
+    await cockpit();
+    mock.exit('builder', 3);
+    await waitFor(() => expect(screen.getByTestId('status-builder').textContent).toContain('exited (3)'));
+    expect(screen.getByTestId('status-designer').textContent).not.toContain('exited');
+  });
+
+  it('opens search with its button and closes it with Escape', async () => {
+    await cockpit();
+    const pane = screen.getByTestId('pane-designer');
+    await fireEvent.click(pane.querySelector('button[aria-label="Search"]')!);
+    const input = await waitFor(() => pane.querySelector('input[aria-label="Find in pane"]') as HTMLInputElement);
+    expect(input).toBeTruthy();
+    await fireEvent.keyDown(input, { key: 'Escape' });
+    expect(pane.querySelector('input[aria-label="Find in pane"]')).toBeNull();
+  });
+
+  it('shows the app log, newest last', async () => {
+    await cockpit();
+    mock.log(0, 'first line');
+    mock.log(1, 'second line', 'warn');
+    mock.log(2, 'third line', 'error');
+    const logs = screen.getByTestId('logs');
+    await waitFor(() => expect(logs.querySelectorAll('li')).toHaveLength(3));
+    const texts = Array.from(logs.querySelectorAll('li .message')).map((e) => e.textContent);
+    expect(texts).toEqual(['first line', 'second line', 'third line']);
+    expect(logs.querySelectorAll('li')[2].classList.contains('level-error')).toBe(true);
+  });
+
+  it('reports a backend failure instead of a blank window', async () => {
+    mock.cockpit = async () => {
+      throw new Error('backend down');
+    };
+    render(App);
+    expect((await screen.findByRole('alert')).textContent).toContain('backend down');
+  });
+});

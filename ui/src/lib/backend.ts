@@ -1,0 +1,74 @@
+// The ONE module of the UI that talks to the Tauri shell. Components call `backend()` and never import
+// @tauri-apps/* themselves, so tests swap in a mock with `setBackend()` (see test/mockBackend.ts).
+import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import type { Cockpit } from './bindings/Cockpit';
+import type { LogLine } from './bindings/LogLine';
+import type { PaneExit } from './bindings/PaneExit';
+import type { PaneSize } from './bindings/PaneSize';
+import type { UiMark } from './bindings/UiMark';
+
+export type Unsubscribe = () => void;
+
+/** Everything the cockpit needs from the shell. Names follow the Tauri commands one for one. */
+export interface Backend {
+  /** The agents of the session and their panes, in display order. */
+  cockpit(): Promise<Cockpit>;
+  /**
+   * Connects a pane's output to `onOutput` (raw PTY bytes, in order) and sets its size.
+   * Bytes written before the attach are delivered first.
+   */
+  paneAttach(paneId: string, size: PaneSize, onOutput: (bytes: Uint8Array) => void): Promise<void>;
+  /** Keystrokes (or pasted text) to the pane's PTY. `binary` strings carry one byte per char. */
+  paneWrite(paneId: string, data: string, binary?: boolean): Promise<void>;
+  paneResize(paneId: string, size: PaneSize): Promise<void>;
+  /** Tells the engine that `bytes` more output bytes were rendered, so it may read further. */
+  paneAck(paneId: string, bytes: number): Promise<void>;
+  onPaneExit(handler: (exit: PaneExit) => void): Promise<Unsubscribe>;
+  /** The app's own log: the lines so far, then every new one. */
+  logsSubscribe(onLine: (line: LogLine) => void): Promise<void>;
+  /** Opens an http(s) link from a terminal in the desktop's browser. */
+  openLink(url: string): Promise<void>;
+  clipboardRead(): Promise<string>;
+  clipboardWrite(text: string): Promise<void>;
+  /** Milestones the UI reaches (first painted prompt, frame gaps); the shell logs them. */
+  uiMark(mark: UiMark): Promise<void>;
+}
+
+const tauriBackend: Backend = {
+  cockpit: () => invoke<Cockpit>('cockpit'),
+  async paneAttach(paneId, size, onOutput) {
+    const output = new Channel<ArrayBuffer>();
+    output.onmessage = (message) => {
+      // Raw channel messages arrive as ArrayBuffer; never a JSON array of numbers.
+      onOutput(new Uint8Array(message));
+    };
+    await invoke('pane_attach', { paneId, size, output });
+  },
+  paneWrite: (paneId, data, binary = false) => invoke('pane_write', { paneId, data, binary }),
+  paneResize: (paneId, size) => invoke('pane_resize', { paneId, size }),
+  paneAck: (paneId, bytes) => invoke('pane_ack', { paneId, bytes }),
+  async onPaneExit(handler) {
+    return listen<PaneExit>('pane-exit', (event) => handler(event.payload));
+  },
+  async logsSubscribe(onLine) {
+    const lines = new Channel<LogLine>();
+    lines.onmessage = onLine;
+    await invoke('logs_subscribe', { lines });
+  },
+  openLink: (url) => invoke('open_link', { url }),
+  clipboardRead: () => invoke<string>('clipboard_read'),
+  clipboardWrite: (text) => invoke('clipboard_write', { text }),
+  uiMark: (mark) => invoke('ui_mark', { mark }),
+};
+
+let current: Backend = tauriBackend;
+
+export function backend(): Backend {
+  return current;
+}
+
+/** For tests: replace the backend every component uses. */
+export function setBackend(next: Backend): void {
+  current = next;
+}

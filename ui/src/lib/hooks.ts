@@ -1,0 +1,90 @@
+// Read-only test and bench hooks on `window.__leapfrog`: E2E tests read a pane's screen through
+// WebDriver `execute` (DOM text joins rows without newlines), benches read acknowledged byte counts.
+import type { Terminal } from '@xterm/xterm';
+
+export interface PaneHook {
+  /** The pane's whole buffer (scrollback + screen), one line per row, trailing blanks trimmed. */
+  text(): string;
+  /** The visible screen only. */
+  screen(): string;
+  cols(): number;
+  rows(): number;
+  /** Output bytes xterm.js has parsed and we acknowledged. */
+  acked(): number;
+  renderer: string;
+}
+
+interface Hooks {
+  panes: Record<string, PaneHook>;
+  /** Longest gap between animation frames (ms) since the last reset: a responsiveness figure. */
+  maxFrameGapMs: number;
+  resetFrameGap(): void;
+}
+
+declare global {
+  interface Window {
+    __leapfrog?: Hooks;
+  }
+}
+
+function hooks(): Hooks {
+  if (!window.__leapfrog) {
+    const h: Hooks = {
+      panes: {},
+      maxFrameGapMs: 0,
+      resetFrameGap() {
+        h.maxFrameGapMs = 0;
+      },
+    };
+    window.__leapfrog = h;
+    if (typeof requestAnimationFrame === 'function') {
+      let last = performance.now();
+      const tick = (now: number) => {
+        h.maxFrameGapMs = Math.max(h.maxFrameGapMs, now - last);
+        last = now;
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    }
+  }
+  return window.__leapfrog;
+}
+
+export function bufferLines(term: Terminal, from: number, to: number): string {
+  const buf = term.buffer.active;
+  const lines: string[] = [];
+  for (let y = from; y < to; y++) {
+    lines.push(buf.getLine(y)?.translateToString(true) ?? '');
+  }
+  return lines.join('\n').replace(/\n+$/, '');
+}
+
+export function registerPane(id: string, term: Terminal, acked: () => number, renderer: string): () => void {
+  const h = hooks();
+  h.panes[id] = {
+    text: () => bufferLines(term, 0, term.buffer.active.length),
+    screen: () => {
+      const base = term.buffer.active.viewportY;
+      return bufferLines(term, base, base + term.rows);
+    },
+    cols: () => term.cols,
+    rows: () => term.rows,
+    acked,
+    renderer,
+  };
+  return () => {
+    delete h.panes[id];
+  };
+}
+
+export function installHooks(): void {
+  hooks();
+}
+
+/** The longest frame gap since the last call, then starts a new span. */
+export function takeFrameGap(): number {
+  const h = hooks();
+  const gap = h.maxFrameGapMs;
+  h.resetFrameGap();
+  return gap;
+}

@@ -1,0 +1,36 @@
+// The cockpit's keyboard shortcuts, in one place so the pane, the help text and the tests agree.
+
+export type PaneAction = 'copy' | 'paste' | 'search' | 'maximise' | null;
+
+export interface KeyLike {
+  type: string;
+  key: string;
+  ctrlKey: boolean;
+  shiftKey: boolean;
+  altKey: boolean;
+  metaKey: boolean;
+}
+
+/** Which cockpit action a key event asks for, or null to let the terminal have it. */
+export function paneAction(e: KeyLike): PaneAction {
+  if (e.type !== 'keydown' || !e.ctrlKey || !e.shiftKey || e.altKey || e.metaKey) return null;
+  switch (e.key.toLowerCase()) {
+    case 'c':
+      return 'copy';
+    case 'v':
+      return 'paste';
+    case 'f':
+      return 'search';
+    case 'enter':
+      return 'maximise';
+    default:
+      return null;
+  }
+}
+
+export const SHORTCUTS: ReadonlyArray<[string, string]> = [
+  ['Ctrl+Shift+C', 'Copy'],
+  ['Ctrl+Shift+V', 'Paste'],
+  ['Ctrl+Shift+F', 'Search'],
+  ['Ctrl+Shift+Enter', 'Maximise / restore'],
+];

@@ -1,0 +1,84 @@
+// Builds a complete xterm.js terminal: fit, WebGL (falling back to the DOM renderer), web links,
+// search and Unicode 11 widths. Kept apart from the Svelte component so tests can stub it.
+import { Terminal, type ITheme } from '@xterm/xterm';
+import { FitAddon } from '@xterm/addon-fit';
+import { SearchAddon } from '@xterm/addon-search';
+import { Unicode11Addon } from '@xterm/addon-unicode11';
+import { WebLinksAddon } from '@xterm/addon-web-links';
+import { WebglAddon } from '@xterm/addon-webgl';
+
+export const THEME: ITheme = {
+  background: '#0d1017',
+  foreground: '#c9d1d9',
+  cursor: '#3ddc84',
+  cursorAccent: '#0d1017',
+  selectionBackground: '#2a3b5c',
+  black: '#1b1f27',
+  red: '#f7768e',
+  green: '#3ddc84',
+  yellow: '#e0af68',
+  blue: '#7aa2f7',
+  magenta: '#bb9af7',
+  cyan: '#7dcfff',
+  white: '#c0caf5',
+  brightBlack: '#565f89',
+  brightRed: '#ff899d',
+  brightGreen: '#73f0a8',
+  brightYellow: '#ffc777',
+  brightBlue: '#8db0ff',
+  brightMagenta: '#c7a9ff',
+  brightCyan: '#a4daff',
+  brightWhite: '#e6edf3',
+};
+
+export type Renderer = 'webgl' | 'dom';
+
+export interface PaneTerminal {
+  term: Terminal;
+  fit: FitAddon;
+  search: SearchAddon;
+  renderer: Renderer;
+  dispose(): void;
+}
+
+export interface TerminalOptions {
+  openLink: (url: string) => void;
+}
+
+export function createTerminal(host: HTMLElement, opts: TerminalOptions): PaneTerminal {
+  const term = new Terminal({
+    allowProposedApi: true,
+    cursorBlink: true,
+    fontFamily: '"JetBrains Mono", "Fira Code", "DejaVu Sans Mono", "Liberation Mono", monospace',
+    fontSize: 13,
+    lineHeight: 1.1,
+    scrollback: 10000,
+    theme: THEME,
+    macOptionIsMeta: true,
+  });
+  const fit = new FitAddon();
+  const search = new SearchAddon();
+  term.loadAddon(fit);
+  term.loadAddon(search);
+  term.loadAddon(new WebLinksAddon((_event, url) => opts.openLink(url)));
+  term.loadAddon(new Unicode11Addon());
+  term.unicode.activeVersion = '11';
+  term.open(host);
+
+  let renderer: Renderer = 'dom';
+  try {
+    const webgl = new WebglAddon();
+    webgl.onContextLoss(() => webgl.dispose());
+    term.loadAddon(webgl);
+    renderer = 'webgl';
+  } catch {
+    // No WebGL (software WebKit, Xvfb): xterm keeps its DOM renderer.
+  }
+  return {
+    term,
+    fit,
+    search,
+    renderer,
+    dispose: () => term.dispose(),
+  };
+}

@@ -166,7 +166,11 @@ impl PtyAgent {
         let mut reader = pair.master.try_clone_reader().unwrap();
         let writer = pair.master.take_writer().unwrap();
         let output = Arc::new(Mutex::new(Vec::new()));
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(40, 110, 0)));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZeroU16::new(40).unwrap(),
+            std::num::NonZeroU16::new(110).unwrap(),
+            0,
+        )));
         let last_change = Arc::new(Mutex::new(Instant::now()));
         {
             let (output, screen, last_change) =

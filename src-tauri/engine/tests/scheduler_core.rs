@@ -2,7 +2,7 @@
 //! small language, one event a line) and the expected transcript of effects.
 
 use leapfrog_engine::model::Pattern;
-use leapfrog_engine::scheduler::{Effect, Event, PhaseId, Plan, Scheduler};
+use leapfrog_engine::scheduler::{Effect, Event, PhaseId, PhaseState, Plan, Scheduler};
 
 fn phase(kind: &str, n: u32) -> PhaseId {
     match kind {
@@ -413,6 +413,21 @@ fn state_persists_and_resumes_identically() {
         assert_eq!(effects, b.step(parse(l)), "after {l}");
     }
     assert_eq!(dispatched, 4, "fix(1), review(2), review(1), build(3)");
+    // what the UI reads: batch 1 accepted after one failed review, build(3) running on codex.
+    let status = b.batch_status();
+    assert_eq!(
+        (
+            status[0].accepted,
+            status[0].reviews_failed,
+            status[0].fix_pending
+        ),
+        (true, 1, false)
+    );
+    assert_eq!(status[2].build, PhaseState::Running);
+    assert_eq!(
+        b.running(),
+        [("codex".to_string(), PhaseId::Build { batch: 3 })]
+    );
     assert_eq!(
         serde_json::to_string(&a).unwrap(),
         serde_json::to_string(&b).unwrap()

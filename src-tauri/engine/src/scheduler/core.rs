@@ -249,6 +249,34 @@ pub enum Effect {
     Notify { message: String, at: Minutes },
 }
 
+/// Where one phase stands, for the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseState {
+    Waiting,
+    Running,
+    Done,
+    Failed,
+}
+
+/// Where one batch stands, for the UI ([`Scheduler::batch_status`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchStatus {
+    pub batch: u32,
+    pub design: PhaseState,
+    pub build: PhaseState,
+    /// The current review cycle's review.
+    pub review: PhaseState,
+    /// `Waiting` also when no fix is due; see `fix_pending`.
+    pub fix: PhaseState,
+    pub qa: Option<PhaseState>,
+    pub reviews_failed: u32,
+    pub fix_pending: bool,
+    pub needs_recheck: bool,
+    pub accepted: bool,
+    pub paused: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "state", rename_all = "snake_case")]
 enum Slot {
@@ -264,6 +292,15 @@ enum Slot {
 }
 
 impl Slot {
+    fn state(self) -> PhaseState {
+        match self {
+            Slot::Waiting => PhaseState::Waiting,
+            Slot::Running { .. } => PhaseState::Running,
+            Slot::Done => PhaseState::Done,
+            Slot::Failed => PhaseState::Failed,
+        }
+    }
+
     fn waiting(self) -> bool {
         matches!(self, Slot::Waiting)
     }
@@ -477,6 +514,35 @@ impl Scheduler {
         }
         let (regular, final_one) = self.sync_shape();
         regular + usize::from(final_one)
+    }
+
+    /// What each agent is running now.
+    pub fn running(&self) -> Vec<(String, PhaseId)> {
+        self.agents
+            .iter()
+            .filter_map(|a| a.running.map(|p| (a.id.clone(), p)))
+            .collect()
+    }
+
+    /// Every batch in its current order.
+    pub fn batch_status(&self) -> Vec<BatchStatus> {
+        self.batches
+            .iter()
+            .zip(&self.plan.batches)
+            .map(|(b, spec)| BatchStatus {
+                batch: b.id,
+                design: b.design.state(),
+                build: b.build.state(),
+                review: b.review.state(),
+                fix: b.fix.state(),
+                qa: spec.qa.then(|| b.qa.state()),
+                reviews_failed: b.fails,
+                fix_pending: b.fix_pending,
+                needs_recheck: b.needs_recheck,
+                accepted: b.accepted,
+                paused: b.paused,
+            })
+            .collect()
     }
 
     /// Approximate bytes the scheduler holds (state, plan and derived caches).

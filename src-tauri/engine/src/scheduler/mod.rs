@@ -86,7 +86,8 @@ pub mod workload;
 
 pub use self::bound::lower_bound;
 pub use self::core::{
-    validate_plan, Effect, Event, Minutes, PhaseId, PhaseKind, PlanError, Scheduler,
+    validate_plan, BatchStatus, Effect, Event, Minutes, PhaseId, PhaseKind, PhaseState, PlanError,
+    Scheduler,
 };
 pub use self::plan::{
     preset_agents, AgentSpec, BatchSpec, Estimates, Plan, PreambleSpec, PriorityRule,

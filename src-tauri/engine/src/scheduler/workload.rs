@@ -100,7 +100,7 @@ impl Workload {
                 })
             } else if m > MAX_MINUTES {
                 Err(WorkloadError::Impossible(format!(
-                    "{} is {m} minutes (at most {MAX_MINUTES})",
+                    "{} is longer than {MAX_MINUTES} minutes",
                     what()
                 )))
             } else {

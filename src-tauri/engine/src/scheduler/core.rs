@@ -879,7 +879,10 @@ impl Scheduler {
                         unreachable!()
                     };
                     *slot = Slot::Failed;
-                    self.agents[agent].running = None;
+                    // a verify runs on no agent.
+                    if let Some(a) = self.agents.get_mut(agent) {
+                        a.running = None;
+                    }
                     self.notify(
                         effects,
                         format!("{phase} failed: {reason}; held until retried"),

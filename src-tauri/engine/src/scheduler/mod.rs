@@ -72,12 +72,18 @@
 //!   `C >= h + q + sum p / |S|`, maximised over thresholds `h`, `q` (each agent's and each agent
 //!   group's unavoidable load, with the time before its first and after its last possible phase).
 //!
-//! Both hold even with preemption. Benchmark (`cargo run --release -p leapfrog-engine --example
-//! scheduler_bench`): over 300 generated workloads (two agents, specialist split, designer with
-//! two builders; 3 to 20 batches; failures, lookahead and sync varied) the mean makespan / bound
-//! is about 1.03.
+//! Both hold even with preemption.
+//!
+//! # Figures
+//!
+//! `cargo run --release -p leapfrog-engine --example scheduler_bench` (300 generated workloads:
+//! two agents, specialist split, designer with two builders; 3 to 20 batches; review failures,
+//! qa, lookahead, sync points, verify and re-check durations varied): makespan / lower bound mean
+//! 1.034 (p50 1.026, p90 1.099, max 1.145) keeping the best rule, 1.039 with critical path
+//! alone; savings mean 28% (p90 44%). 1000 batches with 4 agents: one run of the core takes about
+//! 1.5 ms with lookahead 2 and 5 ms with no lookahead limit; the core holds about 450 bytes per
+//! batch.
 
-pub mod bound;
 mod core;
 pub mod estimate;
 pub mod plan;

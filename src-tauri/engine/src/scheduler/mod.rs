@@ -84,6 +84,7 @@
 //! 1.5 ms with lookahead 2 and 5 ms with no lookahead limit; the core holds about 450 bytes per
 //! batch.
 
+pub mod bound;
 mod core;
 pub mod estimate;
 pub mod plan;

@@ -570,3 +570,24 @@ mod random_events {
         }
     }
 }
+
+#[test]
+fn a_failed_review_without_a_fixer_is_notified() {
+    let mut plan = leapfrog(1);
+    plan.agents[1].roles = vec![leapfrog_engine::model::Role::Build];
+    check(
+        plan,
+        "tick 0
+         finish design 1 10
+         finish build 1 30
+         fail review 1 35",
+        "> tick 0
+           design(1) -> claude (est 10)
+         > finish design 1 10
+           build(1) -> codex (est 20)
+         > finish build 1 30
+           review(1) -> claude (est 5)
+         > fail review 1 35
+           notify: review(1) failed but no agent has the `fix` role",
+    );
+}

@@ -1023,6 +1023,12 @@ impl Scheduler {
                     b.fix_pending = true;
                     b.fails += 1;
                     self.invalidate_tails(p);
+                    if self.agents_with(Role::Fix).next().is_none() {
+                        self.notify(
+                            effects,
+                            format!("review({batch}) failed but no agent has the `fix` role"),
+                        );
+                    }
                     self.cascade(p, effects);
                 }
             }

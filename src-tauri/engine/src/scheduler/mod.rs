@@ -70,7 +70,9 @@
 //! * for every set `S` of agents and the phases `J` only agents of `S` can run: all phases of `J`
 //!   with `head >= h` and `tail >= q` must run inside `[h, C - q]` on `|S|` agents, so
 //!   `C >= h + q + sum p / |S|`, maximised over thresholds `h`, `q` (each agent's and each agent
-//!   group's unavoidable load, with the time before its first and after its last possible phase).
+//!   group's unavoidable load, with the time before its first and after its last possible phase);
+//! * sync segments: the same load argument between consecutive verifies, chained (the group's
+//!   phases leading to a verify end before it starts, those after it start after it ends).
 //!
 //! Both hold even with preemption.
 //!
@@ -79,8 +81,7 @@
 //! `cargo run --release -p leapfrog-engine --example scheduler_bench` (300 generated workloads:
 //! two agents, specialist split, designer with two builders; 3 to 20 batches; review failures,
 //! qa, lookahead, sync points, verify and re-check durations varied): makespan / lower bound mean
-//! 1.034 (p50 1.026, p90 1.099, max 1.145) keeping the best rule, 1.039 with critical path
-//! alone; savings mean 28% (p90 44%). 1000 batches with 4 agents: one run of the core takes about
+//! 1.032 (p50 1.024, p90 1.087, max 1.143) keeping the best rule; savings mean 28% (p90 44%). 1000 batches with 4 agents: one run of the core takes about
 //! 1.5 ms with lookahead 2 and 5 ms with no lookahead limit; the core holds about 450 bytes per
 //! batch.
 

@@ -229,6 +229,10 @@ fn workload_errors_are_named() {
             r#"{AGENTS, "batches": [{"design": 1, "build": 1, "review": 1, "review_fails": 99999999}]}"#,
             "impossible workload: batch 1: review_fails",
         ),
+        (
+            r#"{AGENTS, "batches": [{"design": 1e300, "build": 1, "review": 1}]}"#,
+            "impossible workload: batch 1 design is longer than 1000000000 minutes",
+        ),
         // malformed input
         (
             r#"{AGENTS, "batches": [{"design": 1, "build": 1}]}"#,

@@ -2,7 +2,7 @@
 //! small language, one event a line) and the expected transcript of effects.
 
 use leapfrog_engine::model::Pattern;
-use leapfrog_engine::scheduler::{Effect, Event, PhaseId, Plan, Scheduler};
+use leapfrog_engine::scheduler::{Effect, Event, PhaseId, PhaseState, Plan, Scheduler};
 
 fn phase(kind: &str, n: u32) -> PhaseId {
     match kind {
@@ -413,8 +413,181 @@ fn state_persists_and_resumes_identically() {
         assert_eq!(effects, b.step(parse(l)), "after {l}");
     }
     assert_eq!(dispatched, 4, "fix(1), review(2), review(1), build(3)");
+    // what the UI reads: batch 1 accepted after one failed review, build(3) running on codex.
+    let status = b.batch_status();
+    assert_eq!(
+        (
+            status[0].accepted,
+            status[0].reviews_failed,
+            status[0].fix_pending
+        ),
+        (true, 1, false)
+    );
+    assert_eq!(status[2].build, PhaseState::Running);
+    assert_eq!(
+        b.running(),
+        [("codex".to_string(), PhaseId::Build { batch: 3 })]
+    );
     assert_eq!(
         serde_json::to_string(&a).unwrap(),
         serde_json::to_string(&b).unwrap()
+    );
+}
+
+mod random_events {
+    //! Any sequence of events, sensible or not, is answered without a panic, and the effects keep
+    //! the rules: a dispatched agent has the phase's role and is not already running something.
+
+    use super::*;
+    use leapfrog_engine::model::Role;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn any_phase() -> impl Strategy<Value = PhaseId> {
+        (0usize..8, 0u32..6).prop_map(|(k, n)| {
+            let kinds = [
+                "preamble", "design", "build", "review", "fix", "qa", "recheck", "verify",
+            ];
+            phase(kinds[k], n)
+        })
+    }
+
+    fn any_agent() -> impl Strategy<Value = String> {
+        proptest::sample::select(vec!["claude", "codex", "designer", "builder", "nobody"])
+            .prop_map(String::from)
+    }
+
+    fn any_event() -> impl Strategy<Value = (u8, PhaseId, String, u32, bool, Vec<u32>)> {
+        (
+            0u8..16,
+            any_phase(),
+            any_agent(),
+            0u32..6,
+            any::<bool>(),
+            proptest::collection::vec(0u32..6, 0..4),
+        )
+    }
+
+    fn event(
+        at: f64,
+        (k, phase, agent, batch, flag, order): (u8, PhaseId, String, u32, bool, Vec<u32>),
+    ) -> Event {
+        match k {
+            0 => Event::Tick { at },
+            1..=4 => Event::PhaseFinished { phase, at },
+            5 => Event::ReviewFailed { batch, at },
+            6 => Event::VerifyFinished {
+                sync: batch,
+                passed: flag,
+                at,
+            },
+            7 => Event::PhaseFailed {
+                phase,
+                reason: "x".into(),
+                at,
+            },
+            8 => Event::AgentIdle { agent, at },
+            9 => Event::AgentBusy { agent, at },
+            10 => Event::AgentOffline { agent, at },
+            11 if flag => Event::PauseBatch { batch, at },
+            11 => Event::ResumeBatch { batch, at },
+            12 if flag => Event::PauseAgent { agent, at },
+            12 => Event::ResumeAgent { agent, at },
+            13 => Event::Skip { phase, at },
+            14 => Event::Retry { phase, at },
+            _ => Event::Reorder { batches: order, at },
+        }
+    }
+
+    fn plan(pattern: u8, batches: u32, lookahead: Option<u32>, sync: Option<u32>) -> Plan {
+        let pattern = [Pattern::Leapfrog, Pattern::Pipeline, Pattern::Specialist][pattern as usize];
+        let mut p = Plan::preset(pattern, batches);
+        p.lookahead = lookahead;
+        p.sync_every = sync;
+        p
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_panic_and_dispatches_keep_the_rules(
+            pattern in 0u8..3,
+            batches in 0u32..5,
+            lookahead in proptest::option::of(0u32..3),
+            sync in proptest::option::of(0u32..3),
+            events in proptest::collection::vec((0.0f64..5.0, any_event()), 0..60),
+            // feed the dispatched phases back as finished, so runs get far.
+            echo in any::<bool>(),
+        ) {
+            let plan = plan(pattern, batches, lookahead, sync);
+            let roles: HashMap<String, Vec<Role>> =
+                plan.agents.iter().map(|a| (a.id.clone(), a.roles.clone())).collect();
+            let preamble: Vec<Role> = plan.preamble.iter().map(|p| p.role).collect();
+            let mut s = Scheduler::new(plan).unwrap();
+            let mut at = 0.0;
+            let mut pending: Vec<PhaseId> = Vec::new();
+            for (dt, e) in events {
+                at += dt;
+                let mut input = vec![event(at, e)];
+                if echo {
+                    if let Some(p) = pending.pop() {
+                        input.push(Event::PhaseFinished { phase: p, at });
+                    }
+                }
+                for ev in input {
+                    let effects = s.step(ev);
+                    // what the scheduler says runs now is the truth for the next check.
+                    let running: HashMap<String, PhaseId> = s.running().into_iter().collect();
+                    let mut phases: Vec<PhaseId> = running.values().copied().collect();
+                    phases.sort_by_key(|p| format!("{p}"));
+                    phases.dedup();
+                    prop_assert_eq!(phases.len(), running.len(), "a phase runs on two agents");
+                    let mut dispatched = std::collections::HashSet::new();
+                    for eff in &effects {
+                        if let Effect::Dispatch { agent, phase, .. } = eff {
+                            let need = match phase {
+                                PhaseId::Preamble { index } => preamble[*index as usize],
+                                PhaseId::Design { .. } | PhaseId::Recheck { .. } => Role::Design,
+                                PhaseId::Build { .. } => Role::Build,
+                                PhaseId::Review { .. } => Role::Review,
+                                PhaseId::Fix { .. } => Role::Fix,
+                                PhaseId::Qa { .. } => Role::Qa,
+                                PhaseId::Verify { .. } => panic!("verify dispatched to an agent"),
+                            };
+                            prop_assert!(roles[agent].contains(&need), "{agent} cannot run {phase}");
+                            prop_assert_eq!(running.get(agent), Some(phase), "{} runs something else", agent);
+                            prop_assert!(dispatched.insert(agent.clone()), "{} given two phases at once", agent);
+                            pending.push(*phase);
+                        }
+                    }
+                }
+            }
+            // the state always round-trips.
+            let json = serde_json::to_string(&s).unwrap();
+            let back: Scheduler = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        }
+    }
+}
+
+#[test]
+fn a_failed_review_without_a_fixer_is_notified() {
+    let mut plan = leapfrog(1);
+    plan.agents[1].roles = vec![leapfrog_engine::model::Role::Build];
+    check(
+        plan,
+        "tick 0
+         finish design 1 10
+         finish build 1 30
+         fail review 1 35",
+        "> tick 0
+           design(1) -> claude (est 10)
+         > finish design 1 10
+           build(1) -> codex (est 20)
+         > finish build 1 30
+           review(1) -> claude (est 5)
+         > fail review 1 35
+           notify: review(1) failed but no agent has the `fix` role",
     );
 }

@@ -12,8 +12,12 @@
 //!   agents: `C >= h + q + sum(p) / |S|`. Maximised over thresholds (all pairs for small `J`,
 //!   one threshold at a time for large ones) and over every set of agents (every subset up to 10
 //!   agents; beyond that the capability sets and all agents).
+//! * **sync segments**: every verify `V` starts after the group phases that lead to it, and the
+//!   group phases that descend from it start after it ends; chaining lower bounds on each verify's
+//!   end from one sync point to the next catches the waits a builder cannot avoid at every sync
+//!   point (`sync_chain_bound`; skipped on very large workloads to stay cheap).
 //!
-//! Both hold for preemptive schedules too, so for every valid schedule.
+//! All hold for preemptive schedules too, so for every valid schedule.
 
 use super::workload::Workload;
 
@@ -26,7 +30,7 @@ struct Node {
 
 /// The lower bound in minutes.
 pub fn lower_bound(w: &Workload) -> f64 {
-    let nodes = graph(w);
+    let (nodes, verifies) = graph(w);
     let len = nodes.len();
     let mut head = vec![0.0f64; len];
     for i in 0..len {
@@ -60,7 +64,7 @@ pub fn lower_bound(w: &Workload) -> f64 {
             (1u64 << agents) - 1
         });
     }
-    for s in groups {
+    for &s in &groups {
         let jobs: Vec<(f64, f64, f64)> = (0..len)
             .filter(|&i| nodes[i].mask != 0 && nodes[i].mask & !s == 0)
             .map(|i| (head[i], nodes[i].dur, tail[i]))
@@ -70,7 +74,93 @@ pub fn lower_bound(w: &Workload) -> f64 {
         }
         bound = bound.max(group_bound(&jobs, s.count_ones() as f64));
     }
+    bound.max(sync_chain_bound(&nodes, &head, &tail, &verifies, &groups))
+}
+
+/// Sync points cut every schedule into segments. With `E` a lower bound on the end of the
+/// previous verify `V'`, the phases of an agent group that descend from `V'` and lead to the next
+/// verify `V` (with at least `d(j)` of path between `j`'s end and `V`'s start) all run in
+/// `[max(E, h), start(V) - min d]`, so `start(V) >= max(E, h) + sum p / |S| + min d` over
+/// thresholds `h` on heads; then `end(V) >= start(V) + p(V)` is the next `E`. Phases descending
+/// from `V` likewise give `C >= max(E_V, h) + sum p / |S| + min tail`.
+fn sync_chain_bound(
+    nodes: &[Node],
+    head: &[f64],
+    tail: &[f64],
+    verifies: &[usize],
+    groups: &[u64],
+) -> f64 {
+    let len = nodes.len();
+    if verifies.is_empty() || verifies.len().saturating_mul(len) > 250_000 {
+        return 0.0; // keep the bound cheap on huge workloads
+    }
+    let mut succ = vec![Vec::new(); len];
+    for (i, n) in nodes.iter().enumerate() {
+        for &p in &n.preds {
+            succ[p].push(i);
+        }
+    }
+    let mut bound = 0.0f64;
+    let mut end_prev = 0.0f64;
+    let mut desc_prev = vec![true; len];
+    for &v in verifies {
+        // to_v[x]: longest path from the start of x to the start of v (x an ancestor of v).
+        let mut to_v: Vec<Option<f64>> = vec![None; len];
+        to_v[v] = Some(0.0);
+        for x in (0..v).rev() {
+            to_v[x] = succ[x]
+                .iter()
+                .filter_map(|&s| to_v[s])
+                .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))))
+                .map(|t| t + nodes[x].dur);
+        }
+        let mut start = head[v];
+        if desc_prev[v] {
+            start = start.max(end_prev);
+        }
+        for &g in groups {
+            let jobs: Vec<(f64, f64, f64)> = (0..len)
+                .filter(|&i| nodes[i].mask != 0 && nodes[i].mask & !g == 0 && desc_prev[i])
+                .filter_map(|i| to_v[i].map(|t| (head[i], nodes[i].dur, t - nodes[i].dur)))
+                .collect();
+            start = start.max(floor_bound(jobs, end_prev, g.count_ones() as f64));
+        }
+        let end = start + nodes[v].dur;
+        bound = bound.max(end);
+        // descendants of v
+        let mut desc = vec![false; len];
+        desc[v] = true;
+        for x in v..len {
+            if desc[x] {
+                for &s in &succ[x] {
+                    desc[s] = true;
+                }
+            }
+        }
+        for &g in groups {
+            let jobs: Vec<(f64, f64, f64)> = (0..len)
+                .filter(|&i| nodes[i].mask != 0 && nodes[i].mask & !g == 0 && desc[i])
+                .map(|i| (head[i], nodes[i].dur, tail[i]))
+                .collect();
+            bound = bound.max(floor_bound(jobs, end, g.count_ones() as f64));
+        }
+        end_prev = end;
+        desc_prev = desc;
+    }
     bound
+}
+
+/// `max over h of max(floor, h) + sum{p : head >= h} / m + min{q : head >= h}` for jobs
+/// `(head, p, q)` that all start after `floor`; 0 without jobs.
+fn floor_bound(mut jobs: Vec<(f64, f64, f64)>, floor: f64, m: f64) -> f64 {
+    jobs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let (mut best, mut sum, mut min_q) = (0.0f64, 0.0, f64::INFINITY);
+    for (h, p, q) in jobs {
+        sum += p;
+        min_q = min_q.min(q);
+        best = best.max(floor.max(h) + sum / m + min_q);
+    }
+    best
 }
 
 /// `max over h, q of h + q + sum{p : head >= h, tail >= q} / m` for jobs `(head, p, tail)`.
@@ -117,7 +207,8 @@ fn group_bound(jobs: &[(f64, f64, f64)], m: f64) -> f64 {
     best
 }
 
-fn graph(w: &Workload) -> Vec<Node> {
+/// The phases in topological order, and the verify nodes in order.
+fn graph(w: &Workload) -> (Vec<Node>, Vec<usize>) {
     let mut nodes: Vec<Node> = Vec::new();
     let mask_of = |role: crate::model::Role| -> u64 {
         w.agents
@@ -197,7 +288,8 @@ fn graph(w: &Workload) -> Vec<Node> {
         }
     }
     if final_one {
-        push(&mut nodes, w.verify_minutes, 0, accepted.clone());
+        let id = push(&mut nodes, w.verify_minutes, 0, accepted.clone());
+        verifies.push(id);
     }
-    nodes
+    (nodes, verifies)
 }

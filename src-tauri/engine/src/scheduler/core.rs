@@ -249,6 +249,34 @@ pub enum Effect {
     Notify { message: String, at: Minutes },
 }
 
+/// Where one phase stands, for the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseState {
+    Waiting,
+    Running,
+    Done,
+    Failed,
+}
+
+/// Where one batch stands, for the UI ([`Scheduler::batch_status`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchStatus {
+    pub batch: u32,
+    pub design: PhaseState,
+    pub build: PhaseState,
+    /// The current review cycle's review.
+    pub review: PhaseState,
+    /// `Waiting` also when no fix is due; see `fix_pending`.
+    pub fix: PhaseState,
+    pub qa: Option<PhaseState>,
+    pub reviews_failed: u32,
+    pub fix_pending: bool,
+    pub needs_recheck: bool,
+    pub accepted: bool,
+    pub paused: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "state", rename_all = "snake_case")]
 enum Slot {
@@ -264,6 +292,15 @@ enum Slot {
 }
 
 impl Slot {
+    fn state(self) -> PhaseState {
+        match self {
+            Slot::Waiting => PhaseState::Waiting,
+            Slot::Running { .. } => PhaseState::Running,
+            Slot::Done => PhaseState::Done,
+            Slot::Failed => PhaseState::Failed,
+        }
+    }
+
     fn waiting(self) -> bool {
         matches!(self, Slot::Waiting)
     }
@@ -359,6 +396,9 @@ struct Cache {
     tails: Vec<[Minutes; 6]>,
     tail_preamble: Vec<Minutes>,
     tail_verify: Vec<Minutes>,
+    /// `chain_next[p]`: the first position >= p whose build does not simply wait for the build
+    /// before it (`n` if none).
+    chain_next: Vec<usize>,
     /// Suffix maximum of build tails (`suffix_build[p]` = max over positions >= p).
     suffix_build: Vec<Minutes>,
     /// Tails of this position and earlier ones are stale.
@@ -393,6 +433,18 @@ pub struct Scheduler {
     estimator: Estimator,
     /// Every position before this one is accepted.
     first_unaccepted: usize,
+    /// Every verify before this one has started.
+    #[serde(default)]
+    verify_cursor: usize,
+    /// Every design before this position is done.
+    #[serde(default)]
+    design_cursor: usize,
+    /// Positions flagged for a re-check not yet done.
+    #[serde(default)]
+    rechecks: std::collections::BTreeSet<usize>,
+    /// A build was skipped: builds may be done out of chain order.
+    #[serde(default)]
+    skipped_build: bool,
     finished_notified: bool,
     #[serde(skip)]
     cache: Cache,
@@ -422,6 +474,10 @@ impl Scheduler {
             estimator: Estimator::new(agents.len()),
             agents,
             first_unaccepted: 0,
+            verify_cursor: 0,
+            design_cursor: 0,
+            rechecks: Default::default(),
+            skipped_build: false,
             finished_notified: false,
             cache: Cache::default(),
             plan,
@@ -458,6 +514,65 @@ impl Scheduler {
         }
         let (regular, final_one) = self.sync_shape();
         regular + usize::from(final_one)
+    }
+
+    /// What each agent is running now.
+    pub fn running(&self) -> Vec<(String, PhaseId)> {
+        self.agents
+            .iter()
+            .filter_map(|a| a.running.map(|p| (a.id.clone(), p)))
+            .collect()
+    }
+
+    /// Every batch in its current order.
+    pub fn batch_status(&self) -> Vec<BatchStatus> {
+        self.batches
+            .iter()
+            .zip(&self.plan.batches)
+            .map(|(b, spec)| BatchStatus {
+                batch: b.id,
+                design: b.design.state(),
+                build: b.build.state(),
+                review: b.review.state(),
+                fix: b.fix.state(),
+                qa: spec.qa.then(|| b.qa.state()),
+                reviews_failed: b.fails,
+                fix_pending: b.fix_pending,
+                needs_recheck: b.needs_recheck,
+                accepted: b.accepted,
+                paused: b.paused,
+            })
+            .collect()
+    }
+
+    /// Approximate bytes the scheduler holds (state, plan and derived caches).
+    pub fn memory_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let c = &self.cache;
+        let nested = |v: &Vec<Vec<usize>>| {
+            v.iter()
+                .map(|x| size_of::<Vec<usize>>() + x.capacity() * size_of::<usize>())
+                .sum::<usize>()
+        };
+        size_of::<Scheduler>()
+            + self.batches.capacity() * size_of::<BatchRt>()
+            + self.plan.batches.capacity() * size_of::<super::plan::BatchSpec>()
+            + self
+                .plan
+                .batches
+                .iter()
+                .map(|b| b.builds_after.as_ref().map_or(0, |v| v.capacity() * 4))
+                .sum::<usize>()
+            + self.agents.capacity() * size_of::<AgentRt>()
+            + (self.preamble.capacity() + self.verifies.capacity()) * size_of::<Slot>()
+            + self.estimator.memory_bytes()
+            + c.pos.capacity() * (size_of::<u32>() + size_of::<usize>() + 1)
+            + nested(&c.dependents)
+            + nested(&c.builds_after)
+            + c.tails.capacity() * size_of::<[Minutes; 6]>()
+            + (c.suffix_build.capacity() + c.tail_verify.capacity() + c.tail_preamble.capacity())
+                * size_of::<Minutes>()
+            + c.chain_next.capacity() * size_of::<usize>()
     }
 
     /// The learned estimates.
@@ -569,6 +684,12 @@ impl Scheduler {
         self.cache.pos = pos;
         self.cache.builds_after = builds_after;
         self.cache.dependents = dependents;
+        let mut chain_next = vec![n; n + 1];
+        for p in (0..n).rev() {
+            let chained = p > 0 && self.plan.batches[p].builds_after.is_none();
+            chain_next[p] = if chained { chain_next[p + 1] } else { p };
+        }
+        self.cache.chain_next = chain_next;
         self.cache.tails.clear();
         self.cache.suffix_build.clear();
         self.cache.tail_verify.clear();
@@ -758,7 +879,10 @@ impl Scheduler {
                         unreachable!()
                     };
                     *slot = Slot::Failed;
-                    self.agents[agent].running = None;
+                    // a verify runs on no agent.
+                    if let Some(a) = self.agents.get_mut(agent) {
+                        a.running = None;
+                    }
                     self.notify(
                         effects,
                         format!("{phase} failed: {reason}; held until retried"),
@@ -899,6 +1023,12 @@ impl Scheduler {
                     b.fix_pending = true;
                     b.fails += 1;
                     self.invalidate_tails(p);
+                    if self.agents_with(Role::Fix).next().is_none() {
+                        self.notify(
+                            effects,
+                            format!("review({batch}) failed but no agent has the `fix` role"),
+                        );
+                    }
                     self.cascade(p, effects);
                 }
             }
@@ -915,6 +1045,7 @@ impl Scheduler {
                     b.recheck = Slot::Waiting;
                 } else {
                     b.needs_recheck = false;
+                    self.rechecks.remove(&p);
                 }
             }
             PhaseId::Qa { batch } => {
@@ -958,6 +1089,7 @@ impl Scheduler {
                         _ => {
                             b.needs_recheck = true;
                             b.recheck = Slot::Waiting;
+                            self.rechecks.insert(c);
                         }
                     }
                 }
@@ -986,7 +1118,11 @@ impl Scheduler {
             let p = self.cache.pos[&id];
             match phase.kind() {
                 PhaseKind::Fix => self.batches[p].fix_pending = false,
-                PhaseKind::Recheck => self.batches[p].needs_recheck = false,
+                PhaseKind::Recheck => {
+                    self.batches[p].needs_recheck = false;
+                    self.rechecks.remove(&p);
+                }
+                PhaseKind::Build => self.skipped_build = true,
                 PhaseKind::Review => {
                     // a skipped review counts as passed; a pending fix is moot.
                     self.batches[p].fix_pending = false;
@@ -1099,51 +1235,71 @@ impl Scheduler {
             return out;
         }
         let n = self.batches.len();
-        let lookahead = self.plan.lookahead.map(|l| l as usize);
-        for p in self.first_unaccepted..n {
+        let end = self.design_cursor.min(n);
+        let mut p = self.first_unaccepted;
+        while p < end {
             let b = &self.batches[p];
             let tails = &self.cache.tails[p];
             let id = b.id;
-            if b.design.waiting() {
-                let prev_done = p == 0 || self.batches[p - 1].design.done();
-                let ahead_ok = match lookahead {
-                    Some(l) if p > l => self.batches[p - l - 1].accepted,
-                    _ => true,
-                };
-                if prev_done && ahead_ok && !b.paused {
-                    out.push((PhaseId::Design { batch: id }, p, tails[0]));
-                }
-                // designs run in order: nothing later has started.
-                break;
-            }
             if b.paused {
+                p += 1;
                 continue;
             }
             if b.needs_recheck && b.recheck.waiting() && self.plan.recheck_tasks {
                 out.push((PhaseId::Recheck { batch: id }, p, tails[5]));
             }
             if b.build.waiting() {
-                let design_ok = b.design.done() && !(b.needs_recheck && self.plan.recheck_tasks);
-                let after_ok = self.cache.builds_after[p]
+                // cheapest first: most waiting builds wait for the build before them.
+                let ready = self.cache.builds_after[p]
                     .iter()
-                    .all(|&a| self.batches[a].build.done());
-                let sync_ok = self.build_gate(p).is_none_or(|m| self.verifies[m].done());
-                if design_ok && after_ok && sync_ok {
+                    .all(|&a| self.batches[a].build.done())
+                    && b.design.done()
+                    && !(b.needs_recheck && self.plan.recheck_tasks)
+                    && self.build_gate(p).is_none_or(|m| self.verifies[m].done());
+                if ready {
                     out.push((PhaseId::Build { batch: id }, p, tails[1]));
+                } else if !self.skipped_build
+                    && p > 0
+                    && self.plan.batches[p].builds_after.is_none()
+                    && !self.batches[p - 1].build.done()
+                {
+                    // every following batch chained to this build has not built either: only
+                    // their re-checks can be ready.
+                    let q = self.cache.chain_next[p + 1].min(end);
+                    for &r in self.rechecks.range(p + 1..q) {
+                        let c = &self.batches[r];
+                        if !c.paused && c.recheck.waiting() && self.plan.recheck_tasks {
+                            out.push((PhaseId::Recheck { batch: c.id }, r, self.cache.tails[r][5]));
+                        }
+                    }
+                    p = q;
+                    continue;
                 }
+                p += 1;
                 continue;
             }
-            if !b.build.done() {
-                continue;
-            }
-            if b.fix_pending {
-                if b.fix.waiting() {
-                    out.push((PhaseId::Fix { batch: id }, p, tails[3]));
+            if b.build.done() {
+                if b.fix_pending {
+                    if b.fix.waiting() {
+                        out.push((PhaseId::Fix { batch: id }, p, tails[3]));
+                    }
+                } else if b.review.waiting() {
+                    out.push((PhaseId::Review { batch: id }, p, tails[2]));
+                } else if b.review.done() && self.plan.batches[p].qa && b.qa.waiting() {
+                    out.push((PhaseId::Qa { batch: id }, p, tails[4]));
                 }
-            } else if b.review.waiting() {
-                out.push((PhaseId::Review { batch: id }, p, tails[2]));
-            } else if b.review.done() && self.plan.batches[p].qa && b.qa.waiting() {
-                out.push((PhaseId::Qa { batch: id }, p, tails[4]));
+            }
+            p += 1;
+        }
+        // the next design: designs run in order.
+        if let Some(b) = self.batches.get(self.design_cursor) {
+            let p = self.design_cursor;
+            let ahead_ok = match self.plan.lookahead.map(|l| l as usize) {
+                Some(l) if p > l => self.batches[p - l - 1].accepted,
+                _ => true,
+            };
+            if b.design.waiting() && ahead_ok && !b.paused {
+                out.push((PhaseId::Design { batch: b.id }, p, self.cache.tails[p][0]));
             }
         }
         out
@@ -1153,8 +1309,25 @@ impl Scheduler {
         self.ensure_cache();
         let now = self.now;
         // verifies: no agent, start as soon as their batches are accepted.
-        for m in 0..self.verifies.len() {
-            if self.verifies[m].waiting() && self.first_unaccepted >= self.verify_needs(m) {
+        while self
+            .batches
+            .get(self.design_cursor)
+            .is_some_and(|b| b.design.done())
+        {
+            self.design_cursor += 1;
+        }
+        while self
+            .verifies
+            .get(self.verify_cursor)
+            .is_some_and(|v| matches!(v, Slot::Running { .. } | Slot::Done))
+        {
+            self.verify_cursor += 1;
+        }
+        for m in self.verify_cursor..self.verifies.len() {
+            if self.first_unaccepted < self.verify_needs(m) {
+                break; // later verifies need even more batches
+            }
+            if self.verifies[m].waiting() {
                 self.verifies[m] = Slot::Running {
                     agent: usize::MAX,
                     since: now,
@@ -1208,7 +1381,7 @@ impl Scheduler {
                 };
                 next.is_some_and(|r| ready_roles & role_bit(r) == 0)
             };
-            let mut keyed: Vec<(f64, f64, usize, u8, PhaseId)> = ready
+            let keyed: Vec<(f64, f64, usize, u8, PhaseId)> = ready
                 .drain(..)
                 .map(|(ph, p, tail)| match rule {
                     PriorityRule::Interleave => (p as f64, -tail, p, kind_rank(ph.kind()), ph),
@@ -1222,37 +1395,49 @@ impl Scheduler {
                     _ => (-tail, 0.0, p, kind_rank(ph.kind()), ph),
                 })
                 .collect();
-            keyed.sort_by(|a, b| {
+            let before = |a: &(f64, f64, usize, u8, PhaseId),
+                          b: &(f64, f64, usize, u8, PhaseId)| {
                 a.0.total_cmp(&b.0)
                     .then(a.1.total_cmp(&b.1))
                     .then(a.3.cmp(&b.3))
                     .then(a.2.cmp(&b.2))
-            });
-            let roles: Vec<Option<Role>> = keyed.iter().map(|k| self.role_of(k.4)).collect();
+                    .is_lt()
+            };
+            let roles: Vec<u16> = keyed
+                .iter()
+                .map(|k| self.role_of(k.4).map_or(0, role_bit))
+                .collect();
             let mut taken = vec![false; keyed.len()];
-            for i in 0..keyed.len() {
-                if free.is_empty() {
-                    break;
+            // Few agents are free at once: pick the best phase some free agent can run, again and
+            // again (the same order as sorting every ready phase, without the sort).
+            while !free.is_empty() {
+                let can_run = free.iter().fold(0u16, |m, &a| m | self.agents[a].roles);
+                let mut pick: Option<usize> = None;
+                for j in 0..keyed.len() {
+                    if !taken[j]
+                        && roles[j] & can_run != 0
+                        && pick.is_none_or(|p| before(&keyed[j], &keyed[p]))
+                    {
+                        pick = Some(j);
+                    }
                 }
-                let Some(role) = roles[i] else { continue };
-                let bit = role_bit(role);
-                // the capable free agent least useful for the phases after this one.
+                let Some(i) = pick else { break };
+                let bit = roles[i];
+                // the capable free agent least useful for the other ready phases.
                 let best = free
                     .iter()
                     .enumerate()
                     .filter(|(_, &a)| self.agents[a].roles & bit != 0)
                     .min_by_key(|(_, &a)| {
-                        let useful = (i + 1..keyed.len())
+                        let useful = (0..keyed.len())
                             .filter(|&j| {
-                                !taken[j]
-                                    && roles[j]
-                                        .is_some_and(|r| self.agents[a].roles & role_bit(r) != 0)
+                                j != i && !taken[j] && roles[j] & self.agents[a].roles != 0
                             })
                             .count();
                         (useful, a)
                     })
                     .map(|(fi, &a)| (fi, a));
-                let Some((fi, agent)) = best else { continue };
+                let Some((fi, agent)) = best else { break };
                 free.swap_remove(fi);
                 free.sort_unstable();
                 taken[i] = true;

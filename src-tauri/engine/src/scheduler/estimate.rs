@@ -53,6 +53,10 @@ impl Estimator {
         }
     }
 
+    pub fn memory_bytes(&self) -> usize {
+        self.learned.capacity() * std::mem::size_of::<[Option<Ewma>; PhaseKind::COUNT]>()
+    }
+
     /// Record a finished phase. Non-finite or negative durations are ignored.
     pub fn observe(&mut self, agent: usize, kind: PhaseKind, minutes: f64) {
         if !minutes.is_finite() || minutes < 0.0 {

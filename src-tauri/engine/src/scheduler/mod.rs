@@ -70,12 +70,20 @@
 //! * for every set `S` of agents and the phases `J` only agents of `S` can run: all phases of `J`
 //!   with `head >= h` and `tail >= q` must run inside `[h, C - q]` on `|S|` agents, so
 //!   `C >= h + q + sum p / |S|`, maximised over thresholds `h`, `q` (each agent's and each agent
-//!   group's unavoidable load, with the time before its first and after its last possible phase).
+//!   group's unavoidable load, with the time before its first and after its last possible phase);
+//! * sync segments: the same load argument between consecutive verifies, chained (the group's
+//!   phases leading to a verify end before it starts, those after it start after it ends).
 //!
-//! Both hold even with preemption. Benchmark (`cargo run --release -p leapfrog-engine --example
-//! scheduler_bench`): over 300 generated workloads (two agents, specialist split, designer with
-//! two builders; 3 to 20 batches; failures, lookahead and sync varied) the mean makespan / bound
-//! is about 1.03.
+//! Both hold even with preemption.
+//!
+//! # Figures
+//!
+//! `cargo run --release -p leapfrog-engine --example scheduler_bench` (300 generated workloads:
+//! two agents, specialist split, designer with two builders; 3 to 20 batches; review failures,
+//! qa, lookahead, sync points, verify and re-check durations varied): makespan / lower bound mean
+//! 1.032 (p50 1.024, p90 1.087, max 1.143) keeping the best rule; savings mean 28% (p90 44%). 1000 batches with 4 agents: one run of the core takes about
+//! 1.5 ms with lookahead 2 and 5 ms with no lookahead limit; the core holds about 450 bytes per
+//! batch.
 
 pub mod bound;
 mod core;
@@ -86,7 +94,8 @@ pub mod workload;
 
 pub use self::bound::lower_bound;
 pub use self::core::{
-    validate_plan, Effect, Event, Minutes, PhaseId, PhaseKind, PlanError, Scheduler,
+    validate_plan, BatchStatus, Effect, Event, Minutes, PhaseId, PhaseKind, PhaseState, PlanError,
+    Scheduler,
 };
 pub use self::plan::{
     preset_agents, AgentSpec, BatchSpec, Estimates, Plan, PreambleSpec, PriorityRule,

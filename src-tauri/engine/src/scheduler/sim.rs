@@ -109,9 +109,13 @@ pub fn simulate(w: &Workload, opts: &SimOptions) -> Result<SimOutput, WorkloadEr
         Some(r) => vec![r],
         None => PriorityRule::ALL.to_vec(),
     };
+    // Each rule is an independent run of the core; keep the shortest schedule, the first rule
+    // on ties.
+    let runs: Vec<Result<(Vec<Row>, usize), WorkloadError>> =
+        rules.iter().map(|&rule| run(w, rule, &est)).collect();
     let mut best: Option<(Vec<Row>, usize, PriorityRule)> = None;
-    for rule in rules {
-        let (rows, flags) = run(w, rule, &est)?;
+    for (result, rule) in runs.into_iter().zip(rules) {
+        let (rows, flags) = result?;
         let end = makespan(&rows);
         if best.as_ref().is_none_or(|(b, _, _)| end < makespan(b)) {
             best = Some((rows, flags, rule));

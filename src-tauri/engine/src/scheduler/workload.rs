@@ -11,6 +11,8 @@ use crate::model::Role;
 pub const MAX_REVIEW_FAILS: u32 = 10_000;
 /// Most batches a workload may have.
 pub const MAX_BATCHES: usize = 100_000;
+/// Longest duration of one phase, in minutes (about 1900 years: sums stay exact and finite).
+pub const MAX_MINUTES: f64 = 1e9;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,6 +98,11 @@ impl Workload {
                     what: what(),
                     minutes: m,
                 })
+            } else if m > MAX_MINUTES {
+                Err(WorkloadError::Impossible(format!(
+                    "{} is longer than {MAX_MINUTES} minutes",
+                    what()
+                )))
             } else {
                 Ok(())
             }

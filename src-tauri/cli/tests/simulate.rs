@@ -163,7 +163,7 @@ fn check_error(input: &str, args: &[&str], expect: &str) {
     assert!(!o.status.success(), "expected failure for {input}");
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.starts_with("leap: "), "{err}");
     assert!(err.contains(expect), "expected {expect:?} in {err}");
 }
 
@@ -272,7 +272,7 @@ fn bad_arguments_are_named() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.starts_with("error: cannot read workload /nonexistent/workload.json"),
+        err.starts_with("leap: cannot read workload /nonexistent/workload.json"),
         "{err}"
     );
 }

@@ -317,6 +317,100 @@ fn dialect_66_bracketed_bold_list_items_under_status_sections() {
     );
 }
 
+#[test]
+fn dialect_04_epic_tables_and_a_summary_table_naming_the_epics() {
+    check(
+        r#"# План
+
+## EPIC-1: Инфраструктура
+
+| ID | Тикет | Зависимости |
+|---|---|---|
+| INF-1 | Docker | — |
+| INF-2 | CI | INF-1 |
+
+## EPIC-2: API
+
+| ID | Тикет | Зависимости |
+|---|---|---|
+| API-1 | Auth | INF-1, INF-2 |
+
+## Итого
+
+| Эпик | Тикетов |
+|---|---|
+| EPIC-1 | 2 |
+| EPIC-2 | 1 |
+"#,
+        r#"batch 1 «EPIC-1: Инфраструктура»: INF-1 todo «Docker», INF-2 todo «CI»
+batch 2 «EPIC-2: API»: API-1 todo «Auth»"#,
+    );
+}
+
+#[test]
+fn dialect_38_hash_ids_french_status_words_and_sprints() {
+    check(
+        r#"# Backlog
+
+## Sprint 1 — Fondations
+
+### #001 · Initialiser le dépôt
+**Statut :** Terminé
+
+### #002 · CI
+**Statut :** En cours
+
+## Sprint 2 — Suite
+
+### #003 · Déployer
+"#,
+        r#"batch 1 «Sprint 1 — Fondations»: #001 done «Initialiser le dépôt», #002 doing «CI»
+batch 2 «Sprint 2 — Suite»: #003 todo «Déployer»"#,
+    );
+}
+
+#[test]
+fn dialect_48_index_tables_under_german_status_sections() {
+    check(
+        r#"# Tickets
+
+## 🔴 Offen
+
+| ID | Titel | Priorität |
+|---|---|---|
+| [PR-008](PR-008.md) | Login | 🔥 Hoch |
+| [PR-009](PR-009.md) | Logout | ⚡ Mittel |
+
+## 🟢 Erledigt
+
+| ID | Titel | Priorität |
+|---|---|---|
+| [PR-001](PR-001.md) | Setup | 💤 Niedrig |
+"#,
+        r#"no batch: PR-008 todo «Login», PR-009 todo «Logout», PR-001 done «Setup»"#,
+    );
+}
+
+#[test]
+fn dialect_60_loose_numbered_list_under_bold_phase_paragraphs() {
+    check(
+        r#"**🧱 PHASE 1: Foundations (Tickets 1--10)**
+
+1.  Set up the repo
+
+2.  Add CI
+
+3.  Deploy preview
+
+**🧱 PHASE 2: More (Tickets 11--20)**
+
+11. Billing
+"#,
+        r#"batch 1 «PHASE 1: Foundations (Tickets 1--10)»: 1 todo «Set up the repo», 2 todo «Add CI», 3 todo «Deploy preview»
+batch 2 «PHASE 2: More (Tickets 11--20)»: 11 todo «Billing»"#,
+    );
+}
+
 // ---- edits in each dialect: check_edit(input, edit, expected text) ------------------------------------
 
 use leapfrog_engine::model::TicketStatus;

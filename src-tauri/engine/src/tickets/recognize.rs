@@ -1657,6 +1657,8 @@ mod tests {
         assert!(vocab::is_empty_value("—"));
         assert!(vocab::is_empty_value("aucune (COT câblé)"));
         assert!(vocab::is_empty_value("None"));
+        assert!(vocab::is_empty_value("nothing. Do this first."));
+        assert!(!vocab::is_empty_value("T-001"));
     }
 
     #[test]

@@ -492,7 +492,9 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         let before = heads.partition_point(|h| h.line < line);
         if let Some(k) = heads[..before].iter().rposition(|h| h.level < lvl) {
             let h = &heads[k];
-            if h.role == Role::Plain && !(h.level == 1 && Some(h.line) == first_heading) {
+            let generic = is_generic_title(&src.text[h.text.clone()]);
+            if h.role == Role::Plain && !generic && !(h.level == 1 && Some(h.line) == first_heading)
+            {
                 container.insert(k);
             }
         }
@@ -909,6 +911,38 @@ fn heading_title_and_status(src: &Source, t: &mut Ticket) {
     let te = trimmed[..te].trim_end().len();
     t.title_range = r.start..r.start + te;
     t.title = clean_title(&text[..te]);
+}
+
+/// A heading that just names the list (`## Tickets`, `## 📋 チケット一覧`, `# Issues`): not a batch.
+fn is_generic_title(text: &str) -> bool {
+    let t = clean_title(text).to_lowercase();
+    let t = t.trim_end_matches([':', '.']).trim();
+    matches!(
+        t,
+        "tickets"
+            | "ticket list"
+            | "all tickets"
+            | "issues"
+            | "tasks"
+            | "task list"
+            | "work items"
+            | "items"
+            | "backlog items"
+            | "ticket backlog"
+            | "todo list"
+            | "チケット一覧"
+            | "チケット"
+            | "티켓"
+            | "티켓 목록"
+            | "тикеты"
+            | "задачи"
+            | "工单"
+            | "任务"
+            | "tâches"
+            | "tareas"
+            | "tickets list"
+            | "list of tickets"
+    )
 }
 
 /// A title for display: no bold/code markers, no leading emoji, trimmed.
@@ -1659,6 +1693,13 @@ mod tests {
         assert!(vocab::is_empty_value("None"));
         assert!(vocab::is_empty_value("nothing. Do this first."));
         assert!(!vocab::is_empty_value("T-001"));
+    }
+
+    #[test]
+    fn generic_list_headings_are_not_batches() {
+        assert!(is_generic_title("📋 チケット一覧"));
+        assert!(is_generic_title("**Tickets**"));
+        assert!(!is_generic_title("Backend Tickets"));
     }
 
     #[test]

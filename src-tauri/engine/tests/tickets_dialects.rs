@@ -515,3 +515,38 @@ fn plain_field_dialect_and_french_labels_are_reused() {
         "### TICKET-R01 — A\n\n- **Statut :** `DONE`\n- **Difficulté :** `simple`\n\n### TICKET-R02 — B\n\n- **Difficulté :** `simple`\n- **Statut :** `DONE`\n",
     );
 }
+
+#[test]
+fn moves_reorder_within_a_batch_and_keep_crlf_and_the_missing_final_newline() {
+    let input = "## Phase 1: A\r\n\r\n### T-001: One\r\n\r\n### T-002: Two\r\n\r\n## Phase 2: B\r\n\r\n### T-003: Three";
+    check_edit(
+        input,
+        Edit::Move {
+            ticket: "T-002".into(),
+            to_batch: 1,
+            position: Some(0),
+        },
+        "## Phase 1: A\r\n\r\n### T-002: Two\r\n\r\n### T-001: One\r\n\r\n## Phase 2: B\r\n\r\n### T-003: Three",
+    );
+    check_edit(
+        input,
+        Edit::Move {
+            ticket: "T-003".into(),
+            to_batch: 1,
+            position: None,
+        },
+        // (The blank line that preceded T-003 is now the file's last line, still without a line ending.)
+        "## Phase 1: A\r\n\r\n### T-001: One\r\n\r\n### T-002: Two\r\n\r\n### T-003: Three\r\n\r\n## Phase 2: B\r\n",
+    );
+    // Moving into a batch whose tickets sit one level deeper re-levels the heading and its sub-headings.
+    let input = "# M1\n\n## T-1: a\n### Notes\nx\n\n# M2\n\n### T-2: b\n";
+    check_edit(
+        input,
+        Edit::Move {
+            ticket: "T-1".into(),
+            to_batch: 2,
+            position: None,
+        },
+        "# M1\n\n# M2\n\n### T-2: b\n\n### T-1: a\n#### Notes\nx\n\n",
+    );
+}

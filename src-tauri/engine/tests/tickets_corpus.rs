@@ -455,6 +455,25 @@ fn moves_deletes_and_additions_keep_everything_else() {
                 assert_eq!(a, b, "{name}: move lost or changed lines");
             }
         }
+        // Add a ticket outside any batch, and a batch: nothing existing changes, the result round-trips.
+        for edit in [
+            Edit::AddTicket {
+                batch: None,
+                title: "Loose".into(),
+            },
+            Edit::AddBatch {
+                title: "Later".into(),
+            },
+        ] {
+            let applied = d.apply(&edit).unwrap();
+            let new = applied.doc.serialize();
+            let (removed, _) = diff_lines(&old, &new);
+            assert!(
+                removed.len() <= usize::from(!old.ends_with('\n')),
+                "{name}: {edit:?} changed {removed:?}"
+            );
+            assert_eq!(Document::parse(&new).serialize(), new);
+        }
         // Add a ticket to the first batch that has tickets: nothing existing changes.
         if let Some(&b) = with.first() {
             let n = d.batches[b].number;

@@ -317,6 +317,100 @@ fn dialect_66_bracketed_bold_list_items_under_status_sections() {
     );
 }
 
+#[test]
+fn dialect_04_epic_tables_and_a_summary_table_naming_the_epics() {
+    check(
+        r#"# План
+
+## EPIC-1: Инфраструктура
+
+| ID | Тикет | Зависимости |
+|---|---|---|
+| INF-1 | Docker | — |
+| INF-2 | CI | INF-1 |
+
+## EPIC-2: API
+
+| ID | Тикет | Зависимости |
+|---|---|---|
+| API-1 | Auth | INF-1, INF-2 |
+
+## Итого
+
+| Эпик | Тикетов |
+|---|---|
+| EPIC-1 | 2 |
+| EPIC-2 | 1 |
+"#,
+        r#"batch 1 «EPIC-1: Инфраструктура»: INF-1 todo «Docker», INF-2 todo «CI»
+batch 2 «EPIC-2: API»: API-1 todo «Auth»"#,
+    );
+}
+
+#[test]
+fn dialect_38_hash_ids_french_status_words_and_sprints() {
+    check(
+        r#"# Backlog
+
+## Sprint 1 — Fondations
+
+### #001 · Initialiser le dépôt
+**Statut :** Terminé
+
+### #002 · CI
+**Statut :** En cours
+
+## Sprint 2 — Suite
+
+### #003 · Déployer
+"#,
+        r#"batch 1 «Sprint 1 — Fondations»: #001 done «Initialiser le dépôt», #002 doing «CI»
+batch 2 «Sprint 2 — Suite»: #003 todo «Déployer»"#,
+    );
+}
+
+#[test]
+fn dialect_48_index_tables_under_german_status_sections() {
+    check(
+        r#"# Tickets
+
+## 🔴 Offen
+
+| ID | Titel | Priorität |
+|---|---|---|
+| [PR-008](PR-008.md) | Login | 🔥 Hoch |
+| [PR-009](PR-009.md) | Logout | ⚡ Mittel |
+
+## 🟢 Erledigt
+
+| ID | Titel | Priorität |
+|---|---|---|
+| [PR-001](PR-001.md) | Setup | 💤 Niedrig |
+"#,
+        r#"no batch: PR-008 todo «Login», PR-009 todo «Logout», PR-001 done «Setup»"#,
+    );
+}
+
+#[test]
+fn dialect_60_loose_numbered_list_under_bold_phase_paragraphs() {
+    check(
+        r#"**🧱 PHASE 1: Foundations (Tickets 1--10)**
+
+1.  Set up the repo
+
+2.  Add CI
+
+3.  Deploy preview
+
+**🧱 PHASE 2: More (Tickets 11--20)**
+
+11. Billing
+"#,
+        r#"batch 1 «PHASE 1: Foundations (Tickets 1--10)»: 1 todo «Set up the repo», 2 todo «Add CI», 3 todo «Deploy preview»
+batch 2 «PHASE 2: More (Tickets 11--20)»: 11 todo «Billing»"#,
+    );
+}
+
 // ---- edits in each dialect: check_edit(input, edit, expected text) ------------------------------------
 
 use leapfrog_engine::model::TicketStatus;
@@ -419,5 +513,40 @@ fn plain_field_dialect_and_french_labels_are_reused() {
         input,
         status("TICKET-R02", TicketStatus::Done),
         "### TICKET-R01 — A\n\n- **Statut :** `DONE`\n- **Difficulté :** `simple`\n\n### TICKET-R02 — B\n\n- **Difficulté :** `simple`\n- **Statut :** `DONE`\n",
+    );
+}
+
+#[test]
+fn moves_reorder_within_a_batch_and_keep_crlf_and_the_missing_final_newline() {
+    let input = "## Phase 1: A\r\n\r\n### T-001: One\r\n\r\n### T-002: Two\r\n\r\n## Phase 2: B\r\n\r\n### T-003: Three";
+    check_edit(
+        input,
+        Edit::Move {
+            ticket: "T-002".into(),
+            to_batch: 1,
+            position: Some(0),
+        },
+        "## Phase 1: A\r\n\r\n### T-002: Two\r\n\r\n### T-001: One\r\n\r\n## Phase 2: B\r\n\r\n### T-003: Three",
+    );
+    check_edit(
+        input,
+        Edit::Move {
+            ticket: "T-003".into(),
+            to_batch: 1,
+            position: None,
+        },
+        // (The blank line that preceded T-003 is now the file's last line, still without a line ending.)
+        "## Phase 1: A\r\n\r\n### T-001: One\r\n\r\n### T-002: Two\r\n\r\n### T-003: Three\r\n\r\n## Phase 2: B\r\n",
+    );
+    // Moving into a batch whose tickets sit one level deeper re-levels the heading and its sub-headings.
+    let input = "# M1\n\n## T-1: a\n### Notes\nx\n\n# M2\n\n### T-2: b\n";
+    check_edit(
+        input,
+        Edit::Move {
+            ticket: "T-1".into(),
+            to_batch: 2,
+            position: None,
+        },
+        "# M1\n\n# M2\n\n### T-2: b\n\n### T-1: a\n#### Notes\nx\n\n",
     );
 }

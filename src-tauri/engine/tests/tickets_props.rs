@@ -124,7 +124,7 @@ fn mutate(text: &str, m: Mutation) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
     fn generated_documents_round_trip_and_tickets_are_found((text, ids) in document(), m in mutation()) {
@@ -193,5 +193,15 @@ proptest! {
         }
         let _ = d.apply(&Edit::AddTicket { batch: d.batches.first().map(|b| b.number), title: "new".into() });
         let _ = d.apply(&Edit::AddBatch { title: "new".into() });
+        if let (Some(t), Some(b)) = (d.tickets.first(), d.batches.last()) {
+            for position in [None, Some(0)] {
+                if let Ok(a) = d.apply(&Edit::Move { ticket: t.key.clone(), to_batch: b.number, position }) {
+                    let out = a.doc.serialize();
+                    prop_assert_eq!(Document::parse(&out).serialize(), out);
+                }
+            }
+            let _ = d.apply(&Edit::DeleteBatch { batch: b.number, with_tickets: true });
+            let _ = d.apply(&Edit::RenameBatch { batch: b.number, title: "x".into() });
+        }
     }
 }

@@ -24,11 +24,20 @@ fuzz_target!(|data: &[u8]| {
             Edit::SetStatus { ticket: t.key.clone(), status: TicketStatus::Done },
             Edit::SetTitle { ticket: t.key.clone(), title: "x".into() },
             Edit::DeleteTicket { ticket: t.key.clone() },
+            Edit::AddTicket { batch: None, title: "new".into() },
+            Edit::SetField { ticket: t.key.clone(), field: "Owner".into(), value: "codex".into() },
         ] {
             if let Ok(a) = doc.apply(&edit) {
                 let s = a.doc.serialize();
                 assert_eq!(Document::parse(&s).serialize(), s);
             }
         }
+        if let Some(b) = doc.batches.last() {
+            let _ = doc.apply(&Edit::Move { ticket: t.key.clone(), to_batch: b.number, position: Some(0) });
+            let _ = doc.apply(&Edit::AddTicket { batch: Some(b.number), title: "new".into() });
+            let _ = doc.apply(&Edit::RenameBatch { batch: b.number, title: "renamed".into() });
+            let _ = doc.apply(&Edit::DeleteBatch { batch: b.number, with_tickets: true });
+        }
     }
+    let _ = doc.apply(&Edit::AddBatch { title: "new".into() });
 });

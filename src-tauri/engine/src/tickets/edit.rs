@@ -648,14 +648,15 @@ impl Document {
         let l = self.source.lines[line_no];
         let line = &self.source.text[l.start..l.content_end];
         let rel = |x: usize| x.saturating_sub(l.start).min(line.len());
+        let slice = |a: usize, b: usize| line.get(a..b.max(a)).unwrap_or("");
         let (pre, mid) = match &nb.id_range {
             Some(r) if r.start >= l.start && r.end <= l.content_end => (
-                &line[..rel(r.start)],
-                &line[rel(r.end)..rel(nb.title_range.start)],
+                slice(0, rel(r.start)),
+                slice(rel(r.end), rel(nb.title_range.start)),
             ),
-            _ => (&line[..rel(nb.title_range.start)], ""),
+            _ => (slice(0, rel(nb.title_range.start)), ""),
         };
-        let after_title = &line[rel(nb.title_range.end)..];
+        let after_title = slice(rel(nb.title_range.end), line.len());
         let closer = if after_title.trim_end().ends_with("**") && pre.contains("**") {
             "**"
         } else {

@@ -215,6 +215,16 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         }
     }
 
+    // IDs that name groups (`## EPIC-1: …`): rows or items listing them are summaries, not tickets.
+    let group_keys: HashSet<String> = heads
+        .iter()
+        .filter(|h| h.role == Role::Group)
+        .filter_map(|h| {
+            h.id.as_ref()
+                .map(|m| vocab::id_key(&src.text[h.text.clone()][m.range.clone()]))
+        })
+        .collect();
+
     // 4. Heading tickets.
     let mut tickets: Vec<Ticket> = Vec::new();
     let mut in_ticket: Vec<Option<usize>> = vec![None; n];
@@ -290,6 +300,14 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
     for (ti, row, m) in &table_rows {
         if in_ticket[*row].is_some() {
             continue;
+        }
+        {
+            let line = src.line(*row);
+            let cells = source::table_cells(line);
+            let cell = &cells[tables[*ti].id_col.unwrap_or(0)];
+            if group_keys.contains(&vocab::id_key(&line[cell.clone()][m.range.clone()])) {
+                continue;
+            }
         }
         let t = &tables[*ti];
         let line = src.line(*row);
@@ -396,6 +414,10 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         let raw = &rest[m.range.clone()];
         let key = vocab::id_key(raw);
         let end = list_item_end(src, i, indent, &head_at);
+        if group_keys.contains(&key) {
+            i = end;
+            continue;
+        }
         if let Some(&owner) = by_key.get(&key) {
             // A reference to a ticket defined elsewhere; its section may say its status.
             if let Some((st, dl)) = divider.or_else(|| enclosing_status(&heads, &status_ctx, i)) {
@@ -452,6 +474,10 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
     if tickets.is_empty() {
         fallback_bold_paragraphs(src, &head_at, &mut tickets);
     }
+    let mut para_groups: Vec<(usize, Range<usize>, String, Option<u32>)> = Vec::new();
+    if tickets.is_empty() {
+        fallback_numbered(src, &head_at, &mut tickets, &mut para_groups);
+    }
 
     // 8. Groups: keyword headings, and the nearest heading above any ticket; status sections.
     let mut container: HashSet<usize> = HashSet::new();
@@ -466,7 +492,9 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         let before = heads.partition_point(|h| h.line < line);
         if let Some(k) = heads[..before].iter().rposition(|h| h.level < lvl) {
             let h = &heads[k];
-            if h.role == Role::Plain && !(h.level == 1 && Some(h.line) == first_heading) {
+            let generic = is_generic_title(&src.text[h.text.clone()]);
+            if h.role == Role::Plain && !generic && !(h.level == 1 && Some(h.line) == first_heading)
+            {
                 container.insert(k);
             }
         }
@@ -536,6 +564,30 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             scope: scope.clone(),
             tickets: Vec::new(),
             title_range: base + text_off + after..base + l.len(),
+        });
+    }
+    for (line, scope, word, num) in &para_groups {
+        let l = src.line(*line);
+        let base = src.lines[*line].start;
+        let inner_start = l.find("**").map(|p| p + 2).unwrap_or(0);
+        let inner_end = l
+            .rfind("**")
+            .filter(|&e| e >= inner_start)
+            .unwrap_or(l.len());
+        let inner = &l[inner_start..inner_end];
+        let off = batch_title_offset(inner);
+        batches.push(Batch {
+            number: 0,
+            heading_number: *num,
+            ordinal: 0,
+            title: clean_title(inner),
+            word: Some(word.clone()),
+            kind: BatchKind::Keyword,
+            level: 0,
+            heading_line: *line,
+            scope: scope.clone(),
+            tickets: Vec::new(),
+            title_range: base + inner_start + off..base + inner_end,
         });
     }
     // Each ticket joins the innermost batch whose scope holds it.
@@ -859,6 +911,38 @@ fn heading_title_and_status(src: &Source, t: &mut Ticket) {
     let te = trimmed[..te].trim_end().len();
     t.title_range = r.start..r.start + te;
     t.title = clean_title(&text[..te]);
+}
+
+/// A heading that just names the list (`## Tickets`, `## 📋 チケット一覧`, `# Issues`): not a batch.
+fn is_generic_title(text: &str) -> bool {
+    let t = clean_title(text).to_lowercase();
+    let t = t.trim_end_matches([':', '.']).trim();
+    matches!(
+        t,
+        "tickets"
+            | "ticket list"
+            | "all tickets"
+            | "issues"
+            | "tasks"
+            | "task list"
+            | "work items"
+            | "items"
+            | "backlog items"
+            | "ticket backlog"
+            | "todo list"
+            | "チケット一覧"
+            | "チケット"
+            | "티켓"
+            | "티켓 목록"
+            | "тикеты"
+            | "задачи"
+            | "工单"
+            | "任务"
+            | "tâches"
+            | "tareas"
+            | "tickets list"
+            | "list of tickets"
+    )
 }
 
 /// A title for display: no bold/code markers, no leading emoji, trimmed.
@@ -1197,6 +1281,64 @@ fn fallback_bold_paragraphs(src: &Source, head_at: &[Option<usize>], tickets: &m
         t.title = title.as_str().trim().to_string();
         t.separator = ". ".into();
         tickets.push(t);
+    }
+}
+
+/// A loose top-level numbered list (`1.  Title`, pandoc style) in a file with at most one heading; bold
+/// paragraphs with a group word (`**🧱 PHASE 1: … **`) group the items.
+fn fallback_numbered(
+    src: &Source,
+    head_at: &[Option<usize>],
+    tickets: &mut Vec<Ticket>,
+    groups: &mut Vec<(usize, Range<usize>, String, Option<u32>)>,
+) {
+    if head_at.iter().flatten().count() > 1 {
+        return;
+    }
+    let items: Vec<(usize, usize)> = (0..src.len())
+        .filter(|&i| !src.is_opaque(i))
+        .filter_map(|i| match source::list_item(src.line(i)) {
+            Some((w, off, true)) if w < 2 => Some((i, off)),
+            _ => None,
+        })
+        .collect();
+    if items.len() < 3 {
+        return;
+    }
+    for &(i, off) in &items {
+        let l = src.line(i);
+        let base = src.lines[i].start;
+        let lead = l.len() - l.trim_start().len();
+        let digits = l[lead..].bytes().take_while(|b| b.is_ascii_digit()).count();
+        let end = list_item_end(src, i, 0, head_at);
+        let mut t = new_ticket(
+            src,
+            TicketKind::ListItem,
+            i..end,
+            0,
+            Some(l[lead..lead + digits].to_string()),
+            Some(base + lead..base + lead + digits),
+            true,
+        );
+        t.separator = l[lead + digits..off].to_string();
+        t.title_range = base + off..base + l.trim_end().len().max(off);
+        t.title = clean_title(&l[off..]);
+        tickets.push(t);
+    }
+    let heads: Vec<(usize, String, Option<u32>)> = (0..src.len())
+        .filter(|&i| !src.is_opaque(i))
+        .filter_map(|i| {
+            let t = src.line(i).trim();
+            if t.len() > 4 && t.starts_with("**") && t.ends_with("**") {
+                vocab::group_word(&t[2..t.len() - 2], true).map(|(w, n)| (i, w, n))
+            } else {
+                None
+            }
+        })
+        .collect();
+    for (k, (line, word, num)) in heads.iter().enumerate() {
+        let end = heads.get(k + 1).map(|h| h.0).unwrap_or(src.len());
+        groups.push((*line, *line..end, word.clone(), *num));
     }
 }
 
@@ -1549,6 +1691,15 @@ mod tests {
         assert!(vocab::is_empty_value("—"));
         assert!(vocab::is_empty_value("aucune (COT câblé)"));
         assert!(vocab::is_empty_value("None"));
+        assert!(vocab::is_empty_value("nothing. Do this first."));
+        assert!(!vocab::is_empty_value("T-001"));
+    }
+
+    #[test]
+    fn generic_list_headings_are_not_batches() {
+        assert!(is_generic_title("📋 チケット一覧"));
+        assert!(is_generic_title("**Tickets**"));
+        assert!(!is_generic_title("Backend Tickets"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The words real TICKETS.md files use: ticket IDs, group words, status markers and field labels
 //! (see `shared/design/tickets-md.md` §3–§6). Pure functions over strings.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -349,40 +350,48 @@ pub fn normalize_status(raw: &str) -> Option<TicketStatus> {
         ("🟥", Todo),
         ("🔴", Todo),
     ];
-    TABLE
-        .iter()
-        .find(|(k, _)| contains_word(s, k))
-        .map(|&(_, st)| st)
+    // One pass with an alternation of every word (earlier table entries win at a position), then the
+    // matching entry that comes first in the table wins overall.
+    static ALT: OnceLock<(Regex, HashMap<&'static str, usize>)> = OnceLock::new();
+    let (alt, index) = ALT.get_or_init(|| {
+        let pat = TABLE
+            .iter()
+            .map(|(k, _)| regex::escape(k))
+            .collect::<Vec<_>>()
+            .join("|");
+        let index = TABLE
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (*k, i))
+            .collect();
+        (Regex::new(&pat).expect("status words"), index)
+    });
+    alt.find_iter(s)
+        .filter(|m| is_word_at(s, m.start(), m.end()))
+        .filter_map(|m| index.get(m.as_str()).copied())
+        .min()
+        .map(|i| TABLE[i].1)
 }
 
-/// `needle` occurs in `hay` not glued to other letters (so `open` does not match `opened`... but does match
-/// `open:`; CJK and emoji needles match anywhere).
-fn contains_word(hay: &str, needle: &str) -> bool {
-    let ascii = needle
+/// The match `hay[at..end]` is not glued to other letters (ASCII words only; CJK and emoji match anywhere).
+fn is_word_at(hay: &str, at: usize, end: usize) -> bool {
+    let needle = &hay[at..end];
+    if !needle
         .chars()
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic());
-    let mut from = 0;
-    while let Some(pos) = hay[from..].find(needle) {
-        let at = from + pos;
-        let end = at + needle.len();
-        if !ascii {
-            return true;
-        }
-        let before_ok = hay[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_alphanumeric());
-        let after_ok = hay[end..]
-            .chars()
-            .next()
-            .is_none_or(|c| !c.is_alphanumeric() || (needle == "complete" && c == 'd'));
-        if before_ok && after_ok {
-            return true;
-        }
-        from = at + needle.len();
+        .is_some_and(|c| c.is_ascii_alphabetic())
+    {
+        return true;
     }
-    false
+    let before_ok = hay[..at]
+        .chars()
+        .next_back()
+        .is_none_or(|c| !c.is_alphanumeric());
+    let after_ok = hay[end..]
+        .chars()
+        .next()
+        .is_none_or(|c| !c.is_alphanumeric() || (needle == "complete" && c == 'd'));
+    before_ok && after_ok
 }
 
 /// A heading (or plain line) that names a status column (`# Open Tickets`, `## ✅ Done`, `🟩 DONE (Completado)`).
@@ -613,7 +622,11 @@ pub fn is_empty_value(v: &str) -> bool {
         .trim()
         .trim_matches(|c: char| c == '*' || c == '`' || c == '_' || c == '.')
         .to_lowercase();
-    let first = t.split([' ', '(', ',']).next().unwrap_or("");
+    let first = t
+        .split([' ', '(', ','])
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(['.', ';', ':']);
     t.is_empty()
         || matches!(
             first,

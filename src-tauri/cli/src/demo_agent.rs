@@ -401,8 +401,14 @@ impl Agent {
             " ".repeat(pad)
         ));
         s.push_str(&line(&format!("  {dir}")));
+        let scripted = if self.args.fail_batches.is_empty() {
+            String::new()
+        } else {
+            let b: Vec<String> = self.args.fail_batches.iter().map(u32::to_string).collect();
+            format!(" · first review fails: batch {}", b.join(", "))
+        };
         s.push_str(&line(&format!(
-            "  speed {}x · reviews fail {:.0}%",
+            "  speed {}x · reviews fail {:.0}%{scripted}",
             self.args.speed,
             self.args.fail_rate * 100.0
         )));

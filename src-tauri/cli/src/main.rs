@@ -44,6 +44,15 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         payload: Vec<String>,
     },
+    /// The agent CLIs installed on PATH, their versions, and the command line Leapfrog would run.
+    Agents {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// How long each `--version` may take, in milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        timeout_ms: u64,
+    },
     /// A scripted stand-in for an AI coding CLI, for demos and tests.
     DemoAgent(demo_agent::DemoAgentArgs),
     /// The demo project.
@@ -85,6 +94,7 @@ fn main() -> ExitCode {
             control_cmds::hook(&event, payload.first().map(String::as_str));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Agents { json, timeout_ms } => control_cmds::agents(json, timeout_ms),
         Command::DemoAgent(args) => demo_agent::run(args),
         Command::Demo {
             command: DemoCommand::Init { dir, leap },

@@ -63,6 +63,11 @@ fn screens_of_real_clis() {
         ("aider-confirm.txt", Aider, 30, NeedsInput),
         ("gemini-working.txt", Gemini, 0, Working),
         ("gemini-idle.txt", Gemini, 30, Idle),
+        // Captured from `leap demo-agent` in tmux (a custom command).
+        ("demo-idle.txt", Custom, 30, Idle),
+        ("demo-idle.txt", Custom, 0, Working),
+        ("demo-working.txt", Custom, 0, Working),
+        ("demo-working.txt", Custom, 30, Working),
         // A screen of one CLI read as another still finds generic markers.
         ("claude-working.txt", Custom, 30, Working),
     ];

@@ -57,6 +57,13 @@ fn screens_of_real_clis() {
         ("codex-working.txt", Codex, 0, Working),
         ("codex-working.txt", Codex, 60, Working),
         ("codex-approval.txt", Codex, 30, NeedsInput),
+        // Captured from Gemini CLI 0.61.0 and OpenCode 1.18.33 (started --agent plan) in tmux.
+        ("gemini-trust.txt", Gemini, 30, NeedsInput),
+        ("gemini-auth.txt", Gemini, 30, NeedsInput),
+        ("opencode-idle.txt", Opencode, 30, Idle),
+        ("opencode-idle.txt", Opencode, 0, Idle),
+        ("opencode-working.txt", Opencode, 0, Working),
+        ("opencode-retrying.txt", Opencode, 30, Working),
         // Crafted from Aider's and Gemini CLI's UI.
         ("aider-idle.txt", Aider, 30, Idle),
         ("aider-idle.txt", Aider, 0, Working),

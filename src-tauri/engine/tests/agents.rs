@@ -729,3 +729,69 @@ fn a_real_claude_hook_payload() {
         .to_string()
     );
 }
+
+#[test]
+fn status_tracker_combines_signals() {
+    use leapfrog_engine::agents::{StatusObservation as O, StatusTracker};
+    use std::time::Instant;
+    use AgentStatus::*;
+    use StatusSignal::*;
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    // (reading or none, at ms, expected status at that moment)
+    type Step = (Option<(AgentStatus, StatusSignal)>, u64, AgentStatus);
+    let table: &[(&str, Vec<Step>)] = &[
+        ("nothing yet", vec![(None, 0, Offline)]),
+        (
+            "screen alone",
+            vec![
+                (Some((Idle, Screen)), 0, Idle),
+                (Some((Working, Screen)), 10, Working),
+            ],
+        ),
+        (
+            "a Stop hook outranks a lagging spinner, then the screen agrees",
+            vec![
+                (Some((Working, Hook)), 0, Working),
+                (Some((Idle, Hook)), 5_000, Idle),
+                (Some((Working, Screen)), 5_100, Idle),
+                (Some((Idle, Screen)), 6_000, Idle),
+                (None, 9_000, Idle),
+            ],
+        ),
+        (
+            "a dialog on screen after the hook's trust wins (Codex approval)",
+            vec![
+                (Some((Working, Hook)), 0, Working),
+                (Some((NeedsInput, Screen)), 3_000, NeedsInput),
+                (Some((Working, Screen)), 4_000, Working),
+            ],
+        ),
+        (
+            "an idle-looking screen does not override a working hook",
+            vec![
+                (Some((Working, SessionFile)), 0, Working),
+                (Some((Idle, Screen)), 10_000, Working),
+            ],
+        ),
+        (
+            "exit is final until the next start",
+            vec![
+                (Some((Working, Hook)), 0, Working),
+                (Some((Exited, Process)), 100, Exited),
+                (Some((NeedsInput, Screen)), 200, Exited),
+                (Some((Working, Process)), 300, Working),
+                (Some((Idle, Screen)), 5_000, Idle),
+            ],
+        ),
+    ];
+    for (name, steps) in table {
+        let mut t = StatusTracker::new();
+        for (reading, ms, expect) in steps {
+            if let Some((status, signal)) = reading {
+                t.observe(O::new(*status, *signal, "test"), at(*ms));
+            }
+            assert_eq!(t.current(at(*ms)).status, *expect, "{name} at {ms} ms");
+        }
+    }
+}

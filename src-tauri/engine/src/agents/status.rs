@@ -204,3 +204,71 @@ pub fn signals_for(cli: CliKind) -> &'static [StatusSignal] {
         }
     }
 }
+
+/// Combines the signals of one agent into the status the app shows.
+///
+/// Rules, in order:
+/// 1. The process decides `exited` / `offline`; nothing else overrides it until a new start.
+/// 2. A hook reading is trusted for [`StatusTracker::HOOK_TRUST`] after it arrives (the screen
+///    lags: Claude's spinner can still show for a moment after its Stop hook).
+/// 3. After that, the screen decides when it shows a dialog (needs input: Codex asks for approval
+///    without any hook) or work; otherwise the latest hook or session-file reading stands.
+/// 4. With no hook or file reading, the screen decides.
+#[derive(Debug, Clone, Default)]
+pub struct StatusTracker {
+    process: Option<StatusObservation>,
+    told: Option<(StatusObservation, std::time::Instant)>,
+    screen: Option<StatusObservation>,
+}
+
+impl StatusTracker {
+    /// How long a hook or session-file reading outranks the screen.
+    pub const HOOK_TRUST: std::time::Duration = std::time::Duration::from_secs(2);
+
+    pub fn new() -> StatusTracker {
+        StatusTracker::default()
+    }
+
+    /// Feeds one reading taken at `at`.
+    pub fn observe(&mut self, obs: StatusObservation, at: std::time::Instant) {
+        match obs.signal {
+            StatusSignal::Process => {
+                let ended = matches!(obs.status, AgentStatus::Exited | AgentStatus::Offline);
+                if ended {
+                    self.process = Some(obs);
+                } else {
+                    // A (re)start: forget everything from the previous run. The start itself is
+                    // a weak reading, like the screen's: the first screen reading replaces it.
+                    *self = StatusTracker::default();
+                    self.screen = Some(obs);
+                }
+            }
+            StatusSignal::Hook | StatusSignal::SessionFile => self.told = Some((obs, at)),
+            StatusSignal::Screen => self.screen = Some(obs),
+        }
+    }
+
+    /// The status to show at `now`.
+    pub fn current(&self, now: std::time::Instant) -> StatusObservation {
+        if let Some(p) = &self.process {
+            return p.clone();
+        }
+        let fresh_told = self
+            .told
+            .as_ref()
+            .filter(|(_, at)| now.saturating_duration_since(*at) < Self::HOOK_TRUST);
+        if let Some((o, _)) = fresh_told {
+            return o.clone();
+        }
+        match (&self.screen, &self.told) {
+            (Some(s), _) if matches!(s.status, AgentStatus::NeedsInput | AgentStatus::Working) => {
+                s.clone()
+            }
+            (_, Some((o, _))) => o.clone(),
+            (Some(s), None) => s.clone(),
+            (None, None) => {
+                StatusObservation::new(AgentStatus::Offline, StatusSignal::Process, "not started")
+            }
+        }
+    }
+}

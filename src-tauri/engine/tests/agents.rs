@@ -313,9 +313,12 @@ fn claude_settings_wire_three_hooks_to_leap() {
         claude_settings("/opt/leap/bin/leap")
     );
     let v: serde_json::Value = serde_json::from_str(&spec.files[0].contents).unwrap();
+    assert_eq!(v["hooks"].as_object().unwrap().len(), 5);
     for (event, leap_event) in [
         ("Stop", "stop"),
+        ("StopFailure", "stop-failure"),
         ("Notification", "notification"),
+        ("PermissionRequest", "permission-request"),
         ("UserPromptSubmit", "prompt-submit"),
     ] {
         assert_eq!(
@@ -564,6 +567,18 @@ fn hooks_map_to_status() {
             Some("s1"),
         ),
         (
+            "stop-failure",
+            r#"{"session_id":"s1","hook_event_name":"StopFailure"}"#,
+            Some(Idle),
+            Some("s1"),
+        ),
+        (
+            "permission-request",
+            r#"{"session_id":"s1","tool_name":"Bash"}"#,
+            Some(NeedsInput),
+            Some("s1"),
+        ),
+        (
             "notification",
             r#"{"session_id":"s1","message":"Claude needs your permission to use Bash"}"#,
             Some(NeedsInput),
@@ -768,10 +783,18 @@ fn status_tracker_combines_signals() {
             ],
         ),
         (
-            "an idle-looking screen does not override a working hook",
+            "a turn that ended without a Stop hook: the screen's idle prompt wins after the trust",
+            vec![
+                (Some((Working, Hook)), 0, Working),
+                (Some((Idle, Screen)), 1_000, Working),
+                (None, 2_500, Idle),
+            ],
+        ),
+        (
+            "a transcript reading stands while no screen has been read",
             vec![
                 (Some((Working, SessionFile)), 0, Working),
-                (Some((Idle, Screen)), 10_000, Working),
+                (None, 10_000, Working),
             ],
         ),
         (

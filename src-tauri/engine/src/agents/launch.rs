@@ -136,10 +136,14 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub const CLAUDE_EDIT_TOOLS: &str = "Edit,Write,NotebookEdit";
 
 /// The hook events wired into Claude Code, with the `leap hook` event name each one calls.
-pub const CLAUDE_HOOKS: [(&str, &str); 3] = [
+/// `StopFailure` matters: a turn that ends on an API error fires it instead of `Stop` (seen with
+/// Claude Code 2.1.197 when it cannot reach its API).
+pub const CLAUDE_HOOKS: [(&str, &str); 5] = [
     ("UserPromptSubmit", "prompt-submit"),
     ("Stop", "stop"),
+    ("StopFailure", "stop-failure"),
     ("Notification", "notification"),
+    ("PermissionRequest", "permission-request"),
 ];
 
 /// Builds the command line for `profile` in `ctx`. Errors (one line) on an invalid profile.
@@ -196,8 +200,8 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
             } else {
                 enforcement = prompt_only(profile);
             }
-            hooks = "Claude Code hooks UserPromptSubmit, Stop and Notification call `leap hook` \
-                     (--settings)."
+            hooks = "Claude Code hooks UserPromptSubmit, Stop, StopFailure, Notification and \
+                     PermissionRequest call `leap hook` (--settings)."
                 .to_string();
         }
         CliKind::Codex => {

@@ -78,7 +78,8 @@ pub struct HookReading {
 
 /// Reads a hook event (the `<event>` of `leap hook <event>`) and its JSON payload.
 ///
-/// - Claude Code (`prompt-submit`, `stop`, `notification`): payload has `session_id`, `hook_event_name`,
+/// - Claude Code (`prompt-submit`, `stop`, `stop-failure`, `notification`, `permission-request`):
+///   payload has `session_id`, `hook_event_name`,
 ///   and for notifications a `message` ("Claude needs your permission to use Bash", "Claude is waiting
 ///   for your input").
 /// - Codex (`codex-notify`): payload `{"type": "agent-turn-complete", "thread-id": ..., ...}`.
@@ -93,6 +94,20 @@ pub fn status_from_hook(event: &str, payload: &serde_json::Value) -> HookReading
         },
         "stop" => HookReading {
             observation: hook(AgentStatus::Idle, "turn finished"),
+            session_id: str_field("session_id"),
+        },
+        "stop-failure" => HookReading {
+            observation: hook(AgentStatus::Idle, "turn ended on an error"),
+            session_id: str_field("session_id"),
+        },
+        "permission-request" => HookReading {
+            observation: hook(
+                AgentStatus::NeedsInput,
+                &format!(
+                    "asks permission for {}",
+                    str_field("tool_name").unwrap_or_else(|| "a tool".into())
+                ),
+            ),
             session_id: str_field("session_id"),
         },
         "notification" => {
@@ -211,9 +226,9 @@ pub fn signals_for(cli: CliKind) -> &'static [StatusSignal] {
 /// 1. The process decides `exited` / `offline`; nothing else overrides it until a new start.
 /// 2. A hook reading is trusted for [`StatusTracker::HOOK_TRUST`] after it arrives (the screen
 ///    lags: Claude's spinner can still show for a moment after its Stop hook).
-/// 3. After that, the screen decides when it shows a dialog (needs input: Codex asks for approval
-///    without any hook) or work; otherwise the latest hook or session-file reading stands.
-/// 4. With no hook or file reading, the screen decides.
+/// 3. After that, the screen decides: hooks can be missed (a turn that ends on an API error fires
+///    no `Stop`; Codex asks for approval without any hook), and the screen is always current.
+/// 4. With no screen reading, the latest hook or session-file reading stands.
 #[derive(Debug, Clone, Default)]
 pub struct StatusTracker {
     process: Option<StatusObservation>,
@@ -261,11 +276,8 @@ impl StatusTracker {
             return o.clone();
         }
         match (&self.screen, &self.told) {
-            (Some(s), _) if matches!(s.status, AgentStatus::NeedsInput | AgentStatus::Working) => {
-                s.clone()
-            }
-            (_, Some((o, _))) => o.clone(),
-            (Some(s), None) => s.clone(),
+            (Some(s), _) => s.clone(),
+            (None, Some((o, _))) => o.clone(),
             (None, None) => {
                 StatusObservation::new(AgentStatus::Offline, StatusSignal::Process, "not started")
             }

@@ -914,9 +914,26 @@ impl Agent {
             })
             .collect();
         out(&format!(
-            "\r\x1b[K{DIM}  ⎿  {} commits for Batch {batch}{RESET}\n",
-            commits.len()
+            "\r\x1b[K{DIM}  ⎿  {} commit{} for Batch {batch}{RESET}\n",
+            commits.len(),
+            if commits.len() == 1 { "" } else { "s" }
         ));
+        for line in &commits {
+            let hash = line.split('\t').next().unwrap_or("");
+            let stat =
+                git(&self.project, &["show", "--numstat", "--format=", hash]).unwrap_or_default();
+            for s in stat.lines().filter(|l| !l.trim().is_empty()) {
+                let mut parts = s.split('\t');
+                let (added, removed, file) = (
+                    parts.next().unwrap_or("0"),
+                    parts.next().unwrap_or("0"),
+                    parts.next().unwrap_or(""),
+                );
+                out(&format!(
+                    "{DIM}     {hash} {file} {GREEN}+{added}{RESET}{DIM} {RED}-{removed}{RESET}\n"
+                ));
+            }
+        }
         for (id, title) in &tickets {
             self.step(
                 input,
@@ -931,9 +948,22 @@ impl Agent {
             *n += 1;
             *n
         };
+        let unbuilt: Vec<&str> = tickets
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .filter(|id| {
+                !commits.iter().any(|l| {
+                    l.split_once('\t')
+                        .is_some_and(|(_, s)| s.starts_with(&format!("{id}:")))
+                })
+            })
+            .collect();
         let findings;
         let outcome = if commits.is_empty() {
             findings = format!("no commits found for the tickets of Batch {batch}");
+            Outcome::Failed
+        } else if !unbuilt.is_empty() {
+            findings = format!("no commit for {}", unbuilt.join(", "));
             Outcome::Failed
         } else if phase == PromptPhase::Review
             && attempt == 1

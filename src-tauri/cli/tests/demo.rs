@@ -505,5 +505,17 @@ fn typed_prompts_interrupts_and_outside_leapfrog() {
     );
     hash_of(&dir, "T-006: JSON output");
     hash_of(&dir, "T-007: Quiet mode");
+    // Any agent reviews when asked: a built batch passes, an unbuilt one fails.
+    fast.paste("Review the Batch 3 diff against its tickets in TICKETS.md.");
+    fast.wait_idle_prompts(3);
+    fast.paste("Review the Batch 4 diff against its tickets in TICKETS.md.");
+    fast.wait_idle_prompts(4);
+    let t = fast.text();
+    assert!(t.contains("## REVIEW — Batch 3 PASSED"), "{t}");
+    assert!(t.contains("## REVIEW — Batch 4 FAILED"), "{t}");
+    assert!(
+        t.contains("Findings: no commits found for the tickets of Batch 4"),
+        "{t}"
+    );
     fast.quit();
 }

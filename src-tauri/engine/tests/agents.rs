@@ -707,6 +707,14 @@ fn a_real_claude_transcript() {
     let text = std::fs::read_to_string(path).unwrap();
     let got = status_from_claude_transcript(&text).unwrap();
     assert_eq!(got.status, AgentStatus::Working);
+    // The same kind of session once its turn ended on an API error: idle.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/agents_screens/claude-transcript-api-error.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert_eq!(
+        status_from_claude_transcript(&text).unwrap().status,
+        AgentStatus::Idle
+    );
     // It was found where claude_session_file says.
     assert_eq!(
         claude_session_file(
@@ -816,5 +824,28 @@ fn status_tracker_combines_signals() {
             }
             assert_eq!(t.current(at(*ms)).status, *expect, "{name} at {ms} ms");
         }
+    }
+}
+
+#[test]
+fn real_claude_hook_payloads_when_a_turn_fails() {
+    // Claude Code 2.1.197, API unreachable: after its retries it fired StopFailure (not Stop), then
+    // a Notification of type idle_prompt. Both mean the agent waits at its prompt.
+    for (event, file) in [
+        ("stop-failure", "claude-hook-stop-failure.json"),
+        ("notification", "claude-hook-notification.json"),
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/agents_screens")
+            .join(file);
+        let payload: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let r = status_from_hook(event, &payload);
+        assert_eq!(r.observation.unwrap().status, AgentStatus::Idle, "{event}");
+        assert_eq!(
+            r.session_id.as_deref(),
+            Some("11111111-2222-4333-8444-555555555557"),
+            "{event}"
+        );
     }
 }

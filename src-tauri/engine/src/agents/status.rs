@@ -116,9 +116,9 @@ pub fn status_from_hook(event: &str, payload: &serde_json::Value) -> HookReading
             let kind = str_field("notification_type").unwrap_or_default();
             let observation = if kind == "idle_prompt" {
                 hook(AgentStatus::Idle, &message)
-            } else if kind.contains("permission") || kind.contains("elicitation") {
-                hook(AgentStatus::NeedsInput, &message)
-            } else if lower.contains("permission")
+            } else if kind.contains("permission")
+                || kind.contains("elicitation")
+                || lower.contains("permission")
                 || lower.contains("approve")
                 || lower.contains("needs your")
             {

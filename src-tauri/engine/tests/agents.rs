@@ -4,14 +4,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use leapfrog_engine::agents::launch::{
-    build_launch, claude_settings, codex_notify, EnforcementLevel, LaunchContext, SessionPlan,
+    build_launch, claude_settings, codex_notify, role_statement, toml_string, EnforcementLevel,
+    LaunchContext, SessionPlan,
 };
 use leapfrog_engine::agents::prompts::{parse_prompt, PromptContext, PromptPhase, PromptTemplates};
 use leapfrog_engine::agents::status::{
     claude_session_file, status_from_claude_transcript, status_from_hook,
 };
 use leapfrog_engine::agents::{
-    detect, detect_screen_status, split_command, AgentProfile, AgentStatus, StatusSignal,
+    detect, detect_screen_status, shell_quote, split_command, AgentProfile, AgentStatus,
+    StatusSignal,
 };
 use leapfrog_engine::model::{CliKind, Role};
 
@@ -170,33 +172,52 @@ fn launch_command_lines() {
     let designer = [Role::Design, Role::Review];
     let settings = "--settings /data/agents/a1/claude-settings.json";
     let notify = "-c 'notify=[\"/opt/leap/bin/leap\",\"hook\",\"codex-notify\"]'";
+    let claude_role = |roles: &[Role]| {
+        format!(
+            "--append-system-prompt {}",
+            shell_quote(&role_statement(&profile(CliKind::ClaudeCode, roles)))
+        )
+    };
+    let codex_role = |roles: &[Role]| {
+        format!(
+            "-c {}",
+            shell_quote(&format!(
+                "developer_instructions={}",
+                toml_string(&role_statement(&profile(CliKind::Codex, roles)))
+            ))
+        )
+    };
+    let (cd, cr) = (claude_role(&designer), claude_role(&reviewer));
+    let (xb, xr) = (codex_role(&builder), codex_role(&reviewer));
 
     let claude = profile(CliKind::ClaudeCode, &designer);
     check_launch(
         &claude,
         fresh(),
-        &format!("claude --session-id {ID} {settings}"),
+        &format!("claude --session-id {ID} {settings} {cd}"),
         PromptOnly,
         Some(ID),
     );
     check_launch(
         &claude,
         resume(Some(ID)),
-        &format!("claude --resume {ID} {settings}"),
+        &format!("claude --resume {ID} {settings} {cd}"),
         PromptOnly,
         Some(ID),
     );
     check_launch(
         &claude,
         resume(None),
-        &format!("claude --continue {settings}"),
+        &format!("claude --continue {settings} {cd}"),
         PromptOnly,
         None,
     );
     check_launch(
         &profile(CliKind::ClaudeCode, &reviewer),
         fresh(),
-        &format!("claude --session-id {ID} {settings} --disallowedTools Edit,Write,NotebookEdit"),
+        &format!(
+            "claude --session-id {ID} {settings} {cr} --disallowedTools Edit,Write,NotebookEdit"
+        ),
         Partial,
         Some(ID),
     );
@@ -205,28 +226,28 @@ fn launch_command_lines() {
     check_launch(
         &codex,
         fresh(),
-        &format!("codex {notify}"),
+        &format!("codex {notify} {xb}"),
         PromptOnly,
         None,
     );
     check_launch(
         &codex,
         resume(Some("7e0c")),
-        &format!("codex resume 7e0c {notify}"),
+        &format!("codex resume 7e0c {notify} {xb}"),
         PromptOnly,
         Some("7e0c"),
     );
     check_launch(
         &codex,
         resume(None),
-        &format!("codex resume --last {notify}"),
+        &format!("codex resume --last {notify} {xb}"),
         PromptOnly,
         None,
     );
     check_launch(
         &profile(CliKind::Codex, &reviewer),
         fresh(),
-        &format!("codex {notify} --sandbox read-only"),
+        &format!("codex {notify} {xr} --sandbox read-only"),
         Enforced,
         None,
     );
@@ -298,7 +319,7 @@ fn launch_command_lines() {
     check_launch(
         &with_model,
         fresh(),
-        &format!("/usr/local/bin/codex {notify} --model o3"),
+        &format!("/usr/local/bin/codex {notify} {xb} --model o3"),
         PromptOnly,
         None,
     );
@@ -848,4 +869,19 @@ fn real_claude_hook_payloads_when_a_turn_fails() {
             "{event}"
         );
     }
+}
+
+#[test]
+fn role_statements_in_the_seeds_words() {
+    let table: &[(&[Role], &str)] = &[
+        (&[Role::Build, Role::Fix], "You are the Builder of a Leapfrog team: other agents work on the same project at the same time. Your roles: build, fix. Do only the work of these roles and only the batch each prompt names. When a phase is done, report with the `leap` command the prompt gives."),
+        (&[Role::Design, Role::Review], "You are the Designer of a Leapfrog team"),
+        (&[Role::Review, Role::Qa], "You are the Reviewer of a Leapfrog team"),
+        (&[Role::Discovery, Role::Plan], "You are the Planner of a Leapfrog team"),
+    ];
+    for (roles, expect) in table {
+        let got = role_statement(&profile(CliKind::ClaudeCode, roles));
+        assert!(got.starts_with(expect), "{roles:?}: {got}");
+    }
+    assert_eq!(toml_string("a \"b\" \\ c\n"), r#""a \"b\" \\ c\u000A""#);
 }

@@ -480,16 +480,15 @@ fn agents_lists_installed_clis_and_their_command_lines() {
         "{claude_cmd}"
     );
     assert!(
-        claude_cmd.ends_with("/.leapfrog/agents/claude/claude-settings.json"),
+        claude_cmd.contains("/.leapfrog/agents/claude/claude-settings.json --append-system-prompt 'You are the Designer"),
         "{claude_cmd}"
     );
     let leap = std::fs::canonicalize(env!("CARGO_BIN_EXE_leap")).unwrap();
-    assert_eq!(
-        row("codex")["command"],
-        format!(
-            "codex -c 'notify=[\"{}\",\"hook\",\"codex-notify\"]'",
-            leap.display()
-        )
+    let codex_cmd = row("codex")["command"].as_str().unwrap().to_string();
+    let notify = format!(
+        "codex -c 'notify=[\"{}\",\"hook\",\"codex-notify\"]' -c 'developer_instructions=\"You are the Builder",
+        leap.display()
     );
+    assert!(codex_cmd.starts_with(&notify), "{codex_cmd}");
     assert_eq!(rows.len(), 5);
 }

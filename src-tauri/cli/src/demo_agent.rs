@@ -401,6 +401,15 @@ impl Agent {
             " ".repeat(pad)
         ));
         s.push_str(&line(&format!("  {dir}")));
+        let inside = match (
+            std::env::var(ENV_SOCKET).ok().filter(|v| !v.is_empty()),
+            std::env::var(leapfrog_engine::control::ENV_AGENT).ok(),
+        ) {
+            (Some(_), Some(agent)) => format!("  inside Leapfrog as agent {agent}"),
+            (Some(_), None) => "  inside Leapfrog".to_string(),
+            (None, _) => "  standalone (LEAPFROG_SOCKET unset)".to_string(),
+        };
+        s.push_str(&line(&truncate(&inside, inner - 2)));
         let scripted = if self.args.fail_batches.is_empty() {
             String::new()
         } else {

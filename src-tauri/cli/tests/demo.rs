@@ -352,6 +352,7 @@ fn two_demo_agents_leapfrog_through_a_batch() {
     designer.wait_idle_prompts(2);
 
     let b = builder.text();
+    assert!(b.contains("inside Leapfrog as agent builder"), "{b}");
     assert!(b.contains("## COMPLETE — Batch 1 Done"), "{b}");
     assert!(b.contains("Tickets completed: T-001, T-002"), "{b}");
     assert!(b.contains("Verify: PASSED"), "{b}");
@@ -505,13 +506,23 @@ fn typed_prompts_interrupts_and_outside_leapfrog() {
     );
     hash_of(&dir, "T-006: JSON output");
     hash_of(&dir, "T-007: Quiet mode");
+    assert!(t.contains("standalone (LEAPFROG_SOCKET unset)"), "{t}");
+    // A preamble phase from the default template: a doc, committed.
+    let discovery = leapfrog_engine::agents::prompts::PromptTemplates::default()
+        .render(PromptPhase::Discovery, &Default::default())
+        .unwrap();
+    fast.paste(&discovery);
+    fast.wait_idle_prompts(3);
+    assert!(fast.text().contains("leap complete --phase discovery"));
+    hash_of(&dir, "Discovery: docs/DISCOVERY.md");
     // Any agent reviews when asked: a built batch passes, an unbuilt one fails.
     fast.paste("Review the Batch 3 diff against its tickets in TICKETS.md.");
-    fast.wait_idle_prompts(3);
-    fast.paste("Review the Batch 4 diff against its tickets in TICKETS.md.");
     fast.wait_idle_prompts(4);
+    fast.paste("Review the Batch 4 diff against its tickets in TICKETS.md.");
+    fast.wait_idle_prompts(5);
     let t = fast.text();
     assert!(t.contains("## REVIEW — Batch 3 PASSED"), "{t}");
+    assert!(!t.contains("inside Leapfrog as"), "{t}");
     assert!(t.contains("## REVIEW — Batch 4 FAILED"), "{t}");
     assert!(
         t.contains("Findings: no commits found for the tickets of Batch 4"),

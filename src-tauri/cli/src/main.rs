@@ -34,8 +34,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Relay a CLI hook to the app (hook JSON on stdin, or as the last argument for Codex's notify).
-    /// Does nothing outside Leapfrog (LEAPFROG_SOCKET unset); always exits 0 so it never blocks the CLI.
+    /// Relay an agent CLI's hook to the app (run by the CLIs, not by hand).
+    ///
+    /// The hook's JSON comes on stdin, or as the last argument (Codex's notify). Does nothing outside
+    /// Leapfrog (LEAPFROG_SOCKET unset); always exits 0 and prints nothing on stdout, so it never
+    /// disturbs the CLI that runs it.
     Hook {
         /// The event: prompt-submit, stop, notification, codex-notify, aider-notify, ...
         event: String,

@@ -184,6 +184,9 @@ fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// How long a connection may stay silent before the server drops it.
+pub const IDLE_CONNECTION: std::time::Duration = std::time::Duration::from_secs(300);
+
 fn accept_loop(
     listener: UnixListener,
     token: String,
@@ -195,7 +198,16 @@ fn accept_loop(
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let Ok(conn) = conn else { continue };
+        let conn = match conn {
+            Ok(c) => c,
+            Err(_) => {
+                // Out of file descriptors or the like: don't spin.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                continue;
+            }
+        };
+        // A connection that sends nothing for this long is dropped (callers send at once).
+        let _ = conn.set_read_timeout(Some(IDLE_CONNECTION));
         let token = token.clone();
         let handler = handler.clone();
         let _ = std::thread::Builder::new()

@@ -36,15 +36,19 @@
 //! Per pane: a reader thread blocks on `read` of the PTY master and appends to a
 //! byte-bounded buffer (the [`coalesce::Coalescer`]); a delivery thread sleeps on a condvar
 //! until bytes are pending, waits for the coalescer's deadline (about 4 ms or 64 KiB,
-//! DEC 2026 synchronized-output frames held together), feeds the frame to the vt100
-//! mirror, then hands it to the [`PaneSink`]. An idle pane has both threads blocked: no timers.
+//! DEC 2026 synchronized-output frames held together), then hands the frame to the
+//! [`PaneSink`] and a copy to a mirror thread that parses it into the vt100 screen (vt100
+//! parses only ~30–50 MB/s here, so it stays off the delivery path). An idle pane has all
+//! three threads blocked: no timers. The exit is reported after the mirror caught up, so
+//! once `wait_exit` returns the screen shows everything the child wrote.
 //!
 //! Flow control: every byte read counts as un-acked until the consumer calls
 //! [`Pane::ack`] (in [`AckMode::Consumer`], the default: xterm.js's write callback → a shell
 //! command → `ack`), or until the sink returns (in [`AckMode::OnDelivery`], for headless
 //! panes). Above `high_watermark` un-acked bytes the reader stops reading, so the child
 //! blocks on write; it resumes at or below `low_watermark`. Un-acked bytes therefore never
-//! exceed `high_watermark + read_chunk`.
+//! exceed `high_watermark + read_chunk`. The mirror thread is a second consumer under the
+//! same watermarks (bytes it has not parsed yet), so its backlog is bounded too.
 //!
 //! Every spawned child gets `TERM=xterm-256color` and `COLORTERM=truecolor` (the spec's own
 //! env entries may override them).

@@ -43,20 +43,33 @@ async fn resizing_the_window_resizes_the_pty() {
     with_app(Launch::default(), |app| async move {
         app.wait_for_prompt("designer", LONG).await?;
         let mut seen = Vec::new();
-        for (i, (w, h)) in [(1400u32, 900u32), (900, 600)].into_iter().enumerate() {
+        for (w, h) in [(1400u32, 900u32), (900, 600)] {
             app.client.set_window_size(w, h).await?;
-            // The pane refits on the next frame; wait until xterm.js reports a new size.
             let before = seen.last().copied();
             app.wait_until("xterm.js to refit", LONG, |app| async move {
                 Ok(Some(app.pane_size("designer").await?) != before)
             })
             .await?;
-            let (rows, cols) = app.pane_size("designer").await?;
-            app.type_into("designer", &format!("echo size-{i}=$(stty size)\n"))
-                .await?;
-            app.wait_for_line("designer", &format!("size-{i}={rows} {cols}"), LONG)
-                .await?;
-            seen.push((rows, cols));
+            // The layout may settle over a few frames: ask the PTY until it agrees with xterm.js.
+            let mut attempt = 0;
+            let size = loop {
+                attempt += 1;
+                let tag = format!("size-{}-{attempt}", seen.len());
+                app.type_into("designer", &format!("echo {tag}=$(stty size)\n"))
+                    .await?;
+                let text = app
+                    .wait_for_line_starting("designer", &format!("{tag}="), LONG)
+                    .await?;
+                let (rows, cols) = app.pane_size("designer").await?;
+                if text == format!("{tag}={rows} {cols}") {
+                    break (rows, cols);
+                }
+                assert!(
+                    attempt < 20,
+                    "stty never agreed with xterm.js: last `{text}`, xterm {rows}x{cols}"
+                );
+            };
+            seen.push(size);
         }
         assert!(
             seen[1].0 < seen[0].0 && seen[1].1 < seen[0].1,

@@ -355,6 +355,28 @@ impl App {
         .await
     }
 
+    /// Waits for a line starting with `prefix` (not the echoed command) and returns that line.
+    pub async fn wait_for_line_starting(
+        &self,
+        pane: &str,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<String> {
+        let text = self
+            .poll_text(
+                &format!("a line starting `{prefix}` in pane `{pane}`"),
+                timeout,
+                || self.pane_text(pane),
+                |text| text.lines().any(|l| l.starts_with(prefix)),
+            )
+            .await?;
+        Ok(text
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .map(|l| l.trim_end().to_string())
+            .unwrap_or_default())
+    }
+
     /// Waits until the visible screen's last non-empty line is the E2E prompt.
     pub async fn wait_for_prompt(&self, pane: &str, timeout: Duration) -> Result<()> {
         self.poll_text(

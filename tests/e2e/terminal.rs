@@ -99,3 +99,62 @@ async fn ctrl_c_stops_a_flood_of_yes() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cockpit_shows_titled_panes_the_log_and_maximises() {
+    use fantoccini::Locator;
+    with_app(Launch::default(), |app| async move {
+        let title = |id: &'static str| {
+            let app = &app;
+            async move {
+                let sel = format!("[data-testid=\"pane-{id}\"] .title");
+                anyhow::Ok(app.client.find(Locator::Css(&sel)).await?.text().await?)
+            }
+        };
+        assert_eq!(title("designer").await?, "Designer · claude");
+        assert_eq!(title("builder").await?, "Builder · codex");
+
+        // The Logs pane shows the app's own log (tracing), newest last.
+        app.wait_until("the log to show both panes starting", LONG, |app| async move {
+            let text = app
+                .client
+                .find(Locator::Css("[data-testid=\"logs\"] ol"))
+                .await?
+                .text()
+                .await?;
+            Ok(text.contains("pane=designer") && text.contains("pane=builder"))
+        })
+        .await?;
+        let messages = app
+            .exec(
+                "return [...document.querySelectorAll('[data-testid=\"logs\"] li')].map(li => li.textContent)",
+                vec![],
+            )
+            .await?;
+        let lines: Vec<&str> = messages.as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+        let designer = lines.iter().position(|l| l.contains("started") && l.contains("pane=designer"));
+        let painted = lines.iter().position(|l| l.contains("first output painted"));
+        assert!(designer.is_some() && painted.is_some() && designer < painted, "log: {lines:#?}");
+
+        // Maximise the builder, then restore.
+        let shown = |id: &'static str| {
+            let app = &app;
+            async move {
+                let sel = format!("[data-testid=\"pane-{id}\"]");
+                anyhow::Ok(app.client.find(Locator::Css(&sel)).await?.is_displayed().await?)
+            }
+        };
+        let button = app.client.find(Locator::Css("[data-testid=\"maximise-builder\"]")).await?;
+        let (_, cols_before) = app.pane_size("builder").await?;
+        button.click().await?;
+        assert!(!shown("designer").await? && shown("builder").await?);
+        app.wait_until("the maximised pane to widen", LONG, |app| async move {
+            Ok(app.pane_size("builder").await?.1 > cols_before)
+        })
+        .await?;
+        button.click().await?;
+        assert!(shown("designer").await? && shown("builder").await?);
+        Ok(app)
+    })
+    .await;
+}

@@ -25,7 +25,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use leapfrog_e2e::{app_binary, shell_home, Display, Group};
+use leapfrog_e2e::{app_binary, shell_home, Display, Group, PROMPT};
 use serde_json::Value;
 
 /// The line `pty_throughput` floods with (kept identical so (c) compares with (a)).
@@ -228,6 +228,14 @@ fn main() -> Result<()> {
     let (flood, _) = app.next("flood", Duration::from_secs(600))?;
     let c = flood["mb_per_s"].as_f64().unwrap_or(0.0);
 
+    // Ctrl+C in the middle of `yes`: time until the prompt is back.
+    writeln!(app.stdin, "flood builder 50000000000 yes")?;
+    app.stdin.flush()?;
+    std::thread::sleep(Duration::from_secs(3));
+    writeln!(app.stdin, "interrupt builder {}", PROMPT.trim_end())?;
+    app.stdin.flush()?;
+    let (interrupt, _) = app.next("interrupt", Duration::from_secs(120))?;
+
     println!();
     println!(
         "Leapfrog app figures ({} build)",
@@ -253,6 +261,15 @@ fn main() -> Result<()> {
         flood["bytes"].as_f64().unwrap_or(0.0) / 1e6,
         flood["secs"].as_f64().unwrap_or(0.0),
         flood["max_frame_gap_ms"].as_f64().unwrap_or(0.0)
+    );
+    println!(
+        "  Ctrl+C during `yes`: prompt back after {} ms{}",
+        interrupt["ms"],
+        if interrupt["prompt_back"] == true {
+            ""
+        } else {
+            " (NOT back within 60 s)"
+        }
     );
     println!("XTERM_MBPS={c:.2}");
     Ok(())

@@ -14,7 +14,8 @@
 //!   .write(&[u8])           keystrokes / paste, raw bytes (Ctrl+C is [0x03])
 //!   .resize(PaneSize)       the PTY and the mirror
 //!   .ack(n)                 the consumer has processed n more bytes of frames (flow control)
-//!   .kill()                 SIGHUP the child; later output is discarded; exit still reported
+//!   .kill()                 SIGHUP the child's process group, SIGKILL after kill_grace;
+//!                           later output is discarded; the exit is still reported
 //!   .exit_status() -> Option<PaneExit>     .wait_exit(timeout) -> Option<PaneExit>
 //!   .screen_text() -> String               visible rows, trailing blanks trimmed, '\n'-joined
 //!   .screen_contents() -> ScreenSnapshot   rows, cursor, size, alternate screen, ...
@@ -28,7 +29,8 @@
 //! SpawnSpec::new(program).arg(..).args(..).cwd(..).env(k, v).size(PaneSize::new(rows, cols))
 //! SpawnSpec::login_shell()   $SHELL (else /bin/bash) with `-l`
 //! PaneConfig { flow: FlowControl { high_watermark, low_watermark }, ack: AckMode, coalesce:
-//!   CoalesceConfig { linger, max_frame, sync_timeout, sync_max }, read_chunk, mirror, mirror_scrollback }
+//!   CoalesceConfig { linger, max_frame, sync_timeout, sync_max }, read_chunk, mirror,
+//!   mirror_scrollback, kill_grace }
 //! ```
 //!
 //! # How bytes flow (WezTerm style)
@@ -66,6 +68,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -208,6 +211,9 @@ pub struct PaneConfig {
     /// scrolling flood at half the speed (measured 39 vs 79 MB/s, `pty_throughput`), and
     /// status detection reads the visible screen. Raise it for panes whose history matters.
     pub mirror_scrollback: usize,
+    /// After [`Pane::kill`]'s SIGHUP, how long the child's process group has before SIGKILL.
+    /// Default 2 s.
+    pub kill_grace: Duration,
 }
 
 impl Default for PaneConfig {
@@ -219,6 +225,7 @@ impl Default for PaneConfig {
             read_chunk: 16 * 1024,
             mirror: true,
             mirror_scrollback: 0,
+            kill_grace: Duration::from_secs(2),
         }
     }
 }

@@ -224,22 +224,42 @@ impl Pane {
         self.shared.ack_locked(&mut flow, bytes as u64);
     }
 
-    /// Hangs up the child (SIGHUP). Output read after this is discarded; the exit is
-    /// still reported to the sink once the PTY closes.
+    /// Hangs up the child's process group (SIGHUP); whatever is still alive in it after
+    /// `PaneConfig::kill_grace` gets SIGKILL. Output read after this is discarded; the exit
+    /// is still reported to the sink once the PTY closes.
     pub fn kill(&self) -> Result<(), PtyError> {
-        {
+        let first_kill = {
             let mut flow = self.shared.flow();
-            flow.closing = true;
             self.shared.room.notify_one();
-        }
-        if self.exit_status().is_some() {
-            return Ok(());
-        }
-        match lock(&self.killer).kill() {
-            Ok(()) => Ok(()),
-            // Already gone (reaped between the check and the signal).
-            Err(e) if e.raw_os_error() == Some(3) => Ok(()),
-            Err(e) => Err(e.into()),
+            if flow.exit.is_some() {
+                return Ok(());
+            }
+            !std::mem::replace(&mut flow.closing, true)
+        };
+        match self.pid.and_then(|pid| i32::try_from(pid).ok()) {
+            // portable-pty makes the child a session (and process group) leader.
+            Some(pgid) => {
+                signal_group(pgid, libc::SIGHUP)?;
+                if first_kill {
+                    let shared = self.shared.clone();
+                    thread::Builder::new()
+                        .name(format!("pty-kill-{}", self.id))
+                        .spawn(move || {
+                            let flow = shared.flow();
+                            let (flow, _) = shared
+                                .exited
+                                .wait_timeout_while(flow, shared.config.kill_grace, |f| {
+                                    f.exit.is_none()
+                                })
+                                .unwrap_or_else(|e| e.into_inner());
+                            if flow.exit.is_none() {
+                                let _ = signal_group(pgid, libc::SIGKILL);
+                            }
+                        })?;
+                }
+                Ok(())
+            }
+            None => Ok(lock(&self.killer).kill()?),
         }
     }
 
@@ -315,6 +335,20 @@ impl Drop for Pane {
         if self.exit_status().is_none() {
             let _ = self.kill();
         }
+    }
+}
+
+/// Sends `signal` to process group `pgid`; a group already gone is not an error.
+fn signal_group(pgid: i32, signal: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    if unsafe { libc::kill(-pgid, signal) } == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::ESRCH) {
+        Ok(())
+    } else {
+        Err(err)
     }
 }
 

@@ -86,7 +86,10 @@ pub struct Card {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
     pub key: ColumnKey,
+    /// The heading as written (`Batch 2: Payments`, `Phase 3 — API`), or `Backlog`.
     pub title: String,
+    /// The batch's name without its word and number (`Payments`).
+    pub name: String,
     /// 1-based line of the batch heading (`None` for the Backlog).
     pub line: Option<usize>,
     /// The batch's phases, from the orchestrator; empty until it reports.
@@ -152,6 +155,12 @@ impl BoardView {
             .map(|b| Column {
                 key: ColumnKey::Batch { number: b.number },
                 title: b.title.clone(),
+                name: doc
+                    .text()
+                    .get(b.title_range.clone())
+                    .unwrap_or(&b.title)
+                    .trim()
+                    .to_string(),
                 line: Some(b.heading_line + 1),
                 phases: phases.get(&b.number).cloned().unwrap_or_default(),
                 cards: b.tickets.iter().map(|&i| card(i)).collect(),
@@ -160,6 +169,7 @@ impl BoardView {
         columns.push(Column {
             key: ColumnKey::Backlog,
             title: "Backlog".into(),
+            name: "Backlog".into(),
             line: backlog_heading(doc).map(|l| l + 1),
             phases: Vec::new(),
             cards: doc
@@ -839,9 +849,14 @@ fn to_backlog(
     let removed = t.span.len();
     let at = if at >= t.span.end { at - removed } else { at };
     lines.drain(t.span.clone());
-    // At the end of the file, separate from the line before with a blank line.
-    if at == lines.len() && lines.last().is_some_and(|l| !l.trim().is_empty()) {
-        block.insert(0, eol.to_string());
+    // At the end of the file: separated from the line before by a blank line, no trailing blank lines.
+    if at == lines.len() {
+        while block.last().is_some_and(|l| l.trim().is_empty()) {
+            block.pop();
+        }
+        if lines.last().is_some_and(|l| !l.trim().is_empty()) {
+            block.insert(0, eol.to_string());
+        }
     }
     lines.splice(at..at, block);
     Ok(Some(join(lines, final_newline, eol)))
@@ -899,4 +914,30 @@ fn move_batch(doc: &Document, batch: u32, position: usize) -> Result<Option<Stri
     }
     out.extend(lines[cursor..].iter().cloned());
     Ok(Some(join(out, final_newline, eol)))
+}
+
+/// A synthetic canonical TICKETS.md: `batches` batches of `per_batch` tickets, each ticket depending on the
+/// one before it, and a Backlog with one ticket. For benchmarks and tests of large boards.
+pub fn sample_file(batches: usize, per_batch: usize) -> String {
+    let mut s = String::from("# Tickets\n\n> Synced with Leapfrog.\n\n");
+    let mut n = 0;
+    for b in 1..=batches {
+        s.push_str(&format!("## Batch {b}: Part {b}\nGoal: part {b}.\n\n"));
+        for _ in 0..per_batch {
+            n += 1;
+            let status = if b == 1 { "done" } else { "todo" };
+            s.push_str(&format!(
+                "### T-{n:03}: Ticket {n}\n- **Status:** {status}\n"
+            ));
+            if n > 1 {
+                s.push_str(&format!("- **Depends on:** T-{:03}\n", n - 1));
+            }
+            s.push_str(&format!("\nWork item {n}.\n\n"));
+        }
+    }
+    n += 1;
+    s.push_str(&format!(
+        "## Backlog\n\n### T-{n:03}: Someday\n- **Status:** todo\n"
+    ));
+    s
 }

@@ -496,6 +496,9 @@ pub fn assign_agent(plan: &mut SetupPlan, key: &str, command: &str) -> Result<()
                 Role::ALL.map(Role::as_str).join(", ")
             ))
         })?;
+    if command.trim().is_empty() {
+        return Err(err(format!("the command for {key} is empty")));
+    }
     let words = agents::split_command(command)
         .map_err(|e| err(format!("agent command {command:?}: {e}")))?;
     let Some(first) = words.first() else {

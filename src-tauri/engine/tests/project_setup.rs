@@ -1,5 +1,6 @@
 //! engine::project: verify detection, git state and git init, agent CLI detection and pattern slots,
 //! `--agent` assignment, TICKETS.md created or adopted byte for byte, project.json, store registration.
+#![allow(clippy::type_complexity)] // data-driven tables of (input, expectation)
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

@@ -4,7 +4,9 @@ mod control_cmds;
 mod demo;
 mod demo_agent;
 mod handoff;
+mod init;
 mod simulate;
+mod start;
 mod tickets;
 
 use std::path::PathBuf;
@@ -52,6 +54,14 @@ enum Command {
         /// Further arguments are ignored, so that no CLI's calling convention can make the hook fail.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         payload: Vec<String>,
+    },
+    /// Set up a project in DIR: detect git, agent CLIs and the verify command, create or adopt
+    /// TICKETS.md (never overwritten), write .leapfrog/project.json, register it.
+    Init(init::InitArgs),
+    /// Open the app on a project, reusing the running window.
+    Start {
+        /// The project folder.
+        project: PathBuf,
     },
     /// A scripted stand-in for an AI coding CLI, for demos and tests.
     DemoAgent(demo_agent::DemoAgentArgs),
@@ -129,6 +139,8 @@ fn main() -> ExitCode {
             control_cmds::hook(&event, payload.first().map(String::as_str));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Init(args) => init::run(args),
+        Command::Start { project } => start::run(&project),
         Command::DemoAgent(args) => demo_agent::run(args),
         Command::Demo {
             command: DemoCommand::Init { dir, leap },

@@ -471,6 +471,10 @@ impl SetupPlan {
         let c = command.trim();
         self.verify = (!c.is_empty()).then(|| c.to_string());
         self.verify_source = Some("user".into());
+        if self.verify.is_some() {
+            self.warnings
+                .retain(|w| !w.starts_with("no verify command"));
+        }
     }
 }
 

@@ -291,7 +291,7 @@ fn each_operation_changes_only_its_lines_and_undo_restores_the_bytes() {
 /// CRLF line endings and no final newline: moves and edits keep them, undo restores the exact bytes.
 #[test]
 fn crlf_file_without_final_newline_round_trips_through_undo() {
-    let text = FILE.replace('\n', "\r\n");
+    let text = format!("\u{feff}{}", FILE.replace('\n', "\r\n"));
     let text = text.trim_end_matches("\r\n");
     // (Moving the file's last ticket away makes the line before it last, with that line's ending.)
     let ops = [
@@ -305,6 +305,9 @@ fn crlf_file_without_final_newline_round_trips_through_undo() {
             batch: None,
             title: "Later".into(),
         },
+        BoardOp::AddBatch {
+            title: "Packaging".into(),
+        },
     ];
     for op in ops {
         let (_d, path) = temp_file(text);
@@ -317,6 +320,7 @@ fn crlf_file_without_final_newline_round_trips_through_undo() {
             "{op:?} wrote a bare LF"
         );
         assert!(!after.ends_with('\n'), "{op:?} added a final newline");
+        assert!(after.starts_with('\u{feff}'), "{op:?} lost the BOM");
         board.undo().unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), text, "undo {op:?}");
     }
@@ -410,6 +414,23 @@ fn undo_after_an_external_edit_reapplies_inverse_edits_or_reports_a_conflict() {
     let (_d, path) = temp_file(FILE);
     let mut board = Board::open(&path).unwrap();
     board.apply(&mv("T-001", batch(2), None), false).unwrap();
+    external(&path);
+    board.undo().unwrap();
+    assert_eq!(
+        outline(&board.view()),
+        "1[T-001 T-002] 2[T-003] backlog[T-004]"
+    );
+    // A new batch: deleted again by its number.
+    let (_d, path) = temp_file(FILE);
+    let mut board = Board::open(&path).unwrap();
+    board
+        .apply(
+            &BoardOp::AddBatch {
+                title: "Packaging".into(),
+            },
+            false,
+        )
+        .unwrap();
     external(&path);
     board.undo().unwrap();
     assert_eq!(

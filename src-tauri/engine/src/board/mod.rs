@@ -388,6 +388,24 @@ impl Board {
                 (BoardOp::AddTicket { .. }, Some(id)) => {
                     Some(vec![Step::Edit(Edit::DeleteTicket { ticket: id.clone() })])
                 }
+                // The batch that was not there before (by heading line text).
+                (BoardOp::AddBatch { .. }, _) => {
+                    let now = self.file.doc();
+                    let old: Vec<&str> = doc
+                        .batches
+                        .iter()
+                        .map(|b| doc.source.line(b.heading_line))
+                        .collect();
+                    now.batches
+                        .iter()
+                        .find(|b| !old.contains(&now.source.line(b.heading_line)))
+                        .map(|b| {
+                            vec![Step::Edit(Edit::DeleteBatch {
+                                batch: b.number,
+                                with_tickets: false,
+                            })]
+                        })
+                }
                 _ => inverse,
             };
             self.undo.push(UndoEntry {
@@ -697,24 +715,12 @@ fn plan(doc: &Document, op: &BoardOp) -> Result<(Vec<Step>, Option<Vec<Step>>), 
             let id = doc.tickets[one(doc, ticket)?].display_id();
             (vec![Step::Edit(Edit::DeleteTicket { ticket: id })], None)
         }
-        BoardOp::AddBatch { title } => {
-            let next = doc
-                .batches
-                .iter()
-                .filter_map(|b| b.heading_number)
-                .max()
-                .map(|n| n + 1)
-                .unwrap_or(doc.batches.len() as u32 + 1);
-            (
-                vec![Step::Edit(Edit::AddBatch {
-                    title: title.clone(),
-                })],
-                Some(vec![Step::Edit(Edit::DeleteBatch {
-                    batch: next,
-                    with_tickets: false,
-                })]),
-            )
-        }
+        BoardOp::AddBatch { title } => (
+            vec![Step::Edit(Edit::AddBatch {
+                title: title.clone(),
+            })],
+            None, // filled in from the result
+        ),
         BoardOp::RenameBatch { batch, title } => {
             let b = doc
                 .batch_by_number(*batch)
@@ -785,8 +791,10 @@ fn owned_lines(doc: &Document) -> (Vec<String>, bool) {
     (lines, src.has_final_newline())
 }
 
-fn join(lines: Vec<String>, final_newline: bool, eol: &str) -> String {
-    let mut text: String = lines.concat();
+/// The lines joined back, after the file's BOM (if any).
+fn join(doc: &Document, lines: Vec<String>, final_newline: bool, eol: &str) -> String {
+    let mut text = doc.source.text[..doc.source.bom].to_string();
+    text.push_str(&lines.concat());
     if !final_newline && text.ends_with(eol) {
         text.truncate(text.len() - eol.len());
     }
@@ -831,7 +839,7 @@ fn to_backlog(
                 block.extend(lines[t.span.clone()].iter().cloned());
                 lines.drain(t.span.clone());
                 lines.extend(block);
-                return Ok(Some(join(lines, final_newline, eol)));
+                return Ok(Some(join(doc, lines, final_newline, eol)));
             }
         },
     };
@@ -859,7 +867,7 @@ fn to_backlog(
         }
     }
     lines.splice(at..at, block);
-    Ok(Some(join(lines, final_newline, eol)))
+    Ok(Some(join(doc, lines, final_newline, eol)))
 }
 
 /// The line range a batch occupies as a block: its heading up to the next heading of the same or a higher
@@ -913,7 +921,7 @@ fn move_batch(doc: &Document, batch: u32, position: usize) -> Result<Option<Stri
         cursor = blocks[slot].end;
     }
     out.extend(lines[cursor..].iter().cloned());
-    Ok(Some(join(out, final_newline, eol)))
+    Ok(Some(join(doc, out, final_newline, eol)))
 }
 
 /// A synthetic canonical TICKETS.md: `batches` batches of `per_batch` tickets, each ticket depending on the

@@ -570,3 +570,47 @@ fn a_thousand_tickets_in_fifty_batches() {
     board.undo().unwrap();
     assert_eq!(fs::read_to_string(&path).unwrap(), text);
 }
+
+/// An agent edits the file: the board's watcher reports it and a reload shows it; the board's own
+/// writes are not reported back as external edits.
+#[test]
+fn external_edits_reach_the_board_through_its_watcher() {
+    use leapfrog_engine::tickets::sync::SyncEvent;
+    let (_d, path) = temp_file(FILE);
+    let mut board = Board::open(&path).unwrap();
+    let watch = board.watch().unwrap();
+    board
+        .apply(
+            &BoardOp::EditTicket {
+                ticket: "T-001".into(),
+                title: None,
+                status: Some(TicketStatus::Doing),
+                fields: vec![],
+            },
+            false,
+        )
+        .unwrap();
+    // Written the way editors save: a whole new file renamed over the old one.
+    let agent = FILE.replace("- **Status:** done", "- **Status:** review");
+    let tmp = path.with_extension("agent-tmp");
+    fs::write(&tmp, &agent).unwrap();
+    fs::rename(&tmp, &path).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match watch.events.recv_timeout(left) {
+            Ok(SyncEvent::Changed { doc, .. }) => {
+                // Our own write (T-001 doing) is never reported; the agent's content is.
+                assert!(doc.text().contains("- **Status:** review"));
+                if doc.text() == agent {
+                    break;
+                }
+            }
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => panic!("no event: {e}"),
+        }
+    }
+    let view = board.reload().unwrap();
+    assert_eq!(view.columns[1].cards[0].status, TicketStatus::Review);
+    assert_eq!(view.columns[0].cards[0].status, TicketStatus::Todo);
+}

@@ -137,6 +137,7 @@ fn a_plain_folder_gets_git_init_a_new_tickets_file_and_a_project_file() {
     assert_eq!((plan.lookahead, plan.sync_every), (Some(1), Some(2)));
     assert_eq!(plan.tickets.action, TicketsAction::Create);
     assert_eq!((plan.tickets.batches, plan.tickets.tickets), (1, 1));
+    assert_eq!(plan.tickets.recognised[0].title, "Batch 1: First steps");
     let versions: Vec<(CliKind, Option<&str>)> = plan
         .detected
         .iter()

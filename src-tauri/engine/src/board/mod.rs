@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{PhaseKind, TicketStatus};
 use crate::tickets::source::atx_heading;
-use crate::tickets::sync::{read_doc, write_atomic, SyncError, TicketsFile, WriteOptions};
+use crate::tickets::sync::{read_doc, write_atomic, SyncError, TicketsFile, Watch, WriteOptions};
 use crate::tickets::{vocab, BatchKind, Document, Edit, EditError};
 
 /// Which column: a batch (by number) or the Backlog.
@@ -347,6 +347,11 @@ impl Board {
 
     pub fn view(&self) -> BoardView {
         BoardView::build(self.file.doc(), &self.phases)
+    }
+
+    /// Watches the file for external edits (agents, editors); on an event, call [`Board::reload`].
+    pub fn watch(&self) -> Result<Watch, BoardError> {
+        Ok(self.file.watch()?)
     }
 
     /// Re-reads the file after an external change (the watcher saw one).

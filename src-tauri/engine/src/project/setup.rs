@@ -110,6 +110,21 @@ pub struct TicketsReport {
     /// What the parser could not make sense of.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The batches recognised, in file order, with their ticket counts (what the wizard lists).
+    #[serde(default)]
+    pub recognised: Vec<RecognisedBatch>,
+    /// Tickets outside any batch (the board's Backlog).
+    #[serde(default)]
+    pub backlog: usize,
+}
+
+/// One batch found in an adopted (or created) tickets file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecognisedBatch {
+    pub number: u32,
+    /// The heading as written (`Phase 2: Payments`).
+    pub title: String,
+    pub tickets: usize,
 }
 
 /// Everything the wizard shows and lets the user change; [`finish`] carries it out.
@@ -343,6 +358,16 @@ fn tickets_report(path: &str, action: TicketsAction, doc: &Document) -> TicketsR
         batches: doc.batches.len(),
         tickets: doc.tickets.len(),
         warnings: doc.warnings.clone(),
+        recognised: doc
+            .batches
+            .iter()
+            .map(|b| RecognisedBatch {
+                number: b.number,
+                title: b.title.clone(),
+                tickets: b.tickets.len(),
+            })
+            .collect(),
+        backlog: doc.tickets.iter().filter(|t| t.batch.is_none()).count(),
     }
 }
 

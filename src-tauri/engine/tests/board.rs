@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use leapfrog_engine::board::{
     sample_file, Board, BoardError, BoardOp, BoardView, ColumnKey, FieldValue, OpOutcome,
-    PhaseBadge, PhaseState,
+    PhaseBadge, PhaseState, UNDO_LIMIT,
 };
 use leapfrog_engine::model::{PhaseKind, TicketStatus};
 use leapfrog_engine::tickets::Document;
@@ -613,4 +613,27 @@ fn external_edits_reach_the_board_through_its_watcher() {
     let view = board.reload().unwrap();
     assert_eq!(view.columns[1].cards[0].status, TicketStatus::Review);
     assert_eq!(view.columns[0].cards[0].status, TicketStatus::Todo);
+}
+
+#[test]
+fn undo_keeps_the_last_hundred_operations() {
+    let (_d, path) = temp_file(FILE);
+    let mut board = Board::open(&path).unwrap();
+    let statuses = [TicketStatus::Doing, TicketStatus::Review];
+    for i in 0..UNDO_LIMIT + 5 {
+        let op = BoardOp::EditTicket {
+            ticket: "T-001".into(),
+            title: None,
+            status: Some(statuses[i % 2]),
+            fields: vec![],
+        };
+        board.apply(&op, false).unwrap();
+    }
+    assert_eq!(board.undo_depth(), UNDO_LIMIT);
+    for _ in 0..UNDO_LIMIT {
+        board.undo().unwrap();
+    }
+    assert!(matches!(board.undo(), Err(BoardError::NothingToUndo)));
+    // Back to the state after the first five operations (doing, review, doing, review, doing).
+    assert_eq!(board.view().columns[0].cards[0].status, TicketStatus::Doing);
 }

@@ -320,6 +320,9 @@ struct UndoEntry {
     label: String,
 }
 
+/// How many operations a board session can take back.
+pub const UNDO_LIMIT: usize = 100;
+
 /// One board session on one TICKETS.md.
 #[derive(Debug)]
 pub struct Board {
@@ -419,6 +422,9 @@ impl Board {
                 inverse,
                 label: label(op),
             });
+            if self.undo.len() > UNDO_LIMIT {
+                self.undo.remove(0);
+            }
         }
         Ok(OpOutcome::Applied {
             view: self.view(),

@@ -4,7 +4,9 @@ mod control_cmds;
 mod demo;
 mod demo_agent;
 mod handoff;
+mod init;
 mod simulate;
+mod start;
 mod tickets;
 
 use std::path::PathBuf;
@@ -64,6 +66,14 @@ enum Command {
         /// How long each `--version` may take, in milliseconds.
         #[arg(long, default_value_t = 5000)]
         timeout_ms: u64,
+    },
+    /// Set up a project in DIR: detect git, agent CLIs and the verify command, create or adopt
+    /// TICKETS.md (never overwritten), write .leapfrog/project.json, register it.
+    Init(init::InitArgs),
+    /// Open the app on a project, reusing the running window.
+    Start {
+        /// The project folder.
+        project: PathBuf,
     },
     /// A scripted stand-in for an AI coding CLI, for demos and tests.
     DemoAgent(demo_agent::DemoAgentArgs),
@@ -142,6 +152,8 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Agents { json, timeout_ms } => control_cmds::agents(json, timeout_ms),
+        Command::Init(args) => init::run(args),
+        Command::Start { project } => start::run(&project),
         Command::DemoAgent(args) => demo_agent::run(args),
         Command::Demo {
             command: DemoCommand::Init { dir, leap },

@@ -231,7 +231,12 @@ fn raw_protocol_lines() {
         ),
         (
             format!(r#"{{"token":"{token}","op":"dance"}}"#),
-            r#"{"ok":false,"error":"bad request: unknown variant `dance`, expected one of `complete`, `handoff`, `status`, `verify`, `hook`"}"#,
+            r#"{"ok":false,"error":"bad request: unknown variant `dance`, expected one of `complete`, `handoff`, `status`, `verify`, `hook`, `open_project`"}"#,
+        ),
+        // An app whose handler does not open projects says so (the default of ControlHandler).
+        (
+            format!(r#"{{"token":"{token}","op":"open_project","path":"/src/shop"}}"#),
+            r#"{"ok":false,"error":"this Leapfrog cannot open another project (/src/shop); close it and run leap start again"}"#,
         ),
         (
             format!(r#"{{"token":"{token}","v":2,"op":"status"}}"#),

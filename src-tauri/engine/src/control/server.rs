@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::protocol::{
-    CompleteRequest, Envelope, HandoffRequest, HookRequest, Reply, Request, Response, MAX_LINE,
+    CompleteRequest, Envelope, HandoffRequest, HookRequest, OpenProjectRequest, Reply, Request,
+    Response, MAX_LINE,
 };
 use super::{current_uid, Endpoint, SOCKET_NAME, TOKEN_NAME};
 
@@ -22,6 +23,13 @@ pub trait ControlHandler: Send + Sync + 'static {
     fn status(&self, agent: Option<&str>) -> Result<Reply, String>;
     fn verify(&self, agent: Option<&str>) -> Result<Reply, String>;
     fn hook(&self, agent: Option<&str>, req: HookRequest) -> Result<Reply, String>;
+    /// Show a project in the window (`leap start`). Apps that cannot say so.
+    fn open_project(&self, _agent: Option<&str>, req: OpenProjectRequest) -> Result<Reply, String> {
+        Err(format!(
+            "this Leapfrog cannot open another project ({}); close it and run leap start again",
+            req.path.display()
+        ))
+    }
 }
 
 /// Where and how to serve.
@@ -279,6 +287,7 @@ pub fn handle_line(line: &[u8], token: &str, handler: &dyn ControlHandler) -> Re
         Request::Status => handler.status(agent),
         Request::Verify => handler.verify(agent),
         Request::Hook(r) => handler.hook(agent, r),
+        Request::OpenProject(r) => handler.open_project(agent, r),
     }));
     match result {
         Ok(r) => Response::from_result(r),

@@ -4,6 +4,7 @@ mod control_cmds;
 mod demo;
 mod demo_agent;
 mod handoff;
+mod run;
 mod simulate;
 mod tickets;
 
@@ -53,6 +54,8 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         payload: Vec<String>,
     },
+    /// Run a project's pipeline headless (agents in PTYs, control endpoint) and print the summary.
+    Run(run::RunArgs),
     /// A scripted stand-in for an AI coding CLI, for demos and tests.
     DemoAgent(demo_agent::DemoAgentArgs),
     /// The demo project.
@@ -129,6 +132,7 @@ fn main() -> ExitCode {
             control_cmds::hook(&event, payload.first().map(String::as_str));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Run(args) => run::run(args),
         Command::DemoAgent(args) => demo_agent::run(args),
         Command::Demo {
             command: DemoCommand::Init { dir, leap },

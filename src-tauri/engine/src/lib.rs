@@ -6,6 +6,7 @@ pub mod agents;
 pub mod control;
 pub mod handoff;
 pub mod model;
+pub mod orchestrator;
 pub mod pty;
 pub mod scheduler;
 pub mod store;

@@ -1459,7 +1459,11 @@ impl Core {
             (!ids.is_empty()).then(|| ids.join(", "))
         });
         let notes = match phase {
-            PhaseId::Fix { batch } => self.findings.get(&batch).cloned(),
+            PhaseId::Fix { batch } => {
+                Some(self.findings.get(&batch).cloned().unwrap_or_else(|| {
+                    "see the failed review's reply in the reviewer's pane".into()
+                }))
+            }
             PhaseId::Recheck { .. } => Some("an earlier batch's review failed".into()),
             _ => None,
         };

@@ -436,3 +436,85 @@ fn killed_agent_is_shown_exited_and_its_phase_can_be_retried() {
     assert_eq!(builds, vec![PhaseOutcome::Crashed, PhaseOutcome::Passed]);
     orch.stop();
 }
+
+fn set_agent_args(p: &Project, agent: &str, extra: &[&str]) {
+    let path = p.dir.join(".leapfrog/project.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for a in config["agents"].as_array_mut().unwrap() {
+        if a["id"] == agent {
+            let args = a["args"].as_array_mut().unwrap();
+            args.extend(extra.iter().map(|s| Value::from(*s)));
+        }
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+}
+
+#[test]
+fn a_failed_review_gets_a_fix_and_a_second_review() {
+    let p = demo(2, 8.0, 8.0);
+    set_agent_args(&p, "designer", &["--fail-batches", "1"]);
+    let o = leap_run(&p, &["--json"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows: Vec<(String, u64, f64, f64)> = out["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["batch"] == 1 && r["phase"] != "verify")
+        .map(|r| {
+            (
+                r["phase"].as_str().unwrap().to_string(),
+                r["batch"].as_u64().unwrap(),
+                r["start"].as_f64().unwrap(),
+                r["end"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let phases: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        phases,
+        ["design", "build", "review", "fix", "review"],
+        "{out:#}"
+    );
+    // The fix waits for the failed review, the second review for the fix.
+    assert!(rows[3].2 >= rows[2].3 && rows[4].2 >= rows[3].3, "{rows:?}");
+    let reviews: Vec<PhaseOutcome> = runs_in_store(&p)
+        .iter()
+        .filter(|r| r.kind == PhaseKind::Review && r.batch == Some(1))
+        .map(|r| r.outcome)
+        .collect();
+    assert_eq!(reviews, [PhaseOutcome::Failed, PhaseOutcome::Passed]);
+}
+
+#[test]
+fn a_failed_sync_point_verify_holds_later_builds_and_stops_the_run() {
+    let p = demo(3, 8.0, 8.0);
+    let path = p.dir.join(".leapfrog/project.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["verify"] = Value::from("echo 'verify: 2 tests failed'; exit 1");
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let o = leap_run(&p, &["--json", "--stall", "3"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success(),
+        "a failed verify must not finish the run"
+    );
+    assert!(err.contains("stalled"), "{err}");
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = out["schedule"].as_array().unwrap();
+    let has = |phase: &str, b: u64| rows.iter().any(|r| r["phase"] == phase && r["batch"] == b);
+    // Sync point 1 (after batches 1 and 2) failed: build(3) never started.
+    assert!(has("verify", 1) && has("review", 2), "{out:#}");
+    assert!(
+        !has("build", 3),
+        "build(3) ran past a failed verify: {out:#}"
+    );
+    let verify = runs_in_store(&p)
+        .into_iter()
+        .find(|r| r.kind == PhaseKind::Verify)
+        .unwrap();
+    assert_eq!(
+        (verify.outcome, verify.detection),
+        (PhaseOutcome::Failed, Some(CompletionDetection::VerifyExit))
+    );
+}

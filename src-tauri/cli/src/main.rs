@@ -5,6 +5,7 @@ mod demo;
 mod demo_agent;
 mod handoff;
 mod init;
+mod run;
 mod simulate;
 mod start;
 mod tickets;
@@ -75,6 +76,8 @@ enum Command {
         /// The project folder.
         project: PathBuf,
     },
+    /// Run a project's pipeline headless (agents in PTYs, control endpoint) and print the summary.
+    Run(run::RunArgs),
     /// A scripted stand-in for an AI coding CLI, for demos and tests.
     DemoAgent(demo_agent::DemoAgentArgs),
     /// The demo project.
@@ -154,6 +157,7 @@ fn main() -> ExitCode {
         Command::Agents { json, timeout_ms } => control_cmds::agents(json, timeout_ms),
         Command::Init(args) => init::run(args),
         Command::Start { project } => start::run(&project),
+        Command::Run(args) => run::run(args),
         Command::DemoAgent(args) => demo_agent::run(args),
         Command::Demo {
             command: DemoCommand::Init { dir, leap },

@@ -637,3 +637,14 @@ fn undo_keeps_the_last_hundred_operations() {
     // Back to the state after the first five operations (doing, review, doing, review, doing).
     assert_eq!(board.view().columns[0].cards[0].status, TicketStatus::Doing);
 }
+
+#[test]
+fn moving_to_the_backlog_creates_it_when_the_file_has_none() {
+    let text = &FILE[..FILE.find("## Backlog").unwrap()];
+    check(
+        text,
+        mv("T-001", ColumnKey::Backlog, None),
+        "-8 ### T-001: Greeting script\n-9 - **Status:** todo\n-10 \n-11 Print a greeting.\n-12 \n+22 ## Backlog\n+23 \n+24 ### T-001: Greeting script\n+25 - **Status:** todo\n+26 \n+27 Print a greeting.\n",
+        "1[T-002] 2[T-003] backlog[T-001]",
+    );
+}

@@ -848,6 +848,9 @@ fn to_backlog(
                 block.push(format!("## Backlog{eol}"));
                 block.push(eol.to_string());
                 block.extend(lines[t.span.clone()].iter().cloned());
+                while block.last().is_some_and(|l| l.trim().is_empty()) {
+                    block.pop();
+                }
                 lines.drain(t.span.clone());
                 lines.extend(block);
                 return Ok(Some(join(doc, lines, final_newline, eol)));

@@ -188,12 +188,30 @@ fn start_panes<R: tauri::Runtime>(
             panes: infos,
             workdir: workdir.display().to_string(),
             bench: bench.is_some(),
+            gpu: has_gpu(),
         },
         panes,
         routes,
         logs,
         bench,
     })
+}
+
+/// A GPU render node is present (Linux: `/dev/dri/renderD*`); elsewhere assume one.
+fn has_gpu() -> bool {
+    if std::env::var_os("LEAPFROG_NO_GPU").is_some() {
+        return false;
+    }
+    if cfg!(target_os = "linux") {
+        std::fs::read_dir("/dev/dri")
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+            })
+            .unwrap_or(false)
+    } else {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ use super::{AckMode, PaneConfig, PaneExit, PaneId, PaneSink, PaneSize, PtyError,
 pub struct PaneStats {
     /// Bytes read from the PTY.
     pub bytes_read: u64,
+    /// Reads from the PTY (`bytes_read / reads` is the average read).
+    pub reads: u64,
     /// Bytes handed to the sink.
     pub bytes_delivered: u64,
     /// Bytes acknowledged.
@@ -388,6 +390,7 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
         flow.coalescer.push(&buf[..n], Instant::now());
         let s = &mut flow.stats;
         s.bytes_read += n as u64;
+        s.reads += 1;
         s.unacked += n as u64;
         s.peak_unacked = s.peak_unacked.max(s.unacked);
         if (s.unacked >= high || flow.mirror_backlog >= high) && !s.paused {

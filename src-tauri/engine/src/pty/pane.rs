@@ -18,7 +18,7 @@ pub struct PaneStats {
     pub bytes_read: u64,
     /// Reads from the PTY (`bytes_read / reads` is the average read).
     pub reads: u64,
-    /// Bytes handed to the sink.
+    /// Bytes handed (or being handed) to the sink.
     pub bytes_delivered: u64,
     /// Bytes acknowledged.
     pub bytes_acked: u64,
@@ -72,7 +72,8 @@ impl Shared {
     }
 
     fn ack_locked(&self, flow: &mut Flow, bytes: u64) {
-        let bytes = bytes.min(flow.stats.unacked);
+        let outstanding = flow.stats.bytes_delivered - flow.stats.bytes_acked;
+        let bytes = bytes.min(outstanding);
         flow.stats.unacked -= bytes;
         flow.stats.bytes_acked += bytes;
         self.maybe_resume(flow);
@@ -454,6 +455,10 @@ fn deliver_loop(
         }
         if let Some(frame) = frame {
             let len = frame.len() as u64;
+            // Counted before the sink sees the frame: the consumer may ack it from another
+            // thread before `output` even returns.
+            flow.stats.bytes_delivered += len;
+            flow.stats.frames += 1;
             match &mirror {
                 Some((tx, _)) => {
                     flow.mirror_backlog += len;
@@ -472,8 +477,6 @@ fn deliver_loop(
             }
             sink.output(frame);
             flow = shared.flow();
-            flow.stats.bytes_delivered += len;
-            flow.stats.frames += 1;
             if shared.config.ack == AckMode::OnDelivery {
                 shared.ack_locked(&mut flow, len);
             }

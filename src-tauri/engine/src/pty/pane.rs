@@ -307,7 +307,8 @@ impl Pane {
     }
 
     /// Waits up to `timeout` until `pred` holds for the mirrored screen; re-checks after
-    /// every frame (no polling). Returns whether it held.
+    /// every frame (no polling). Returns whether it held; gives up early once the child
+    /// has exited, as the screen will not change any more.
     pub fn wait_for_screen(
         &self,
         timeout: Duration,
@@ -320,7 +321,8 @@ impl Pane {
                 return true;
             }
             let now = Instant::now();
-            if now >= deadline {
+            // After the exit the screen is final (the mirror caught up before it was recorded).
+            if now >= deadline || self.shared.flow().exit.is_some() {
                 return false;
             }
             mirror = self

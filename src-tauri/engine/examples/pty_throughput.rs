@@ -14,9 +14,10 @@
 //! - the vt100 mirror alone, parsing the same bytes from memory (with no scrollback, the
 //!   default, and with 1000 rows).
 //!
-//! (c) xterm.js in the running app is measured by the shell's end-to-end run (see
-//! `tests/`); pass its figure as `--xterm-mbps X` and it is printed with its ratio to (a),
-//! so all figures come out in one table.
+//! (c) xterm.js in the running app is measured by the shell's `app_bench`
+//! (`tests/src/bin/app_bench.rs`, same flood, bytes acked by xterm.js per second); pass its
+//! figure as `--xterm-mbps X` and it is printed with its ratio to (a), so all figures come
+//! out in one table. `.ci/bench` runs both.
 //!
 //! Figures are MB/s (10^6 bytes) of bytes received from the PTY; the best of `--runs`.
 
@@ -27,6 +28,7 @@ use std::time::{Duration, Instant};
 use leapfrog_engine::pty::{AckMode, Pane, PaneConfig, PaneEvent, PaneSize, Panes, SpawnSpec};
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 
+/// Kept identical to `LINE` in `tests/src/bin/app_bench.rs`, so (c) compares with (a).
 const LINE: &str = "src/pane.rs:42:7: \x1b[1;32mok\x1b[0m frame coalesced \x1b[33m64 KiB\x1b[0m in 4 ms, mirror fed, sink called";
 const SIZE: PaneSize = PaneSize {
     rows: 50,

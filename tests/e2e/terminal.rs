@@ -158,3 +158,26 @@ async fn cockpit_shows_titled_panes_the_log_and_maximises() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_in_one_pane_and_paste_in_another() {
+    with_app(Launch::default(), |app| async move {
+        app.wait_for_prompt("designer", LONG).await?;
+        app.wait_for_prompt("builder", LONG).await?;
+        app.type_into("designer", "echo 'echo pasted-$((6*7))'\n")
+            .await?;
+        app.wait_for_line("designer", "echo pasted-$((6*7))", LONG)
+            .await?;
+        app.select_in("designer", "echo pasted-$((6*7))").await?;
+        let (ctrl, shift, release) = (keys::CONTROL, keys::SHIFT, keys::RELEASE);
+        app.type_into("designer", &format!("{ctrl}{shift}c{release}"))
+            .await?;
+        // Through the system clipboard (arboard, X11 under Xvfb) into the other pane.
+        app.type_into("builder", &format!("{ctrl}{shift}v{release}"))
+            .await?;
+        app.type_into("builder", "\n").await?;
+        app.wait_for_line("builder", "pasted-42", LONG).await?;
+        Ok(app)
+    })
+    .await;
+}

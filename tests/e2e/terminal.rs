@@ -242,3 +242,30 @@ async fn dragging_the_splitter_resizes_both_panes_and_their_ptys() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_runs_under_a_strict_content_security_policy() {
+    with_app(Launch::default(), |app| async move {
+        let verdict = app
+            .exec(
+                r#"
+                const out = {};
+                try { eval('1'); out.eval = 'ran'; } catch (e) { out.eval = 'blocked'; }
+                window.__inline = 'no';
+                const s = document.createElement('script');
+                s.textContent = "window.__inline = 'ran'";
+                document.head.appendChild(s);
+                out.inline = window.__inline;
+                return out;
+                "#,
+                vec![],
+            )
+            .await?;
+        assert_eq!(
+            verdict,
+            serde_json::json!({"eval": "blocked", "inline": "no"})
+        );
+        Ok(app)
+    })
+    .await;
+}

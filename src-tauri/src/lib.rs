@@ -173,7 +173,10 @@ fn start_panes<R: tauri::Runtime>(
                 } else {
                     None
                 };
-                tracing::info!(pane = %agent, code = exit.code, signal = ?exit.signal, "pane process ended");
+                match &exit.signal {
+                    Some(signal) => tracing::info!(pane = %agent, %signal, "pane process killed"),
+                    None => tracing::info!(pane = %agent, code = exit.code, "pane process exited"),
+                }
                 let _ = emitter.emit(
                     "pane-exit",
                     PaneExit {

@@ -22,8 +22,8 @@ use crate::agents::{
 };
 use crate::control::server::ServerConfig;
 use crate::control::{
-    agent_env_for_project, CompleteRequest, ControlHandler, ControlServer, Endpoint,
-    HandoffRequest, HookRequest, Outcome, Reply,
+    agent_env_for_project, AgentLine, BatchLine, CompleteRequest, ControlHandler, ControlServer,
+    Endpoint, HandoffRequest, HookRequest, Outcome, Reply, StatusReport,
 };
 use crate::handoff::HandoffScanner;
 use crate::model::{
@@ -117,6 +117,11 @@ struct Bridge {
 impl Bridge {
     fn ask(&self, agent: Option<&str>, request: ControlReq) -> Result<Reply, String> {
         let (reply, rx) = mpsc::channel();
+        // A verify answers when the command has run, however long it takes.
+        let patience = match request {
+            ControlReq::Verify => Duration::from_secs(24 * 3600),
+            _ => Duration::from_secs(20),
+        };
         self.tx
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -126,7 +131,7 @@ impl Bridge {
                 reply,
             })
             .map_err(|_| "Leapfrog is stopping".to_string())?;
-        rx.recv_timeout(Duration::from_secs(20))
+        rx.recv_timeout(patience)
             .map_err(|_| "Leapfrog did not answer in time".to_string())?
     }
 }
@@ -433,6 +438,8 @@ struct Core {
     last_tick: Instant,
     /// When the last completion signal arrived (dispatch latency is measured from it).
     last_signal: Option<Instant>,
+    /// `leap verify` callers waiting for the next verify result.
+    verify_waiters: Vec<Sender<Result<Reply, String>>>,
 }
 
 fn project_id(name: &str, dir: &Path) -> String {
@@ -667,6 +674,7 @@ impl Core {
             finished_emitted: false,
             last_tick: now,
             last_signal: None,
+            verify_waiters: Vec::new(),
         })
     }
 
@@ -825,6 +833,16 @@ impl Core {
                 request,
                 reply,
             } => {
+                if let ControlReq::Verify = request {
+                    // `leap verify` waits for the verify it started.
+                    match self.on_command(Command::RunVerify) {
+                        Ok(_) => self.verify_waiters.push(reply),
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                        }
+                    }
+                    return false;
+                }
                 let r = self.on_control(agent.as_deref(), request);
                 let _ = reply.send(r);
             }
@@ -1387,10 +1405,14 @@ impl Core {
             ControlReq::Status => {
                 let snap = self.snapshot(true);
                 let summary = self.summary();
-                Ok(Reply::with_data(
-                    format!("{} agents, {} runs", snap.agents.len(), snap.runs.len()),
-                    serde_json::json!({"state": snap, "summary": summary}),
-                ))
+                let report = self.status_report(&snap);
+                let mut data = serde_json::to_value(&report).unwrap_or_default();
+                data["state"] = serde_json::to_value(&snap).unwrap_or_default();
+                data["summary"] = serde_json::to_value(&summary).unwrap_or_default();
+                Ok(Reply {
+                    message: report.render(),
+                    data,
+                })
             }
             ControlReq::Verify => self.on_command(Command::RunVerify).map(Reply::message),
             ControlReq::Hook(h) => {
@@ -1594,6 +1616,17 @@ impl Core {
             passed: outcome.passed,
             duration_ms: outcome.duration_ms,
         });
+        for w in self.verify_waiters.drain(..) {
+            let _ = w.send(Ok(Reply::with_data(
+                format!(
+                    "verify {} in {:.1}s",
+                    outcome.verdict(),
+                    outcome.duration_ms as f64 / 1000.0
+                ),
+                serde_json::json!({"passed": outcome.passed, "duration_ms": outcome.duration_ms,
+                                   "sync": sync, "code": outcome.code, "tail": outcome.tail}),
+            )));
+        }
         let where_ = sync
             .map(|s| format!("sync point {s}"))
             .unwrap_or_else(|| "verify".into());
@@ -1790,6 +1823,57 @@ impl Core {
             .into_iter()
             .filter(|r| r.started_at >= self.run_start_ms)
             .collect()
+    }
+
+    fn status_report(&self, snap: &Snapshot) -> StatusReport {
+        let plan = self.scheduler.plan();
+        let tickets = std::fs::read_to_string(self.project_dir.join(&self.config.tickets))
+            .map(|t| Document::parse(&t).summary())
+            .ok();
+        StatusReport {
+            project: self
+                .config
+                .name
+                .clone()
+                .unwrap_or_else(|| self.project_id.clone()),
+            pattern: serde_json::to_value(self.config.pattern)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string)),
+            agents: snap
+                .agents
+                .iter()
+                .map(|a| AgentLine {
+                    id: a.id.clone(),
+                    cli: a.cli.clone(),
+                    status: a.status.as_str().to_string(),
+                    phase: a.phase.map(|p| {
+                        prompt_phase(plan, p)
+                            .map(|pp| pp.as_str().to_string())
+                            .unwrap_or_else(|| p.kind().as_str().to_string())
+                    }),
+                    batch: a.phase.and_then(|p| p.batch()),
+                })
+                .collect(),
+            batches: snap
+                .batches
+                .iter()
+                .map(|b| BatchLine {
+                    batch: b.batch.number,
+                    name: b.batch.name.clone(),
+                    stage: b.stage.clone(),
+                    tickets: tickets
+                        .as_ref()
+                        .map(|t| {
+                            t.tickets
+                                .iter()
+                                .filter(|x| x.batch == Some(b.batch.number))
+                                .map(|x| x.id.clone())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        }
     }
 
     fn snapshot(&self, running: bool) -> Snapshot {

@@ -196,3 +196,150 @@ fn bad_project_configs_are_one_line_errors() {
     let err = ProjectConfig::load(tmp.path()).unwrap_err();
     assert!(err.contains("leap demo init"), "{err}");
 }
+
+#[test]
+fn user_commands_answer_and_refuse_in_one_line() {
+    let f = project("sh -c 'exec cat >/dev/null'");
+    let orch = open(&f);
+    orch.start().unwrap();
+    use leapfrog_engine::orchestrator::Command as C;
+    let design1 = PhaseId::Design { batch: 1 };
+    // In order: the designer is paused first, so nothing is dispatched behind the test's back.
+    let cases: Vec<(C, Result<&str, &str>)> = vec![
+        (
+            C::PauseAgent {
+                agent: "designer".into(),
+            },
+            Ok("agent designer paused"),
+        ),
+        (
+            C::PauseAgent {
+                agent: "nobody".into(),
+            },
+            Err("no agent \"nobody\""),
+        ),
+        (C::PauseBatch { batch: 1 }, Ok("batch 1 paused")),
+        (C::PauseBatch { batch: 9 }, Err("unknown batch 9")),
+        (C::ResumeBatch { batch: 1 }, Ok("batch 1 resumed")),
+        (
+            C::Reorder {
+                batches: vec![2, 1],
+            },
+            Ok("batches re-ordered"),
+        ),
+        (C::Skip { phase: design1 }, Ok("design(1) skipped")),
+        (C::Skip { phase: design1 }, Err("design(1) is done")),
+        (
+            C::MarkComplete {
+                phase: PhaseId::Build { batch: 1 },
+                passed: true,
+            },
+            Err("build(1) is not running"),
+        ),
+        (C::RunVerify, Err("the project has no verify command")),
+        (
+            C::RestartAgent {
+                agent: "designer".into(),
+            },
+            Err("agent designer is running"),
+        ),
+        (
+            C::ResumeAgent {
+                agent: "designer".into(),
+            },
+            Ok("agent designer resumed"),
+        ),
+    ];
+    for (command, expect) in cases {
+        let got = orch.command(command.clone());
+        match (&expect, &got) {
+            (Ok(want), Ok(msg)) => assert_eq!(msg, want, "{command:?}"),
+            (Err(want), Err(msg)) => {
+                assert!(msg.contains(want), "{command:?}: {msg}");
+                assert!(!msg.contains('\n'), "{command:?}: {msg}");
+            }
+            _ => panic!("{command:?}: expected {expect:?}, got {got:?}"),
+        }
+    }
+    orch.stop();
+}
+
+#[test]
+fn the_tee_feeds_an_attached_ui_which_then_acks_and_acks_itself_without_one() {
+    let f = project("sh -c 'exec cat >/dev/null'");
+    let orch = open(&f);
+    orch.start().unwrap();
+    let id = orch.agent_pane("builder").unwrap();
+    let panes = orch.panes();
+    let pane = panes.get(id).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    orch.attach_ui(
+        "builder",
+        Box::new(move |e: leapfrog_engine::pty::PaneEvent| {
+            if let leapfrog_engine::pty::PaneEvent::Output(b) = e {
+                let _ = tx.send(b);
+            }
+        }),
+    )
+    .unwrap();
+    let acked_before = pane.stats().bytes_acked;
+    panes.write(id, b"hello\r").unwrap();
+    // The terminal echoes the line: the UI sink sees it.
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
+    while !String::from_utf8_lossy(&seen).contains("hello") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        seen.extend(rx.recv_timeout(left).expect("the UI sink got no output"));
+    }
+    // With a UI attached, nothing is acked until the UI says so.
+    let s = pane.stats();
+    assert_eq!(s.bytes_acked, acked_before, "{s:?}");
+    assert!(s.unacked >= seen.len() as u64, "{s:?}");
+    panes.ack(id, seen.len()).unwrap();
+    assert_eq!(pane.stats().bytes_acked, acked_before + seen.len() as u64);
+    // Detached, the tee acks every frame itself.
+    orch.detach_ui("builder").unwrap();
+    panes.write(id, b"again\r").unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let s = pane.stats();
+        if s.bytes_read > acked_before + seen.len() as u64 && s.unacked == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never acked without a UI: {s:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(orch.attach_ui("nobody", Box::new(|_e| {})).is_err());
+    orch.stop();
+}
+
+#[test]
+fn reports_in_the_inbox_of_sandboxed_agents_are_handled() {
+    use leapfrog_engine::control::protocol::Envelope;
+    let f = project("sh -c 'exec cat >/dev/null'");
+    let orch = open(&f);
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    let token = orch.endpoint().unwrap().token;
+    let inbox = leapfrog_engine::control::spool::project_inbox(&f.dir);
+    let envelope = |token: &str, message: &str| Envelope {
+        v: 1,
+        token: token.into(),
+        agent: Some("builder".into()),
+        request: Request::Hook(HookRequest {
+            event: "notification".into(),
+            payload: json!({ "message": message }),
+        }),
+    };
+    // A wrong token in the inbox is refused like on the socket (and removed).
+    let bad = leapfrog_engine::control::spool::write(&inbox, &envelope("forged", "x")).unwrap();
+    leapfrog_engine::control::spool::write(&inbox, &envelope(&token, "Codex needs your approval"))
+        .unwrap();
+    wait_for(&events, "needs-input from the inbox", |e| {
+        matches!(e, EngineEvent::AgentStatus { agent, status: AgentStatus::NeedsInput,
+                 signal: StatusSignal::Hook, reason } if agent == "builder"
+                 && reason.contains("approval"))
+    });
+    assert!(!bad.exists());
+    orch.stop();
+}

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -108,7 +109,12 @@ pub struct Orchestrator {
     endpoint: Mutex<Option<Endpoint>>,
     runtime_dir: PathBuf,
     write_token_file: bool,
+    project_dir: PathBuf,
+    spool: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
 }
+
+/// How often the inbox of sandboxed agents' reports is drained.
+const SPOOL_EVERY: Duration = Duration::from_millis(500);
 
 struct Bridge {
     tx: Mutex<Sender<Msg>>,
@@ -180,6 +186,8 @@ impl Orchestrator {
             endpoint: Mutex::new(None),
             runtime_dir: opts.runtime_dir,
             write_token_file: opts.write_token_file,
+            project_dir: opts.project_dir,
+            spool: Mutex::new(None),
         })
     }
 
@@ -201,22 +209,49 @@ impl Orchestrator {
                 dir: self.runtime_dir.clone(),
                 write_token_file: self.write_token_file,
             },
-            bridge,
+            bridge.clone(),
         )?;
+        // Reports of sandboxed agents (control::spool) land in the project's inbox.
+        let stop = Arc::new(AtomicBool::new(false));
+        let spool = {
+            let (stop, bridge) = (stop.clone(), bridge.clone());
+            let (inbox, token) = (
+                crate::control::spool::project_inbox(&self.project_dir),
+                server.endpoint().token.clone(),
+            );
+            std::thread::Builder::new()
+                .name("leapfrog-spool".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        crate::control::spool::drain(&inbox, &token, &*bridge);
+                        std::thread::park_timeout(SPOOL_EVERY);
+                    }
+                })
+                .map_err(|e| format!("cannot start the inbox thread: {e}"))?
+        };
+        *self.spool.lock().unwrap_or_else(|e| e.into_inner()) = Some((stop, spool));
         core.endpoint = Some(server.endpoint().clone());
         *self.endpoint.lock().unwrap_or_else(|e| e.into_inner()) = Some(server.endpoint().clone());
         *self.server.lock().unwrap_or_else(|e| e.into_inner()) = Some(server);
         core.shared = Some(self.shared.clone());
+        let (ready_tx, ready_rx) = mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("leapfrog-orchestrator".into())
-            .spawn(move || core.run(rx))
+            .spawn(move || core.run(rx, ready_tx))
             .map_err(|e| format!("cannot start the orchestrator thread: {e}"))?;
         *self.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+        // Back once the agents are spawned and the first state is published.
+        let _ = ready_rx.recv_timeout(Duration::from_secs(30));
         Ok(())
     }
 
     /// Stops the loop, hangs up the agents, saves the run state, closes the control endpoint.
     pub fn stop(&self) {
+        if let Some((stop, t)) = self.spool.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            stop.store(true, Ordering::SeqCst);
+            t.thread().unpark();
+            let _ = t.join();
+        }
         let _ = self.shared.tx.send(Msg::Stop);
         if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = t.join();
@@ -440,6 +475,7 @@ struct Core {
     last_signal: Option<Instant>,
     /// `leap verify` callers waiting for the next verify result.
     verify_waiters: Vec<Sender<Result<Reply, String>>>,
+    paused_batches: std::collections::BTreeSet<u32>,
 }
 
 fn project_id(name: &str, dir: &Path) -> String {
@@ -675,6 +711,7 @@ impl Core {
             last_tick: now,
             last_signal: None,
             verify_waiters: Vec::new(),
+            paused_batches: Default::default(),
         })
     }
 
@@ -716,7 +753,7 @@ impl Core {
     // -----------------------------------------------------------------------------------------
     // The loop
 
-    fn run(mut self, rx: Receiver<Msg>) {
+    fn run(mut self, rx: Receiver<Msg>, ready: Sender<()>) {
         // Reconcile runs left running by a previous process: they have no process any more.
         for mut run in std::mem::take(&mut self.restored_running) {
             run.outcome = PhaseOutcome::Cancelled;
@@ -742,6 +779,7 @@ impl Core {
         let effects = self.scheduler.step(Event::Tick { at: self.minutes() });
         self.apply_effects(effects);
         self.publish();
+        let _ = ready.send(());
         loop {
             let timeout = self.next_wake();
             let msg = match rx.recv_timeout(timeout) {
@@ -1694,24 +1732,8 @@ impl Core {
                 self.try_dispatch(i);
                 return Ok(format!("agent {agent} resumed"));
             }
-            Command::Skip { phase } => {
-                if let Some(i) = self
-                    .agents
-                    .iter()
-                    .position(|a| a.current.is_some_and(|(p, _)| p == phase))
-                {
-                    let (_, run_id) = self.agents[i].current.take().expect("current");
-                    let id = self.agents[i].profile.id.clone();
-                    self.finish_run(
-                        run_id,
-                        PhaseOutcome::Cancelled,
-                        CompletionDetection::Manual,
-                        Some(id),
-                        phase,
-                    );
-                }
-                (Event::Skip { phase, at }, format!("{phase} skipped"))
-            }
+            // A running phase cannot be skipped (the scheduler says so): its agent is working on it.
+            Command::Skip { phase } => (Event::Skip { phase, at }, format!("{phase} skipped")),
             Command::Retry { phase } => {
                 // Restart exited agents that could run it.
                 let role = model_kind(self.scheduler.plan(), phase).role();
@@ -1775,15 +1797,29 @@ impl Core {
                 return Ok(format!("agent {agent} restarted"));
             }
         };
+        let event_kind = match &event {
+            Event::PauseBatch { batch, .. } => Some((*batch, true)),
+            Event::ResumeBatch { batch, .. } => Some((*batch, false)),
+            _ => None,
+        };
         let effects = self.scheduler.step(event);
         let refused = effects.iter().find_map(|e| match e {
-            Effect::Notify { message, .. }
-                if message.contains("ignored") || message.contains("unknown") =>
-            {
+            Effect::Notify { message, .. } if message.starts_with("ignored") => {
                 Some(message.clone())
             }
             _ => None,
         });
+        if refused.is_none() {
+            match &event_kind {
+                Some((b, true)) => {
+                    self.paused_batches.insert(*b);
+                }
+                Some((b, false)) => {
+                    self.paused_batches.remove(b);
+                }
+                None => {}
+            }
+        }
         self.apply_effects(effects);
         match refused {
             Some(m) => Err(m),
@@ -1903,9 +1939,9 @@ impl Core {
                     })
                     .unwrap_or_else(|| "waiting".into());
                 BatchView {
+                    paused: self.paused_batches.contains(&b.number),
                     batch: b,
                     stage,
-                    paused: false,
                 }
             })
             .collect();

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use leapfrog_engine::agents::{AgentStatus, StatusSignal};
 use leapfrog_engine::control::{ClientError, ControlClient, Endpoint, HookRequest, Request};
+use leapfrog_engine::model::{CompletionDetection, PhaseKind, PhaseOutcome};
 use leapfrog_engine::orchestrator::{EngineEvent, OpenOptions, Orchestrator, ProjectConfig};
 use leapfrog_engine::scheduler::PhaseId;
 use leapfrog_engine::store::SledStore;
@@ -341,5 +342,70 @@ fn reports_in_the_inbox_of_sandboxed_agents_are_handled() {
                  && reason.contains("approval"))
     });
     assert!(!bad.exists());
+    orch.stop();
+}
+
+#[test]
+fn a_handoff_block_in_the_output_or_a_click_completes_the_running_phase() {
+    // The designer shows a prompt, reads one line (its prompt) and prints a HANDOFF block; it
+    // never calls `leap`. The builder shows a prompt and keeps whatever it gets.
+    let f = project("sh designer.sh");
+    std::fs::write(
+        f.dir.join("designer.sh"),
+        "printf '\\342\\235\\257 '\nread line\nprintf '\\n## HANDOFF \\342\\200\\224 Batch 1 Ready\\n\\nTickets: T-001\\nFiles affected: src/a.sh\\nDependencies: none\\nVerify command: true\\n\\n'\nexec cat >/dev/null\n",
+    )
+    .unwrap();
+    let path = f.dir.join(".leapfrog/project.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["agents"][1]["command"] =
+        "sh -c \"printf '\\342\\235\\257 '; exec cat >/dev/null\"".into();
+    std::fs::write(&path, config.to_string()).unwrap();
+    let orch = open(&f);
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    let mut design = None;
+    wait_for(&events, "design(1) completed", |e| match e {
+        EngineEvent::PhaseCompleted {
+            phase: PhaseId::Design { batch: 1 },
+            run,
+            ..
+        } => {
+            design = Some(run.clone());
+            true
+        }
+        _ => false,
+    });
+    let design = design.unwrap();
+    assert_eq!(
+        design.detection,
+        Some(CompletionDetection::HandoffMessage),
+        "{design:?}"
+    );
+    assert_eq!(design.outcome, PhaseOutcome::Passed);
+    wait_for(&events, "build(1) dispatched", |e| {
+        matches!(
+            e,
+            EngineEvent::PhaseDispatched {
+                phase: PhaseId::Build { batch: 1 },
+                ..
+            }
+        )
+    });
+    let build1 = PhaseId::Build { batch: 1 };
+    let msg = orch
+        .command(leapfrog_engine::orchestrator::Command::MarkComplete {
+            phase: build1,
+            passed: true,
+        })
+        .unwrap();
+    assert_eq!(msg, "build(1) recorded (passed)");
+    let runs = orch.state().runs;
+    let build = runs.iter().find(|r| r.kind == PhaseKind::Build).unwrap();
+    assert_eq!(
+        (build.outcome, build.detection),
+        (PhaseOutcome::Passed, Some(CompletionDetection::Manual))
+    );
+    assert!(build.ended_at.unwrap() >= build.started_at);
     orch.stop();
 }

@@ -886,6 +886,8 @@ impl Core {
             }
             Msg::User { command, reply } => {
                 let r = self.on_command(command);
+                // The caller sees its command's effect in `state()` as soon as it has the answer.
+                self.publish();
                 let _ = reply.send(r);
             }
             Msg::VerifyLine(line) => self.emit(EngineEvent::Log {
@@ -1403,7 +1405,7 @@ impl Core {
                     ));
                 };
                 let passed = c.verify != Some(Outcome::Failed);
-                self.complete(i, passed, CompletionDetection::CompleteMessage, c.notes)
+                self.complete(i, passed, CompletionDetection::Command, c.notes)
                     .map(Reply::message)
             }
             ControlReq::Handoff(h) => {
@@ -1432,7 +1434,7 @@ impl Core {
                     });
                 match i {
                     Some(i) => self
-                        .complete(i, true, CompletionDetection::HandoffMessage, None)
+                        .complete(i, true, CompletionDetection::Command, None)
                         .map(Reply::message),
                     None => Ok(Reply::message(format!(
                         "handoff of batch {} recorded (no design of it was running)",

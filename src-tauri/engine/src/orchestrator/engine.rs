@@ -426,6 +426,8 @@ struct AgentRt {
     status: StatusObservation,
     /// The scheduler thinks the agent is online.
     online: bool,
+    /// Told the scheduler the agent works on something it did not give it.
+    external_busy: bool,
     exited: bool,
     paused: bool,
     /// The running phase and its phase run.
@@ -660,6 +662,7 @@ impl Core {
                     "not started",
                 ),
                 online: false,
+                external_busy: false,
                 exited: false,
                 paused: false,
                 current: None,
@@ -976,6 +979,7 @@ impl Core {
                 let a = &mut self.agents[i];
                 a.pane = Some(pane.clone());
                 a.exited = false;
+                a.external_busy = false;
                 a.scanner = HandoffScanner::new();
                 a.hook = None;
                 a.candidate = None;
@@ -1032,10 +1036,22 @@ impl Core {
             reason: obs.reason.clone(),
         });
         let at = self.minutes();
+        let a = &self.agents[i];
+        let unassigned = a.current.is_none() && a.queued.is_none();
+        let external = a.external_busy;
         match obs.status {
-            AgentStatus::Idle if !was_online => {
+            AgentStatus::Idle if !was_online || external => {
                 self.agents[i].online = true;
+                self.agents[i].external_busy = false;
                 let effects = self.scheduler.step(Event::AgentIdle { agent: id, at });
+                self.apply_effects(effects);
+            }
+            // Work Leapfrog did not give it (the user typed in its pane): no phase until idle.
+            AgentStatus::Working | AgentStatus::NeedsInput
+                if changed && was_online && unassigned && !external =>
+            {
+                self.agents[i].external_busy = true;
+                let effects = self.scheduler.step(Event::AgentBusy { agent: id, at });
                 self.apply_effects(effects);
             }
             AgentStatus::Exited | AgentStatus::Offline if was_online => {
@@ -1135,6 +1151,10 @@ impl Core {
         }
         if reading.status == a.status.status {
             a.candidate = None;
+            if reading.signal != a.status.signal {
+                // Same status, now from a stronger or fresher signal: show which.
+                self.set_status(i, reading);
+            }
             return;
         }
         match &a.candidate {

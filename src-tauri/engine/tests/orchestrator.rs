@@ -409,3 +409,40 @@ fn a_handoff_block_in_the_output_or_a_click_completes_the_running_phase() {
     assert!(build.ended_at.unwrap() >= build.started_at);
     orch.stop();
 }
+
+#[test]
+fn an_agent_that_outlived_its_run_is_stopped_by_the_next_one() {
+    // This designer ignores the hang-up that stopping a run sends it.
+    let f = project("sh -c 'trap \"\" HUP; printf \"> \"; while :; do sleep 1; done'");
+    let orch = open(&f);
+    orch.start().unwrap();
+    let pane = orch.agent_pane("designer").unwrap();
+    let pid = orch.panes().get(pane).unwrap().pid().unwrap() as i32;
+    orch.stop();
+    drop(orch);
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) with signal 0 only checks that the process exists.
+    assert_eq!(
+        unsafe { libc::kill(pid, 0) },
+        0,
+        "the stand-in did not survive"
+    );
+
+    let orch = open(&f);
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    wait_for(&events, "the notification", |e| {
+        matches!(e, EngineEvent::Notification { message }
+                 if message.contains("designer") && message.contains("still running outside Leapfrog"))
+    });
+    let deadline = Instant::now() + PATIENCE;
+    while Path::new(&format!("/proc/{pid}/cmdline")).exists()
+        && !std::fs::read(format!("/proc/{pid}/cmdline"))
+            .unwrap_or_default()
+            .is_empty()
+    {
+        assert!(Instant::now() < deadline, "pid {pid} still runs");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    orch.stop();
+}

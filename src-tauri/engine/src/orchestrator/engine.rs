@@ -457,6 +457,7 @@ struct Core {
     templates: PromptTemplates,
     state_file: PathBuf,
     agents_dir: PathBuf,
+    processes_file: PathBuf,
     leap_program: String,
     pane_size: crate::pty::PaneSize,
     run_start_ms: Timestamp,
@@ -471,6 +472,8 @@ struct Core {
     findings: BTreeMap<u32, String>,
     recheck_flags: usize,
     restored_running: Vec<PhaseRun>,
+    /// Agent processes a previous run recorded: (agent, pid, program).
+    previous_processes: Vec<(String, u32, String)>,
     finished_emitted: bool,
     last_tick: Instant,
     /// When the last completion signal arrived (dispatch latency is measured from it).
@@ -698,6 +701,7 @@ impl Core {
             templates,
             state_file,
             agents_dir: run_dir.join("agents"),
+            processes_file: run_dir.join("processes.json"),
             leap_program: opts.leap_program.clone(),
             pane_size: opts.pane_size,
             run_start_ms,
@@ -710,6 +714,10 @@ impl Core {
             findings: BTreeMap::new(),
             recheck_flags,
             restored_running,
+            previous_processes: std::fs::read_to_string(run_dir.join("processes.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
             finished_emitted: false,
             last_tick: now,
             last_signal: None,
@@ -776,6 +784,7 @@ impl Core {
                 self.start_verify(Some(sync));
             }
         }
+        self.reconcile_processes();
         for i in 0..self.agents.len() {
             self.spawn_agent(i);
         }
@@ -976,6 +985,7 @@ impl Core {
             Ok(pane) => {
                 let _ = once.set(Arc::downgrade(&pane));
                 pane.ack(usize::MAX);
+                self.record_processes(i, pane.pid(), &launch.program);
                 let a = &mut self.agents[i];
                 a.pane = Some(pane.clone());
                 a.exited = false;
@@ -1014,6 +1024,50 @@ impl Core {
                 );
                 self.notify(format!("cannot start agent {id}: {e}"));
             }
+        }
+    }
+
+    /// Remembers the agent processes of this run, so that a later run can tell whether they
+    /// outlived it.
+    fn record_processes(&mut self, i: usize, pid: Option<u32>, program: &str) {
+        let id = self.agents[i].profile.id.clone();
+        self.previous_processes.retain(|(a, _, _)| *a != id);
+        if let Some(pid) = pid {
+            self.previous_processes.push((id, pid, program.to_string()));
+        }
+        if let Ok(text) = serde_json::to_string(&self.previous_processes) {
+            let _ = std::fs::write(&self.processes_file, text);
+        }
+    }
+
+    /// Agent processes of a previous run that still run (their CLI ignored the hang-up) would
+    /// keep working beside their replacements: stop them, and say so. A recorded pid counts only
+    /// while `/proc/<pid>/cmdline` still starts with the recorded program (pids are reused).
+    fn reconcile_processes(&mut self) {
+        for (agent, pid, program) in std::mem::take(&mut self.previous_processes) {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let first = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+            if first.is_empty() || first != program.as_bytes() {
+                continue;
+            }
+            let Ok(pid_t) = i32::try_from(pid) else {
+                continue;
+            };
+            // SAFETY: kill(2) on a pid whose command line was just checked to be our agent's.
+            unsafe { libc::kill(pid_t, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline
+                && std::path::Path::new(&format!("/proc/{pid}")).exists()
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                // SAFETY: as above.
+                unsafe { libc::kill(pid_t, libc::SIGKILL) };
+            }
+            self.notify(format!(
+                "agent {agent} of the previous run (pid {pid}) was still running outside Leapfrog; stopped it"
+            ));
         }
     }
 

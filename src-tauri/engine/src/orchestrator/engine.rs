@@ -458,6 +458,8 @@ struct Core {
     state_file: PathBuf,
     agents_dir: PathBuf,
     processes_file: PathBuf,
+    run_cache: BTreeMap<u64, PhaseRun>,
+    batch_cache: Vec<Batch>,
     leap_program: String,
     pane_size: crate::pty::PaneSize,
     run_start_ms: Timestamp,
@@ -689,6 +691,14 @@ impl Core {
             })
             .collect();
         let _ = scheduler.step_all(offline);
+        let run_cache: BTreeMap<u64, PhaseRun> = store
+            .phase_runs(&project_id)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|r| r.started_at >= run_start_ms)
+            .map(|r| (r.id, r))
+            .collect();
+        let batch_cache = store.batches(&project_id).map_err(|e| e.to_string())?;
         Ok(Core {
             project_id,
             project_dir: dir.clone(),
@@ -714,6 +724,8 @@ impl Core {
             findings: BTreeMap::new(),
             recheck_flags,
             restored_running,
+            run_cache,
+            batch_cache,
             previous_processes: std::fs::read_to_string(run_dir.join("processes.json"))
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok())
@@ -769,7 +781,7 @@ impl Core {
         for mut run in std::mem::take(&mut self.restored_running) {
             run.outcome = PhaseOutcome::Cancelled;
             run.ended_at = Some(now_ms());
-            let _ = self.store.put_phase_run(&run);
+            self.put_run(&run);
             let phase = phase_of_run(self.scheduler.plan(), &run);
             let what = phase
                 .map(|p| phase_name(self.scheduler.plan(), p))
@@ -1270,7 +1282,7 @@ impl Core {
             outcome: PhaseOutcome::Running,
             detection: None,
         };
-        let _ = self.store.put_phase_run(&run);
+        self.put_run(&run);
         let a = &mut self.agents[i];
         a.current = Some((phase, run_id));
         a.last_write = Some(Instant::now());
@@ -1340,13 +1352,19 @@ impl Core {
         agent: Option<String>,
         phase: PhaseId,
     ) {
-        let Ok(Some(mut run)) = self.store.phase_run(&self.project_id, run_id) else {
+        let cached = self.run_cache.get(&run_id).cloned();
+        let Some(mut run) = cached.or_else(|| {
+            self.store
+                .phase_run(&self.project_id, run_id)
+                .ok()
+                .flatten()
+        }) else {
             return;
         };
         run.ended_at = Some(now_ms());
         run.outcome = outcome;
         run.detection = Some(detection);
-        let _ = self.store.put_phase_run(&run);
+        self.put_run(&run);
         self.emit(EngineEvent::PhaseCompleted { agent, phase, run });
     }
 
@@ -1653,7 +1671,7 @@ impl Core {
             outcome: PhaseOutcome::Running,
             detection: None,
         };
-        let _ = self.store.put_phase_run(&run);
+        self.put_run(&run);
         let (tx_line, tx_done) = (self.tx.clone(), self.tx.clone());
         let spec = VerifySpec {
             command: command.clone(),
@@ -1928,13 +1946,16 @@ impl Core {
         }
     }
 
+    /// This run's phase runs, by id (kept in memory; the store has them durably).
     fn runs(&self) -> Vec<PhaseRun> {
-        self.store
-            .phase_runs(&self.project_id)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|r| r.started_at >= self.run_start_ms)
-            .collect()
+        self.run_cache.values().cloned().collect()
+    }
+
+    fn put_run(&mut self, run: &PhaseRun) {
+        if let Err(e) = self.store.put_phase_run(run) {
+            self.notify(format!("cannot record the phase run: {e}"));
+        }
+        self.run_cache.insert(run.id, run.clone());
     }
 
     fn status_report(&self, snap: &Snapshot) -> StatusReport {
@@ -1991,10 +2012,9 @@ impl Core {
     fn snapshot(&self, running: bool) -> Snapshot {
         let runs = self.runs();
         let batches = self
-            .store
-            .batches(&self.project_id)
-            .unwrap_or_default()
-            .into_iter()
+            .batch_cache
+            .iter()
+            .cloned()
             .map(|b| {
                 let stage = runs
                     .iter()

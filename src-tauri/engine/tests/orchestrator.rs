@@ -417,7 +417,11 @@ fn an_agent_that_outlived_its_run_is_stopped_by_the_next_one() {
     let orch = open(&f);
     orch.start().unwrap();
     let pane = orch.agent_pane("designer").unwrap();
-    let pid = orch.panes().get(pane).unwrap().pid().unwrap() as i32;
+    let pane = orch.panes().get(pane).unwrap();
+    let pid = pane.pid().unwrap() as i32;
+    // Its prompt shows once the trap is set.
+    assert!(pane.wait_for_screen(PATIENCE, |s| s.contents().contains('>')));
+    drop(pane);
     orch.stop();
     drop(orch);
     std::thread::sleep(Duration::from_millis(300));
@@ -442,6 +446,50 @@ fn an_agent_that_outlived_its_run_is_stopped_by_the_next_one() {
             .is_empty()
     {
         assert!(Instant::now() < deadline, "pid {pid} still runs");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    orch.stop();
+}
+
+#[test]
+fn an_agent_whose_cli_cannot_start_is_shown_and_notified() {
+    let f = project("/nonexistent/agent-cli --flag");
+    let orch = open(&f);
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    let mut status = None;
+    wait_for(&events, "the designer's failure", |e| match e {
+        EngineEvent::AgentStatus {
+            agent, status: s, ..
+        } if agent == "designer" && matches!(s, AgentStatus::Offline | AgentStatus::Exited) => {
+            status = Some(*s);
+            true
+        }
+        _ => false,
+    });
+    wait_for(
+        &events,
+        "a notification naming it",
+        |e| matches!(e, EngineEvent::Notification { message } if message.contains("designer")),
+    );
+    // The state is published right after the events.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let s = orch.state();
+        let d = s
+            .agents
+            .iter()
+            .find(|a| a.id == "designer")
+            .unwrap()
+            .clone();
+        if Some(d.status) == status {
+            assert_eq!(d.phase, None);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "state never showed {status:?}: {d:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     orch.stop();

@@ -1314,7 +1314,7 @@ impl Core {
             None => format!("exit code {}", exit.code),
         };
         let current = a.current.take();
-        if let Some((phase, run_id)) = current {
+        let message = if let Some((phase, run_id)) = current {
             let name = phase_name(self.scheduler.plan(), phase);
             self.finish_run(
                 run_id,
@@ -1329,16 +1329,16 @@ impl Core {
                 at: self.minutes(),
             });
             self.apply_effects(effects);
-            self.notify(format!(
-                "agent {id} exited ({how}) during {name}; retry the phase to run it again"
-            ));
+            format!("agent {id} exited ({how}) during {name}; retry the phase to run it again")
         } else {
-            self.notify(format!("agent {id} exited ({how})"));
-        }
+            format!("agent {id} exited ({how})")
+        };
+        // The status first (it is what the pane shows), then the notification.
         self.set_status(
             i,
             StatusObservation::new(AgentStatus::Exited, StatusSignal::Process, how),
         );
+        self.notify(message);
     }
 
     // -----------------------------------------------------------------------------------------

@@ -337,7 +337,10 @@ impl Orchestrator {
             .clone()
     }
 
-    /// The run so far in `leap simulate --json`'s shape (see [`summary`]).
+    /// The run so far in `leap simulate --json`'s shape: every phase run of this run that ended
+    /// passed or failed (crashed and interrupted runs left out), times in minutes since the run
+    /// started; sequential is the sum of the rows' durations, parallel the end of the last row,
+    /// the lower bound the scheduler's over the shortest measured duration of each phase.
     pub fn summary(&self) -> Result<SimOutput, String> {
         let (reply, rx) = mpsc::channel();
         self.shared

@@ -494,3 +494,53 @@ fn an_agent_whose_cli_cannot_start_is_shown_and_notified() {
     }
     orch.stop();
 }
+
+#[test]
+fn the_handle_is_shareable_and_events_have_a_stable_json_shape() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Orchestrator>();
+    let cases: Vec<(EngineEvent, serde_json::Value)> = vec![
+        (
+            EngineEvent::AgentStatus {
+                agent: "builder".into(),
+                status: AgentStatus::NeedsInput,
+                signal: StatusSignal::SessionFile,
+                reason: "r".into(),
+            },
+            json!({"type": "agent_status", "agent": "builder", "status": "needs-input",
+                   "signal": "session-file", "reason": "r"}),
+        ),
+        (
+            EngineEvent::PhaseDispatched {
+                agent: "designer".into(),
+                phase: PhaseId::Design { batch: 2 },
+                run_id: 7,
+                latency_ms: 1.5,
+            },
+            json!({"type": "phase_dispatched", "agent": "designer",
+                   "phase": {"phase": "design", "batch": 2}, "run_id": 7, "latency_ms": 1.5}),
+        ),
+        (
+            EngineEvent::VerifyFinished {
+                sync: Some(1),
+                passed: false,
+                duration_ms: 12,
+            },
+            json!({"type": "verify_finished", "sync": 1, "passed": false, "duration_ms": 12}),
+        ),
+        (
+            EngineEvent::Log {
+                source: "verify".into(),
+                line: "ok".into(),
+            },
+            json!({"type": "log", "source": "verify", "line": "ok"}),
+        ),
+        (EngineEvent::Finished, json!({"type": "finished"})),
+    ];
+    for (event, expect) in cases {
+        let got = serde_json::to_value(&event).unwrap();
+        assert_eq!(got, expect);
+        let back: EngineEvent = serde_json::from_value(got).unwrap();
+        assert_eq!(back, event);
+    }
+}

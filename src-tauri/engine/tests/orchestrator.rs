@@ -544,3 +544,76 @@ fn the_handle_is_shareable_and_events_have_a_stable_json_shape() {
         assert_eq!(back, event);
     }
 }
+
+#[test]
+fn claude_code_session_file_tells_the_status_when_no_hook_does() {
+    let f = project("sh -c 'exec cat >/dev/null'");
+    // The designer is a Claude Code agent (a stand-in command: the launch adds Claude's flags,
+    // which `sh -c` takes as positional parameters).
+    let path = f.dir.join(".leapfrog/project.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["agents"][0]["cli"] = "claude-code".into();
+    std::fs::write(&path, config.to_string()).unwrap();
+    let home = f.data.parent().unwrap().join("home");
+    let store = Arc::new(SledStore::open(f.data.join("db")).unwrap());
+    let mut opts = OpenOptions::new(&f.dir, store).unwrap();
+    opts.data_dir = f.data.clone();
+    opts.runtime_dir = f.runtime.clone();
+    opts.write_token_file = false;
+    opts.home_dir = Some(home.clone());
+    let orch = Orchestrator::open(opts).unwrap();
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    let mut line = String::new();
+    wait_for(&events, "the designer's launch", |e| match e {
+        EngineEvent::AgentStarted {
+            agent,
+            command_line,
+            ..
+        } if agent == "designer" => {
+            line = command_line.clone();
+            true
+        }
+        _ => false,
+    });
+    let session = line
+        .split_whitespace()
+        .skip_while(|w| *w != "--session-id")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no --session-id in {line}"))
+        .to_string();
+    let file = leapfrog_engine::agents::status::claude_session_file(&home, &f.dir, &session);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let cases: &[(&str, AgentStatus)] = &[
+        (
+            r#"{"type":"user","message":{"role":"user","content":"hi"}}"#,
+            AgentStatus::Working,
+        ),
+        (
+            r#"{"type":"assistant","message":{"role":"assistant","stop_reason":"end_turn"}}"#,
+            AgentStatus::Idle,
+        ),
+    ];
+    let mut text = String::new();
+    for (entry, want) in cases {
+        text.push_str(entry);
+        text.push('\n');
+        std::fs::write(&file, &text).unwrap();
+        wait_for(&events, &format!("{want:?} from the session file"), |e| {
+            matches!(e, EngineEvent::AgentStatus { agent, status, signal: StatusSignal::SessionFile, .. }
+                     if agent == "designer" && status == want)
+        });
+    }
+    // Idle by its session file: it gets design(1).
+    wait_for(&events, "design(1) dispatched", |e| {
+        matches!(
+            e,
+            EngineEvent::PhaseDispatched {
+                phase: PhaseId::Design { batch: 1 },
+                ..
+            }
+        )
+    });
+    orch.stop();
+}

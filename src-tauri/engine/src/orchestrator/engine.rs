@@ -113,6 +113,9 @@ pub struct Orchestrator {
     spool: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
 }
 
+/// How often a Claude Code agent's session file is looked at (a stat; read only when it changed).
+const SESSION_EVERY: Duration = Duration::from_secs(1);
+
 /// How often the inbox of sandboxed agents' reports is drained.
 const SPOOL_EVERY: Duration = Duration::from_millis(500);
 
@@ -445,6 +448,9 @@ struct AgentRt {
     candidate: Option<(StatusObservation, Instant)>,
     hook: Option<StatusObservation>,
     session_id: Option<String>,
+    /// Claude Code's session file as last seen (length, modified) and when it was last looked at.
+    session_stamp: Option<(u64, std::time::SystemTime)>,
+    session_checked: Instant,
     dirty: bool,
 }
 
@@ -464,6 +470,7 @@ struct Core {
     run_cache: BTreeMap<u64, PhaseRun>,
     batch_cache: Vec<Batch>,
     leap_program: String,
+    home: Option<PathBuf>,
     pane_size: crate::pty::PaneSize,
     run_start_ms: Timestamp,
     clock_start: Instant,
@@ -682,6 +689,8 @@ impl Core {
                 candidate: None,
                 hook: None,
                 session_id: sessions.get(&p.id).cloned(),
+                session_stamp: None,
+                session_checked: now,
                 dirty: false,
             })
             .collect();
@@ -716,6 +725,7 @@ impl Core {
             agents_dir: run_dir.join("agents"),
             processes_file: run_dir.join("processes.json"),
             leap_program: opts.leap_program.clone(),
+            home: opts.home_dir.clone(),
             pane_size: opts.pane_size,
             run_start_ms,
             clock_start: now,
@@ -852,6 +862,9 @@ impl Core {
         for a in &self.agents {
             if let Some((_, since)) = &a.candidate {
                 wake = wake.min(*since + DEBOUNCE);
+            }
+            if !a.exited && a.profile.cli == CliKind::ClaudeCode && a.session_id.is_some() {
+                wake = wake.min(a.session_checked + SESSION_EVERY);
             }
             if !a.exited
                 && a.status.status == AgentStatus::Working
@@ -1162,8 +1175,11 @@ impl Core {
         if a.profile.cli != CliKind::ClaudeCode {
             return None;
         }
-        let home = std::env::var_os("HOME")?;
-        let path = claude_session_file(Path::new(&home), &self.project_dir, a.session_id.as_ref()?);
+        let path = claude_session_file(
+            self.home.as_ref()?,
+            &self.project_dir,
+            a.session_id.as_ref()?,
+        );
         let bytes = std::fs::read(&path).ok()?;
         let start = bytes.len().saturating_sub(64 * 1024);
         status_from_claude_transcript(&String::from_utf8_lossy(&bytes[start..]))
@@ -1183,10 +1199,34 @@ impl Core {
                 || (a.status.signal == StatusSignal::Screen
                     && a.status.status == AgentStatus::Working
                     && now >= a.last_output + crate::agents::screen::QUIET);
+            let due = due || self.session_file_changed(i, now);
             if due {
                 self.evaluate(i);
             }
         }
+    }
+
+    /// Claude Code agents: whether their session file changed since last looked at (a stat, at
+    /// most every [`SESSION_EVERY`]).
+    fn session_file_changed(&mut self, i: usize, now: Instant) -> bool {
+        let a = &self.agents[i];
+        if a.profile.cli != CliKind::ClaudeCode || now < a.session_checked + SESSION_EVERY {
+            return false;
+        }
+        let (Some(home), Some(id)) = (self.home.as_ref(), a.session_id.as_ref()) else {
+            return false;
+        };
+        let path = claude_session_file(home, &self.project_dir, id);
+        let stamp = std::fs::metadata(&path)
+            .ok()
+            .and_then(|m| Some((m.len(), m.modified().ok()?)));
+        let a = &mut self.agents[i];
+        a.session_checked = now;
+        if stamp != a.session_stamp {
+            a.session_stamp = stamp;
+            return true;
+        }
+        false
     }
 
     fn evaluate(&mut self, i: usize) {

@@ -118,6 +118,8 @@ pub struct OpenOptions {
     pub write_token_file: bool,
     /// Ignore a saved run state and start over.
     pub fresh: bool,
+    /// The home directory where Claude Code keeps its session files (default `$HOME`).
+    pub home_dir: Option<PathBuf>,
     pub pane_size: PaneSize,
 }
 
@@ -132,6 +134,7 @@ impl OpenOptions {
             runtime_dir: crate::control::runtime_dir(),
             write_token_file: true,
             fresh: false,
+            home_dir: std::env::var_os("HOME").map(PathBuf::from),
             pane_size: PaneSize::new(40, 120),
         })
     }

@@ -89,10 +89,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
             break Err(format!("timed out after {}s", args.timeout));
         }
         let s = orch.state();
-        let settled = s
-            .agents
-            .iter()
-            .all(|a| matches!(a.status, AgentStatus::Idle | AgentStatus::Exited));
+        let settled = s.agents.iter().all(|a| {
+            matches!(
+                a.status,
+                AgentStatus::Idle | AgentStatus::Exited | AgentStatus::Offline
+            )
+        });
         if s.busy == 0 && settled && !s.finished {
             let since = *quiet_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= Duration::from_secs(args.stall) {

@@ -3,9 +3,11 @@
 //! Only the shell (`src-tauri/src`) knows Tauri; this crate never does.
 
 pub mod agents;
+pub mod board;
 pub mod control;
 pub mod handoff;
 pub mod model;
+pub mod project;
 pub mod pty;
 pub mod scheduler;
 pub mod store;

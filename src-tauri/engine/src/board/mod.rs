@@ -1,0 +1,902 @@
+//! The board: TICKETS.md as columns of cards, and the point-and-click operations on it.
+//!
+//! * [`BoardView::build`] turns a parsed [`Document`] into one column per batch (file order) plus a Backlog
+//!   column (tickets outside any batch). Cards carry id, title, status, owner, dependency badges (with
+//!   "blocked by unfinished dependency" computed) and their line range. A column header carries the
+//!   batch's phase badges, filled by the orchestrator ([`Board::set_phases`]; empty by default).
+//! * A [`Board`] is one board session on one file. Each [`BoardOp`] becomes [`Edit`]s applied through
+//!   [`TicketsFile`] (hash check, backup, re-apply by ticket ID on external change); moving a ticket into the
+//!   Backlog and reordering batches have no `Edit`, so they are whole-line moves written with the same hash
+//!   check and backup ([`write_atomic`]).
+//! * Undo: every applied operation pushes the previous bytes and its inverse edits. When the file still holds
+//!   what the operation wrote, undo restores the previous bytes exactly; when something else changed it
+//!   since, the inverse edits are re-applied by ticket ID, and an operation without inverse edits is a
+//!   [`BoardError::Conflict`].
+//! * Moving (or deleting) a ticket of a batch that is being built, reviewed or fixed returns
+//!   [`OpOutcome::NeedsConfirmation`] unless the call says `confirmed`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{PhaseKind, TicketStatus};
+use crate::tickets::source::atx_heading;
+use crate::tickets::sync::{read_doc, write_atomic, SyncError, TicketsFile, WriteOptions};
+use crate::tickets::{vocab, BatchKind, Document, Edit, EditError};
+
+/// Which column: a batch (by number) or the Backlog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ColumnKey {
+    Batch { number: u32 },
+    Backlog,
+}
+
+/// Where a phase of a batch stands, as the orchestrator reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseState {
+    #[default]
+    Waiting,
+    Running,
+    Passed,
+    Failed,
+}
+
+/// One phase badge of a column header (`build: running`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseBadge {
+    pub kind: PhaseKind,
+    pub state: PhaseState,
+}
+
+/// A dependency of a card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependencyBadge {
+    /// As written in the ticket's `Depends on`.
+    pub id: String,
+    /// The dependency's status; `None` when no such ticket is in the file.
+    pub status: Option<TicketStatus>,
+    /// Done or dropped.
+    pub finished: bool,
+}
+
+/// One ticket on the board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Card {
+    /// The ID as written (or the `line:<n>` key of a ticket without one); what operations take.
+    pub id: String,
+    pub title: String,
+    pub status: TicketStatus,
+    /// The file's status marker does not map to a known status (shown as written in `status_raw`).
+    pub status_unknown: bool,
+    pub status_raw: Option<String>,
+    pub owner: Option<String>,
+    pub priority: Option<String>,
+    pub depends_on: Vec<DependencyBadge>,
+    /// Some dependency in the file is neither done nor dropped.
+    pub blocked_by_dependency: bool,
+    /// 1-based, inclusive line range of the ticket in the file.
+    pub line_start: usize,
+    pub line_end: usize,
+}
+
+/// One column: a batch, or the Backlog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub key: ColumnKey,
+    pub title: String,
+    /// 1-based line of the batch heading (`None` for the Backlog).
+    pub line: Option<usize>,
+    /// The batch's phases, from the orchestrator; empty until it reports.
+    pub phases: Vec<PhaseBadge>,
+    pub cards: Vec<Card>,
+}
+
+/// The whole board, ready for the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardView {
+    pub columns: Vec<Column>,
+    pub tickets: usize,
+    /// What the parser could not make sense of.
+    pub warnings: Vec<String>,
+}
+
+fn finished(s: TicketStatus) -> bool {
+    matches!(s, TicketStatus::Done | TicketStatus::Dropped)
+}
+
+impl BoardView {
+    /// The board of a parsed file, with the phase badges known per batch number.
+    pub fn build(doc: &Document, phases: &BTreeMap<u32, Vec<PhaseBadge>>) -> BoardView {
+        // Ticket keys -> index; a duplicated key resolves to its first ticket.
+        let mut by_key: HashMap<&str, usize> = HashMap::with_capacity(doc.tickets.len());
+        for (i, t) in doc.tickets.iter().enumerate() {
+            by_key.entry(t.key.as_str()).or_insert(i);
+        }
+        let card = |i: usize| -> Card {
+            let t = &doc.tickets[i];
+            let depends_on: Vec<DependencyBadge> = t
+                .depends_on
+                .iter()
+                .map(|d| {
+                    let status = by_key
+                        .get(vocab::id_key(d).as_str())
+                        .or_else(|| by_key.get(d.as_str()))
+                        .map(|&j| doc.tickets[j].status);
+                    DependencyBadge {
+                        id: d.clone(),
+                        status,
+                        finished: status.is_some_and(finished),
+                    }
+                })
+                .collect();
+            Card {
+                id: t.display_id(),
+                title: t.title.clone(),
+                status: t.status,
+                status_unknown: t.status_unknown,
+                status_raw: t.status_raw.clone(),
+                owner: t.owner.clone(),
+                priority: t.priority.clone(),
+                blocked_by_dependency: depends_on.iter().any(|d| d.status.is_some() && !d.finished),
+                depends_on,
+                line_start: t.lines.start + 1,
+                line_end: t.lines.end.max(t.lines.start + 1),
+            }
+        };
+        let mut columns: Vec<Column> = doc
+            .batches
+            .iter()
+            .map(|b| Column {
+                key: ColumnKey::Batch { number: b.number },
+                title: b.title.clone(),
+                line: Some(b.heading_line + 1),
+                phases: phases.get(&b.number).cloned().unwrap_or_default(),
+                cards: b.tickets.iter().map(|&i| card(i)).collect(),
+            })
+            .collect();
+        columns.push(Column {
+            key: ColumnKey::Backlog,
+            title: "Backlog".into(),
+            line: backlog_heading(doc).map(|l| l + 1),
+            phases: Vec::new(),
+            cards: doc
+                .tickets
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.batch.is_none())
+                .map(|(i, _)| card(i))
+                .collect(),
+        });
+        BoardView {
+            columns,
+            tickets: doc.tickets.len(),
+            warnings: doc.warnings.clone(),
+        }
+    }
+}
+
+/// A field value to write on a ticket (`Owner` = `codex`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldValue {
+    pub field: String,
+    pub value: String,
+}
+
+/// What the user does on the board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum BoardOp {
+    /// Moves a ticket into a column, before the card at `position` (0-based) or at the end.
+    MoveTicket {
+        ticket: String,
+        to: ColumnKey,
+        #[serde(default)]
+        position: Option<usize>,
+    },
+    /// Moves a batch (heading, notes and tickets) to `position` (0-based) among the batches. Batch numbers
+    /// in headings are kept as written.
+    MoveBatch {
+        batch: u32,
+        position: usize,
+    },
+    /// Adds a ticket at the end of a batch (`None`: after the last ticket outside batches).
+    AddTicket {
+        batch: Option<u32>,
+        title: String,
+    },
+    /// Changes what is given; everything else stays.
+    EditTicket {
+        ticket: String,
+        #[serde(default)]
+        title: Option<String>,
+        #[serde(default)]
+        status: Option<TicketStatus>,
+        #[serde(default)]
+        fields: Vec<FieldValue>,
+    },
+    DeleteTicket {
+        ticket: String,
+    },
+    AddBatch {
+        title: String,
+    },
+    RenameBatch {
+        batch: u32,
+        title: String,
+    },
+    /// Refused while the batch holds tickets unless `with_tickets`.
+    DeleteBatch {
+        batch: u32,
+        #[serde(default)]
+        with_tickets: bool,
+    },
+}
+
+/// Why an operation was not done. Nothing was written in any case.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "kind", content = "message", rename_all = "snake_case")]
+pub enum BoardError {
+    /// The file changed under the board in a way the operation cannot follow; reload and retry.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The operation does not fit the file (no such ticket, ambiguous id, unsupported by its dialect).
+    #[error("{0}")]
+    Refused(String),
+    /// The file could not be read or written.
+    #[error("{0}")]
+    File(String),
+    #[error("nothing to undo")]
+    NothingToUndo,
+}
+
+impl From<SyncError> for BoardError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Conflict(_) | SyncError::ChangedDuringWrite(_) => {
+                BoardError::Conflict(e.to_string())
+            }
+            SyncError::Edit(e) => BoardError::Refused(e.to_string()),
+            other => BoardError::File(other.to_string()),
+        }
+    }
+}
+
+impl From<EditError> for BoardError {
+    fn from(e: EditError) -> Self {
+        BoardError::Refused(e.to_string())
+    }
+}
+
+/// The result of an operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum OpOutcome {
+    Applied {
+        view: BoardView,
+        /// The id of a ticket created by `add_ticket`.
+        created: Option<String>,
+        /// How many operations undo can take back.
+        undo_depth: usize,
+    },
+    /// Not done: the user has to confirm (call again with `confirmed`).
+    NeedsConfirmation { reason: String },
+}
+
+/// One step of an operation or of its inverse.
+#[derive(Debug, Clone)]
+enum Step {
+    Edit(Edit),
+    ToBacklog {
+        ticket: String,
+        position: Option<usize>,
+    },
+    MoveBatch {
+        batch: u32,
+        position: usize,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct UndoEntry {
+    /// The file's bytes before the operation.
+    before: String,
+    /// The hash of what the operation wrote.
+    after: blake3::Hash,
+    /// Steps that take it back by ticket ID when the file changed since; `None` when there are none.
+    inverse: Option<Vec<Step>>,
+    label: String,
+}
+
+/// One board session on one TICKETS.md.
+#[derive(Debug)]
+pub struct Board {
+    file: TicketsFile,
+    phases: BTreeMap<u32, Vec<PhaseBadge>>,
+    undo: Vec<UndoEntry>,
+}
+
+impl Board {
+    pub fn open(path: impl Into<PathBuf>) -> Result<Board, BoardError> {
+        Ok(Board {
+            file: TicketsFile::open(path)?,
+            phases: BTreeMap::new(),
+            undo: Vec::new(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    pub fn doc(&self) -> &Document {
+        self.file.doc()
+    }
+
+    pub fn view(&self) -> BoardView {
+        BoardView::build(self.file.doc(), &self.phases)
+    }
+
+    /// Re-reads the file after an external change (the watcher saw one).
+    pub fn reload(&mut self) -> Result<BoardView, BoardError> {
+        self.file.reload()?;
+        Ok(self.view())
+    }
+
+    /// The orchestrator's phases of a batch: shown in its column header, and used to ask for confirmation
+    /// before a ticket leaves a batch that is being built or reviewed.
+    pub fn set_phases(&mut self, batch: u32, phases: Vec<PhaseBadge>) {
+        if phases.is_empty() {
+            self.phases.remove(&batch);
+        } else {
+            self.phases.insert(batch, phases);
+        }
+    }
+
+    pub fn undo_depth(&self) -> usize {
+        self.undo.len()
+    }
+
+    /// Applies one operation (see the module docs).
+    pub fn apply(&mut self, op: &BoardOp, confirmed: bool) -> Result<OpOutcome, BoardError> {
+        // Work on what is on disk now, so ids and line numbers are current.
+        self.file.reload()?;
+        let doc = self.file.doc().clone();
+        if !confirmed {
+            if let Some(reason) = self.needs_confirmation(&doc, op)? {
+                return Ok(OpOutcome::NeedsConfirmation { reason });
+            }
+        }
+        let (steps, inverse) = plan(&doc, op)?;
+        let before = doc.text().to_string();
+        let created = self.run(&steps)?;
+        let after = blake3::hash(self.file.doc().text().as_bytes());
+        if after != blake3::hash(before.as_bytes()) {
+            let inverse = match (op, &created) {
+                (BoardOp::AddTicket { .. }, Some(id)) => {
+                    Some(vec![Step::Edit(Edit::DeleteTicket { ticket: id.clone() })])
+                }
+                _ => inverse,
+            };
+            self.undo.push(UndoEntry {
+                before,
+                after,
+                inverse,
+                label: label(op),
+            });
+        }
+        Ok(OpOutcome::Applied {
+            view: self.view(),
+            created,
+            undo_depth: self.undo.len(),
+        })
+    }
+
+    /// Takes back the last operation (see the module docs).
+    pub fn undo(&mut self) -> Result<OpOutcome, BoardError> {
+        let entry = self.undo.pop().ok_or(BoardError::NothingToUndo)?;
+        let result = self.undo_entry(&entry);
+        if result.is_err() {
+            self.undo.push(entry);
+        }
+        result?;
+        Ok(OpOutcome::Applied {
+            view: self.view(),
+            created: None,
+            undo_depth: self.undo.len(),
+        })
+    }
+
+    fn undo_entry(&mut self, entry: &UndoEntry) -> Result<(), BoardError> {
+        let (_, disk) = read_doc(self.file.path())?;
+        if disk == entry.after {
+            write_atomic(self.file.path(), entry.before.as_bytes(), &entry.after)?;
+            self.file.reload()?;
+            return Ok(());
+        }
+        match &entry.inverse {
+            Some(steps) => {
+                self.file.reload()?;
+                self.run(steps).map(|_| ()).map_err(|e| {
+                    BoardError::Conflict(format!(
+                        "cannot undo {}: the file changed since and {e}",
+                        entry.label
+                    ))
+                })
+            }
+            None => Err(BoardError::Conflict(format!(
+                "cannot undo {}: {} changed since; its previous content is in .leapfrog/backups/",
+                entry.label,
+                self.file.path().display()
+            ))),
+        }
+    }
+
+    /// Runs steps: consecutive edits in one write through [`TicketsFile::apply`], line moves on their own.
+    fn run(&mut self, steps: &[Step]) -> Result<Option<String>, BoardError> {
+        let mut created = None;
+        let mut edits: Vec<Edit> = Vec::new();
+        let flush = |file: &mut TicketsFile,
+                     edits: &mut Vec<Edit>,
+                     created: &mut Option<String>|
+         -> Result<(), BoardError> {
+            if !edits.is_empty() {
+                let w = file.apply(edits, WriteOptions::default())?;
+                if let Some(c) = w.created.into_iter().next() {
+                    *created = Some(c);
+                }
+                edits.clear();
+            }
+            Ok(())
+        };
+        for s in steps {
+            match s {
+                Step::Edit(e) => edits.push(e.clone()),
+                Step::ToBacklog { ticket, position } => {
+                    flush(&mut self.file, &mut edits, &mut created)?;
+                    let text = to_backlog(self.file.doc(), ticket, *position)?;
+                    self.write_text(text)?;
+                }
+                Step::MoveBatch { batch, position } => {
+                    flush(&mut self.file, &mut edits, &mut created)?;
+                    let text = move_batch(self.file.doc(), *batch, *position)?;
+                    self.write_text(text)?;
+                }
+            }
+        }
+        flush(&mut self.file, &mut edits, &mut created)?;
+        // `created` is the key (`T-4`); the card shows the id as written.
+        Ok(created.map(|k| {
+            let doc = self.file.doc();
+            doc.find(&k)
+                .first()
+                .map(|&i| doc.tickets[i].display_id())
+                .unwrap_or(k)
+        }))
+    }
+
+    /// Writes a whole new text over the file, provided it still holds what the board read.
+    fn write_text(&mut self, text: Option<String>) -> Result<(), BoardError> {
+        let Some(text) = text else { return Ok(()) };
+        let expected = blake3::hash(self.file.doc().text().as_bytes());
+        write_atomic(self.file.path(), text.as_bytes(), &expected)?;
+        self.file.reload()?;
+        Ok(())
+    }
+
+    fn needs_confirmation(
+        &self,
+        doc: &Document,
+        op: &BoardOp,
+    ) -> Result<Option<String>, BoardError> {
+        let (ticket, leaving_to) = match op {
+            BoardOp::MoveTicket { ticket, to, .. } => (ticket, Some(*to)),
+            BoardOp::DeleteTicket { ticket } => (ticket, None),
+            _ => return Ok(None),
+        };
+        let ti = one(doc, ticket)?;
+        let Some(b) = doc.tickets[ti].batch else {
+            return Ok(None);
+        };
+        let number = doc.batches[b].number;
+        if leaving_to == Some(ColumnKey::Batch { number }) {
+            return Ok(None);
+        }
+        let busy = self.phases.get(&number).and_then(|ps| {
+            ps.iter().find(|p| {
+                p.state == PhaseState::Running
+                    && matches!(
+                        p.kind,
+                        PhaseKind::Build | PhaseKind::Review | PhaseKind::Fix
+                    )
+            })
+        });
+        Ok(busy.map(|p| {
+            let doing = match p.kind {
+                PhaseKind::Build => "being built",
+                PhaseKind::Review => "being reviewed",
+                _ => "being fixed",
+            };
+            let what = if leaving_to.is_some() {
+                "Move"
+            } else {
+                "Delete"
+            };
+            format!(
+                "batch {number} is {doing}; {what} {} anyway?",
+                doc.tickets[ti].display_id()
+            )
+        }))
+    }
+}
+
+fn label(op: &BoardOp) -> String {
+    match op {
+        BoardOp::MoveTicket { ticket, .. } => format!("moving {ticket}"),
+        BoardOp::MoveBatch { batch, .. } => format!("moving batch {batch}"),
+        BoardOp::AddTicket { title, .. } => format!("adding ticket {title:?}"),
+        BoardOp::EditTicket { ticket, .. } => format!("editing {ticket}"),
+        BoardOp::DeleteTicket { ticket } => format!("deleting {ticket}"),
+        BoardOp::AddBatch { title } => format!("adding batch {title:?}"),
+        BoardOp::RenameBatch { batch, .. } => format!("renaming batch {batch}"),
+        BoardOp::DeleteBatch { batch, .. } => format!("deleting batch {batch}"),
+    }
+}
+
+/// The one ticket with this id.
+fn one(doc: &Document, id: &str) -> Result<usize, BoardError> {
+    let hits = doc.find(id);
+    match hits.len() {
+        0 => Err(EditError::NoTicket(id.to_string()).into()),
+        1 => Ok(hits[0]),
+        n => Err(EditError::Ambiguous(id.to_string(), n).into()),
+    }
+}
+
+/// The steps of an operation and the steps that take it back (when there are some).
+fn plan(doc: &Document, op: &BoardOp) -> Result<(Vec<Step>, Option<Vec<Step>>), BoardError> {
+    Ok(match op {
+        BoardOp::MoveTicket {
+            ticket,
+            to,
+            position,
+        } => {
+            let ti = one(doc, ticket)?;
+            let t = &doc.tickets[ti];
+            let id = t.display_id();
+            // Where it is now: its batch and its index there, for the way back.
+            let back = match t.batch {
+                Some(b) => {
+                    let idx = doc.batches[b].tickets.iter().position(|&x| x == ti);
+                    Step::Edit(Edit::Move {
+                        ticket: id.clone(),
+                        to_batch: doc.batches[b].number,
+                        position: idx,
+                    })
+                }
+                None => Step::ToBacklog {
+                    ticket: id.clone(),
+                    position: backlog_tickets(doc).iter().position(|&x| x == ti),
+                },
+            };
+            let step = match to {
+                ColumnKey::Batch { number } => {
+                    if doc.batch_by_number(*number).is_none() {
+                        return Err(EditError::NoBatch(*number).into());
+                    }
+                    Step::Edit(Edit::Move {
+                        ticket: id,
+                        to_batch: *number,
+                        position: *position,
+                    })
+                }
+                ColumnKey::Backlog => Step::ToBacklog {
+                    ticket: id,
+                    position: *position,
+                },
+            };
+            (vec![step], Some(vec![back]))
+        }
+        BoardOp::MoveBatch { batch, position } => {
+            let order = movable_batches(doc);
+            let from = order
+                .iter()
+                .position(|&b| doc.batches[b].number == *batch)
+                .ok_or(EditError::NoBatch(*batch))?;
+            (
+                vec![Step::MoveBatch {
+                    batch: *batch,
+                    position: *position,
+                }],
+                Some(vec![Step::MoveBatch {
+                    batch: *batch,
+                    position: from,
+                }]),
+            )
+        }
+        BoardOp::AddTicket { batch, title } => (
+            vec![Step::Edit(Edit::AddTicket {
+                batch: *batch,
+                title: title.clone(),
+            })],
+            None, // filled in with the created id
+        ),
+        BoardOp::EditTicket {
+            ticket,
+            title,
+            status,
+            fields,
+        } => {
+            let t = &doc.tickets[one(doc, ticket)?];
+            let id = t.display_id();
+            let mut steps = Vec::new();
+            let mut inverse = Some(Vec::new());
+            if let Some(title) = title {
+                steps.push(Step::Edit(Edit::SetTitle {
+                    ticket: id.clone(),
+                    title: title.clone(),
+                }));
+                if let Some(inv) = inverse.as_mut() {
+                    inv.push(Step::Edit(Edit::SetTitle {
+                        ticket: id.clone(),
+                        title: t.title.clone(),
+                    }));
+                }
+            }
+            if let Some(status) = status {
+                steps.push(Step::Edit(Edit::SetStatus {
+                    ticket: id.clone(),
+                    status: *status,
+                }));
+                if let Some(inv) = inverse.as_mut() {
+                    inv.push(Step::Edit(Edit::SetStatus {
+                        ticket: id.clone(),
+                        status: t.status,
+                    }));
+                }
+            }
+            for f in fields {
+                steps.push(Step::Edit(Edit::SetField {
+                    ticket: id.clone(),
+                    field: f.field.clone(),
+                    value: f.value.clone(),
+                }));
+                let kind = vocab::field_kind(&f.field);
+                let old = t.fields.iter().find(|x| {
+                    (kind != vocab::FieldKind::Other && x.kind == kind)
+                        || x.key.eq_ignore_ascii_case(f.field.trim())
+                });
+                match (old, inverse.as_mut()) {
+                    (Some(old), Some(inv)) => inv.push(Step::Edit(Edit::SetField {
+                        ticket: id.clone(),
+                        field: old.key.clone(),
+                        value: old.value.clone(),
+                    })),
+                    // A new field line has no inverse edit: only the exact-bytes undo takes it back.
+                    _ => inverse = None,
+                }
+            }
+            if let Some(inv) = inverse.as_mut() {
+                inv.reverse();
+            }
+            (steps, inverse)
+        }
+        BoardOp::DeleteTicket { ticket } => {
+            let id = doc.tickets[one(doc, ticket)?].display_id();
+            (vec![Step::Edit(Edit::DeleteTicket { ticket: id })], None)
+        }
+        BoardOp::AddBatch { title } => {
+            let next = doc
+                .batches
+                .iter()
+                .filter_map(|b| b.heading_number)
+                .max()
+                .map(|n| n + 1)
+                .unwrap_or(doc.batches.len() as u32 + 1);
+            (
+                vec![Step::Edit(Edit::AddBatch {
+                    title: title.clone(),
+                })],
+                Some(vec![Step::Edit(Edit::DeleteBatch {
+                    batch: next,
+                    with_tickets: false,
+                })]),
+            )
+        }
+        BoardOp::RenameBatch { batch, title } => {
+            let b = doc
+                .batch_by_number(*batch)
+                .ok_or(EditError::NoBatch(*batch))?;
+            (
+                vec![Step::Edit(Edit::RenameBatch {
+                    batch: *batch,
+                    title: title.clone(),
+                })],
+                Some(vec![Step::Edit(Edit::RenameBatch {
+                    batch: *batch,
+                    title: doc.batches[b].title.clone(),
+                })]),
+            )
+        }
+        BoardOp::DeleteBatch {
+            batch,
+            with_tickets,
+        } => (
+            vec![Step::Edit(Edit::DeleteBatch {
+                batch: *batch,
+                with_tickets: *with_tickets,
+            })],
+            None,
+        ),
+    })
+}
+
+/// The line of a `Backlog` heading (0-based), if the file has one.
+fn backlog_heading(doc: &Document) -> Option<usize> {
+    (0..doc.source.len()).find(|&i| {
+        !doc.source.is_opaque(i)
+            && atx_heading(doc.source.line(i)).is_some_and(|(_, r)| {
+                let text = doc.source.line(i)[r].trim().trim_end_matches(':');
+                text.eq_ignore_ascii_case("backlog")
+            })
+    })
+}
+
+/// Tickets outside any batch, in file order.
+fn backlog_tickets(doc: &Document) -> Vec<usize> {
+    (0..doc.tickets.len())
+        .filter(|&i| doc.tickets[i].batch.is_none())
+        .collect()
+}
+
+/// Batches that are heading sections (checklist groups cannot be moved as blocks).
+fn movable_batches(doc: &Document) -> Vec<usize> {
+    (0..doc.batches.len())
+        .filter(|&b| doc.batches[b].kind != BatchKind::Checklist)
+        .collect()
+}
+
+/// The file's lines, each with its line ending (the last one gets the dominant ending if it has none).
+fn owned_lines(doc: &Document) -> (Vec<String>, bool) {
+    let src = &doc.source;
+    let eol = src.dominant_ending();
+    let lines = (0..src.len())
+        .map(|i| {
+            let ending = src.ending(i);
+            format!(
+                "{}{}",
+                src.line(i),
+                if ending.is_empty() { eol } else { ending }
+            )
+        })
+        .collect();
+    (lines, src.has_final_newline())
+}
+
+fn join(lines: Vec<String>, final_newline: bool, eol: &str) -> String {
+    let mut text: String = lines.concat();
+    if !final_newline && text.ends_with(eol) {
+        text.truncate(text.len() - eol.len());
+    }
+    text
+}
+
+/// The text with a ticket moved into the Backlog section (created at the end when missing), before the
+/// backlog ticket at `position` or at the section's end. `None` when nothing changes.
+fn to_backlog(
+    doc: &Document,
+    ticket: &str,
+    position: Option<usize>,
+) -> Result<Option<String>, BoardError> {
+    let ti = one(doc, ticket)?;
+    let t = &doc.tickets[ti];
+    let eol = doc.source.dominant_ending();
+    let (mut lines, final_newline) = owned_lines(doc);
+    let others: Vec<usize> = backlog_tickets(doc)
+        .into_iter()
+        .filter(|&i| i != ti)
+        .collect();
+    // Insertion line in the original numbering.
+    let at = match position.and_then(|p| others.get(p)) {
+        Some(&i) => doc.tickets[i].span.start,
+        None => match backlog_heading(doc) {
+            Some(h) => {
+                let level = atx_heading(doc.source.line(h)).map(|x| x.0).unwrap_or(2);
+                (h + 1..doc.source.len())
+                    .find(|&i| {
+                        !doc.source.is_opaque(i)
+                            && atx_heading(doc.source.line(i)).is_some_and(|(l, _)| l <= level)
+                    })
+                    .unwrap_or(doc.source.len())
+            }
+            None => {
+                let mut block = Vec::new();
+                if lines.last().is_some_and(|l| !l.trim().is_empty()) {
+                    block.push(eol.to_string());
+                }
+                block.push(format!("## Backlog{eol}"));
+                block.push(eol.to_string());
+                block.extend(lines[t.span.clone()].iter().cloned());
+                lines.drain(t.span.clone());
+                lines.extend(block);
+                return Ok(Some(join(lines, final_newline, eol)));
+            }
+        },
+    };
+    if t.batch.is_none() && (at == t.span.start || at == t.span.end) {
+        return Ok(None);
+    }
+    if at > t.span.start && at < t.span.end {
+        return Ok(None);
+    }
+    let mut block: Vec<String> = lines[t.span.clone()].to_vec();
+    // A ticket taken from the end of a section keeps a blank line before what follows it.
+    if block.last().is_some_and(|l| !l.trim().is_empty()) && at < lines.len() {
+        block.push(eol.to_string());
+    }
+    let removed = t.span.len();
+    let at = if at >= t.span.end { at - removed } else { at };
+    lines.drain(t.span.clone());
+    // At the end of the file, separate from the line before with a blank line.
+    if at == lines.len() && lines.last().is_some_and(|l| !l.trim().is_empty()) {
+        block.insert(0, eol.to_string());
+    }
+    lines.splice(at..at, block);
+    Ok(Some(join(lines, final_newline, eol)))
+}
+
+/// The line range a batch occupies as a block: its heading up to the next heading of the same or a higher
+/// level (so a `## Backlog` after the last batch stays put).
+fn batch_block(doc: &Document, b: usize) -> std::ops::Range<usize> {
+    let bt = &doc.batches[b];
+    let end = (bt.heading_line + 1..bt.scope.end.max(bt.heading_line + 1))
+        .find(|&i| {
+            !doc.source.is_opaque(i)
+                && atx_heading(doc.source.line(i)).is_some_and(|(l, _)| l <= bt.level)
+        })
+        .unwrap_or(bt.scope.end);
+    bt.heading_line..end.max(bt.heading_line + 1)
+}
+
+/// The text with a batch's block moved to `position` among the batches. `None` when nothing changes.
+fn move_batch(doc: &Document, batch: u32, position: usize) -> Result<Option<String>, BoardError> {
+    let order = movable_batches(doc);
+    let from = order
+        .iter()
+        .position(|&b| doc.batches[b].number == batch)
+        .ok_or(EditError::NoBatch(batch))?;
+    let to = position.min(order.len() - 1);
+    if to == from {
+        return Ok(None);
+    }
+    let blocks: Vec<std::ops::Range<usize>> = order.iter().map(|&b| batch_block(doc, b)).collect();
+    for w in blocks.windows(2) {
+        if w[0].end > w[1].start {
+            return Err(BoardError::Refused(format!(
+                "move batch {batch}: batches in this file are nested"
+            )));
+        }
+    }
+    let eol = doc.source.dominant_ending();
+    let (lines, final_newline) = owned_lines(doc);
+    // The batches' blocks in the new order, dropped into the slots the old order occupied.
+    let mut new_order: Vec<usize> = (0..blocks.len()).collect();
+    let moved = new_order.remove(from);
+    new_order.insert(to, moved);
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    let mut cursor = 0;
+    for (slot, &src) in new_order.iter().enumerate() {
+        out.extend(lines[cursor..blocks[slot].start].iter().cloned());
+        let mut block: Vec<String> = lines[blocks[src].clone()].to_vec();
+        // A block taken from the end of the file may lack the blank line before the next heading.
+        if block.last().is_some_and(|l| !l.trim().is_empty()) {
+            block.push(eol.to_string());
+        }
+        out.extend(block);
+        cursor = blocks[slot].end;
+    }
+    out.extend(lines[cursor..].iter().cloned());
+    Ok(Some(join(out, final_newline, eol)))
+}

@@ -7,6 +7,16 @@ import type { LogLine } from './bindings/LogLine';
 import type { PaneExit } from './bindings/PaneExit';
 import type { PaneSize } from './bindings/PaneSize';
 import type { UiMark } from './bindings/UiMark';
+import type {
+  AppNotice,
+  BoardOp,
+  BoardView,
+  OpOutcome,
+  ProjectSummary,
+  SetupChoices,
+  SetupPlan,
+  TimelineData,
+} from '../views/types';
 
 export type Unsubscribe = () => void;
 
@@ -33,6 +43,26 @@ export interface Backend {
   clipboardWrite(text: string): Promise<void>;
   /** Milestones the UI reaches (first painted prompt, frame gaps); the shell logs them. */
   uiMark(mark: UiMark): Promise<void>;
+
+  // ---- Board, projects, timeline (src-tauri/src/{board,projects,timeline}.rs) ----
+  /** The open project's board; `null` when no project is open. */
+  boardView(): Promise<BoardView | null>;
+  /** One board operation; `confirmed` answers a `needs_confirmation` outcome. */
+  boardApply(op: BoardOp, confirmed?: boolean): Promise<OpOutcome>;
+  boardUndo(): Promise<OpOutcome>;
+  /** The board after TICKETS.md changed on disk (an agent's edit). */
+  onBoardChanged(handler: (view: BoardView) => void): Promise<Unsubscribe>;
+  projectsList(): Promise<ProjectSummary[]>;
+  /** The open project, if any. */
+  projectCurrent(): Promise<ProjectSummary | null>;
+  projectOpen(dir: string): Promise<ProjectSummary>;
+  /** The native open-folder dialog; `null` when cancelled. */
+  pickFolder(): Promise<string | null>;
+  projectInspect(dir: string): Promise<SetupPlan>;
+  /** Carries out the wizard's choices (git init, TICKETS.md created or adopted) and opens the project. */
+  projectFinish(plan: SetupPlan, choices: SetupChoices): Promise<ProjectSummary>;
+  timeline(): Promise<TimelineData | null>;
+  onNotice(handler: (notice: AppNotice) => void): Promise<Unsubscribe>;
 }
 
 const tauriBackend: Backend = {
@@ -60,6 +90,22 @@ const tauriBackend: Backend = {
   clipboardRead: () => invoke<string>('clipboard_read'),
   clipboardWrite: (text) => invoke('clipboard_write', { text }),
   uiMark: (mark) => invoke('ui_mark', { mark }),
+  boardView: () => invoke<BoardView | null>('board_view'),
+  boardApply: (op, confirmed = false) => invoke<OpOutcome>('board_apply', { op, confirmed }),
+  boardUndo: () => invoke<OpOutcome>('board_undo'),
+  async onBoardChanged(handler) {
+    return listen<BoardView>('board-changed', (event) => handler(event.payload));
+  },
+  projectsList: () => invoke<ProjectSummary[]>('projects_list'),
+  projectCurrent: () => invoke<ProjectSummary | null>('project_current'),
+  projectOpen: (dir) => invoke<ProjectSummary>('project_open', { dir }),
+  pickFolder: () => invoke<string | null>('pick_folder'),
+  projectInspect: (dir) => invoke<SetupPlan>('project_inspect', { dir }),
+  projectFinish: (plan, choices) => invoke<ProjectSummary>('project_finish', { plan, choices }),
+  timeline: () => invoke<TimelineData | null>('timeline'),
+  async onNotice(handler) {
+    return listen<AppNotice>('notice', (event) => handler(event.payload));
+  },
 };
 
 let current: Backend = tauriBackend;

@@ -124,9 +124,12 @@ fn start_watch(handle: AppHandle, tickets: PathBuf, stop: Arc<AtomicBool>) -> Re
     std::thread::Builder::new()
         .name("tickets-watch".into())
         .spawn(move || {
+            // Own the whole Watch (a closure would capture only `events` and drop the watcher).
+            let watcher = watcher;
             while !stop.load(Ordering::Relaxed) {
                 match watcher.events.recv_timeout(Duration::from_millis(250)) {
-                    Ok(SyncEvent::Changed { .. }) => {
+                    Ok(SyncEvent::Changed { changes, .. }) => {
+                        tracing::info!("TICKETS.md changed on disk ({} ticket(s))", changes.len());
                         let state = handle.state::<Projects>();
                         let mut open = state.lock();
                         if stop.load(Ordering::Relaxed) {

@@ -3,7 +3,7 @@ import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 // Plain static build: the Tauri shell embeds ui/dist; there is no dev server in a normal build.
-export default defineConfig({
+export default defineConfig(({ mode }) => ({
   plugins: [svelte()],
   clearScreen: false,
   base: './',
@@ -14,11 +14,12 @@ export default defineConfig({
     sourcemap: false,
     chunkSizeWarningLimit: 1500,
   },
-  resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
+  // Component tests mount Svelte's browser build in jsdom.
+  resolve: mode === 'test' ? { conditions: ['browser'] } : undefined,
   test: {
     environment: 'jsdom',
     globals: true,
     include: ['src/**/*.test.ts'],
     setupFiles: ['src/test/setup.ts'],
   },
-});
+}));

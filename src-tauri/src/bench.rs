@@ -1,12 +1,14 @@
 //! Bench mode (`LEAPFROG_BENCH=1`): figures for `tests/src/bin/app_bench.rs`, printed to stdout
 //! as `BENCH {json}` lines. The bench driver writes commands on stdin:
 //! `flood <pane> <bytes> <shell command>` types the command into the pane and reports, once
-//! `bytes` more bytes were acknowledged by xterm.js, the rate and the longest frame gap the UI saw.
+//! `bytes` more bytes were acknowledged by xterm.js, the rate and the longest frame gap the UI saw;
+//! `interrupt <pane> <prompt>` sends Ctrl+C and reports how long until the pane's screen (the
+//! engine's mirror) ends with `prompt` again.
 //! Never used in a normal run.
 
 use std::io::BufRead;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tauri::Manager;
 
@@ -99,6 +101,37 @@ pub fn read_commands(handle: tauri::AppHandle) {
                     let _ = state
                         .panes
                         .write(route.pane, format!("{command}\r").as_bytes());
+                }
+                (Some("interrupt"), Some(pane), Some(prompt), None) => {
+                    let state = handle.state::<AppState>();
+                    let Ok(route) = state.route(pane) else {
+                        eprintln!("bench: bad command `{line}`");
+                        continue;
+                    };
+                    let Ok(engine_pane) = state.panes.get(route.pane) else {
+                        continue;
+                    };
+                    let prompt = prompt.to_string();
+                    let pane = pane.to_string();
+                    let started = Instant::now();
+                    let _ = engine_pane.write(&[0x03]);
+                    std::thread::spawn(move || {
+                        let back = engine_pane.wait_for_screen(Duration::from_secs(60), |screen| {
+                            screen
+                                .contents()
+                                .lines()
+                                .rev()
+                                .find(|l| !l.trim().is_empty())
+                                .map(|l| l.trim_end() == prompt.trim_end())
+                                .unwrap_or(false)
+                        });
+                        emit(serde_json::json!({
+                            "event": "interrupt",
+                            "pane": pane,
+                            "prompt_back": back,
+                            "ms": started.elapsed().as_millis() as u64,
+                        }));
+                    });
                 }
                 _ => eprintln!("bench: unknown command `{line}`"),
             }

@@ -152,8 +152,8 @@ pub fn run() {
     });
 }
 
-fn start_panes(
-    handle: &tauri::AppHandle,
+fn start_panes<R: tauri::Runtime>(
+    handle: &tauri::AppHandle<R>,
     agents: &[cockpit::AgentSpec],
     logs: LogHub,
     bench: Option<bench::Bench>,
@@ -222,4 +222,131 @@ fn start_panes(
         logs,
         bench,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Commands called through Tauri's real IPC (mock runtime, no window), with real shells.
+    use super::*;
+    use serde_json::{json, Value};
+    use tauri::ipc::{CallbackFn, InvokeBody};
+    use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+    use tauri::webview::InvokeRequest;
+
+    fn app() -> (
+        tauri::App<tauri::test::MockRuntime>,
+        tauri::WebviewWindow<tauri::test::MockRuntime>,
+    ) {
+        let app = mock_builder()
+            .invoke_handler(tauri::generate_handler![
+                commands::cockpit,
+                commands::pane_write,
+                commands::pane_resize,
+                commands::pane_ack,
+                commands::open_link,
+            ])
+            .build(mock_context(noop_assets()))
+            .expect("mock app");
+        let state = start_panes(
+            app.handle(),
+            &cockpit::default_agents(),
+            LogHub::default(),
+            None,
+        )
+        .expect("start the panes");
+        app.manage(state);
+        let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .expect("mock webview");
+        (app, webview)
+    }
+
+    fn invoke(
+        webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+        cmd: &str,
+        args: Value,
+    ) -> Result<Value, Value> {
+        get_ipc_response(
+            webview,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|body| body.deserialize::<Value>().unwrap())
+    }
+
+    #[test]
+    fn commands_reject_bad_arguments_with_one_line_errors() {
+        let (app, webview) = app();
+        let size = |cols: u32, rows: u32| json!({ "cols": cols, "rows": rows });
+        let cases: Vec<(&str, Value, Result<Value, &str>)> = vec![
+            (
+                "pane_write",
+                json!({"paneId": "designer", "data": "true\r", "binary": false}),
+                Ok(Value::Null),
+            ),
+            (
+                "pane_write",
+                json!({"paneId": "nobody", "data": "x", "binary": false}),
+                Err("no pane `nobody` (panes: designer, builder)"),
+            ),
+            (
+                "pane_write",
+                json!({"paneId": "builder", "data": "\u{100}", "binary": true}),
+                Err("binary input holds a non-byte character U+0100"),
+            ),
+            (
+                "pane_resize",
+                json!({"paneId": "builder", "size": size(100, 30)}),
+                Ok(Value::Null),
+            ),
+            (
+                "pane_resize",
+                json!({"paneId": "builder", "size": size(0, 30)}),
+                Err("invalid terminal size 0x30: columns and rows must be between 1 and 4096"),
+            ),
+            (
+                "pane_resize",
+                json!({"paneId": "", "size": size(80, 24)}),
+                Err("no pane `` (panes: designer, builder)"),
+            ),
+            (
+                "pane_ack",
+                json!({"paneId": "designer", "bytes": 4_000_000_000u32}),
+                Err("ack of 4000000000 bytes exceeds the 0 bytes sent and not yet acknowledged"),
+            ),
+            (
+                "open_link",
+                json!({"url": "file:///etc/passwd"}),
+                Err("refusing to open `file:///etc/passwd`: only http(s) links are opened"),
+            ),
+        ];
+        for (cmd, args, want) in cases {
+            let got = invoke(&webview, cmd, args.clone());
+            let want = want.map_err(|e| Value::String(e.to_string()));
+            assert_eq!(got, want, "{cmd} {args}");
+        }
+        // Malformed arguments are refused by Tauri's deserialisation, also without a panic.
+        let got = invoke(
+            &webview,
+            "pane_resize",
+            json!({"paneId": "builder", "size": {"cols": -1, "rows": 2}}),
+        );
+        assert!(got.is_err(), "{got:?}");
+
+        let cockpit = invoke(&webview, "cockpit", json!({})).expect("cockpit");
+        assert_eq!(cockpit["panes"][0]["title"], "Designer · claude");
+        assert_eq!(cockpit["panes"][1]["title"], "Builder · codex");
+
+        let state = app.state::<AppState>();
+        for id in state.panes.ids() {
+            let _ = state.panes.remove(id);
+        }
+    }
 }

@@ -43,20 +43,33 @@ async fn resizing_the_window_resizes_the_pty() {
     with_app(Launch::default(), |app| async move {
         app.wait_for_prompt("designer", LONG).await?;
         let mut seen = Vec::new();
-        for (i, (w, h)) in [(1400u32, 900u32), (900, 600)].into_iter().enumerate() {
+        for (w, h) in [(1400u32, 900u32), (900, 600)] {
             app.client.set_window_size(w, h).await?;
-            // The pane refits on the next frame; wait until xterm.js reports a new size.
             let before = seen.last().copied();
             app.wait_until("xterm.js to refit", LONG, |app| async move {
                 Ok(Some(app.pane_size("designer").await?) != before)
             })
             .await?;
-            let (rows, cols) = app.pane_size("designer").await?;
-            app.type_into("designer", &format!("echo size-{i}=$(stty size)\n"))
-                .await?;
-            app.wait_for_line("designer", &format!("size-{i}={rows} {cols}"), LONG)
-                .await?;
-            seen.push((rows, cols));
+            // The layout may settle over a few frames: ask the PTY until it agrees with xterm.js.
+            let mut attempt = 0;
+            let size = loop {
+                attempt += 1;
+                let tag = format!("size-{}-{attempt}", seen.len());
+                app.type_into("designer", &format!("echo {tag}=$(stty size)\n"))
+                    .await?;
+                let text = app
+                    .wait_for_line_starting("designer", &format!("{tag}="), LONG)
+                    .await?;
+                let (rows, cols) = app.pane_size("designer").await?;
+                if text == format!("{tag}={rows} {cols}") {
+                    break (rows, cols);
+                }
+                assert!(
+                    attempt < 20,
+                    "stty never agreed with xterm.js: last `{text}`, xterm {rows}x{cols}"
+                );
+            };
+            seen.push(size);
         }
         assert!(
             seen[1].0 < seen[0].0 && seen[1].1 < seen[0].1,
@@ -82,6 +95,65 @@ async fn ctrl_c_stops_a_flood_of_yes() {
         app.wait_for_prompt("builder", LONG).await?;
         app.type_into("builder", "echo after-$((6*7))\n").await?;
         app.wait_for_line("builder", "after-42", LONG).await?;
+        Ok(app)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cockpit_shows_titled_panes_the_log_and_maximises() {
+    use fantoccini::Locator;
+    with_app(Launch::default(), |app| async move {
+        let title = |id: &'static str| {
+            let app = &app;
+            async move {
+                let sel = format!("[data-testid=\"pane-{id}\"] .title");
+                anyhow::Ok(app.client.find(Locator::Css(&sel)).await?.text().await?)
+            }
+        };
+        assert_eq!(title("designer").await?, "Designer · claude");
+        assert_eq!(title("builder").await?, "Builder · codex");
+
+        // The Logs pane shows the app's own log (tracing), newest last.
+        app.wait_until("the log to show both panes starting", LONG, |app| async move {
+            let text = app
+                .client
+                .find(Locator::Css("[data-testid=\"logs\"] ol"))
+                .await?
+                .text()
+                .await?;
+            Ok(text.contains("pane=designer") && text.contains("pane=builder"))
+        })
+        .await?;
+        let messages = app
+            .exec(
+                "return [...document.querySelectorAll('[data-testid=\"logs\"] li')].map(li => li.textContent)",
+                vec![],
+            )
+            .await?;
+        let lines: Vec<&str> = messages.as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+        let designer = lines.iter().position(|l| l.contains("started") && l.contains("pane=designer"));
+        let painted = lines.iter().position(|l| l.contains("first output painted"));
+        assert!(designer.is_some() && painted.is_some() && designer < painted, "log: {lines:#?}");
+
+        // Maximise the builder, then restore.
+        let shown = |id: &'static str| {
+            let app = &app;
+            async move {
+                let sel = format!("[data-testid=\"pane-{id}\"]");
+                anyhow::Ok(app.client.find(Locator::Css(&sel)).await?.is_displayed().await?)
+            }
+        };
+        let button = app.client.find(Locator::Css("[data-testid=\"maximise-builder\"]")).await?;
+        let (_, cols_before) = app.pane_size("builder").await?;
+        button.click().await?;
+        assert!(!shown("designer").await? && shown("builder").await?);
+        app.wait_until("the maximised pane to widen", LONG, |app| async move {
+            Ok(app.pane_size("builder").await?.1 > cols_before)
+        })
+        .await?;
+        button.click().await?;
+        assert!(shown("designer").await? && shown("builder").await?);
         Ok(app)
     })
     .await;

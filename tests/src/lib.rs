@@ -45,7 +45,7 @@ pub fn app_binary() -> Result<PathBuf> {
     )
 }
 
-fn tool(name: &str) -> Result<PathBuf> {
+pub fn tool(name: &str) -> Result<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
@@ -63,10 +63,10 @@ fn free_port() -> Result<u16> {
 }
 
 /// A child in its own process group, killed with its whole group on drop.
-struct Group(Child);
+pub struct Group(pub Child);
 
 impl Group {
-    fn spawn(cmd: &mut Command) -> Result<Group> {
+    pub fn spawn(cmd: &mut Command) -> Result<Group> {
         use std::os::unix::process::CommandExt;
         let child = cmd.process_group(0).spawn()?;
         Ok(Group(child))
@@ -142,6 +142,17 @@ impl Display {
     }
 }
 
+/// A fresh HOME whose bash shows [`PROMPT`] and nothing of the user's dotfiles.
+pub fn shell_home() -> Result<tempfile::TempDir> {
+    let home = tempfile::tempdir()?;
+    std::fs::write(
+        home.path().join(".bashrc"),
+        format!("PS1='{PROMPT}'\nunset PROMPT_COMMAND\n"),
+    )?;
+    std::fs::write(home.path().join(".bash_profile"), ". ~/.bashrc\n")?;
+    Ok(home)
+}
+
 /// How to start the app.
 #[derive(Debug, Clone, Default)]
 pub struct Launch {
@@ -164,12 +175,7 @@ impl App {
     pub async fn launch(opts: Launch) -> Result<App> {
         let bin = app_binary()?;
         let display = Display::get()?;
-        let home = tempfile::tempdir()?;
-        std::fs::write(
-            home.path().join(".bashrc"),
-            format!("PS1='{PROMPT}'\nunset PROMPT_COMMAND\n"),
-        )?;
-        std::fs::write(home.path().join(".bash_profile"), ". ~/.bashrc\n")?;
+        let home = shell_home()?;
 
         let port = free_port()?;
         let native_port = free_port()?;
@@ -353,6 +359,28 @@ impl App {
             |text| text.lines().any(|l| l.trim_end() == line),
         )
         .await
+    }
+
+    /// Waits for a line starting with `prefix` (not the echoed command) and returns that line.
+    pub async fn wait_for_line_starting(
+        &self,
+        pane: &str,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<String> {
+        let text = self
+            .poll_text(
+                &format!("a line starting `{prefix}` in pane `{pane}`"),
+                timeout,
+                || self.pane_text(pane),
+                |text| text.lines().any(|l| l.starts_with(prefix)),
+            )
+            .await?;
+        Ok(text
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .map(|l| l.trim_end().to_string())
+            .unwrap_or_default())
     }
 
     /// Waits until the visible screen's last non-empty line is the E2E prompt.

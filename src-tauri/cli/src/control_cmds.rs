@@ -1,4 +1,5 @@
 //! `leap complete | handoff | status | verify | hook`: clients of the running app's control endpoint.
+//! `leap agents`: the agent CLIs on this machine.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -234,4 +235,56 @@ pub fn hook(event: &str, payload: Option<&str>) {
     if let Err(e) = result {
         eprintln!("leap hook {event}: {e}");
     }
+}
+
+/// `leap agents`: every shipped CLI profile, whether it is installed, its version, and the command
+/// line a fresh agent of that profile would run in the current directory.
+pub fn agents(json: bool, timeout_ms: u64) -> Result<ExitCode, String> {
+    use leapfrog_engine::agents::launch::{build_launch, LaunchContext, SessionPlan};
+    use leapfrog_engine::agents::{cli_display_name, cli_id, detect_installed, AgentProfile};
+    let path = std::env::var_os("PATH");
+    let found = detect_installed(path.as_deref(), Duration::from_millis(timeout_ms));
+    let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
+    let leap = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "leap".into());
+    let mut rows = Vec::new();
+    for inst in found {
+        let profile = AgentProfile::builtin(inst.cli);
+        let ctx = LaunchContext {
+            project_dir: cwd.clone(),
+            agent_dir: cwd.join(".leapfrog").join("agents").join(&profile.id),
+            leap_program: leap.clone(),
+            session: SessionPlan::fresh(),
+        };
+        let launch = build_launch(&profile, &ctx)?;
+        rows.push(serde_json::json!({
+            "cli": cli_id(inst.cli),
+            "name": cli_display_name(inst.cli),
+            "path": inst.path,
+            "version": inst.version,
+            "error": inst.error,
+            "roles": profile.roles,
+            "command": launch.command_line(),
+            "enforcement": launch.enforcement.description,
+            "hooks": launch.hooks,
+        }));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows).expect("json"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for r in &rows {
+        let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
+        let state = match (r["path"].as_str(), r["version"].as_str()) {
+            (None, _) => "not installed".to_string(),
+            (Some(p), Some(v)) => format!("{v}  ({p})"),
+            (Some(p), None) => format!("{}  ({p})", s("error")),
+        };
+        println!("{:<12} {state}", s("name"));
+        if r["path"].is_string() {
+            println!("{:<12} runs: {}", "", s("command"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

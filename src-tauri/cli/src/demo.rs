@@ -4,6 +4,10 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
+use leapfrog_engine::agents::AgentProfile;
+use leapfrog_engine::model::Pattern;
+use leapfrog_engine::project::ProjectFile;
+
 /// The demo's TICKETS.md, in the canonical format: 4 batches of 2-3 tickets.
 pub const DEMO_TICKETS: &str = "# Tickets
 
@@ -96,29 +100,29 @@ Verify command: `sh verify.sh`.
 ";
 
 /// The project config: two demo agents, Leapfrog pattern, lookahead 1, a sync point every 2 batches.
-pub fn demo_project_json(leap: &str) -> serde_json::Value {
-    serde_json::json!({
-        "name": "leapfrog-demo",
-        "tickets": "TICKETS.md",
-        "verify": "sh verify.sh",
-        "pattern": "leapfrog",
-        "lookahead": 1,
-        "sync_every": 2,
-        "agents": [
-            {
-                "id": "designer",
-                "cli": "custom",
-                "command": format!("{leap} demo-agent --role designer"),
-                "roles": ["discovery", "requirements", "plan", "design", "review", "qa"]
-            },
-            {
-                "id": "builder",
-                "cli": "custom",
-                "command": format!("{leap} demo-agent --role builder"),
-                "roles": ["build", "fix"]
-            }
-        ]
-    })
+pub fn demo_project(leap: &str) -> ProjectFile {
+    use leapfrog_engine::model::Role::*;
+    ProjectFile {
+        id: None,
+        name: "leapfrog-demo".into(),
+        tickets: "TICKETS.md".into(),
+        verify: Some("sh verify.sh".into()),
+        pattern: Pattern::Leapfrog,
+        lookahead: Some(1),
+        sync_every: Some(2),
+        agents: vec![
+            AgentProfile::custom(
+                "designer",
+                &format!("{leap} demo-agent --role designer"),
+                vec![Discovery, Requirements, Plan, Design, Review, Qa],
+            ),
+            AgentProfile::custom(
+                "builder",
+                &format!("{leap} demo-agent --role builder"),
+                vec![Build, Fix],
+            ),
+        ],
+    }
 }
 
 /// Runs git in `dir`, retrying while another process holds the index or a ref lock (two agents
@@ -184,9 +188,7 @@ pub fn create(dir: &Path, leap: &str) -> Result<(), String> {
     write(dir, "src/.gitkeep", "")?;
     // Reports queued by sandboxed agents (control::spool) are not project files.
     write(dir, ".gitignore", ".leapfrog/inbox/\n")?;
-    let mut json = serde_json::to_string_pretty(&demo_project_json(leap)).expect("json");
-    json.push('\n');
-    write(dir, ".leapfrog/project.json", &json)?;
+    demo_project(leap).save(dir)?;
     git(dir, &["add", "."])?;
     git(
         dir,

@@ -401,8 +401,23 @@ impl Agent {
             " ".repeat(pad)
         ));
         s.push_str(&line(&format!("  {dir}")));
+        let inside = match (
+            std::env::var(ENV_SOCKET).ok().filter(|v| !v.is_empty()),
+            std::env::var(leapfrog_engine::control::ENV_AGENT).ok(),
+        ) {
+            (Some(_), Some(agent)) => format!("  inside Leapfrog as agent {agent}"),
+            (Some(_), None) => "  inside Leapfrog".to_string(),
+            (None, _) => "  standalone (LEAPFROG_SOCKET unset)".to_string(),
+        };
+        s.push_str(&line(&truncate(&inside, inner - 2)));
+        let scripted = if self.args.fail_batches.is_empty() {
+            String::new()
+        } else {
+            let b: Vec<String> = self.args.fail_batches.iter().map(u32::to_string).collect();
+            format!(" · first review fails: batch {}", b.join(", "))
+        };
         s.push_str(&line(&format!(
-            "  speed {}x · reviews fail {:.0}%",
+            "  speed {}x · reviews fail {:.0}%{scripted}",
             self.args.speed,
             self.args.fail_rate * 100.0
         )));
@@ -908,9 +923,26 @@ impl Agent {
             })
             .collect();
         out(&format!(
-            "\r\x1b[K{DIM}  ⎿  {} commits for Batch {batch}{RESET}\n",
-            commits.len()
+            "\r\x1b[K{DIM}  ⎿  {} commit{} for Batch {batch}{RESET}\n",
+            commits.len(),
+            if commits.len() == 1 { "" } else { "s" }
         ));
+        for line in &commits {
+            let hash = line.split('\t').next().unwrap_or("");
+            let stat =
+                git(&self.project, &["show", "--numstat", "--format=", hash]).unwrap_or_default();
+            for s in stat.lines().filter(|l| !l.trim().is_empty()) {
+                let mut parts = s.split('\t');
+                let (added, removed, file) = (
+                    parts.next().unwrap_or("0"),
+                    parts.next().unwrap_or("0"),
+                    parts.next().unwrap_or(""),
+                );
+                out(&format!(
+                    "{DIM}     {hash} {file} {GREEN}+{added}{RESET}{DIM} {RED}-{removed}{RESET}\n"
+                ));
+            }
+        }
         for (id, title) in &tickets {
             self.step(
                 input,
@@ -925,9 +957,22 @@ impl Agent {
             *n += 1;
             *n
         };
+        let unbuilt: Vec<&str> = tickets
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .filter(|id| {
+                !commits.iter().any(|l| {
+                    l.split_once('\t')
+                        .is_some_and(|(_, s)| s.starts_with(&format!("{id}:")))
+                })
+            })
+            .collect();
         let findings;
         let outcome = if commits.is_empty() {
             findings = format!("no commits found for the tickets of Batch {batch}");
+            Outcome::Failed
+        } else if !unbuilt.is_empty() {
+            findings = format!("no commit for {}", unbuilt.join(", "));
             Outcome::Failed
         } else if phase == PromptPhase::Review
             && attempt == 1

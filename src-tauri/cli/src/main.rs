@@ -4,7 +4,10 @@ mod control_cmds;
 mod demo;
 mod demo_agent;
 mod handoff;
+mod init;
+mod run;
 mod simulate;
+mod start;
 mod tickets;
 
 use std::path::PathBuf;
@@ -43,8 +46,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Relay a CLI hook to the app (hook JSON on stdin, or as the last argument for Codex's notify).
-    /// Does nothing outside Leapfrog (LEAPFROG_SOCKET unset); always exits 0 so it never blocks the CLI.
+    /// Relay an agent CLI's hook to the app (run by the CLIs, not by hand).
+    ///
+    /// The hook's JSON comes on stdin, or as the last argument (Codex's notify). Does nothing outside
+    /// Leapfrog (LEAPFROG_SOCKET unset); always exits 0 and prints nothing on stdout, so it never
+    /// disturbs the CLI that runs it.
     Hook {
         /// The event: prompt-submit, stop, notification, codex-notify, aider-notify, ...
         event: String,
@@ -53,6 +59,25 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         payload: Vec<String>,
     },
+    /// The agent CLIs installed on PATH, their versions, and the command line Leapfrog would run.
+    Agents {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// How long each `--version` may take, in milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        timeout_ms: u64,
+    },
+    /// Set up a project in DIR: detect git, agent CLIs and the verify command, create or adopt
+    /// TICKETS.md (never overwritten), write .leapfrog/project.json, register it.
+    Init(init::InitArgs),
+    /// Open the app on a project, reusing the running window.
+    Start {
+        /// The project folder.
+        project: PathBuf,
+    },
+    /// Run a project's pipeline headless (agents in PTYs, control endpoint) and print the summary.
+    Run(run::RunArgs),
     /// A scripted stand-in for an AI coding CLI, for demos and tests.
     DemoAgent(demo_agent::DemoAgentArgs),
     /// The demo project.
@@ -129,6 +154,10 @@ fn main() -> ExitCode {
             control_cmds::hook(&event, payload.first().map(String::as_str));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Agents { json, timeout_ms } => control_cmds::agents(json, timeout_ms),
+        Command::Init(args) => init::run(args),
+        Command::Start { project } => start::run(&project),
+        Command::Run(args) => run::run(args),
         Command::DemoAgent(args) => demo_agent::run(args),
         Command::Demo {
             command: DemoCommand::Init { dir, leap },

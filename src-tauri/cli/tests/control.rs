@@ -448,3 +448,47 @@ fn hooks_relay_silently_and_never_fail() {
     );
     assert!(!Path::new(&sock).exists());
 }
+
+#[test]
+fn agents_lists_installed_clis_and_their_command_lines() {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().unwrap();
+    let project = tempfile::tempdir().unwrap();
+    for (name, body) in [
+        ("claude", "echo '2.1.197 (Claude Code)'"),
+        ("codex", "echo 'codex-cli 0.171.0'"),
+    ] {
+        let p = bin.path().join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_leap"))
+        .args(["agents", "--json"])
+        .current_dir(project.path())
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let row = |cli: &str| rows.iter().find(|r| r["cli"] == cli).unwrap().clone();
+    assert_eq!(row("claude")["version"], "2.1.197 (Claude Code)");
+    assert_eq!(row("codex")["version"], "codex-cli 0.171.0");
+    assert!(row("aider")["path"].is_null());
+    let claude_cmd = row("claude")["command"].as_str().unwrap().to_string();
+    assert!(
+        claude_cmd.starts_with("claude --session-id "),
+        "{claude_cmd}"
+    );
+    assert!(
+        claude_cmd.contains("/.leapfrog/agents/claude/claude-settings.json --append-system-prompt 'You are the Designer"),
+        "{claude_cmd}"
+    );
+    let leap = std::fs::canonicalize(env!("CARGO_BIN_EXE_leap")).unwrap();
+    let codex_cmd = row("codex")["command"].as_str().unwrap().to_string();
+    let notify = format!(
+        "codex -c 'notify=[\"{}\",\"hook\",\"codex-notify\"]' -c 'developer_instructions=\"You are the Builder",
+        leap.display()
+    );
+    assert!(codex_cmd.starts_with(&notify), "{codex_cmd}");
+    assert_eq!(rows.len(), 5);
+}

@@ -356,6 +356,7 @@ fn two_demo_agents_leapfrog_through_a_batch() {
     designer.wait_idle_prompts(2);
 
     let b = builder.text();
+    assert!(b.contains("inside Leapfrog as agent builder"), "{b}");
     assert!(b.contains("## COMPLETE — Batch 1 Done"), "{b}");
     assert!(b.contains("Tickets completed: T-001, T-002"), "{b}");
     assert!(b.contains("Verify: PASSED"), "{b}");
@@ -509,5 +510,166 @@ fn typed_prompts_interrupts_and_outside_leapfrog() {
     );
     hash_of(&dir, "T-006: JSON output");
     hash_of(&dir, "T-007: Quiet mode");
+    assert!(t.contains("standalone (LEAPFROG_SOCKET unset)"), "{t}");
+    // A preamble phase from the default template: a doc, committed.
+    let discovery = leapfrog_engine::agents::prompts::PromptTemplates::default()
+        .render(PromptPhase::Discovery, &Default::default())
+        .unwrap();
+    fast.paste(&discovery);
+    fast.wait_idle_prompts(3);
+    assert!(fast.text().contains("leap complete --phase discovery"));
+    hash_of(&dir, "Discovery: docs/DISCOVERY.md");
+    // Any agent reviews when asked: a built batch passes, an unbuilt one fails.
+    fast.paste("Review the Batch 3 diff against its tickets in TICKETS.md.");
+    fast.wait_idle_prompts(4);
+    fast.paste("Review the Batch 4 diff against its tickets in TICKETS.md.");
+    fast.wait_idle_prompts(5);
+    let t = fast.text();
+    assert!(t.contains("## REVIEW — Batch 3 PASSED"), "{t}");
+    assert!(!t.contains("inside Leapfrog as"), "{t}");
+    assert!(t.contains("## REVIEW — Batch 4 FAILED"), "{t}");
+    assert!(
+        t.contains("Findings: no commits found for the tickets of Batch 4"),
+        "{t}"
+    );
     fast.quit();
+}
+
+/// The wiring the app does, end to end: the project's agent profiles -> build_launch -> a PTY with
+/// the control env -> the default prompt templates -> reports on the socket.
+#[test]
+fn project_profiles_launch_and_default_prompts_drive_the_demo_agents() {
+    use leapfrog_engine::agents::launch::{build_launch, LaunchContext, SessionPlan};
+    use leapfrog_engine::agents::prompts::{PromptContext, PromptTemplates};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let o = Command::new(LEAP)
+        .args(["demo", "init"])
+        .arg(&dir)
+        .args(["--leap", LEAP])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(".leapfrog/project.json")).unwrap())
+            .unwrap();
+    let profiles: Vec<AgentProfile> = serde_json::from_value(config["agents"].clone()).unwrap();
+
+    let rt = tempfile::tempdir().unwrap();
+    let rec = Arc::new(Recorder::default());
+    let server = ControlServer::start(
+        ServerConfig {
+            dir: rt.path().to_path_buf(),
+            write_token_file: false,
+        },
+        rec.clone(),
+    )
+    .unwrap();
+
+    let templates = PromptTemplates::for_project(&dir).unwrap();
+    let ctx = |agent: &str, batch| PromptContext {
+        batch: Some(batch),
+        agent: agent.into(),
+        tickets_file: "TICKETS.md".into(),
+        verify_command: config["verify"].as_str().unwrap().into(),
+        leap: "leap".into(),
+        tickets: None,
+        notes: Some("T-001 lacks a usage line".into()),
+    };
+
+    let mut agents = Vec::new();
+    for p in &profiles {
+        let spec = build_launch(
+            p,
+            &LaunchContext {
+                project_dir: dir.clone(),
+                agent_dir: rt.path().join("agents").join(&p.id),
+                leap_program: LEAP.into(),
+                session: SessionPlan::fresh(),
+            },
+        )
+        .unwrap();
+        spec.write_files().unwrap();
+        assert_eq!(spec.program, LEAP);
+        assert_eq!(spec.cwd, dir);
+        // Start it as the app would: the spec's program and args, the control env; speed it up.
+        let mut args: Vec<&str> = spec.args.iter().map(String::as_str).collect();
+        assert_eq!(args.remove(0), "demo-agent");
+        args.extend(["--speed", "25"]);
+        let mut env = leapfrog_engine::control::agent_env(server.endpoint(), &p.id);
+        env.extend(spec.env.clone());
+        agents.push((p.id.clone(), PtyAgent::spawn(&spec.cwd, &args, &env)));
+    }
+    let (designer, builder) = match &mut agents[..] {
+        [(d, designer), (b, builder)] if d == "designer" && b == "builder" => (designer, builder),
+        _ => panic!("the demo project's agents are designer and builder"),
+    };
+    designer.wait_idle_prompts(1);
+    builder.wait_idle_prompts(1);
+
+    // design(1) -> build(1) while design(2) -> review(1).
+    designer.paste(
+        &templates
+            .render(PromptPhase::Design, &ctx("designer", 1))
+            .unwrap(),
+    );
+    designer.wait_idle_prompts(2);
+    builder.paste(
+        &templates
+            .render(PromptPhase::Build, &ctx("builder", 1))
+            .unwrap(),
+    );
+    designer.paste(
+        &templates
+            .render(PromptPhase::Design, &ctx("designer", 2))
+            .unwrap(),
+    );
+    builder.wait_idle_prompts(2);
+    designer.wait_idle_prompts(3);
+    designer.paste(
+        &templates
+            .render(PromptPhase::Review, &ctx("designer", 1))
+            .unwrap(),
+    );
+    designer.wait_idle_prompts(4);
+
+    let summary: Vec<(String, String)> = rec
+        .seen()
+        .into_iter()
+        .map(|(agent, r)| {
+            let what = match r {
+                Request::Handoff(h) => format!("handoff {} {}", h.batch, h.tickets.join(",")),
+                Request::Complete(c) => format!(
+                    "complete {} {} {} commits={}",
+                    c.batch.unwrap_or(0),
+                    c.phase.map(|p| p.as_str()).unwrap_or("-"),
+                    c.verify.map(|v| v.as_str()).unwrap_or("-"),
+                    c.commits.len()
+                ),
+                other => format!("{other:?}"),
+            };
+            (agent.unwrap_or_default(), what)
+        })
+        .collect();
+    let of = |agent: &str| -> Vec<String> {
+        summary
+            .iter()
+            .filter(|(a, _)| a == agent)
+            .map(|(_, w)| w.clone())
+            .collect()
+    };
+    assert_eq!(
+        of("designer"),
+        vec![
+            "handoff 1 T-001,T-002",
+            "handoff 2 T-003,T-004,T-005",
+            "complete 1 review passed commits=0"
+        ]
+    );
+    assert_eq!(of("builder"), vec!["complete 1 build passed commits=2"]);
+    assert_eq!(git(&dir, &["status", "--porcelain"]), "");
+    for (_, a) in agents {
+        a.quit();
+    }
 }

@@ -8,6 +8,7 @@ pub mod control;
 pub mod handoff;
 pub mod model;
 pub mod project;
+pub mod orchestrator;
 pub mod pty;
 pub mod scheduler;
 pub mod store;

@@ -4,14 +4,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use leapfrog_engine::agents::launch::{
-    build_launch, claude_settings, codex_notify, EnforcementLevel, LaunchContext, SessionPlan,
+    build_launch, claude_settings, codex_notify, role_statement, toml_string, EnforcementLevel,
+    LaunchContext, SessionPlan,
 };
 use leapfrog_engine::agents::prompts::{parse_prompt, PromptContext, PromptPhase, PromptTemplates};
 use leapfrog_engine::agents::status::{
     claude_session_file, status_from_claude_transcript, status_from_hook,
 };
 use leapfrog_engine::agents::{
-    detect, detect_screen_status, split_command, AgentProfile, AgentStatus, StatusSignal,
+    detect, detect_screen_status, shell_quote, split_command, AgentProfile, AgentStatus,
+    StatusSignal,
 };
 use leapfrog_engine::model::{CliKind, Role};
 
@@ -57,12 +59,24 @@ fn screens_of_real_clis() {
         ("codex-working.txt", Codex, 0, Working),
         ("codex-working.txt", Codex, 60, Working),
         ("codex-approval.txt", Codex, 30, NeedsInput),
+        // Captured from Gemini CLI 0.61.0 and OpenCode 1.18.33 (started --agent plan) in tmux.
+        ("gemini-trust.txt", Gemini, 30, NeedsInput),
+        ("gemini-auth.txt", Gemini, 30, NeedsInput),
+        ("opencode-idle.txt", Opencode, 30, Idle),
+        ("opencode-idle.txt", Opencode, 0, Idle),
+        ("opencode-working.txt", Opencode, 0, Working),
+        ("opencode-retrying.txt", Opencode, 30, Working),
         // Crafted from Aider's and Gemini CLI's UI.
         ("aider-idle.txt", Aider, 30, Idle),
         ("aider-idle.txt", Aider, 0, Working),
         ("aider-confirm.txt", Aider, 30, NeedsInput),
         ("gemini-working.txt", Gemini, 0, Working),
         ("gemini-idle.txt", Gemini, 30, Idle),
+        // Captured from `leap demo-agent` in tmux (a custom command).
+        ("demo-idle.txt", Custom, 30, Idle),
+        ("demo-idle.txt", Custom, 0, Working),
+        ("demo-working.txt", Custom, 0, Working),
+        ("demo-working.txt", Custom, 30, Working),
         // A screen of one CLI read as another still finds generic markers.
         ("claude-working.txt", Custom, 30, Working),
     ];
@@ -158,33 +172,52 @@ fn launch_command_lines() {
     let designer = [Role::Design, Role::Review];
     let settings = "--settings /data/agents/a1/claude-settings.json";
     let notify = "-c 'notify=[\"/opt/leap/bin/leap\",\"hook\",\"codex-notify\"]'";
+    let claude_role = |roles: &[Role]| {
+        format!(
+            "--append-system-prompt {}",
+            shell_quote(&role_statement(&profile(CliKind::ClaudeCode, roles)))
+        )
+    };
+    let codex_role = |roles: &[Role]| {
+        format!(
+            "-c {}",
+            shell_quote(&format!(
+                "developer_instructions={}",
+                toml_string(&role_statement(&profile(CliKind::Codex, roles)))
+            ))
+        )
+    };
+    let (cd, cr) = (claude_role(&designer), claude_role(&reviewer));
+    let (xb, xr) = (codex_role(&builder), codex_role(&reviewer));
 
     let claude = profile(CliKind::ClaudeCode, &designer);
     check_launch(
         &claude,
         fresh(),
-        &format!("claude --session-id {ID} {settings}"),
+        &format!("claude --session-id {ID} {settings} {cd}"),
         PromptOnly,
         Some(ID),
     );
     check_launch(
         &claude,
         resume(Some(ID)),
-        &format!("claude --resume {ID} {settings}"),
+        &format!("claude --resume {ID} {settings} {cd}"),
         PromptOnly,
         Some(ID),
     );
     check_launch(
         &claude,
         resume(None),
-        &format!("claude --continue {settings}"),
+        &format!("claude --continue {settings} {cd}"),
         PromptOnly,
         None,
     );
     check_launch(
         &profile(CliKind::ClaudeCode, &reviewer),
         fresh(),
-        &format!("claude --session-id {ID} {settings} --disallowedTools Edit,Write,NotebookEdit"),
+        &format!(
+            "claude --session-id {ID} {settings} {cr} --disallowedTools Edit,Write,NotebookEdit"
+        ),
         Partial,
         Some(ID),
     );
@@ -193,28 +226,28 @@ fn launch_command_lines() {
     check_launch(
         &codex,
         fresh(),
-        &format!("codex {notify}"),
+        &format!("codex {notify} {xb}"),
         PromptOnly,
         None,
     );
     check_launch(
         &codex,
         resume(Some("7e0c")),
-        &format!("codex resume 7e0c {notify}"),
+        &format!("codex resume 7e0c {notify} {xb}"),
         PromptOnly,
         Some("7e0c"),
     );
     check_launch(
         &codex,
         resume(None),
-        &format!("codex resume --last {notify}"),
+        &format!("codex resume --last {notify} {xb}"),
         PromptOnly,
         None,
     );
     check_launch(
         &profile(CliKind::Codex, &reviewer),
         fresh(),
-        &format!("codex {notify} --sandbox read-only"),
+        &format!("codex {notify} {xr} --sandbox read-only"),
         Enforced,
         None,
     );
@@ -286,7 +319,7 @@ fn launch_command_lines() {
     check_launch(
         &with_model,
         fresh(),
-        &format!("/usr/local/bin/codex {notify} --model o3"),
+        &format!("/usr/local/bin/codex {notify} {xb} --model o3"),
         PromptOnly,
         None,
     );
@@ -301,9 +334,12 @@ fn claude_settings_wire_three_hooks_to_leap() {
         claude_settings("/opt/leap/bin/leap")
     );
     let v: serde_json::Value = serde_json::from_str(&spec.files[0].contents).unwrap();
+    assert_eq!(v["hooks"].as_object().unwrap().len(), 5);
     for (event, leap_event) in [
         ("Stop", "stop"),
+        ("StopFailure", "stop-failure"),
         ("Notification", "notification"),
+        ("PermissionRequest", "permission-request"),
         ("UserPromptSubmit", "prompt-submit"),
     ] {
         assert_eq!(
@@ -552,6 +588,18 @@ fn hooks_map_to_status() {
             Some("s1"),
         ),
         (
+            "stop-failure",
+            r#"{"session_id":"s1","hook_event_name":"StopFailure"}"#,
+            Some(Idle),
+            Some("s1"),
+        ),
+        (
+            "permission-request",
+            r#"{"session_id":"s1","tool_name":"Bash"}"#,
+            Some(NeedsInput),
+            Some("s1"),
+        ),
+        (
             "notification",
             r#"{"session_id":"s1","message":"Claude needs your permission to use Bash"}"#,
             Some(NeedsInput),
@@ -680,6 +728,14 @@ fn a_real_claude_transcript() {
     let text = std::fs::read_to_string(path).unwrap();
     let got = status_from_claude_transcript(&text).unwrap();
     assert_eq!(got.status, AgentStatus::Working);
+    // The same kind of session once its turn ended on an API error: idle.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/agents_screens/claude-transcript-api-error.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert_eq!(
+        status_from_claude_transcript(&text).unwrap().status,
+        AgentStatus::Idle
+    );
     // It was found where claude_session_file says.
     assert_eq!(
         claude_session_file(
@@ -716,4 +772,116 @@ fn a_real_claude_hook_payload() {
         .display()
         .to_string()
     );
+}
+
+#[test]
+fn status_tracker_combines_signals() {
+    use leapfrog_engine::agents::{StatusObservation as O, StatusTracker};
+    use std::time::Instant;
+    use AgentStatus::*;
+    use StatusSignal::*;
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    // (reading or none, at ms, expected status at that moment)
+    type Step = (Option<(AgentStatus, StatusSignal)>, u64, AgentStatus);
+    let table: &[(&str, Vec<Step>)] = &[
+        ("nothing yet", vec![(None, 0, Offline)]),
+        (
+            "screen alone",
+            vec![
+                (Some((Idle, Screen)), 0, Idle),
+                (Some((Working, Screen)), 10, Working),
+            ],
+        ),
+        (
+            "a Stop hook outranks a lagging spinner, then the screen agrees",
+            vec![
+                (Some((Working, Hook)), 0, Working),
+                (Some((Idle, Hook)), 5_000, Idle),
+                (Some((Working, Screen)), 5_100, Idle),
+                (Some((Idle, Screen)), 6_000, Idle),
+                (None, 9_000, Idle),
+            ],
+        ),
+        (
+            "a dialog on screen after the hook's trust wins (Codex approval)",
+            vec![
+                (Some((Working, Hook)), 0, Working),
+                (Some((NeedsInput, Screen)), 3_000, NeedsInput),
+                (Some((Working, Screen)), 4_000, Working),
+            ],
+        ),
+        (
+            "a turn that ended without a Stop hook: the screen's idle prompt wins after the trust",
+            vec![
+                (Some((Working, Hook)), 0, Working),
+                (Some((Idle, Screen)), 1_000, Working),
+                (None, 2_500, Idle),
+            ],
+        ),
+        (
+            "a transcript reading stands while no screen has been read",
+            vec![
+                (Some((Working, SessionFile)), 0, Working),
+                (None, 10_000, Working),
+            ],
+        ),
+        (
+            "exit is final until the next start",
+            vec![
+                (Some((Working, Hook)), 0, Working),
+                (Some((Exited, Process)), 100, Exited),
+                (Some((NeedsInput, Screen)), 200, Exited),
+                (Some((Working, Process)), 300, Working),
+                (Some((Idle, Screen)), 5_000, Idle),
+            ],
+        ),
+    ];
+    for (name, steps) in table {
+        let mut t = StatusTracker::new();
+        for (reading, ms, expect) in steps {
+            if let Some((status, signal)) = reading {
+                t.observe(O::new(*status, *signal, "test"), at(*ms));
+            }
+            assert_eq!(t.current(at(*ms)).status, *expect, "{name} at {ms} ms");
+        }
+    }
+}
+
+#[test]
+fn real_claude_hook_payloads_when_a_turn_fails() {
+    // Claude Code 2.1.197, API unreachable: after its retries it fired StopFailure (not Stop), then
+    // a Notification of type idle_prompt. Both mean the agent waits at its prompt.
+    for (event, file) in [
+        ("stop-failure", "claude-hook-stop-failure.json"),
+        ("notification", "claude-hook-notification.json"),
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/agents_screens")
+            .join(file);
+        let payload: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let r = status_from_hook(event, &payload);
+        assert_eq!(r.observation.unwrap().status, AgentStatus::Idle, "{event}");
+        assert_eq!(
+            r.session_id.as_deref(),
+            Some("11111111-2222-4333-8444-555555555557"),
+            "{event}"
+        );
+    }
+}
+
+#[test]
+fn role_statements_in_the_seeds_words() {
+    let table: &[(&[Role], &str)] = &[
+        (&[Role::Build, Role::Fix], "You are the Builder of a Leapfrog team: other agents work on the same project at the same time. Your roles: build, fix. Do only the work of these roles and only the batch each prompt names. When a phase is done, report with the `leap` command the prompt gives."),
+        (&[Role::Design, Role::Review], "You are the Designer of a Leapfrog team"),
+        (&[Role::Review, Role::Qa], "You are the Reviewer of a Leapfrog team"),
+        (&[Role::Discovery, Role::Plan], "You are the Planner of a Leapfrog team"),
+    ];
+    for (roles, expect) in table {
+        let got = role_statement(&profile(CliKind::ClaudeCode, roles));
+        assert!(got.starts_with(expect), "{roles:?}: {got}");
+    }
+    assert_eq!(toml_string("a \"b\" \\ c\n"), r#""a \"b\" \\ c\u000A""#);
 }

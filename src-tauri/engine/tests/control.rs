@@ -231,7 +231,12 @@ fn raw_protocol_lines() {
         ),
         (
             format!(r#"{{"token":"{token}","op":"dance"}}"#),
-            r#"{"ok":false,"error":"bad request: unknown variant `dance`, expected one of `complete`, `handoff`, `status`, `verify`, `hook`"}"#,
+            r#"{"ok":false,"error":"bad request: unknown variant `dance`, expected one of `complete`, `handoff`, `status`, `verify`, `hook`, `open_project`"}"#,
+        ),
+        // An app whose handler does not open projects says so (the default of ControlHandler).
+        (
+            format!(r#"{{"token":"{token}","op":"open_project","path":"/src/shop"}}"#),
+            r#"{"ok":false,"error":"this Leapfrog cannot open another project (/src/shop); close it and run leap start again"}"#,
         ),
         (
             format!(r#"{{"token":"{token}","v":2,"op":"status"}}"#),
@@ -503,4 +508,44 @@ fn the_inbox_takes_reports_a_sandbox_keeps_from_the_socket() {
         env.last().unwrap(),
         &("LEAPFROG_SPOOL".to_string(), inbox.display().to_string())
     );
+}
+
+#[test]
+fn many_agents_report_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, rec) = start(tmp.path());
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let client = ControlClient::new(server.endpoint().clone(), Some(format!("agent-{t}")));
+            std::thread::spawn(move || {
+                for i in 0..50u32 {
+                    let reply = client
+                        .request(Request::Complete(CompleteRequest {
+                            batch: Some(i + 1),
+                            ..Default::default()
+                        }))
+                        .unwrap();
+                    assert_eq!(reply.message, format!("batch Some({}) recorded", i + 1));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let seen = rec.seen();
+    assert_eq!(seen.len(), 400);
+    // Each agent's requests arrive in its own order.
+    for t in 0..8 {
+        let agent = format!("agent-{t}");
+        let batches: Vec<u32> = seen
+            .iter()
+            .filter(|(a, _)| a.as_deref() == Some(agent.as_str()))
+            .map(|(_, r)| match r {
+                Request::Complete(c) => c.batch.unwrap(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(batches, (1..=50).collect::<Vec<_>>(), "{agent}");
+    }
 }

@@ -155,7 +155,8 @@ fn scanner_reports_marker_ends() {
 }
 
 proptest! {
-    /// Whatever the chunking and timing, frames concatenate to exactly the input.
+    /// Whatever the chunking and timing, frames concatenate to exactly the input, and
+    /// whatever is left pending has a deadline in the future.
     #[test]
     fn frames_lose_nothing_and_keep_order(
         parts in prop::collection::vec((0u64..40, prop::sample::select(vec![
@@ -171,10 +172,15 @@ proptest! {
             let bytes = expand(part);
             input.extend_from_slice(&bytes);
             c.push(&bytes, t0 + Duration::from_millis(t));
-            while let Some(f) = c.poll(t0 + Duration::from_millis(t)) {
+            let now = t0 + Duration::from_millis(t);
+            while let Some(f) = c.poll(now) {
                 prop_assert!(!f.is_empty());
                 output.extend(f);
             }
+            // The delivery thread sleeps until this deadline: it must lie in the future,
+            // or the thread would spin.
+            prop_assert!(c.next_deadline().is_none_or(|d| d > now));
+            prop_assert_eq!(c.next_deadline().is_none(), c.pending_len() == 0);
         }
         if let Some(f) = c.flush(t0 + Duration::from_millis(t)) {
             output.extend(f);

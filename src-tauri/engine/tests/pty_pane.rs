@@ -168,6 +168,25 @@ fn exit_codes_and_kill_are_reported() {
     assert_eq!(events.try_iter().last(), Some(PaneEvent::Exit(exit)));
     // Killing again is harmless.
     pane.kill().unwrap();
+
+    // A process group that ignores the hangup is killed after the grace period,
+    // background jobs included (they hold the PTY open).
+    let config = PaneConfig {
+        kill_grace: Duration::from_millis(100),
+        ..headless()
+    };
+    let spec = SpawnSpec::new("sh").args(["-c", "trap '' HUP; sleep 1000 & echo started; wait"]);
+    let (tx, rx) = mpsc::channel();
+    let pane = panes
+        .spawn(&spec, config, move |ev| {
+            let _ = tx.send(ev);
+        })
+        .unwrap();
+    assert!(pane.wait_for_screen(PATIENCE, |s| s.contents().contains("started")));
+    pane.kill().unwrap();
+    let exit = pane.wait_exit(PATIENCE).expect("stubborn pane exits");
+    assert!(exit.signal.is_some(), "killed by a signal: {exit:?}");
+    assert_eq!(rx.try_iter().last(), Some(PaneEvent::Exit(exit)));
 }
 
 #[test]

@@ -45,6 +45,30 @@ export interface TerminalOptions {
   openLink: (url: string) => void;
 }
 
+let gpuVerdict: boolean | null = null;
+
+/**
+ * Whether WebGL here runs on a GPU. Software GL (llvmpipe, SwiftShader: no GPU, or Xvfb) draws
+ * slower than xterm's DOM renderer and costs ~50 MB more, so it counts as unavailable.
+ */
+export function hardwareWebgl(): boolean {
+  if (gpuVerdict !== null) return gpuVerdict;
+  gpuVerdict = false;
+  try {
+    const canvas = document.createElement('canvas');
+    const gl = (canvas.getContext('webgl2') ?? canvas.getContext('webgl')) as WebGLRenderingContext | null;
+    if (gl) {
+      const info = gl.getExtension('WEBGL_debug_renderer_info');
+      const renderer = String(info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+      gpuVerdict = !/llvmpipe|softpipe|swiftshader|software|lavapipe/i.test(renderer);
+      gl.getExtension('WEBGL_lose_context')?.loseContext();
+    }
+  } catch {
+    gpuVerdict = false;
+  }
+  return gpuVerdict;
+}
+
 export function createTerminal(host: HTMLElement, opts: TerminalOptions): PaneTerminal {
   const term = new Terminal({
     allowProposedApi: true,
@@ -66,13 +90,15 @@ export function createTerminal(host: HTMLElement, opts: TerminalOptions): PaneTe
   term.open(host);
 
   let renderer: Renderer = 'dom';
-  try {
-    const webgl = new WebglAddon();
-    webgl.onContextLoss(() => webgl.dispose());
-    term.loadAddon(webgl);
-    renderer = 'webgl';
-  } catch {
-    // No WebGL (software WebKit, Xvfb): xterm keeps its DOM renderer.
+  if (hardwareWebgl()) {
+    try {
+      const webgl = new WebglAddon();
+      webgl.onContextLoss(() => webgl.dispose());
+      term.loadAddon(webgl);
+      renderer = 'webgl';
+    } catch {
+      // WebGL failed after all: xterm keeps its DOM renderer.
+    }
   }
   return {
     term,

@@ -12,3 +12,5 @@ class ResizeObserverStub {
   addEventListener() {},
   removeEventListener() {},
 });
+// No canvas in jsdom: WebGL is unavailable, as under a software-only WebKit; xterm.js falls back.
+HTMLCanvasElement.prototype.getContext = (() => null) as typeof HTMLCanvasElement.prototype.getContext;

@@ -136,10 +136,14 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub const CLAUDE_EDIT_TOOLS: &str = "Edit,Write,NotebookEdit";
 
 /// The hook events wired into Claude Code, with the `leap hook` event name each one calls.
-pub const CLAUDE_HOOKS: [(&str, &str); 3] = [
+/// `StopFailure` matters: a turn that ends on an API error fires it instead of `Stop` (seen with
+/// Claude Code 2.1.197 when it cannot reach its API).
+pub const CLAUDE_HOOKS: [(&str, &str); 5] = [
     ("UserPromptSubmit", "prompt-submit"),
     ("Stop", "stop"),
+    ("StopFailure", "stop-failure"),
     ("Notification", "notification"),
+    ("PermissionRequest", "permission-request"),
 ];
 
 /// Builds the command line for `profile` in `ctx`. Errors (one line) on an invalid profile.
@@ -183,6 +187,7 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
             if let Some(m) = &profile.model {
                 args.extend(["--model".into(), m.clone()]);
             }
+            args.extend(["--append-system-prompt".into(), role_statement(profile)]);
             if read_only {
                 args.extend(["--disallowedTools".into(), CLAUDE_EDIT_TOOLS.into()]);
                 enforcement = RoleEnforcement {
@@ -194,15 +199,22 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
                     ),
                 };
             } else {
-                enforcement = prompt_only(profile);
+                enforcement = prompt_only(profile, true);
             }
-            hooks = "Claude Code hooks UserPromptSubmit, Stop and Notification call `leap hook` \
-                     (--settings)."
+            hooks = "Claude Code hooks UserPromptSubmit, Stop, StopFailure, Notification and \
+                     PermissionRequest call `leap hook` (--settings)."
                 .to_string();
         }
         CliKind::Codex => {
             let mut opts = Vec::new();
             opts.extend(["-c".to_string(), codex_notify(&ctx.leap_program)]);
+            opts.extend([
+                "-c".to_string(),
+                format!(
+                    "developer_instructions={}",
+                    toml_string(&role_statement(profile))
+                ),
+            ]);
             if let Some(m) = &profile.model {
                 opts.extend(["--model".into(), m.clone()]);
             }
@@ -217,7 +229,7 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
                         .into(),
                 };
             } else {
-                enforcement = prompt_only(profile);
+                enforcement = prompt_only(profile, true);
             }
             if resumes {
                 args.push("resume".into());
@@ -255,7 +267,7 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
                         .into(),
                 };
             } else {
-                enforcement = prompt_only(profile);
+                enforcement = prompt_only(profile, false);
             }
             hooks = "No hooks wired: status comes from the screen.".to_string();
         }
@@ -282,7 +294,7 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
                             .into(),
                 };
             } else {
-                enforcement = prompt_only(profile);
+                enforcement = prompt_only(profile, false);
             }
             hooks = "No hooks wired: status comes from the screen.".to_string();
         }
@@ -316,14 +328,14 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
                             .into(),
                 };
             } else {
-                enforcement = prompt_only(profile);
+                enforcement = prompt_only(profile, false);
             }
             hooks = "Aider calls `leap hook aider-notify` when it waits for input \
                      (--notifications-command)."
                 .to_string();
         }
         CliKind::Custom => {
-            enforcement = prompt_only(profile);
+            enforcement = prompt_only(profile, false);
             hooks =
                 "No hooks wired: status comes from the screen (and `leap` reports).".to_string();
         }
@@ -346,23 +358,66 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
     })
 }
 
-fn prompt_only(profile: &AgentProfile) -> RoleEnforcement {
+fn prompt_only(profile: &AgentProfile, in_system_prompt: bool) -> RoleEnforcement {
     let roles: Vec<&str> = profile.roles.iter().map(|r| r.as_str()).collect();
+    let where_ = if in_system_prompt {
+        "its system prompt and each prompt"
+    } else {
+        "each prompt"
+    };
     RoleEnforcement {
         level: EnforcementLevel::PromptOnly,
         description: if profile.is_read_only() {
             format!(
-                "Not enforced: {} cannot be started read-only; the prompt asks it to only {}.",
+                "Not enforced: {} cannot be started read-only; {where_} ask it to only {}.",
                 super::cli_display_name(profile.cli),
                 roles.join(", ")
             )
         } else {
             format!(
-                "Roles {} are stated in each prompt; the CLI itself may edit any file.",
+                "Roles {} are stated in {where_}; the CLI itself may edit any file.",
                 roles.join(", ")
             )
         },
     }
+}
+
+/// The agent's place in the team, in the seed's words ("You are the Builder. Only build."), given to
+/// CLIs that take extra system instructions (Claude `--append-system-prompt`, Codex
+/// `developer_instructions`).
+pub fn role_statement(profile: &AgentProfile) -> String {
+    use crate::model::Role;
+    let title = if profile.has_role(Role::Build) {
+        "Builder"
+    } else if profile.has_role(Role::Design) {
+        "Designer"
+    } else if profile.has_role(Role::Review) || profile.has_role(Role::Qa) {
+        "Reviewer"
+    } else {
+        "Planner"
+    };
+    let roles: Vec<&str> = profile.roles.iter().map(|r| r.as_str()).collect();
+    format!(
+        "You are the {title} of a Leapfrog team: other agents work on the same project at the same \
+         time. Your roles: {}. Do only the work of these roles and only the batch each prompt names. \
+         When a phase is done, report with the `leap` command the prompt gives.",
+        roles.join(", ")
+    )
+}
+
+/// A TOML basic string.
+pub fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The Claude Code settings file that wires its hooks to `leap hook <event>`.
@@ -382,23 +437,10 @@ pub fn claude_settings(leap_quoted: &str) -> String {
 /// The `-c` override that makes Codex run `leap hook codex-notify <json>` after each turn.
 /// The value is TOML: an array of basic strings.
 pub fn codex_notify(leap_program: &str) -> String {
-    let toml_str = |s: &str| {
-        let mut out = String::from("\"");
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-        out
-    };
     format!(
         "notify=[{},{},{}]",
-        toml_str(leap_program),
-        toml_str("hook"),
-        toml_str("codex-notify")
+        toml_string(leap_program),
+        toml_string("hook"),
+        toml_string("codex-notify")
     )
 }

@@ -25,7 +25,7 @@ pub use detect::{detect_installed, find_on_path, Installed};
 pub use launch::{build_launch, LaunchContext, LaunchSpec, RoleEnforcement, SessionPlan};
 pub use prompts::{PromptContext, PromptPhase, PromptTemplates};
 pub use screen::detect_screen_status;
-pub use status::{AgentStatus, StatusObservation, StatusSignal};
+pub use status::{AgentStatus, StatusObservation, StatusSignal, StatusTracker};
 
 /// One agent of a project: a CLI session with a set of roles.
 ///

@@ -1,7 +1,8 @@
 //! A status detector over the agent's screen: what its vt100 mirror shows, as plain text.
 //!
 //! Pure: `(cli, screen text, time since the screen last changed) -> status`. The phrases come from the
-//! real CLIs' screens (captured from Claude Code 2.1 and Codex 0.171 in tmux; see
+//! real CLIs' screens (captured from Claude Code 2.1, Codex 0.171, Gemini CLI 0.61 and OpenCode 1.18
+//! in tmux; see
 //! `tests/agents_screens/`). Order of the checks: a dialog that waits for a human (needs input) beats a
 //! busy marker (working), which beats an idle prompt; with no marker at all, a screen that changed in
 //! the last [`QUIET`] is taken as working, else idle (for CLIs with a reliable busy marker, an
@@ -47,7 +48,8 @@ fn needs_input_phrases(cli: CliKind) -> &'static [&'static str] {
         CliKind::Gemini => &[
             "waiting for user confirmation",
             "allow execution",
-            "do you trust this folder?",
+            "do you trust the files in this folder?",
+            "how would you like to authenticate",
             "apply this change?",
         ],
         CliKind::Opencode => &["permission required", "allow once"],
@@ -64,7 +66,7 @@ fn working_phrases(cli: CliKind) -> &'static [&'static str] {
         CliKind::ClaudeCode => &["esc to interrupt"],
         CliKind::Codex => &["esc to interrupt"],
         CliKind::Gemini => &["esc to cancel"],
-        CliKind::Opencode => &["esc interrupt", "esc to interrupt"],
+        CliKind::Opencode => &["esc interrupt", "esc to interrupt", "[retrying"],
         CliKind::Aider => &["waiting for ", "thinking"],
         // `leap demo-agent` and most TUIs that copy Claude Code's status line.
         CliKind::Custom => &["esc to interrupt", "esc to cancel"],

@@ -78,7 +78,8 @@ pub struct HookReading {
 
 /// Reads a hook event (the `<event>` of `leap hook <event>`) and its JSON payload.
 ///
-/// - Claude Code (`prompt-submit`, `stop`, `notification`): payload has `session_id`, `hook_event_name`,
+/// - Claude Code (`prompt-submit`, `stop`, `stop-failure`, `notification`, `permission-request`):
+///   payload has `session_id`, `hook_event_name`,
 ///   and for notifications a `message` ("Claude needs your permission to use Bash", "Claude is waiting
 ///   for your input").
 /// - Codex (`codex-notify`): payload `{"type": "agent-turn-complete", "thread-id": ..., ...}`.
@@ -95,10 +96,29 @@ pub fn status_from_hook(event: &str, payload: &serde_json::Value) -> HookReading
             observation: hook(AgentStatus::Idle, "turn finished"),
             session_id: str_field("session_id"),
         },
+        "stop-failure" => HookReading {
+            observation: hook(AgentStatus::Idle, "turn ended on an error"),
+            session_id: str_field("session_id"),
+        },
+        "permission-request" => HookReading {
+            observation: hook(
+                AgentStatus::NeedsInput,
+                &format!(
+                    "asks permission for {}",
+                    str_field("tool_name").unwrap_or_else(|| "a tool".into())
+                ),
+            ),
+            session_id: str_field("session_id"),
+        },
         "notification" => {
             let message = str_field("message").unwrap_or_default();
             let lower = message.to_lowercase();
-            let observation = if lower.contains("permission")
+            let kind = str_field("notification_type").unwrap_or_default();
+            let observation = if kind == "idle_prompt" {
+                hook(AgentStatus::Idle, &message)
+            } else if kind.contains("permission")
+                || kind.contains("elicitation")
+                || lower.contains("permission")
                 || lower.contains("approve")
                 || lower.contains("needs your")
             {
@@ -201,6 +221,71 @@ pub fn signals_for(cli: CliKind) -> &'static [StatusSignal] {
         ],
         CliKind::Gemini | CliKind::Opencode | CliKind::Custom => {
             &[StatusSignal::Process, StatusSignal::Screen]
+        }
+    }
+}
+
+/// Combines the signals of one agent into the status the app shows.
+///
+/// Rules, in order:
+/// 1. The process decides `exited` / `offline`; nothing else overrides it until a new start.
+/// 2. A hook reading is trusted for [`StatusTracker::HOOK_TRUST`] after it arrives (the screen
+///    lags: Claude's spinner can still show for a moment after its Stop hook).
+/// 3. After that, the screen decides: hooks can be missed (a turn that ends on an API error fires
+///    no `Stop`; Codex asks for approval without any hook), and the screen is always current.
+/// 4. With no screen reading, the latest hook or session-file reading stands.
+#[derive(Debug, Clone, Default)]
+pub struct StatusTracker {
+    process: Option<StatusObservation>,
+    told: Option<(StatusObservation, std::time::Instant)>,
+    screen: Option<StatusObservation>,
+}
+
+impl StatusTracker {
+    /// How long a hook or session-file reading outranks the screen.
+    pub const HOOK_TRUST: std::time::Duration = std::time::Duration::from_secs(2);
+
+    pub fn new() -> StatusTracker {
+        StatusTracker::default()
+    }
+
+    /// Feeds one reading taken at `at`.
+    pub fn observe(&mut self, obs: StatusObservation, at: std::time::Instant) {
+        match obs.signal {
+            StatusSignal::Process => {
+                let ended = matches!(obs.status, AgentStatus::Exited | AgentStatus::Offline);
+                if ended {
+                    self.process = Some(obs);
+                } else {
+                    // A (re)start: forget everything from the previous run. The start itself is
+                    // a weak reading, like the screen's: the first screen reading replaces it.
+                    *self = StatusTracker::default();
+                    self.screen = Some(obs);
+                }
+            }
+            StatusSignal::Hook | StatusSignal::SessionFile => self.told = Some((obs, at)),
+            StatusSignal::Screen => self.screen = Some(obs),
+        }
+    }
+
+    /// The status to show at `now`.
+    pub fn current(&self, now: std::time::Instant) -> StatusObservation {
+        if let Some(p) = &self.process {
+            return p.clone();
+        }
+        let fresh_told = self
+            .told
+            .as_ref()
+            .filter(|(_, at)| now.saturating_duration_since(*at) < Self::HOOK_TRUST);
+        if let Some((o, _)) = fresh_told {
+            return o.clone();
+        }
+        match (&self.screen, &self.told) {
+            (Some(s), _) => s.clone(),
+            (None, Some((o, _))) => o.clone(),
+            (None, None) => {
+                StatusObservation::new(AgentStatus::Offline, StatusSignal::Process, "not started")
+            }
         }
     }
 }

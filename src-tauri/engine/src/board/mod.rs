@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{PhaseKind, TicketStatus};
 use crate::tickets::source::atx_heading;
-use crate::tickets::sync::{read_doc, write_atomic, SyncError, TicketsFile, WriteOptions};
+use crate::tickets::sync::{read_doc, write_atomic, SyncError, TicketsFile, Watch, WriteOptions};
 use crate::tickets::{vocab, BatchKind, Document, Edit, EditError};
 
 /// Which column: a batch (by number) or the Backlog.
@@ -86,7 +86,10 @@ pub struct Card {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
     pub key: ColumnKey,
+    /// The heading as written (`Batch 2: Payments`, `Phase 3 — API`), or `Backlog`.
     pub title: String,
+    /// The batch's name without its word and number (`Payments`).
+    pub name: String,
     /// 1-based line of the batch heading (`None` for the Backlog).
     pub line: Option<usize>,
     /// The batch's phases, from the orchestrator; empty until it reports.
@@ -152,6 +155,12 @@ impl BoardView {
             .map(|b| Column {
                 key: ColumnKey::Batch { number: b.number },
                 title: b.title.clone(),
+                name: doc
+                    .text()
+                    .get(b.title_range.clone())
+                    .unwrap_or(&b.title)
+                    .trim()
+                    .to_string(),
                 line: Some(b.heading_line + 1),
                 phases: phases.get(&b.number).cloned().unwrap_or_default(),
                 cards: b.tickets.iter().map(|&i| card(i)).collect(),
@@ -160,6 +169,7 @@ impl BoardView {
         columns.push(Column {
             key: ColumnKey::Backlog,
             title: "Backlog".into(),
+            name: "Backlog".into(),
             line: backlog_heading(doc).map(|l| l + 1),
             phases: Vec::new(),
             cards: doc
@@ -310,6 +320,9 @@ struct UndoEntry {
     label: String,
 }
 
+/// How many operations a board session can take back.
+pub const UNDO_LIMIT: usize = 100;
+
 /// One board session on one TICKETS.md.
 #[derive(Debug)]
 pub struct Board {
@@ -337,6 +350,11 @@ impl Board {
 
     pub fn view(&self) -> BoardView {
         BoardView::build(self.file.doc(), &self.phases)
+    }
+
+    /// Watches the file for external edits (agents, editors); on an event, call [`Board::reload`].
+    pub fn watch(&self) -> Result<Watch, BoardError> {
+        Ok(self.file.watch()?)
     }
 
     /// Re-reads the file after an external change (the watcher saw one).
@@ -378,6 +396,24 @@ impl Board {
                 (BoardOp::AddTicket { .. }, Some(id)) => {
                     Some(vec![Step::Edit(Edit::DeleteTicket { ticket: id.clone() })])
                 }
+                // The batch that was not there before (by heading line text).
+                (BoardOp::AddBatch { .. }, _) => {
+                    let now = self.file.doc();
+                    let old: Vec<&str> = doc
+                        .batches
+                        .iter()
+                        .map(|b| doc.source.line(b.heading_line))
+                        .collect();
+                    now.batches
+                        .iter()
+                        .find(|b| !old.contains(&now.source.line(b.heading_line)))
+                        .map(|b| {
+                            vec![Step::Edit(Edit::DeleteBatch {
+                                batch: b.number,
+                                with_tickets: false,
+                            })]
+                        })
+                }
                 _ => inverse,
             };
             self.undo.push(UndoEntry {
@@ -386,6 +422,9 @@ impl Board {
                 inverse,
                 label: label(op),
             });
+            if self.undo.len() > UNDO_LIMIT {
+                self.undo.remove(0);
+            }
         }
         Ok(OpOutcome::Applied {
             view: self.view(),
@@ -687,24 +726,12 @@ fn plan(doc: &Document, op: &BoardOp) -> Result<(Vec<Step>, Option<Vec<Step>>), 
             let id = doc.tickets[one(doc, ticket)?].display_id();
             (vec![Step::Edit(Edit::DeleteTicket { ticket: id })], None)
         }
-        BoardOp::AddBatch { title } => {
-            let next = doc
-                .batches
-                .iter()
-                .filter_map(|b| b.heading_number)
-                .max()
-                .map(|n| n + 1)
-                .unwrap_or(doc.batches.len() as u32 + 1);
-            (
-                vec![Step::Edit(Edit::AddBatch {
-                    title: title.clone(),
-                })],
-                Some(vec![Step::Edit(Edit::DeleteBatch {
-                    batch: next,
-                    with_tickets: false,
-                })]),
-            )
-        }
+        BoardOp::AddBatch { title } => (
+            vec![Step::Edit(Edit::AddBatch {
+                title: title.clone(),
+            })],
+            None, // filled in from the result
+        ),
         BoardOp::RenameBatch { batch, title } => {
             let b = doc
                 .batch_by_number(*batch)
@@ -775,8 +802,10 @@ fn owned_lines(doc: &Document) -> (Vec<String>, bool) {
     (lines, src.has_final_newline())
 }
 
-fn join(lines: Vec<String>, final_newline: bool, eol: &str) -> String {
-    let mut text: String = lines.concat();
+/// The lines joined back, after the file's BOM (if any).
+fn join(doc: &Document, lines: Vec<String>, final_newline: bool, eol: &str) -> String {
+    let mut text = doc.source.text[..doc.source.bom].to_string();
+    text.push_str(&lines.concat());
     if !final_newline && text.ends_with(eol) {
         text.truncate(text.len() - eol.len());
     }
@@ -819,9 +848,12 @@ fn to_backlog(
                 block.push(format!("## Backlog{eol}"));
                 block.push(eol.to_string());
                 block.extend(lines[t.span.clone()].iter().cloned());
+                while block.last().is_some_and(|l| l.trim().is_empty()) {
+                    block.pop();
+                }
                 lines.drain(t.span.clone());
                 lines.extend(block);
-                return Ok(Some(join(lines, final_newline, eol)));
+                return Ok(Some(join(doc, lines, final_newline, eol)));
             }
         },
     };
@@ -839,12 +871,17 @@ fn to_backlog(
     let removed = t.span.len();
     let at = if at >= t.span.end { at - removed } else { at };
     lines.drain(t.span.clone());
-    // At the end of the file, separate from the line before with a blank line.
-    if at == lines.len() && lines.last().is_some_and(|l| !l.trim().is_empty()) {
-        block.insert(0, eol.to_string());
+    // At the end of the file: separated from the line before by a blank line, no trailing blank lines.
+    if at == lines.len() {
+        while block.last().is_some_and(|l| l.trim().is_empty()) {
+            block.pop();
+        }
+        if lines.last().is_some_and(|l| !l.trim().is_empty()) {
+            block.insert(0, eol.to_string());
+        }
     }
     lines.splice(at..at, block);
-    Ok(Some(join(lines, final_newline, eol)))
+    Ok(Some(join(doc, lines, final_newline, eol)))
 }
 
 /// The line range a batch occupies as a block: its heading up to the next heading of the same or a higher
@@ -898,5 +935,31 @@ fn move_batch(doc: &Document, batch: u32, position: usize) -> Result<Option<Stri
         cursor = blocks[slot].end;
     }
     out.extend(lines[cursor..].iter().cloned());
-    Ok(Some(join(out, final_newline, eol)))
+    Ok(Some(join(doc, out, final_newline, eol)))
+}
+
+/// A synthetic canonical TICKETS.md: `batches` batches of `per_batch` tickets, each ticket depending on the
+/// one before it, and a Backlog with one ticket. For benchmarks and tests of large boards.
+pub fn sample_file(batches: usize, per_batch: usize) -> String {
+    let mut s = String::from("# Tickets\n\n> Synced with Leapfrog.\n\n");
+    let mut n = 0;
+    for b in 1..=batches {
+        s.push_str(&format!("## Batch {b}: Part {b}\nGoal: part {b}.\n\n"));
+        for _ in 0..per_batch {
+            n += 1;
+            let status = if b == 1 { "done" } else { "todo" };
+            s.push_str(&format!(
+                "### T-{n:03}: Ticket {n}\n- **Status:** {status}\n"
+            ));
+            if n > 1 {
+                s.push_str(&format!("- **Depends on:** T-{:03}\n", n - 1));
+            }
+            s.push_str(&format!("\nWork item {n}.\n\n"));
+        }
+    }
+    n += 1;
+    s.push_str(&format!(
+        "## Backlog\n\n### T-{n:03}: Someday\n- **Status:** todo\n"
+    ));
+    s
 }

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 
 pub use client::{ClientError, ControlClient};
 pub use protocol::{
-    AgentLine, BatchLine, CompleteRequest, HandoffRequest, HookRequest, Outcome, Reply, Request,
-    StatusReport,
+    AgentLine, BatchLine, CompleteRequest, HandoffRequest, HookRequest, OpenProjectRequest,
+    Outcome, Reply, Request, StatusReport,
 };
 pub use server::{ControlHandler, ControlServer};
 

@@ -2,7 +2,7 @@
 //!
 //! Request: `{"token": "...", "agent": "builder", "op": "complete", "batch": 1, "verify": "passed", "commits": ["a1b2c3d"]}`.
 //! `agent` is the caller's `LEAPFROG_AGENT` (absent outside an agent's PTY). `op` is one of
-//! `complete`, `handoff`, `status`, `verify`, `hook`.
+//! `complete`, `handoff`, `status`, `verify`, `hook`, `open_project`.
 //!
 //! Response: `{"ok": true, "message": "Batch 1 build recorded", "data": {...}}` or
 //! `{"ok": false, "error": "wrong token"}`.
@@ -47,6 +47,8 @@ pub enum Request {
     Verify,
     /// A CLI hook fired (`leap hook <event>`).
     Hook(HookRequest),
+    /// Show this project in the running window (`leap start DIR`).
+    OpenProject(OpenProjectRequest),
 }
 
 impl Request {
@@ -57,8 +59,16 @@ impl Request {
             Request::Status => "status",
             Request::Verify => "verify",
             Request::Hook(_) => "hook",
+            Request::OpenProject(_) => "open_project",
         }
     }
+}
+
+/// `leap start DIR`: `{"op": "open_project", "path": "/abs/project"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenProjectRequest {
+    /// The project folder, absolute.
+    pub path: std::path::PathBuf,
 }
 
 /// The outcome an agent reports: its verify run, or for a review its verdict.

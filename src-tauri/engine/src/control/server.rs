@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::protocol::{
-    CompleteRequest, Envelope, HandoffRequest, HookRequest, Reply, Request, Response, MAX_LINE,
+    CompleteRequest, Envelope, HandoffRequest, HookRequest, OpenProjectRequest, Reply, Request,
+    Response, MAX_LINE,
 };
 use super::{current_uid, Endpoint, SOCKET_NAME, TOKEN_NAME};
 
@@ -22,6 +23,13 @@ pub trait ControlHandler: Send + Sync + 'static {
     fn status(&self, agent: Option<&str>) -> Result<Reply, String>;
     fn verify(&self, agent: Option<&str>) -> Result<Reply, String>;
     fn hook(&self, agent: Option<&str>, req: HookRequest) -> Result<Reply, String>;
+    /// Show a project in the window (`leap start`). Apps that cannot say so.
+    fn open_project(&self, _agent: Option<&str>, req: OpenProjectRequest) -> Result<Reply, String> {
+        Err(format!(
+            "this Leapfrog cannot open another project ({}); close it and run leap start again",
+            req.path.display()
+        ))
+    }
 }
 
 /// Where and how to serve.
@@ -184,6 +192,9 @@ fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// How long a connection may stay silent before the server drops it.
+pub const IDLE_CONNECTION: std::time::Duration = std::time::Duration::from_secs(300);
+
 fn accept_loop(
     listener: UnixListener,
     token: String,
@@ -195,7 +206,16 @@ fn accept_loop(
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let Ok(conn) = conn else { continue };
+        let conn = match conn {
+            Ok(c) => c,
+            Err(_) => {
+                // Out of file descriptors or the like: don't spin.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                continue;
+            }
+        };
+        // A connection that sends nothing for this long is dropped (callers send at once).
+        let _ = conn.set_read_timeout(Some(IDLE_CONNECTION));
         let token = token.clone();
         let handler = handler.clone();
         let _ = std::thread::Builder::new()
@@ -267,6 +287,7 @@ pub fn handle_line(line: &[u8], token: &str, handler: &dyn ControlHandler) -> Re
         Request::Status => handler.status(agent),
         Request::Verify => handler.verify(agent),
         Request::Hook(r) => handler.hook(agent, r),
+        Request::OpenProject(r) => handler.open_project(agent, r),
     }));
     match result {
         Ok(r) => Response::from_result(r),

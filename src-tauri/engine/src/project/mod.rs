@@ -21,7 +21,8 @@ use crate::model::{self, Pattern};
 
 pub use setup::{
     agents_for_pattern, assign_agent, detect_verify, finish, git_init, inspect, DetectOptions,
-    GitState, SetupError, SetupPlan, SetupReport, TicketsAction, TicketsReport, VerifyGuess,
+    GitState, RecognisedBatch, SetupError, SetupPlan, SetupReport, TicketsAction, TicketsReport,
+    VerifyGuess,
 };
 
 /// Where a project keeps its file, relative to the project directory.

@@ -110,6 +110,21 @@ pub struct TicketsReport {
     /// What the parser could not make sense of.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The batches recognised, in file order, with their ticket counts (what the wizard lists).
+    #[serde(default)]
+    pub recognised: Vec<RecognisedBatch>,
+    /// Tickets outside any batch (the board's Backlog).
+    #[serde(default)]
+    pub backlog: usize,
+}
+
+/// One batch found in an adopted (or created) tickets file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecognisedBatch {
+    pub number: u32,
+    /// The heading as written (`Phase 2: Payments`).
+    pub title: String,
+    pub tickets: usize,
 }
 
 /// Everything the wizard shows and lets the user change; [`finish`] carries it out.
@@ -343,6 +358,16 @@ fn tickets_report(path: &str, action: TicketsAction, doc: &Document) -> TicketsR
         batches: doc.batches.len(),
         tickets: doc.tickets.len(),
         warnings: doc.warnings.clone(),
+        recognised: doc
+            .batches
+            .iter()
+            .map(|b| RecognisedBatch {
+                number: b.number,
+                title: b.title.clone(),
+                tickets: b.tickets.len(),
+            })
+            .collect(),
+        backlog: doc.tickets.iter().filter(|t| t.batch.is_none()).count(),
     }
 }
 
@@ -471,6 +496,10 @@ impl SetupPlan {
         let c = command.trim();
         self.verify = (!c.is_empty()).then(|| c.to_string());
         self.verify_source = Some("user".into());
+        if self.verify.is_some() {
+            self.warnings
+                .retain(|w| !w.starts_with("no verify command"));
+        }
     }
 }
 
@@ -496,6 +525,9 @@ pub fn assign_agent(plan: &mut SetupPlan, key: &str, command: &str) -> Result<()
                 Role::ALL.map(Role::as_str).join(", ")
             ))
         })?;
+    if command.trim().is_empty() {
+        return Err(err(format!("the command for {key} is empty")));
+    }
     let words = agents::split_command(command)
         .map_err(|e| err(format!("agent command {command:?}: {e}")))?;
     let Some(first) = words.first() else {

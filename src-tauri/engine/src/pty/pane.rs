@@ -1,7 +1,7 @@
-//! One pane: a child in a PTY, its reader and delivery threads, its flow control and mirror.
+//! One pane: a child in a PTY, its reader, delivery and mirror threads, its flow control.
 
 use std::io::{Read, Write};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,9 @@ struct Flow {
     eof: bool,
     /// The pane was killed: the reader discards what it still reads.
     closing: bool,
+    /// Bytes handed to the mirror thread and not yet parsed. The mirror is a second
+    /// consumer: the reader also stops when it lags by the high watermark.
+    mirror_backlog: u64,
     exit: Option<PaneExit>,
 }
 
@@ -70,7 +73,13 @@ impl Shared {
         let bytes = bytes.min(flow.stats.unacked);
         flow.stats.unacked -= bytes;
         flow.stats.bytes_acked += bytes;
-        if flow.stats.paused && flow.stats.unacked <= self.config.flow.low_watermark as u64 {
+        self.maybe_resume(flow);
+    }
+
+    /// Restarts the reader once both the consumer and the mirror are down to the low watermark.
+    fn maybe_resume(&self, flow: &mut Flow) {
+        let low = self.config.flow.low_watermark as u64;
+        if flow.stats.paused && flow.stats.unacked <= low && flow.mirror_backlog <= low {
             flow.stats.paused = false;
             self.room.notify_one();
         }
@@ -148,6 +157,7 @@ impl Pane {
                 stats: PaneStats::default(),
                 eof: false,
                 closing: false,
+                mirror_backlog: 0,
                 exit: None,
             }),
             pending: Condvar::new(),
@@ -214,22 +224,42 @@ impl Pane {
         self.shared.ack_locked(&mut flow, bytes as u64);
     }
 
-    /// Hangs up the child (SIGHUP). Output read after this is discarded; the exit is
-    /// still reported to the sink once the PTY closes.
+    /// Hangs up the child's process group (SIGHUP); whatever is still alive in it after
+    /// `PaneConfig::kill_grace` gets SIGKILL. Output read after this is discarded; the exit
+    /// is still reported to the sink once the PTY closes.
     pub fn kill(&self) -> Result<(), PtyError> {
-        {
+        let first_kill = {
             let mut flow = self.shared.flow();
-            flow.closing = true;
             self.shared.room.notify_one();
-        }
-        if self.exit_status().is_some() {
-            return Ok(());
-        }
-        match lock(&self.killer).kill() {
-            Ok(()) => Ok(()),
-            // Already gone (reaped between the check and the signal).
-            Err(e) if e.raw_os_error() == Some(3) => Ok(()),
-            Err(e) => Err(e.into()),
+            if flow.exit.is_some() {
+                return Ok(());
+            }
+            !std::mem::replace(&mut flow.closing, true)
+        };
+        match self.pid.and_then(|pid| i32::try_from(pid).ok()) {
+            // portable-pty makes the child a session (and process group) leader.
+            Some(pgid) => {
+                signal_group(pgid, libc::SIGHUP)?;
+                if first_kill {
+                    let shared = self.shared.clone();
+                    thread::Builder::new()
+                        .name(format!("pty-kill-{}", self.id))
+                        .spawn(move || {
+                            let flow = shared.flow();
+                            let (flow, _) = shared
+                                .exited
+                                .wait_timeout_while(flow, shared.config.kill_grace, |f| {
+                                    f.exit.is_none()
+                                })
+                                .unwrap_or_else(|e| e.into_inner());
+                            if flow.exit.is_none() {
+                                let _ = signal_group(pgid, libc::SIGKILL);
+                            }
+                        })?;
+                }
+                Ok(())
+            }
+            None => Ok(lock(&self.killer).kill()?),
         }
     }
 
@@ -308,6 +338,20 @@ impl Drop for Pane {
     }
 }
 
+/// Sends `signal` to process group `pgid`; a group already gone is not an error.
+fn signal_group(pgid: i32, signal: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    if unsafe { libc::kill(-pgid, signal) } == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::ESRCH) {
+        Ok(())
+    } else {
+        Err(err)
+    }
+}
+
 fn pty_size(size: PaneSize) -> PtySize {
     PtySize {
         rows: size.rows,
@@ -339,27 +383,61 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
         if closing {
             continue;
         }
-        let mut flow = shared.flow();
+        let mut guard = shared.flow();
+        let flow = &mut *guard;
         flow.coalescer.push(&buf[..n], Instant::now());
         let s = &mut flow.stats;
         s.bytes_read += n as u64;
         s.unacked += n as u64;
         s.peak_unacked = s.peak_unacked.max(s.unacked);
-        if s.unacked >= high && !s.paused {
+        if (s.unacked >= high || flow.mirror_backlog >= high) && !s.paused {
             s.paused = true;
             s.pauses += 1;
         }
-        drop(flow);
+        drop(guard);
         shared.pending.notify_one();
     }
     shared.flow().eof = true;
     shared.pending.notify_one();
 }
 
-/// The delivery thread: waits for the coalescer's frames, feeds the mirror and the sink,
-/// then reports the exit.
-fn deliver_loop(shared: &Shared, mut child: Box<dyn Child + Send + Sync>, mut sink: impl PaneSink) {
+/// The mirror thread: parses frames into the vt100 screen off the delivery path.
+fn mirror_loop(shared: &Shared, frames: mpsc::Receiver<Vec<u8>>) {
+    for frame in frames {
+        lock(&shared.mirror).process(&frame);
+        shared.screen_changed.notify_all();
+        let mut flow = shared.flow();
+        flow.mirror_backlog -= frame.len() as u64;
+        shared.maybe_resume(&mut flow);
+    }
+}
+
+/// The delivery thread: waits for the coalescer's frames, hands them to the mirror thread
+/// and the sink, then (once the mirror has caught up) reports the exit.
+fn deliver_loop(
+    shared: &Arc<Shared>,
+    mut child: Box<dyn Child + Send + Sync>,
+    mut sink: impl PaneSink,
+) {
     let low = shared.config.flow.low_watermark;
+    let mut mirror = if shared.config.mirror {
+        let (tx, rx) = mpsc::channel::<Vec<u8>>();
+        let mirror_shared = shared.clone();
+        let name = thread::current()
+            .name()
+            .unwrap_or("pty")
+            .replace("deliver", "mirror");
+        match thread::Builder::new()
+            .name(name)
+            .spawn(move || mirror_loop(&mirror_shared, rx))
+        {
+            Ok(handle) => Some((tx, handle)),
+            // Without a thread the mirror is fed inline below.
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
     let mut flow = shared.flow();
     loop {
         let now = Instant::now();
@@ -372,11 +450,22 @@ fn deliver_loop(shared: &Shared, mut child: Box<dyn Child + Send + Sync>, mut si
             frame = flow.coalescer.flush(now);
         }
         if let Some(frame) = frame {
-            drop(flow);
             let len = frame.len() as u64;
-            if shared.config.mirror {
-                lock(&shared.mirror).process(&frame);
-                shared.screen_changed.notify_all();
+            match &mirror {
+                Some((tx, _)) => {
+                    flow.mirror_backlog += len;
+                    drop(flow);
+                    if tx.send(frame.clone()).is_err() {
+                        shared.flow().mirror_backlog -= len;
+                    }
+                }
+                None => {
+                    drop(flow);
+                    if shared.config.mirror {
+                        lock(&shared.mirror).process(&frame);
+                        shared.screen_changed.notify_all();
+                    }
+                }
             }
             sink.output(frame);
             flow = shared.flow();
@@ -402,6 +491,10 @@ fn deliver_loop(shared: &Shared, mut child: Box<dyn Child + Send + Sync>, mut si
         };
     }
     drop(flow);
+    if let Some((tx, handle)) = mirror.take() {
+        drop(tx);
+        let _ = handle.join();
+    }
     let exit = match child.wait() {
         Ok(status) => PaneExit {
             code: status.exit_code(),

@@ -1,0 +1,520 @@
+//! `leap run --headless` and the orchestrator end to end: real `leap demo-agent` processes in real
+//! PTYs, a real control socket, a real sled store in a temp dir.
+
+#[path = "../../engine/tests/scheduler/checker.rs"]
+#[allow(dead_code)]
+mod checker;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use leapfrog_engine::agents::AgentStatus;
+use leapfrog_engine::model::{CompletionDetection, PhaseKind, PhaseOutcome, PhaseRun};
+use leapfrog_engine::orchestrator::{
+    Command as UserCommand, EngineEvent, OpenOptions, Orchestrator,
+};
+use leapfrog_engine::scheduler::workload::{WorkloadAgent, WorkloadBatch};
+use leapfrog_engine::scheduler::{PhaseId, Workload};
+use leapfrog_engine::store::{SledStore, Store};
+use serde_json::Value;
+
+const LEAP: &str = env!("CARGO_BIN_EXE_leap");
+/// How long a run may take before the test gives up (a hang, not a speed check).
+const PATIENCE: Duration = Duration::from_secs(240);
+
+struct Project {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    data: PathBuf,
+    runtime: PathBuf,
+}
+
+/// `leap demo init` with `batches` batches (later ones cut from TICKETS.md) and demo agents at
+/// `speed` (the builder at `builder_speed`).
+fn demo(batches: u32, speed: f64, builder_speed: f64) -> Project {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let o = Command::new(LEAP)
+        .args(["demo", "init"])
+        .arg(&dir)
+        .args(["--leap", LEAP])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let tickets = std::fs::read_to_string(dir.join("TICKETS.md")).unwrap();
+    if let Some(cut) = tickets.find(&format!("## Batch {}:", batches + 1)) {
+        std::fs::write(dir.join("TICKETS.md"), &tickets[..cut]).unwrap();
+    }
+    let path = dir.join(".leapfrog/project.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for a in config["agents"].as_array_mut().unwrap() {
+        let s = if a["id"] == "builder" {
+            builder_speed
+        } else {
+            speed
+        };
+        a["args"] = serde_json::json!(["--speed", s.to_string()]);
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    git(&dir, &["commit", "-qam", "test setup"]);
+    let data = tmp.path().join("data");
+    let runtime = tmp.path().join("rt");
+    Project {
+        _tmp: tmp,
+        dir,
+        data,
+        runtime,
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let o = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn leap_run(p: &Project, extra: &[&str]) -> Command {
+    let mut c = Command::new(LEAP);
+    c.arg("run")
+        .arg(&p.dir)
+        .arg("--headless")
+        .args(["--timeout", &PATIENCE.as_secs().to_string()])
+        .args(extra)
+        .env("LEAPFROG_DATA_DIR", &p.data)
+        .env("LEAPFROG_RUNTIME_DIR", &p.runtime)
+        .env_remove("LEAPFROG_SOCKET")
+        .env_remove("LEAPFROG_TOKEN");
+    c
+}
+
+fn runs_in_store(p: &Project) -> Vec<PhaseRun> {
+    let store = SledStore::open(p.data.join("db")).unwrap();
+    let project = store.projects().unwrap().remove(0);
+    store.phase_runs(&project.id).unwrap()
+}
+
+fn row<'a>(out: &'a Value, phase: &str, batch: u64) -> &'a Value {
+    out["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["phase"] == phase && r["batch"].as_u64() == Some(batch))
+        .unwrap_or_else(|| panic!("no {phase}({batch}) row in {out:#}"))
+}
+
+/// The workload the run measured: its agents and knobs, each phase's real duration.
+fn measured_workload(p: &Project, out: &Value) -> Workload {
+    let config: Value = serde_json::from_str(
+        &std::fs::read_to_string(p.dir.join(".leapfrog/project.json")).unwrap(),
+    )
+    .unwrap();
+    let dur = |phase: &str, b: u64| {
+        let r = row(out, phase, b);
+        r["end"].as_f64().unwrap() - r["start"].as_f64().unwrap()
+    };
+    let verify = out["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["phase"] == "verify")
+        .map(|r| r["end"].as_f64().unwrap() - r["start"].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    Workload {
+        agents: config["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| WorkloadAgent {
+                id: a["id"].as_str().unwrap().into(),
+                roles: serde_json::from_value(a["roles"].clone()).unwrap(),
+            })
+            .collect(),
+        lookahead: config["lookahead"].as_u64().map(|x| x as u32),
+        sync_every: config["sync_every"].as_u64().map(|x| x as u32),
+        verify_minutes: verify,
+        recheck: 0.0,
+        preamble: Vec::new(),
+        batches: (1..=out["batches"].as_u64().unwrap())
+            .map(|b| WorkloadBatch {
+                design: dur("design", b),
+                build: dur("build", b),
+                review: dur("review", b),
+                qa: 0.0,
+                fix: 0.0,
+                review_fails: 0,
+                builds_after: None,
+            })
+            .collect(),
+    }
+}
+
+/// The contract's rules a real run must keep. Left out, because a live run cannot match the
+/// simulator there: work conservation to the minute (an agent is only prompted at its idle edge,
+/// so "idle while ready" holds for milliseconds) and equal verify durations.
+fn contract_violations(w: &Workload, out: &Value) -> Vec<String> {
+    checker::validate_schedule(w, out)
+        .into_iter()
+        .filter(|v| {
+            !(v.contains(" idle at ")
+                || v.contains(" idles: ")
+                || (v.starts_with("verify(") && v.contains(" lasts "))
+                || v.starts_with("sequential_minutes"))
+        })
+        .collect()
+}
+
+#[test]
+fn headless_leapfrog_of_three_batches_finishes_unattended() {
+    let p = demo(3, 8.0, 8.0);
+    let o = leap_run(&p, &["--json"]).output().unwrap();
+    assert!(
+        o.status.success(),
+        "leap run failed: {}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(out["batches"], 3);
+    for key in [
+        "sequential_minutes",
+        "parallel_minutes",
+        "savings",
+        "lower_bound_minutes",
+    ] {
+        assert!(out[key].is_number(), "{key} missing in {out:#}");
+    }
+    // Every phase of the 3 batches ran once, plus the sync points (every 2 batches, and a final).
+    let rows = out["schedule"].as_array().unwrap();
+    let count = |phase: &str| rows.iter().filter(|r| r["phase"] == phase).count();
+    assert_eq!(
+        (
+            count("design"),
+            count("build"),
+            count("review"),
+            count("verify")
+        ),
+        (3, 3, 3, 2),
+        "{out:#}"
+    );
+    let w = measured_workload(&p, &out);
+    let v = contract_violations(&w, &out);
+    assert!(v.is_empty(), "contract broken:\n{}\n{out:#}", v.join("\n"));
+    // The designer ran ahead: design(2) overlaps build(1).
+    let (d2, b1) = (row(&out, "design", 2), row(&out, "build", 1));
+    let f = |r: &Value, k: &str| r[k].as_f64().unwrap();
+    assert!(
+        f(d2, "start") < f(b1, "end") && f(b1, "start") < f(d2, "end"),
+        "design(2) {d2} does not overlap build(1) {b1}"
+    );
+    eprintln!(
+        "measured: parallel {:.3} min, sequential {:.3} min, savings {:.1}%, bound {:.3} min",
+        f(&out, "parallel_minutes"),
+        f(&out, "sequential_minutes"),
+        100.0 * f(&out, "savings"),
+        f(&out, "lower_bound_minutes")
+    );
+    // The store holds each run with real times and how it completed.
+    let runs = runs_in_store(&p);
+    for r in &runs {
+        assert_eq!(r.outcome, PhaseOutcome::Passed, "{r:?}");
+        assert!(r.ended_at.unwrap() >= r.started_at, "{r:?}");
+        let expect = match r.kind {
+            PhaseKind::Verify => CompletionDetection::VerifyExit,
+            PhaseKind::Design => CompletionDetection::HandoffMessage,
+            _ => CompletionDetection::CompleteMessage,
+        };
+        assert_eq!(r.detection, Some(expect), "{r:?}");
+    }
+}
+
+#[test]
+fn leap_run_without_headless_or_project_is_a_one_line_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["run".into(), tmp.path().display().to_string()],
+            "needs --headless",
+        ),
+        (
+            vec![
+                "run".into(),
+                tmp.path().display().to_string(),
+                "--headless".into(),
+            ],
+            "project.json",
+        ),
+        (
+            vec!["run".into(), "/nonexistent/x".into(), "--headless".into()],
+            "cannot open",
+        ),
+    ];
+    for (args, expect) in cases {
+        let o = Command::new(LEAP)
+            .args(&args)
+            .env("LEAPFROG_DATA_DIR", tmp.path().join("data"))
+            .env("LEAPFROG_RUNTIME_DIR", tmp.path().join("rt"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn restart_mid_run_reconciles_without_marking_running_phases_done() {
+    // A slow builder, so that build(1) is surely running when the run is killed.
+    let p = demo(2, 8.0, 0.5);
+    let mut child = leap_run(&p, &["--events"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let started = Instant::now();
+    let mut seen = false;
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        let Ok(e) = serde_json::from_str::<EngineEvent>(&line) else {
+            continue;
+        };
+        if let EngineEvent::PhaseDispatched {
+            phase: PhaseId::Build { batch: 1 },
+            ..
+        } = e
+        {
+            seen = true;
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "build(1) never dispatched");
+    }
+    assert!(seen, "leap run ended before build(1) was dispatched");
+    // Crash the whole app (its agents die with their PTYs).
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // A git commit cut off by the crash may leave its lock behind, as after any crash.
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = std::fs::remove_file(p.dir.join(".git/index.lock"));
+
+    let before = runs_in_store(&p);
+    let interrupted: Vec<&PhaseRun> = before
+        .iter()
+        .filter(|r| r.outcome == PhaseOutcome::Running)
+        .collect();
+    assert!(
+        interrupted
+            .iter()
+            .any(|r| r.kind == PhaseKind::Build && r.batch == Some(1)),
+        "build(1) should be recorded running: {before:#?}"
+    );
+
+    let o = leap_run(&p, &["--json"]).output().unwrap();
+    assert!(
+        o.status.success(),
+        "restarted run failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let after = runs_in_store(&p);
+    for old in &interrupted {
+        let now = after.iter().find(|r| r.id == old.id).unwrap();
+        assert_eq!(now.outcome, PhaseOutcome::Cancelled, "{now:?}");
+    }
+    let builds: Vec<&PhaseRun> = after
+        .iter()
+        .filter(|r| r.kind == PhaseKind::Build && r.batch == Some(1))
+        .collect();
+    assert_eq!(builds.len(), 2, "{builds:#?}");
+    assert_eq!(builds[1].outcome, PhaseOutcome::Passed, "{builds:#?}");
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = out["schedule"].as_array().unwrap();
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["phase"] == "build" && r["batch"] == 1)
+            .count(),
+        1,
+        "{out:#}"
+    );
+}
+
+fn wait_for(events: &Receiver<EngineEvent>, what: &str, mut f: impl FnMut(&EngineEvent) -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left) {
+            Ok(e) if f(&e) => return,
+            Ok(_) => {}
+            Err(_) => panic!("gave up waiting for {what}"),
+        }
+    }
+}
+
+#[test]
+fn killed_agent_is_shown_exited_and_its_phase_can_be_retried() {
+    let p = demo(1, 8.0, 0.5);
+    let store = Arc::new(SledStore::open(p.data.join("db")).unwrap());
+    let mut opts = OpenOptions::new(&p.dir, store.clone()).unwrap();
+    opts.data_dir = p.data.clone();
+    opts.runtime_dir = p.runtime.clone();
+    opts.write_token_file = false;
+    opts.leap_program = LEAP.into();
+    let orch = Orchestrator::open(opts).unwrap();
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    wait_for(&events, "build(1) dispatched", |e| {
+        matches!(
+            e,
+            EngineEvent::PhaseDispatched {
+                phase: PhaseId::Build { batch: 1 },
+                ..
+            }
+        )
+    });
+    let pane = orch.agent_pane("builder").unwrap();
+    let pid = orch.panes().get(pane).unwrap().pid().unwrap();
+    // SAFETY: kill(2) on the builder's own pid.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    wait_for(
+        &events,
+        "builder shown exited",
+        |e| matches!(e, EngineEvent::AgentStatus { agent, status: AgentStatus::Exited, .. } if agent == "builder"),
+    );
+    // The snapshot is published right after the event.
+    let deadline = Instant::now() + PATIENCE;
+    let state = loop {
+        let s = orch.state();
+        let builder = s.agents.iter().find(|a| a.id == "builder").unwrap();
+        if builder.status == AgentStatus::Exited {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "snapshot never showed the builder exited"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let crashed: Vec<&PhaseRun> = state
+        .runs
+        .iter()
+        .filter(|r| r.kind == PhaseKind::Build && r.outcome == PhaseOutcome::Crashed)
+        .collect();
+    assert_eq!(crashed.len(), 1, "{:#?}", state.runs);
+    assert_eq!(crashed[0].detection, Some(CompletionDetection::ProcessExit));
+
+    let reply = orch
+        .command(UserCommand::Retry {
+            phase: PhaseId::Build { batch: 1 },
+        })
+        .unwrap();
+    assert!(reply.contains("build(1)"), "{reply}");
+    wait_for(
+        &events,
+        "the restarted builder",
+        |e| matches!(e, EngineEvent::AgentStarted { agent, resumed: true, .. } if agent == "builder"),
+    );
+    wait_for(&events, "the run to finish", |e| {
+        matches!(e, EngineEvent::Finished)
+    });
+    let runs = orch.state().runs;
+    let builds: Vec<PhaseOutcome> = runs
+        .iter()
+        .filter(|r| r.kind == PhaseKind::Build)
+        .map(|r| r.outcome)
+        .collect();
+    assert_eq!(builds, vec![PhaseOutcome::Crashed, PhaseOutcome::Passed]);
+    orch.stop();
+}
+
+fn set_agent_args(p: &Project, agent: &str, extra: &[&str]) {
+    let path = p.dir.join(".leapfrog/project.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for a in config["agents"].as_array_mut().unwrap() {
+        if a["id"] == agent {
+            let args = a["args"].as_array_mut().unwrap();
+            args.extend(extra.iter().map(|s| Value::from(*s)));
+        }
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+}
+
+#[test]
+fn a_failed_review_gets_a_fix_and_a_second_review() {
+    let p = demo(2, 8.0, 8.0);
+    set_agent_args(&p, "designer", &["--fail-batches", "1"]);
+    let o = leap_run(&p, &["--json"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows: Vec<(String, u64, f64, f64)> = out["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["batch"] == 1 && r["phase"] != "verify")
+        .map(|r| {
+            (
+                r["phase"].as_str().unwrap().to_string(),
+                r["batch"].as_u64().unwrap(),
+                r["start"].as_f64().unwrap(),
+                r["end"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let phases: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        phases,
+        ["design", "build", "review", "fix", "review"],
+        "{out:#}"
+    );
+    // The fix waits for the failed review, the second review for the fix.
+    assert!(rows[3].2 >= rows[2].3 && rows[4].2 >= rows[3].3, "{rows:?}");
+    let reviews: Vec<PhaseOutcome> = runs_in_store(&p)
+        .iter()
+        .filter(|r| r.kind == PhaseKind::Review && r.batch == Some(1))
+        .map(|r| r.outcome)
+        .collect();
+    assert_eq!(reviews, [PhaseOutcome::Failed, PhaseOutcome::Passed]);
+}
+
+#[test]
+fn a_failed_sync_point_verify_holds_later_builds_and_stops_the_run() {
+    let p = demo(3, 8.0, 8.0);
+    let path = p.dir.join(".leapfrog/project.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["verify"] = Value::from("echo 'verify: 2 tests failed'; exit 1");
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let o = leap_run(&p, &["--json", "--stall", "3"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success(),
+        "a failed verify must not finish the run"
+    );
+    assert!(err.contains("stalled"), "{err}");
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = out["schedule"].as_array().unwrap();
+    let has = |phase: &str, b: u64| rows.iter().any(|r| r["phase"] == phase && r["batch"] == b);
+    // Sync point 1 (after batches 1 and 2) failed: build(3) never started.
+    assert!(has("verify", 1) && has("review", 2), "{out:#}");
+    assert!(
+        !has("build", 3),
+        "build(3) ran past a failed verify: {out:#}"
+    );
+    let verify = runs_in_store(&p)
+        .into_iter()
+        .find(|r| r.kind == PhaseKind::Verify)
+        .unwrap();
+    assert_eq!(
+        (verify.outcome, verify.detection),
+        (PhaseOutcome::Failed, Some(CompletionDetection::VerifyExit))
+    );
+}

@@ -1,0 +1,1975 @@
+//! The orchestrator's loop thread and its handle.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::config::ProjectConfig;
+use super::tee::{Tee, UiSlot};
+use super::{
+    AgentView, BatchView, Command, EngineEvent, OpenOptions, Snapshot, VerifyRecord, DEBOUNCE,
+};
+use crate::agents::prompts::PromptPhase;
+use crate::agents::status::{claude_session_file, status_from_claude_transcript, status_from_hook};
+use crate::agents::{
+    build_launch, detect_screen_status, AgentProfile, AgentStatus, LaunchContext, PromptContext,
+    PromptTemplates, SessionPlan, StatusObservation, StatusSignal,
+};
+use crate::control::server::ServerConfig;
+use crate::control::{
+    agent_env_for_project, CompleteRequest, ControlHandler, ControlServer, Endpoint,
+    HandoffRequest, HookRequest, Outcome, Reply,
+};
+use crate::handoff::HandoffScanner;
+use crate::model::{
+    now_ms, Batch, CliKind, CompletionDetection, Handoff, HandoffKind, HandoffRecord, PhaseKind,
+    PhaseOutcome, PhaseRun, Project, Timestamp, VerifyResult,
+};
+use crate::pty::{AckMode, Pane, PaneConfig, PaneExit, PaneId, PaneSink, Panes, SpawnSpec};
+use crate::scheduler::sim::Row;
+use crate::scheduler::{lower_bound, Effect, Event, PhaseId, Scheduler, SimOutput, Workload};
+use crate::store::Store;
+use crate::tickets::Document;
+use crate::verify::{spawn_verify, VerifyOutcome, VerifySpec};
+
+/// Messages to the loop thread.
+pub enum Msg {
+    Output {
+        agent: usize,
+        generation: u64,
+        bytes: Vec<u8>,
+    },
+    Exit {
+        agent: usize,
+        generation: u64,
+        exit: PaneExit,
+    },
+    Control {
+        agent: Option<String>,
+        request: ControlReq,
+        reply: Sender<Result<Reply, String>>,
+    },
+    User {
+        command: Command,
+        reply: Sender<Result<String, String>>,
+    },
+    VerifyLine(String),
+    VerifyDone {
+        run_id: u64,
+        sync: Option<u32>,
+        outcome: VerifyOutcome,
+    },
+    Stop,
+}
+
+pub enum ControlReq {
+    Complete(CompleteRequest),
+    Handoff(HandoffRequest),
+    Status,
+    Verify,
+    Hook(HookRequest),
+}
+
+/// What is saved between runs.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    scheduler: Scheduler,
+    run_start_ms: Timestamp,
+    sessions: BTreeMap<String, String>,
+    recheck_flags: usize,
+}
+
+struct Shared {
+    tx: Sender<Msg>,
+    subscribers: Mutex<Vec<Sender<EngineEvent>>>,
+    snapshot: Mutex<Snapshot>,
+    panes: Arc<Panes>,
+    ui: Vec<(String, UiSlot)>,
+}
+
+impl Shared {
+    fn emit(&self, e: EngineEvent) {
+        let mut subs = self.subscribers.lock().unwrap_or_else(|e| e.into_inner());
+        subs.retain(|s| s.send(e.clone()).is_ok());
+    }
+}
+
+/// A live project. Cheap to share behind an `Arc`; every method takes `&self`.
+pub struct Orchestrator {
+    shared: Arc<Shared>,
+    pending: Mutex<Option<(Core, Receiver<Msg>)>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    server: Mutex<Option<ControlServer>>,
+    endpoint: Mutex<Option<Endpoint>>,
+    runtime_dir: PathBuf,
+    write_token_file: bool,
+}
+
+struct Bridge {
+    tx: Mutex<Sender<Msg>>,
+}
+
+impl Bridge {
+    fn ask(&self, agent: Option<&str>, request: ControlReq) -> Result<Reply, String> {
+        let (reply, rx) = mpsc::channel();
+        self.tx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(Msg::Control {
+                agent: agent.map(str::to_string),
+                request,
+                reply,
+            })
+            .map_err(|_| "Leapfrog is stopping".to_string())?;
+        rx.recv_timeout(Duration::from_secs(20))
+            .map_err(|_| "Leapfrog did not answer in time".to_string())?
+    }
+}
+
+impl ControlHandler for Bridge {
+    fn complete(&self, agent: Option<&str>, req: CompleteRequest) -> Result<Reply, String> {
+        self.ask(agent, ControlReq::Complete(req))
+    }
+    fn handoff(&self, agent: Option<&str>, req: HandoffRequest) -> Result<Reply, String> {
+        self.ask(agent, ControlReq::Handoff(req))
+    }
+    fn status(&self, agent: Option<&str>) -> Result<Reply, String> {
+        self.ask(agent, ControlReq::Status)
+    }
+    fn verify(&self, agent: Option<&str>) -> Result<Reply, String> {
+        self.ask(agent, ControlReq::Verify)
+    }
+    fn hook(&self, agent: Option<&str>, req: HookRequest) -> Result<Reply, String> {
+        self.ask(agent, ControlReq::Hook(req))
+    }
+}
+
+impl Orchestrator {
+    /// Reads the project's config, tickets, store and saved run state. Nothing runs yet.
+    pub fn open(opts: OpenOptions) -> Result<Orchestrator, String> {
+        let (tx, rx) = mpsc::channel();
+        let panes = Arc::new(Panes::new());
+        let core = Core::open(&opts, tx.clone(), panes.clone())?;
+        let ui = core
+            .agents
+            .iter()
+            .map(|a| (a.profile.id.clone(), a.ui.clone()))
+            .collect();
+        let shared = Arc::new(Shared {
+            tx,
+            subscribers: Mutex::new(Vec::new()),
+            snapshot: Mutex::new(core.snapshot(false)),
+            panes,
+            ui,
+        });
+        Ok(Orchestrator {
+            shared,
+            pending: Mutex::new(Some((core, rx))),
+            thread: Mutex::new(None),
+            server: Mutex::new(None),
+            endpoint: Mutex::new(None),
+            runtime_dir: opts.runtime_dir,
+            write_token_file: opts.write_token_file,
+        })
+    }
+
+    /// Starts the control endpoint, the agents and the loop.
+    pub fn start(&self) -> Result<(), String> {
+        let Some((mut core, rx)) = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        else {
+            return Err("this project is already started".into());
+        };
+        let bridge = Arc::new(Bridge {
+            tx: Mutex::new(self.shared.tx.clone()),
+        });
+        let server = ControlServer::start(
+            ServerConfig {
+                dir: self.runtime_dir.clone(),
+                write_token_file: self.write_token_file,
+            },
+            bridge,
+        )?;
+        core.endpoint = Some(server.endpoint().clone());
+        *self.endpoint.lock().unwrap_or_else(|e| e.into_inner()) = Some(server.endpoint().clone());
+        *self.server.lock().unwrap_or_else(|e| e.into_inner()) = Some(server);
+        core.shared = Some(self.shared.clone());
+        let handle = std::thread::Builder::new()
+            .name("leapfrog-orchestrator".into())
+            .spawn(move || core.run(rx))
+            .map_err(|e| format!("cannot start the orchestrator thread: {e}"))?;
+        *self.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+        Ok(())
+    }
+
+    /// Stops the loop, hangs up the agents, saves the run state, closes the control endpoint.
+    pub fn stop(&self) {
+        let _ = self.shared.tx.send(Msg::Stop);
+        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+        if let Some(s) = self.server.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            s.shutdown();
+        }
+    }
+
+    /// Carries out a user command; the answer is a line for the user.
+    pub fn command(&self, command: Command) -> Result<String, String> {
+        let (reply, rx) = mpsc::channel();
+        self.shared
+            .tx
+            .send(Msg::User { command, reply })
+            .map_err(|_| "the project is not running".to_string())?;
+        rx.recv_timeout(Duration::from_secs(20))
+            .map_err(|_| "the project is not running".to_string())?
+    }
+
+    pub fn state(&self) -> Snapshot {
+        self.shared
+            .snapshot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn subscribe(&self) -> Receiver<EngineEvent> {
+        let (tx, rx) = mpsc::channel();
+        self.shared
+            .subscribers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        rx
+    }
+
+    pub fn panes(&self) -> Arc<Panes> {
+        self.shared.panes.clone()
+    }
+
+    pub fn agent_pane(&self, agent: &str) -> Option<PaneId> {
+        self.state()
+            .agents
+            .iter()
+            .find(|a| a.id == agent)
+            .and_then(|a| a.pane)
+    }
+
+    /// Sends the agent's pane output also to `sink`; the UI then acks ([`Panes::ack`]).
+    pub fn attach_ui(&self, agent: &str, sink: Box<dyn PaneSink>) -> Result<(), String> {
+        let slot = self.ui_slot(agent)?;
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(sink);
+        Ok(())
+    }
+
+    /// Stops sending to the UI sink; the tee acks again.
+    pub fn detach_ui(&self, agent: &str) -> Result<(), String> {
+        let slot = self.ui_slot(agent)?;
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if let Some(p) = self.agent_pane(agent) {
+            if let Ok(p) = self.shared.panes.get(p) {
+                p.ack(usize::MAX);
+            }
+        }
+        Ok(())
+    }
+
+    fn ui_slot(&self, agent: &str) -> Result<UiSlot, String> {
+        self.shared
+            .ui
+            .iter()
+            .find(|(id, _)| id == agent)
+            .map(|(_, s)| s.clone())
+            .ok_or_else(|| format!("no agent {agent:?}"))
+    }
+
+    pub fn endpoint(&self) -> Option<Endpoint> {
+        self.endpoint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The run so far in `leap simulate --json`'s shape (see [`summary`]).
+    pub fn summary(&self) -> Result<SimOutput, String> {
+        let (reply, rx) = mpsc::channel();
+        self.shared
+            .tx
+            .send(Msg::Control {
+                agent: None,
+                request: ControlReq::Status,
+                reply,
+            })
+            .map_err(|_| "the project is not running".to_string())?;
+        let reply = rx
+            .recv_timeout(Duration::from_secs(20))
+            .map_err(|_| "the project is not running".to_string())??;
+        serde_json::from_value::<SummaryWire>(reply.data["summary"].clone())
+            .map(|s| s.0)
+            .map_err(|e| format!("bad summary: {e}"))
+    }
+}
+
+impl Drop for Orchestrator {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `SimOutput` is only `Serialize`; this reads it back.
+struct SummaryWire(SimOutput);
+
+impl<'de> Deserialize<'de> for SummaryWire {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct RowW {
+            agent: Option<String>,
+            phase: String,
+            batch: Option<u32>,
+            start: f64,
+            end: f64,
+        }
+        #[derive(Deserialize)]
+        struct W {
+            batches: usize,
+            sequential_minutes: f64,
+            parallel_minutes: f64,
+            savings: f64,
+            lower_bound_minutes: f64,
+            priority: String,
+            recheck_flags: usize,
+            schedule: Vec<RowW>,
+        }
+        let w = W::deserialize(d)?;
+        let priority = crate::scheduler::PriorityRule::parse(&w.priority)
+            .unwrap_or_default()
+            .as_str();
+        Ok(SummaryWire(SimOutput {
+            batches: w.batches,
+            sequential_minutes: w.sequential_minutes,
+            parallel_minutes: w.parallel_minutes,
+            savings: w.savings,
+            lower_bound_minutes: w.lower_bound_minutes,
+            priority,
+            recheck_flags: w.recheck_flags,
+            schedule: w
+                .schedule
+                .into_iter()
+                .map(|r| Row {
+                    agent: r.agent,
+                    phase: r.phase,
+                    batch: r.batch,
+                    start: r.start,
+                    end: r.end,
+                })
+                .collect(),
+        }))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop's state
+
+struct AgentRt {
+    profile: AgentProfile,
+    ui: UiSlot,
+    pane: Option<Arc<Pane>>,
+    generation: u64,
+    scanner: HandoffScanner,
+    status: StatusObservation,
+    /// The scheduler thinks the agent is online.
+    online: bool,
+    exited: bool,
+    paused: bool,
+    /// The running phase and its phase run.
+    current: Option<(PhaseId, u64)>,
+    /// Assigned, prompt not written yet: (phase, prompt, since).
+    queued: Option<(PhaseId, String, Instant)>,
+    last_output: Instant,
+    last_write: Option<Instant>,
+    output_since_write: bool,
+    idle_edge: Option<Instant>,
+    /// A screen / session-file reading waiting out the debounce.
+    candidate: Option<(StatusObservation, Instant)>,
+    hook: Option<StatusObservation>,
+    session_id: Option<String>,
+    dirty: bool,
+}
+
+struct Core {
+    project_id: String,
+    project_dir: PathBuf,
+    config: ProjectConfig,
+    store: Arc<dyn Store>,
+    panes: Arc<Panes>,
+    tx: Sender<Msg>,
+    agents: Vec<AgentRt>,
+    scheduler: Scheduler,
+    templates: PromptTemplates,
+    state_file: PathBuf,
+    agents_dir: PathBuf,
+    leap_program: String,
+    pane_size: crate::pty::PaneSize,
+    run_start_ms: Timestamp,
+    clock_start: Instant,
+    clock_offset: f64,
+    endpoint: Option<Endpoint>,
+    shared: Option<Arc<Shared>>,
+    /// Verify runs in progress: run id -> sync point.
+    verifying: BTreeMap<u64, Option<u32>>,
+    verifies: Vec<VerifyRecord>,
+    /// Findings of the last failed review per batch (for the fix prompt).
+    findings: BTreeMap<u32, String>,
+    recheck_flags: usize,
+    restored_running: Vec<PhaseRun>,
+    finished_emitted: bool,
+    last_tick: Instant,
+    /// When the last completion signal arrived (dispatch latency is measured from it).
+    last_signal: Option<Instant>,
+}
+
+fn project_id(name: &str, dir: &Path) -> String {
+    let canon = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let hash = blake3::hash(canon.to_string_lossy().as_bytes()).to_hex();
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{clean}-{}", &hash[..8])
+}
+
+fn prompt_phase(plan: &crate::scheduler::Plan, phase: PhaseId) -> Option<PromptPhase> {
+    Some(match phase {
+        PhaseId::Preamble { index } => {
+            PromptPhase::from_role(plan.preamble.get(index as usize)?.role)
+        }
+        PhaseId::Design { .. } => PromptPhase::Design,
+        PhaseId::Build { .. } => PromptPhase::Build,
+        PhaseId::Review { .. } => PromptPhase::Review,
+        PhaseId::Fix { .. } => PromptPhase::Fix,
+        PhaseId::Qa { .. } => PromptPhase::Qa,
+        PhaseId::Recheck { .. } => PromptPhase::Recheck,
+        PhaseId::Verify { .. } => return None,
+    })
+}
+
+fn model_kind(plan: &crate::scheduler::Plan, phase: PhaseId) -> PhaseKind {
+    match phase {
+        PhaseId::Preamble { index } => match plan.preamble.get(index as usize).map(|p| p.role) {
+            Some(crate::model::Role::Requirements) => PhaseKind::Requirements,
+            Some(crate::model::Role::Plan) => PhaseKind::Plan,
+            _ => PhaseKind::Discovery,
+        },
+        PhaseId::Design { .. } => PhaseKind::Design,
+        PhaseId::Build { .. } => PhaseKind::Build,
+        PhaseId::Review { .. } => PhaseKind::Review,
+        PhaseId::Fix { .. } => PhaseKind::Fix,
+        PhaseId::Qa { .. } => PhaseKind::Qa,
+        PhaseId::Recheck { .. } => PhaseKind::Recheck,
+        PhaseId::Verify { .. } => PhaseKind::Verify,
+    }
+}
+
+/// The phase id of a stored run (preamble runs by their position in the plan).
+fn phase_of_run(plan: &crate::scheduler::Plan, run: &PhaseRun) -> Option<PhaseId> {
+    let b = run.batch;
+    Some(match run.kind {
+        PhaseKind::Design => PhaseId::Design { batch: b? },
+        PhaseKind::Build => PhaseId::Build { batch: b? },
+        PhaseKind::Review => PhaseId::Review { batch: b? },
+        PhaseKind::Fix => PhaseId::Fix { batch: b? },
+        PhaseKind::Qa => PhaseId::Qa { batch: b? },
+        PhaseKind::Recheck => PhaseId::Recheck { batch: b? },
+        PhaseKind::Verify => PhaseId::Verify { sync: b? },
+        k => {
+            let role = k.role()?;
+            let index = plan.preamble.iter().position(|p| p.role == role)?;
+            PhaseId::Preamble {
+                index: index as u32,
+            }
+        }
+    })
+}
+
+fn phase_name(plan: &crate::scheduler::Plan, phase: PhaseId) -> String {
+    match phase {
+        PhaseId::Preamble { .. } => prompt_phase(plan, phase)
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "preamble".into()),
+        other => other.to_string(),
+    }
+}
+
+impl Core {
+    fn open(opts: &OpenOptions, tx: Sender<Msg>, panes: Arc<Panes>) -> Result<Core, String> {
+        let dir = &opts.project_dir;
+        if !dir.is_dir() {
+            return Err(format!("{} is not a directory", dir.display()));
+        }
+        let config = ProjectConfig::load(dir)?;
+        let tickets_path = dir.join(&config.tickets);
+        let text = std::fs::read_to_string(&tickets_path)
+            .map_err(|e| format!("cannot read {}: {e}", tickets_path.display()))?;
+        let doc = Document::parse(&text);
+        if doc.batches.is_empty() {
+            return Err(format!("{} has no batches", tickets_path.display()));
+        }
+        let templates = PromptTemplates::for_project(dir)?;
+        let name = config.name.clone().unwrap_or_else(|| {
+            dir.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "project".into())
+        });
+        let project_id = project_id(&name, dir);
+        let store = opts.store.clone();
+        store
+            .put_project(&Project {
+                id: project_id.clone(),
+                name: name.clone(),
+                repo_path: dir.clone(),
+                agents: Vec::new(),
+                pattern: config.pattern,
+                lookahead: config.lookahead,
+                sync_interval: config.sync_every,
+                verify_command: config.verify_command().map(str::to_string),
+            })
+            .map_err(|e| e.to_string())?;
+        for b in &doc.batches {
+            store
+                .put_batch(
+                    &project_id,
+                    &Batch {
+                        number: b.number,
+                        name: b.title.clone(),
+                        goal: None,
+                        notes: None,
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+        }
+        let run_dir = opts.data_dir.join("projects").join(&project_id);
+        std::fs::create_dir_all(&run_dir)
+            .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
+        let state_file = run_dir.join("run.json");
+        let saved: Option<Saved> = if opts.fresh {
+            None
+        } else {
+            std::fs::read_to_string(&state_file)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Saved>(&t).ok())
+                .filter(|s| !s.scheduler.is_finished())
+        };
+        let plan = config.plan(&doc);
+        let resumed = saved.is_some();
+        let (mut scheduler, run_start_ms, sessions, recheck_flags) = match saved {
+            Some(s) => (s.scheduler, s.run_start_ms, s.sessions, s.recheck_flags),
+            None => (
+                Scheduler::new(plan).map_err(|e| format!("cannot schedule: {e}"))?,
+                now_ms(),
+                BTreeMap::new(),
+                0,
+            ),
+        };
+        let clock_offset = if resumed {
+            scheduler
+                .now()
+                .max((now_ms().saturating_sub(run_start_ms)) as f64 / 60_000.0)
+        } else {
+            0.0
+        };
+        // Runs still marked running: no process runs them any more.
+        let restored_running: Vec<PhaseRun> = if resumed {
+            store
+                .phase_runs(&project_id)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|r| r.outcome == PhaseOutcome::Running && r.started_at >= run_start_ms)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let now = Instant::now();
+        let agents: Vec<AgentRt> = config
+            .agents
+            .iter()
+            .map(|p| AgentRt {
+                profile: p.clone(),
+                ui: Arc::new(Mutex::new(None)),
+                pane: None,
+                generation: 0,
+                scanner: HandoffScanner::new(),
+                status: StatusObservation::new(
+                    AgentStatus::Offline,
+                    StatusSignal::Process,
+                    "not started",
+                ),
+                online: false,
+                exited: false,
+                paused: false,
+                current: None,
+                queued: None,
+                last_output: now,
+                last_write: None,
+                output_since_write: false,
+                idle_edge: None,
+                candidate: None,
+                hook: None,
+                session_id: sessions.get(&p.id).cloned(),
+                dirty: false,
+            })
+            .collect();
+        // Every agent starts offline; it comes online at its first idle edge.
+        let offline: Vec<Event> = agents
+            .iter()
+            .map(|a| Event::AgentOffline {
+                agent: a.profile.id.clone(),
+                at: clock_offset,
+            })
+            .collect();
+        let _ = scheduler.step_all(offline);
+        Ok(Core {
+            project_id,
+            project_dir: dir.clone(),
+            config,
+            store,
+            panes,
+            tx,
+            agents,
+            scheduler,
+            templates,
+            state_file,
+            agents_dir: run_dir.join("agents"),
+            leap_program: opts.leap_program.clone(),
+            pane_size: opts.pane_size,
+            run_start_ms,
+            clock_start: now,
+            clock_offset,
+            endpoint: None,
+            shared: None,
+            verifying: BTreeMap::new(),
+            verifies: Vec::new(),
+            findings: BTreeMap::new(),
+            recheck_flags,
+            restored_running,
+            finished_emitted: false,
+            last_tick: now,
+            last_signal: None,
+        })
+    }
+
+    fn minutes(&self) -> f64 {
+        self.clock_offset + self.clock_start.elapsed().as_secs_f64() / 60.0
+    }
+
+    fn emit(&self, e: EngineEvent) {
+        if let Some(s) = &self.shared {
+            s.emit(e);
+        }
+    }
+
+    fn notify(&self, message: impl Into<String>) {
+        let message = message.into();
+        let _ = self.store.append_note(&self.project_id, &message);
+        self.emit(EngineEvent::Notification { message });
+    }
+
+    fn save(&self) {
+        let saved = Saved {
+            scheduler: self.scheduler.clone(),
+            run_start_ms: self.run_start_ms,
+            sessions: self
+                .agents
+                .iter()
+                .filter_map(|a| Some((a.profile.id.clone(), a.session_id.clone()?)))
+                .collect(),
+            recheck_flags: self.recheck_flags,
+        };
+        if let Ok(text) = serde_json::to_string(&saved) {
+            let tmp = self.state_file.with_extension("json.tmp");
+            if std::fs::write(&tmp, text).is_ok() {
+                let _ = std::fs::rename(&tmp, &self.state_file);
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The loop
+
+    fn run(mut self, rx: Receiver<Msg>) {
+        // Reconcile runs left running by a previous process: they have no process any more.
+        for mut run in std::mem::take(&mut self.restored_running) {
+            run.outcome = PhaseOutcome::Cancelled;
+            run.ended_at = Some(now_ms());
+            let _ = self.store.put_phase_run(&run);
+            let phase = phase_of_run(self.scheduler.plan(), &run);
+            let what = phase
+                .map(|p| phase_name(self.scheduler.plan(), p))
+                .unwrap_or_else(|| format!("{:?}", run.kind));
+            self.notify(format!(
+                "{what} was running on {} when Leapfrog stopped; recorded as interrupted and \
+                 dispatched again once the agent is back",
+                run.agent.as_deref().unwrap_or("no agent")
+            ));
+            if let Some(PhaseId::Verify { sync }) = phase {
+                // The verify result never came: run it again.
+                self.start_verify(Some(sync));
+            }
+        }
+        for i in 0..self.agents.len() {
+            self.spawn_agent(i);
+        }
+        let effects = self.scheduler.step(Event::Tick { at: self.minutes() });
+        self.apply_effects(effects);
+        self.publish();
+        loop {
+            let timeout = self.next_wake();
+            let msg = match rx.recv_timeout(timeout) {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let mut stop = false;
+            if let Some(m) = msg {
+                stop = self.handle(m);
+                // Drain what is already queued before deciding (cheap batching).
+                while !stop {
+                    match rx.try_recv() {
+                        Ok(m) => stop = self.handle(m),
+                        Err(_) => break,
+                    }
+                }
+            }
+            if stop {
+                break;
+            }
+            self.evaluate_all();
+            if self.last_tick.elapsed() >= Duration::from_secs(10) {
+                self.last_tick = Instant::now();
+                let effects = self.scheduler.step(Event::Tick { at: self.minutes() });
+                self.apply_effects(effects);
+            }
+            self.check_finished();
+            self.publish();
+        }
+        for a in &self.agents {
+            if let Some(p) = &a.pane {
+                let _ = self.panes.remove(p.id());
+            }
+        }
+        self.save();
+        self.publish_running(false);
+    }
+
+    fn next_wake(&self) -> Duration {
+        let now = Instant::now();
+        let mut wake = now + Duration::from_secs(10);
+        for a in &self.agents {
+            if let Some((_, since)) = &a.candidate {
+                wake = wake.min(*since + DEBOUNCE);
+            }
+            if !a.exited
+                && a.status.status == AgentStatus::Working
+                && a.status.signal == StatusSignal::Screen
+            {
+                wake = wake
+                    .min(a.last_output + crate::agents::screen::QUIET + Duration::from_millis(50));
+            }
+        }
+        wake.saturating_duration_since(now)
+            .max(Duration::from_millis(5))
+    }
+
+    fn handle(&mut self, msg: Msg) -> bool {
+        match msg {
+            Msg::Output {
+                agent,
+                generation,
+                bytes,
+            } => {
+                if generation != self.agents[agent].generation {
+                    return false;
+                }
+                let a = &mut self.agents[agent];
+                a.last_output = Instant::now();
+                a.output_since_write = true;
+                a.dirty = true;
+                let found = a.scanner.feed(&bytes);
+                for h in found {
+                    self.on_block(agent, h);
+                }
+            }
+            Msg::Exit {
+                agent,
+                generation,
+                exit,
+            } => {
+                if generation == self.agents[agent].generation {
+                    self.on_exit(agent, exit);
+                }
+            }
+            Msg::Control {
+                agent,
+                request,
+                reply,
+            } => {
+                let r = self.on_control(agent.as_deref(), request);
+                let _ = reply.send(r);
+            }
+            Msg::User { command, reply } => {
+                let r = self.on_command(command);
+                let _ = reply.send(r);
+            }
+            Msg::VerifyLine(line) => self.emit(EngineEvent::Log {
+                source: "verify".into(),
+                line,
+            }),
+            Msg::VerifyDone {
+                run_id,
+                sync,
+                outcome,
+            } => self.on_verify_done(run_id, sync, outcome),
+            Msg::Stop => return true,
+        }
+        false
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Agents
+
+    fn spawn_agent(&mut self, i: usize) {
+        let Some(endpoint) = self.endpoint.clone() else {
+            return;
+        };
+        let a = &mut self.agents[i];
+        let resumes = a.session_id.is_some() || a.generation > 0;
+        let session = if resumes {
+            SessionPlan::Resume {
+                session_id: a.session_id.clone(),
+            }
+        } else {
+            SessionPlan::fresh()
+        };
+        let ctx = LaunchContext {
+            project_dir: self.project_dir.clone(),
+            agent_dir: self.agents_dir.join(&a.profile.id),
+            leap_program: self.leap_program.clone(),
+            session,
+        };
+        let launch = match build_launch(&a.profile, &ctx).and_then(|l| {
+            l.write_files()
+                .map_err(|e| format!("cannot write the launch files: {e}"))?;
+            Ok(l)
+        }) {
+            Ok(l) => l,
+            Err(e) => {
+                let id = a.profile.id.clone();
+                self.set_status(
+                    i,
+                    StatusObservation::new(AgentStatus::Offline, StatusSignal::Process, &e),
+                );
+                self.notify(format!("cannot start agent {id}: {e}"));
+                return;
+            }
+        };
+        if launch.session_id.is_some() {
+            a.session_id = launch.session_id.clone();
+        }
+        let mut spec = SpawnSpec::new(&launch.program)
+            .args(&launch.args)
+            .cwd(&launch.cwd)
+            .size(self.pane_size);
+        for (k, v) in launch.env.iter().cloned().chain(agent_env_for_project(
+            &endpoint,
+            &a.profile.id,
+            &self.project_dir,
+        )) {
+            spec = spec.env(k, v);
+        }
+        a.generation += 1;
+        let once = Arc::new(OnceLock::new());
+        let tee = Tee {
+            agent: i,
+            generation: a.generation,
+            tx: self.tx.clone(),
+            ui: a.ui.clone(),
+            pane: once.clone(),
+        };
+        let config = PaneConfig {
+            ack: AckMode::Consumer,
+            ..PaneConfig::default()
+        };
+        match self.panes.spawn(&spec, config, tee) {
+            Ok(pane) => {
+                let _ = once.set(Arc::downgrade(&pane));
+                pane.ack(usize::MAX);
+                let a = &mut self.agents[i];
+                a.pane = Some(pane.clone());
+                a.exited = false;
+                a.scanner = HandoffScanner::new();
+                a.hook = None;
+                a.candidate = None;
+                a.last_write = None;
+                a.idle_edge = None;
+                a.last_output = Instant::now();
+                let id = a.profile.id.clone();
+                let _ = self.store.append_note(
+                    &self.project_id,
+                    &format!("agent {id} started: {}", launch.command_line()),
+                );
+                self.emit(EngineEvent::AgentStarted {
+                    agent: id,
+                    pane: pane.id(),
+                    command_line: launch.command_line(),
+                    resumed: launch.resumes,
+                });
+                self.set_status(
+                    i,
+                    StatusObservation::new(AgentStatus::Working, StatusSignal::Process, "starting"),
+                );
+            }
+            Err(e) => {
+                let id = a.profile.id.clone();
+                self.set_status(
+                    i,
+                    StatusObservation::new(
+                        AgentStatus::Offline,
+                        StatusSignal::Process,
+                        e.to_string(),
+                    ),
+                );
+                self.notify(format!("cannot start agent {id}: {e}"));
+            }
+        }
+    }
+
+    fn set_status(&mut self, i: usize, obs: StatusObservation) {
+        let a = &mut self.agents[i];
+        if a.status == obs {
+            return;
+        }
+        let changed = a.status.status != obs.status;
+        a.status = obs.clone();
+        if changed && obs.status == AgentStatus::Idle {
+            a.idle_edge = Some(Instant::now());
+        }
+        let id = a.profile.id.clone();
+        let was_online = a.online;
+        self.emit(EngineEvent::AgentStatus {
+            agent: id.clone(),
+            status: obs.status,
+            signal: obs.signal,
+            reason: obs.reason.clone(),
+        });
+        let at = self.minutes();
+        match obs.status {
+            AgentStatus::Idle if !was_online => {
+                self.agents[i].online = true;
+                let effects = self.scheduler.step(Event::AgentIdle { agent: id, at });
+                self.apply_effects(effects);
+            }
+            AgentStatus::Exited | AgentStatus::Offline if was_online => {
+                self.agents[i].online = false;
+                let effects = self.scheduler.step(Event::AgentOffline { agent: id, at });
+                self.apply_effects(effects);
+            }
+            _ => {}
+        }
+        self.try_dispatch(i);
+    }
+
+    /// The screen's reading, plus: an empty prompt line at the cursor is idle.
+    fn screen_reading(cli: CliKind, pane: &Pane, unchanged_for: Duration) -> StatusObservation {
+        let text = pane.screen_text();
+        let obs = detect_screen_status(cli, &text, unchanged_for);
+        if obs.status == AgentStatus::Working && obs.reason == "screen is changing" {
+            let at_prompt = pane.with_screen(|s| {
+                let (row, _) = s.cursor_position();
+                let cols = u16::from(s.size().1);
+                s.rows(0, cols)
+                    .nth(row as usize)
+                    .map(|l| matches!(l.trim(), "❯" | ">" | "›"))
+                    .unwrap_or(false)
+            });
+            if at_prompt {
+                return StatusObservation::new(
+                    AgentStatus::Idle,
+                    StatusSignal::Screen,
+                    "empty prompt at the cursor",
+                );
+            }
+        }
+        obs
+    }
+
+    fn session_reading(&self, i: usize) -> Option<StatusObservation> {
+        let a = &self.agents[i];
+        if a.profile.cli != CliKind::ClaudeCode {
+            return None;
+        }
+        let home = std::env::var_os("HOME")?;
+        let path = claude_session_file(Path::new(&home), &self.project_dir, a.session_id.as_ref()?);
+        let bytes = std::fs::read(&path).ok()?;
+        let start = bytes.len().saturating_sub(64 * 1024);
+        status_from_claude_transcript(&String::from_utf8_lossy(&bytes[start..]))
+    }
+
+    fn evaluate_all(&mut self) {
+        let now = Instant::now();
+        for i in 0..self.agents.len() {
+            let a = &self.agents[i];
+            if a.exited || a.pane.is_none() {
+                continue;
+            }
+            let due = a.dirty
+                || a.candidate
+                    .as_ref()
+                    .is_some_and(|(_, s)| now >= *s + DEBOUNCE)
+                || (a.status.signal == StatusSignal::Screen
+                    && a.status.status == AgentStatus::Working
+                    && now >= a.last_output + crate::agents::screen::QUIET);
+            if due {
+                self.evaluate(i);
+            }
+        }
+    }
+
+    fn evaluate(&mut self, i: usize) {
+        self.agents[i].dirty = false;
+        let Some(pane) = self.agents[i].pane.clone() else {
+            return;
+        };
+        let a = &self.agents[i];
+        let screen = Self::screen_reading(a.profile.cli, &pane, a.last_output.elapsed());
+        let hook = a.hook.clone();
+        let reading = match hook {
+            Some(h)
+                if screen.status == AgentStatus::NeedsInput && h.status == AgentStatus::Working =>
+            {
+                screen
+            }
+            Some(h) => {
+                self.agents[i].candidate = None;
+                self.set_status(i, h);
+                return;
+            }
+            None => match self.session_reading(i) {
+                Some(s) if screen.status != AgentStatus::NeedsInput => s,
+                _ => screen,
+            },
+        };
+        let a = &mut self.agents[i];
+        // Right after a prompt is written the screen still shows the old prompt: wait for output.
+        if reading.status == AgentStatus::Idle && a.last_write.is_some() && !a.output_since_write {
+            return;
+        }
+        if reading.status == a.status.status {
+            a.candidate = None;
+            return;
+        }
+        match &a.candidate {
+            Some((c, since)) if c.status == reading.status => {
+                if since.elapsed() >= DEBOUNCE {
+                    a.candidate = None;
+                    self.set_status(i, reading);
+                }
+            }
+            _ => a.candidate = Some((reading, Instant::now())),
+        }
+    }
+
+    fn try_dispatch(&mut self, i: usize) {
+        let a = &self.agents[i];
+        if a.queued.is_none() || a.paused || a.exited || a.status.status != AgentStatus::Idle {
+            return;
+        }
+        // An idle edge after the last prompt.
+        let edge_ok = match (a.idle_edge, a.last_write) {
+            (Some(edge), Some(w)) => edge > w,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if !edge_ok {
+            return;
+        }
+        let Some(pane) = a.pane.clone() else {
+            return;
+        };
+        let (phase, prompt, since) = self.agents[i].queued.take().expect("queued");
+        let mut bytes = b"\x1b[200~".to_vec();
+        bytes.extend_from_slice(prompt.as_bytes());
+        bytes.extend_from_slice(b"\x1b[201~");
+        let written = pane.write(&bytes).and_then(|_| pane.write(b"\r"));
+        let agent = self.agents[i].profile.id.clone();
+        if let Err(e) = written {
+            self.notify(format!(
+                "cannot write the {} prompt to {agent}: {e}",
+                phase_name(self.scheduler.plan(), phase)
+            ));
+            self.agents[i].queued = Some((phase, prompt, since));
+            return;
+        }
+        let from = match self.last_signal {
+            Some(s) if s > since => s,
+            _ => since,
+        };
+        let latency_ms = from.elapsed().as_secs_f64() * 1000.0;
+        let run_id = self.store.generate_id().unwrap_or_else(|_| now_ms());
+        let run = PhaseRun {
+            id: run_id,
+            project: self.project_id.clone(),
+            kind: model_kind(self.scheduler.plan(), phase),
+            batch: phase.batch(),
+            agent: Some(agent.clone()),
+            started_at: now_ms(),
+            ended_at: None,
+            outcome: PhaseOutcome::Running,
+            detection: None,
+        };
+        let _ = self.store.put_phase_run(&run);
+        let a = &mut self.agents[i];
+        a.current = Some((phase, run_id));
+        a.last_write = Some(Instant::now());
+        a.output_since_write = false;
+        a.hook = None;
+        a.status =
+            StatusObservation::new(AgentStatus::Working, StatusSignal::Process, "prompt sent");
+        self.emit(EngineEvent::AgentStatus {
+            agent: agent.clone(),
+            status: AgentStatus::Working,
+            signal: StatusSignal::Process,
+            reason: "prompt sent".into(),
+        });
+        self.emit(EngineEvent::PhaseDispatched {
+            agent,
+            phase,
+            run_id,
+            latency_ms,
+        });
+    }
+
+    fn on_exit(&mut self, i: usize, exit: PaneExit) {
+        let a = &mut self.agents[i];
+        a.exited = true;
+        a.queued = None;
+        let id = a.profile.id.clone();
+        let how = match &exit.signal {
+            Some(s) => format!("killed ({s})"),
+            None => format!("exit code {}", exit.code),
+        };
+        let current = a.current.take();
+        if let Some((phase, run_id)) = current {
+            let name = phase_name(self.scheduler.plan(), phase);
+            self.finish_run(
+                run_id,
+                PhaseOutcome::Crashed,
+                CompletionDetection::ProcessExit,
+                Some(id.clone()),
+                phase,
+            );
+            let effects = self.scheduler.step(Event::PhaseFailed {
+                phase,
+                reason: format!("{id} exited ({how})"),
+                at: self.minutes(),
+            });
+            self.apply_effects(effects);
+            self.notify(format!(
+                "agent {id} exited ({how}) during {name}; retry the phase to run it again"
+            ));
+        } else {
+            self.notify(format!("agent {id} exited ({how})"));
+        }
+        self.set_status(
+            i,
+            StatusObservation::new(AgentStatus::Exited, StatusSignal::Process, how),
+        );
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Completion
+
+    fn finish_run(
+        &mut self,
+        run_id: u64,
+        outcome: PhaseOutcome,
+        detection: CompletionDetection,
+        agent: Option<String>,
+        phase: PhaseId,
+    ) {
+        let Ok(Some(mut run)) = self.store.phase_run(&self.project_id, run_id) else {
+            return;
+        };
+        run.ended_at = Some(now_ms());
+        run.outcome = outcome;
+        run.detection = Some(detection);
+        let _ = self.store.put_phase_run(&run);
+        self.emit(EngineEvent::PhaseCompleted { agent, phase, run });
+    }
+
+    /// Completes agent `i`'s running phase. `passed: false` fails a review (or records a failed
+    /// build verify).
+    fn complete(
+        &mut self,
+        i: usize,
+        passed: bool,
+        detection: CompletionDetection,
+        notes: Option<String>,
+    ) -> Result<String, String> {
+        let id = self.agents[i].profile.id.clone();
+        let Some((phase, run_id)) = self.agents[i].current.take() else {
+            return Err(format!("{id} has no running phase"));
+        };
+        self.last_signal = Some(Instant::now());
+        let name = phase_name(self.scheduler.plan(), phase);
+        let outcome = if passed {
+            PhaseOutcome::Passed
+        } else {
+            PhaseOutcome::Failed
+        };
+        self.finish_run(run_id, outcome, detection, Some(id.clone()), phase);
+        let at = self.minutes();
+        let event = match phase {
+            PhaseId::Review { batch } | PhaseId::Qa { batch } if !passed => {
+                if let Some(n) = notes {
+                    self.findings.insert(batch, n);
+                }
+                self.notify(format!(
+                    "{name} failed: batch {batch} goes back to a fix; dependent work waits"
+                ));
+                Event::ReviewFailed { batch, at }
+            }
+            _ => {
+                if !passed {
+                    self.notify(format!(
+                        "{id} reports its verify FAILED for {name}; the review decides"
+                    ));
+                }
+                Event::PhaseFinished { phase, at }
+            }
+        };
+        let effects = self.scheduler.step(event);
+        self.apply_effects(effects);
+        self.save();
+        Ok(format!(
+            "{name} recorded ({})",
+            if passed { "passed" } else { "failed" }
+        ))
+    }
+
+    /// The agent index running a phase matching `want` (by prompt phase and batch), preferring
+    /// the caller.
+    fn find_running(
+        &self,
+        caller: Option<&str>,
+        want: Option<PromptPhase>,
+        batch: Option<u32>,
+    ) -> Option<usize> {
+        let plan = self.scheduler.plan();
+        let matches = |a: &AgentRt| {
+            a.current.is_some_and(|(p, _)| {
+                want.is_none_or(|w| prompt_phase(plan, p) == Some(w))
+                    && batch.is_none_or(|b| p.batch() == Some(b))
+            })
+        };
+        if let Some(c) = caller {
+            if let Some(i) = self.agents.iter().position(|a| a.profile.id == c) {
+                if matches(&self.agents[i]) {
+                    return Some(i);
+                }
+                if want.is_none() && batch.is_none() {
+                    return None;
+                }
+            }
+        }
+        self.agents.iter().position(matches)
+    }
+
+    fn on_block(&mut self, i: usize, h: Handoff) {
+        let record = HandoffRecord {
+            id: self.store.generate_id().unwrap_or_else(|_| now_ms()),
+            project: self.project_id.clone(),
+            agent: Some(self.agents[i].profile.id.clone()),
+            received_at: now_ms(),
+            message: h.clone(),
+        };
+        let _ = self.store.put_handoff(&record);
+        let Some((phase, _)) = self.agents[i].current else {
+            return;
+        };
+        if phase.batch() != Some(h.batch) {
+            return;
+        }
+        let fits = match h.kind {
+            HandoffKind::Handoff => {
+                matches!(phase, PhaseId::Design { .. } | PhaseId::Recheck { .. })
+            }
+            HandoffKind::Complete => matches!(
+                phase,
+                PhaseId::Build { .. }
+                    | PhaseId::Fix { .. }
+                    | PhaseId::Review { .. }
+                    | PhaseId::Qa { .. }
+            ),
+        };
+        if !fits {
+            return;
+        }
+        let passed = h.verify != Some(VerifyResult::Failed);
+        let detection = match h.kind {
+            HandoffKind::Handoff => CompletionDetection::HandoffMessage,
+            HandoffKind::Complete => CompletionDetection::CompleteMessage,
+        };
+        let _ = self.complete(i, passed, detection, None);
+    }
+
+    fn on_control(&mut self, caller: Option<&str>, req: ControlReq) -> Result<Reply, String> {
+        match req {
+            ControlReq::Complete(c) => {
+                let Some(i) = self.find_running(caller, c.phase, c.batch) else {
+                    return Err(format!(
+                        "no running {}{} to complete",
+                        c.phase.map(|p| p.as_str()).unwrap_or("phase"),
+                        c.batch
+                            .map(|b| format!(" of batch {b}"))
+                            .unwrap_or_default()
+                    ));
+                };
+                let passed = c.verify != Some(Outcome::Failed);
+                self.complete(i, passed, CompletionDetection::CompleteMessage, c.notes)
+                    .map(Reply::message)
+            }
+            ControlReq::Handoff(h) => {
+                let record = HandoffRecord {
+                    id: self.store.generate_id().unwrap_or_else(|_| now_ms()),
+                    project: self.project_id.clone(),
+                    agent: caller.map(str::to_string),
+                    received_at: now_ms(),
+                    message: Handoff {
+                        kind: HandoffKind::Handoff,
+                        batch: h.batch,
+                        tickets: h.tickets.clone(),
+                        files: h.files.clone(),
+                        dependencies: h.dependencies.clone(),
+                        verify_command: h.verify_command.clone(),
+                        commits: Vec::new(),
+                        verify: None,
+                        ready_for: Vec::new(),
+                    },
+                };
+                let _ = self.store.put_handoff(&record);
+                let i = self
+                    .find_running(caller, Some(PromptPhase::Design), Some(h.batch))
+                    .or_else(|| {
+                        self.find_running(caller, Some(PromptPhase::Recheck), Some(h.batch))
+                    });
+                match i {
+                    Some(i) => self
+                        .complete(i, true, CompletionDetection::HandoffMessage, None)
+                        .map(Reply::message),
+                    None => Ok(Reply::message(format!(
+                        "handoff of batch {} recorded (no design of it was running)",
+                        h.batch
+                    ))),
+                }
+            }
+            ControlReq::Status => {
+                let snap = self.snapshot(true);
+                let summary = self.summary();
+                Ok(Reply::with_data(
+                    format!("{} agents, {} runs", snap.agents.len(), snap.runs.len()),
+                    serde_json::json!({"state": snap, "summary": summary}),
+                ))
+            }
+            ControlReq::Verify => self.on_command(Command::RunVerify).map(Reply::message),
+            ControlReq::Hook(h) => {
+                let reading = status_from_hook(&h.event, &h.payload);
+                let Some(i) =
+                    caller.and_then(|c| self.agents.iter().position(|a| a.profile.id == c))
+                else {
+                    return Ok(Reply::message("hook ignored (no agent)"));
+                };
+                if let Some(s) = reading.session_id {
+                    self.agents[i].session_id = Some(s);
+                }
+                if let Some(obs) = reading.observation {
+                    self.agents[i].hook = Some(obs);
+                    self.agents[i].output_since_write = true;
+                    self.evaluate(i);
+                }
+                Ok(Reply::message("ok"))
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Effects
+
+    fn apply_effects(&mut self, effects: Vec<Effect>) {
+        for e in effects {
+            match e {
+                Effect::Dispatch { agent, phase, .. } => self.queue_prompt(&agent, phase),
+                Effect::RunVerify { sync, .. } => self.start_verify(Some(sync)),
+                Effect::FlagRecheck {
+                    batch,
+                    failed_batch,
+                    ..
+                } => {
+                    self.recheck_flags += 1;
+                    self.notify(format!(
+                        "batch {batch}'s design needs a re-check: the review of batch {failed_batch} failed"
+                    ));
+                }
+                Effect::Notify { message, .. } => self.notify(message),
+            }
+        }
+        self.save();
+    }
+
+    fn queue_prompt(&mut self, agent: &str, phase: PhaseId) {
+        let Some(i) = self.agents.iter().position(|a| a.profile.id == agent) else {
+            self.notify(format!("the scheduler named unknown agent {agent}"));
+            return;
+        };
+        let Some(pp) = prompt_phase(self.scheduler.plan(), phase) else {
+            return;
+        };
+        let batch = phase.batch();
+        let tickets = batch.and_then(|b| {
+            let text = std::fs::read_to_string(self.project_dir.join(&self.config.tickets)).ok()?;
+            let doc = Document::parse(&text);
+            let s = doc.summary();
+            let ids: Vec<String> = s
+                .tickets
+                .iter()
+                .filter(|t| t.batch == Some(b))
+                .map(|t| t.id.clone())
+                .collect();
+            (!ids.is_empty()).then(|| ids.join(", "))
+        });
+        let notes = match phase {
+            PhaseId::Fix { batch } => {
+                Some(self.findings.get(&batch).cloned().unwrap_or_else(|| {
+                    "see the failed review's reply in the reviewer's pane".into()
+                }))
+            }
+            PhaseId::Recheck { .. } => Some("an earlier batch's review failed".into()),
+            _ => None,
+        };
+        let ctx = PromptContext {
+            batch,
+            agent: agent.to_string(),
+            tickets_file: self.config.tickets.clone(),
+            verify_command: self.config.verify_command().unwrap_or("").to_string(),
+            leap: self.leap_program.clone(),
+            tickets,
+            notes,
+        };
+        match self.templates.render(pp, &ctx) {
+            Ok(prompt) => {
+                self.agents[i].queued = Some((phase, prompt, Instant::now()));
+                self.try_dispatch(i);
+            }
+            Err(e) => {
+                self.notify(format!("cannot write the prompt for {phase}: {e}"));
+                let effects = self.scheduler.step(Event::PhaseFailed {
+                    phase,
+                    reason: e,
+                    at: self.minutes(),
+                });
+                self.apply_effects(effects);
+            }
+        }
+    }
+
+    fn start_verify(&mut self, sync: Option<u32>) {
+        let Some(command) = self.config.verify_command().map(str::to_string) else {
+            if let Some(sync) = sync {
+                let effects = self.scheduler.step(Event::VerifyFinished {
+                    sync,
+                    passed: true,
+                    at: self.minutes(),
+                });
+                self.apply_effects(effects);
+            }
+            return;
+        };
+        let run_id = self.store.generate_id().unwrap_or_else(|_| now_ms());
+        let run = PhaseRun {
+            id: run_id,
+            project: self.project_id.clone(),
+            kind: PhaseKind::Verify,
+            batch: sync,
+            agent: None,
+            started_at: now_ms(),
+            ended_at: None,
+            outcome: PhaseOutcome::Running,
+            detection: None,
+        };
+        let _ = self.store.put_phase_run(&run);
+        let (tx_line, tx_done) = (self.tx.clone(), self.tx.clone());
+        let spec = VerifySpec {
+            command: command.clone(),
+            cwd: self.project_dir.clone(),
+            env: Vec::new(),
+        };
+        match spawn_verify(
+            &self.panes,
+            &spec,
+            move |line| {
+                let _ = tx_line.send(Msg::VerifyLine(line));
+            },
+            move |outcome| {
+                let _ = tx_done.send(Msg::VerifyDone {
+                    run_id,
+                    sync,
+                    outcome,
+                });
+            },
+        ) {
+            Ok(pane) => {
+                self.verifying.insert(run_id, sync);
+                self.verifies.push(VerifyRecord {
+                    sync,
+                    passed: None,
+                    duration_ms: None,
+                });
+                self.emit(EngineEvent::VerifyStarted {
+                    sync,
+                    command,
+                    pane,
+                });
+            }
+            Err(e) => {
+                self.notify(e.clone());
+                let fake = VerifyOutcome {
+                    passed: false,
+                    code: 127,
+                    duration_ms: 0,
+                    tail: vec![e],
+                };
+                self.on_verify_done(run_id, sync, fake);
+            }
+        }
+    }
+
+    fn on_verify_done(&mut self, run_id: u64, sync: Option<u32>, outcome: VerifyOutcome) {
+        self.verifying.remove(&run_id);
+        if let Some(v) = self
+            .verifies
+            .iter_mut()
+            .rev()
+            .find(|v| v.sync == sync && v.passed.is_none())
+        {
+            v.passed = Some(outcome.passed);
+            v.duration_ms = Some(outcome.duration_ms);
+        }
+        let outcome_kind = if outcome.passed {
+            PhaseOutcome::Passed
+        } else {
+            PhaseOutcome::Failed
+        };
+        self.finish_run(
+            run_id,
+            outcome_kind,
+            CompletionDetection::VerifyExit,
+            None,
+            PhaseId::Verify {
+                sync: sync.unwrap_or(0),
+            },
+        );
+        self.emit(EngineEvent::VerifyFinished {
+            sync,
+            passed: outcome.passed,
+            duration_ms: outcome.duration_ms,
+        });
+        let where_ = sync
+            .map(|s| format!("sync point {s}"))
+            .unwrap_or_else(|| "verify".into());
+        if !outcome.passed {
+            self.notify(format!(
+                "{where_}: verify FAILED (exit {}); later builds wait until it passes (Verify / Retry){}",
+                outcome.code,
+                outcome
+                    .tail
+                    .last()
+                    .map(|l| format!(": {l}"))
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(sync) = sync {
+            let effects = self.scheduler.step(Event::VerifyFinished {
+                sync,
+                passed: outcome.passed,
+                at: self.minutes(),
+            });
+            self.apply_effects(effects);
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // User commands
+
+    fn agent_index(&self, id: &str) -> Result<usize, String> {
+        self.agents
+            .iter()
+            .position(|a| a.profile.id == id)
+            .ok_or_else(|| format!("no agent {id:?}"))
+    }
+
+    fn on_command(&mut self, command: Command) -> Result<String, String> {
+        let at = self.minutes();
+        let (event, message) = match command {
+            Command::PauseBatch { batch } => (
+                Event::PauseBatch { batch, at },
+                format!("batch {batch} paused"),
+            ),
+            Command::ResumeBatch { batch } => (
+                Event::ResumeBatch { batch, at },
+                format!("batch {batch} resumed"),
+            ),
+            Command::PauseAgent { agent } => {
+                let i = self.agent_index(&agent)?;
+                self.agents[i].paused = true;
+                (
+                    Event::PauseAgent {
+                        agent: agent.clone(),
+                        at,
+                    },
+                    format!("agent {agent} paused"),
+                )
+            }
+            Command::ResumeAgent { agent } => {
+                let i = self.agent_index(&agent)?;
+                self.agents[i].paused = false;
+                let effects = self.scheduler.step(Event::ResumeAgent {
+                    agent: agent.clone(),
+                    at,
+                });
+                self.apply_effects(effects);
+                self.try_dispatch(i);
+                return Ok(format!("agent {agent} resumed"));
+            }
+            Command::Skip { phase } => {
+                if let Some(i) = self
+                    .agents
+                    .iter()
+                    .position(|a| a.current.is_some_and(|(p, _)| p == phase))
+                {
+                    let (_, run_id) = self.agents[i].current.take().expect("current");
+                    let id = self.agents[i].profile.id.clone();
+                    self.finish_run(
+                        run_id,
+                        PhaseOutcome::Cancelled,
+                        CompletionDetection::Manual,
+                        Some(id),
+                        phase,
+                    );
+                }
+                (Event::Skip { phase, at }, format!("{phase} skipped"))
+            }
+            Command::Retry { phase } => {
+                // Restart exited agents that could run it.
+                let role = model_kind(self.scheduler.plan(), phase).role();
+                for i in 0..self.agents.len() {
+                    if self.agents[i].exited
+                        && role.is_some_and(|r| self.agents[i].profile.roles.contains(&r))
+                    {
+                        self.spawn_agent(i);
+                    }
+                }
+                (
+                    Event::Retry { phase, at },
+                    format!("{phase} will run again"),
+                )
+            }
+            Command::MarkComplete { phase, passed } => {
+                let Some(i) = self
+                    .agents
+                    .iter()
+                    .position(|a| a.current.is_some_and(|(p, _)| p == phase))
+                else {
+                    return Err(format!("{phase} is not running"));
+                };
+                return self.complete(i, passed, CompletionDetection::Manual, None);
+            }
+            Command::RunVerify => {
+                let failed = self
+                    .verifies
+                    .iter()
+                    .rev()
+                    .find(|v| v.sync.is_some())
+                    .filter(|v| v.passed == Some(false))
+                    .and_then(|v| v.sync);
+                return match failed {
+                    Some(sync) => {
+                        let effects = self.scheduler.step(Event::Retry {
+                            phase: PhaseId::Verify { sync },
+                            at,
+                        });
+                        self.apply_effects(effects);
+                        Ok(format!("sync point {sync}: verify running again"))
+                    }
+                    None if self.config.verify_command().is_none() => {
+                        Err("the project has no verify command".into())
+                    }
+                    None => {
+                        self.start_verify(None);
+                        Ok("verify started".into())
+                    }
+                };
+            }
+            Command::Reorder { batches } => {
+                (Event::Reorder { batches, at }, "batches re-ordered".into())
+            }
+            Command::RestartAgent { agent } => {
+                let i = self.agent_index(&agent)?;
+                if !self.agents[i].exited {
+                    return Err(format!("agent {agent} is running"));
+                }
+                self.spawn_agent(i);
+                return Ok(format!("agent {agent} restarted"));
+            }
+        };
+        let effects = self.scheduler.step(event);
+        let refused = effects.iter().find_map(|e| match e {
+            Effect::Notify { message, .. }
+                if message.contains("ignored") || message.contains("unknown") =>
+            {
+                Some(message.clone())
+            }
+            _ => None,
+        });
+        self.apply_effects(effects);
+        match refused {
+            Some(m) => Err(m),
+            None => Ok(message),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // State
+
+    fn check_finished(&mut self) {
+        if !self.finished_emitted && self.scheduler.is_finished() && self.verifying.is_empty() {
+            self.finished_emitted = true;
+            self.notify("every batch is accepted and every verify passed");
+            self.emit(EngineEvent::Finished);
+            self.save();
+        }
+    }
+
+    fn publish(&self) {
+        if let Some(s) = &self.shared {
+            *s.snapshot.lock().unwrap_or_else(|e| e.into_inner()) = self.snapshot(true);
+        }
+    }
+
+    fn publish_running(&self, running: bool) {
+        if let Some(s) = &self.shared {
+            let mut snap = s.snapshot.lock().unwrap_or_else(|e| e.into_inner());
+            snap.running = running;
+        }
+    }
+
+    fn runs(&self) -> Vec<PhaseRun> {
+        self.store
+            .phase_runs(&self.project_id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.started_at >= self.run_start_ms)
+            .collect()
+    }
+
+    fn snapshot(&self, running: bool) -> Snapshot {
+        let runs = self.runs();
+        let batches = self
+            .store
+            .batches(&self.project_id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|b| {
+                let stage = runs
+                    .iter()
+                    .rev()
+                    .find(|r| r.batch == Some(b.number) && r.kind != PhaseKind::Verify)
+                    .map(|r| {
+                        format!(
+                            "{} {}",
+                            serde_json::to_value(r.kind)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default(),
+                            serde_json::to_value(r.outcome)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_else(|| "waiting".into());
+                BatchView {
+                    batch: b,
+                    stage,
+                    paused: false,
+                }
+            })
+            .collect();
+        let busy = self.verifying.len()
+            + self
+                .agents
+                .iter()
+                .filter(|a| a.current.is_some() || a.queued.is_some())
+                .count();
+        Snapshot {
+            project: self.project_id.clone(),
+            running,
+            finished: self.finished_emitted,
+            agents: self
+                .agents
+                .iter()
+                .map(|a| AgentView {
+                    id: a.profile.id.clone(),
+                    cli: a.profile.cli.as_str().to_string(),
+                    status: a.status.status,
+                    signal: a.status.signal,
+                    reason: a.status.reason.clone(),
+                    pane: a.pane.as_ref().map(|p| p.id()),
+                    phase: a.current.map(|(p, _)| p),
+                    queued: a.queued.as_ref().map(|(p, _, _)| *p),
+                    paused: a.paused,
+                })
+                .collect(),
+            batches,
+            runs,
+            verifies: self.verifies.clone(),
+            busy,
+        }
+    }
+
+    /// The run in `leap simulate --json`'s shape. Rows: every phase run of this run that ended
+    /// passed or failed (crashed and interrupted runs are left out), in start order; times in
+    /// minutes since the run started. Sequential: the sum of the rows' durations; parallel: the
+    /// end of the last row; the lower bound is the scheduler's, over a workload of the shortest
+    /// measured duration of each phase.
+    fn summary(&self) -> SimOutput {
+        let plan = self.scheduler.plan();
+        let mut runs: Vec<PhaseRun> = self
+            .runs()
+            .into_iter()
+            .filter(|r| {
+                matches!(r.outcome, PhaseOutcome::Passed | PhaseOutcome::Failed)
+                    && r.ended_at.is_some()
+                    && (r.kind != PhaseKind::Verify || r.batch.is_some())
+            })
+            .collect();
+        runs.sort_by_key(|r| (r.started_at, r.id));
+        let t = |ms: Timestamp| ms.saturating_sub(self.run_start_ms) as f64 / 60_000.0;
+        let rows: Vec<Row> = runs
+            .iter()
+            .map(|r| Row {
+                agent: r.agent.clone(),
+                phase: match r.kind {
+                    PhaseKind::Verify => "verify".into(),
+                    k => serde_json::to_value(k)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                },
+                batch: r.batch,
+                start: t(r.started_at),
+                end: t(r.ended_at.unwrap_or(r.started_at)),
+            })
+            .collect();
+        let sequential: f64 = rows.iter().map(|r| r.end - r.start).sum();
+        let parallel = rows.iter().map(|r| r.end).fold(0.0, f64::max);
+        let savings = if sequential > 0.0 {
+            1.0 - parallel / sequential
+        } else {
+            0.0
+        };
+        // Shortest measured duration per phase (a bound over shorter phases is still a bound).
+        let min_dur = |kind: PhaseKind, batch: Option<u32>| -> f64 {
+            runs.iter()
+                .filter(|r| r.kind == kind && (batch.is_none() || r.batch == batch))
+                .map(|r| t(r.ended_at.unwrap_or(r.started_at)) - t(r.started_at))
+                .fold(f64::INFINITY, f64::min)
+        };
+        let fin = |x: f64| if x.is_finite() { x } else { 0.0 };
+        let workload = Workload {
+            agents: plan
+                .agents
+                .iter()
+                .map(|a| crate::scheduler::workload::WorkloadAgent {
+                    id: a.id.clone(),
+                    roles: a.roles.clone(),
+                })
+                .collect(),
+            lookahead: plan.lookahead,
+            sync_every: plan.sync_every,
+            verify_minutes: fin(min_dur(PhaseKind::Verify, None)),
+            recheck: 0.0,
+            preamble: plan
+                .preamble
+                .iter()
+                .enumerate()
+                .map(|(i, p)| crate::scheduler::workload::WorkloadPreamble {
+                    phase: p.role,
+                    minutes: fin(min_dur(
+                        model_kind(plan, PhaseId::Preamble { index: i as u32 }),
+                        None,
+                    )),
+                })
+                .collect(),
+            batches: self
+                .scheduler
+                .batch_order()
+                .iter()
+                .map(|&b| {
+                    let fails = runs
+                        .iter()
+                        .filter(|r| {
+                            r.kind == PhaseKind::Review
+                                && r.batch == Some(b)
+                                && r.outcome == PhaseOutcome::Failed
+                        })
+                        .count() as u32;
+                    crate::scheduler::workload::WorkloadBatch {
+                        design: fin(min_dur(PhaseKind::Design, Some(b))),
+                        build: fin(min_dur(PhaseKind::Build, Some(b))),
+                        review: fin(min_dur(PhaseKind::Review, Some(b))),
+                        qa: fin(min_dur(PhaseKind::Qa, Some(b))),
+                        fix: fin(min_dur(PhaseKind::Fix, Some(b))),
+                        review_fails: fails,
+                        builds_after: None,
+                    }
+                })
+                .collect(),
+        };
+        let bound = if workload.validate().is_ok() {
+            lower_bound(&workload)
+        } else {
+            0.0
+        };
+        SimOutput {
+            batches: plan.batches.len(),
+            sequential_minutes: sequential,
+            parallel_minutes: parallel,
+            savings,
+            lower_bound_minutes: bound,
+            priority: plan.priority.as_str(),
+            recheck_flags: self.recheck_flags,
+            schedule: rows,
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Live orchestration: the engine's one way in. Every state change of a running project goes
+//! through an [`Orchestrator`]; the Tauri shell and `leap run` are its clients.
+//!
+//! # API
+//!
+//! ```text
+//! Orchestrator::open(OpenOptions) -> Result<Orchestrator, String>   reads .leapfrog/project.json,
+//!     TICKETS.md, the store and the saved run state (a restart resumes it); nothing runs yet
+//!   .start()             control endpoint + agents in PTYs + the loop thread
+//!   .stop()              stops the loop, hangs up the agents, saves the run state
+//!   .command(Command) -> Result<String, String>    pause/resume a batch or an agent, skip,
+//!                        retry, mark a phase complete, run verify, re-order, restart an agent
+//!   .state() -> Snapshot agents (status + the signal behind it, pane), batches, phase runs
+//!                        (how each completed), verify results, finished
+//!   .subscribe() -> Receiver<EngineEvent>          serde-serialisable events
+//!   .panes() -> Arc<Panes>    .agent_pane(id) -> Option<PaneId>
+//!   .attach_ui(agent, Box<dyn PaneSink>) / .detach_ui(agent)   the tee (below)
+//!   .summary() -> SimOutput                        the run in `leap simulate --json`'s shape
+//!   .endpoint() -> Option<Endpoint>                the control socket agents report to
+//! ```
+//!
+//! # How it works
+//!
+//! One loop thread owns all state. Pane output, pane exits, control requests (`leap complete`,
+//! `leap handoff`, `leap hook`, `leap verify`, `leap status`), user commands and verify results
+//! are messages to it; it feeds the pure [`crate::scheduler::Scheduler`] and executes its effects.
+//! The scheduler's state is saved after every step (`<data>/projects/<id>/run.json`); phase runs,
+//! handoffs and notes go to the [`crate::store::Store`].
+//!
+//! **Agents.** Each agent is its CLI in a PTY in the project's repository, launched by
+//! [`crate::agents::build_launch`] with env `LEAPFROG_SOCKET`, `LEAPFROG_TOKEN`, `LEAPFROG_AGENT`.
+//! Its pane's sink is a *tee*: every frame goes to the loop (handoff scanner, status detection) and,
+//! when attached, to a UI sink. With a UI sink the UI acks (xterm.js flow control); without one the
+//! tee acks on delivery, so a headless agent never stalls.
+//!
+//! **Status**: working, idle, needs-input, exited, offline. Signals, strongest first: a hook
+//! (`leap hook` through the control endpoint), Claude Code's session file, the screen mirror
+//! ([`crate::agents::detect_screen_status`], plus: an empty prompt line at the cursor is idle).
+//! Hooks apply at once; session-file and screen readings must hold for [`DEBOUNCE`]. A needs-input
+//! dialog on the screen beats a stale "working" hook. The process exit is final (exited).
+//!
+//! **Dispatch** happens at an idle edge only: when the scheduler assigns a phase, its prompt
+//! ([`crate::agents::PromptTemplates::for_project`]) waits until the agent's status *becomes* idle
+//! after its last prompt, then goes in as a bracketed paste followed by Enter. Never while it
+//! works or waits on the user, never twice into one turn.
+//!
+//! **Completion** of a running phase, recorded in its [`crate::model::PhaseRun`] with real start
+//! and end times and how it was detected: `leap complete` / `leap handoff` (control), a HANDOFF or
+//! COMPLETE block in the agent's output ([`crate::handoff::HandoffScanner`]), or the user's click
+//! ([`Command::MarkComplete`]). The first signal wins; later ones for the same phase are ignored.
+//! A HANDOFF block for batch N completes the agent's running design(N) or recheck(N); a COMPLETE
+//! block completes its running build/fix/review/qa(N).
+//!
+//! **Review verdict rule**: a review (or qa) *fails* when `leap complete --verify failed` or the
+//! COMPLETE block's `Verify: FAILED` says so, and passes otherwise (absent = passed). For a build
+//! or fix the same field is the agent's own verify run: the run is recorded Passed/Failed
+//! accordingly and the pipeline goes on to the review, which decides.
+//!
+//! **Verify** ([`crate::verify`]): each sync point, `leap verify` and [`Command::RunVerify`] run
+//! the project's verify command in its own PTY, stream it as log events and record PASSED/FAILED
+//! with the duration. A failed sync-point verify holds later builds (the scheduler) and notifies;
+//! `leap verify` / the button then re-runs that sync point. A failed review gets a fix and a new
+//! review; later designed batches are flagged for re-check (notified).
+//!
+//! **Crash**: an agent whose process exits is shown exited (event); its running phase is recorded
+//! `crashed` and held (not done, not failed-for-good): [`Command::Retry`] restarts the agents it
+//! needs (resuming their sessions) and runs it again.
+//!
+//! **Restart**: on open, the saved run state is loaded. Every phase run still marked running in
+//! the store has no process any more (agents die with their PTYs): it is recorded `cancelled`
+//! (never passed or failed), its agent is resumed with its stored session
+//! ([`crate::agents::SessionPlan::Resume`]) and the phase is dispatched again.
+
+pub mod config;
+mod engine;
+mod tee;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use self::config::ProjectConfig;
+pub use self::engine::Orchestrator;
+
+use crate::agents::{AgentStatus, StatusSignal};
+use crate::model::{Batch, PhaseRun};
+use crate::pty::{PaneId, PaneSize};
+use crate::scheduler::PhaseId;
+use crate::store::Store;
+
+/// A status reading must hold this long before it counts (screen and session file).
+pub const DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(120);
+
+/// How to open a project.
+pub struct OpenOptions {
+    /// The project directory (with `.leapfrog/project.json` and the tickets file).
+    pub project_dir: PathBuf,
+    pub store: Arc<dyn Store>,
+    /// Where run state and per-agent files go (default [`crate::store::data_dir`]).
+    pub data_dir: PathBuf,
+    /// How agents and hooks call `leap` (an absolute path, or `leap` on PATH).
+    pub leap_program: String,
+    /// Directory of the control socket (default [`crate::control::runtime_dir`]).
+    pub runtime_dir: PathBuf,
+    /// Also write the token file so `leap` in a plain shell finds this run.
+    pub write_token_file: bool,
+    /// Ignore a saved run state and start over.
+    pub fresh: bool,
+    pub pane_size: PaneSize,
+}
+
+impl OpenOptions {
+    /// Defaults: data dir and runtime dir from the environment, `leap` on PATH, token file on.
+    pub fn new(project_dir: impl Into<PathBuf>, store: Arc<dyn Store>) -> Result<Self, String> {
+        Ok(OpenOptions {
+            project_dir: project_dir.into(),
+            store,
+            data_dir: crate::store::data_dir().map_err(|e| e.to_string())?,
+            leap_program: "leap".into(),
+            runtime_dir: crate::control::runtime_dir(),
+            write_token_file: true,
+            fresh: false,
+            pane_size: PaneSize::new(40, 120),
+        })
+    }
+}
+
+/// What the user (or a client) asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    PauseBatch {
+        batch: u32,
+    },
+    ResumeBatch {
+        batch: u32,
+    },
+    PauseAgent {
+        agent: String,
+    },
+    ResumeAgent {
+        agent: String,
+    },
+    /// Mark a phase done without running it.
+    Skip {
+        phase: PhaseId,
+    },
+    /// Run a failed, crashed or held phase (or a failed verify) again; restarts exited agents
+    /// that can run it.
+    Retry {
+        phase: PhaseId,
+    },
+    /// The user's click: the running phase is complete (`passed: false` fails a review).
+    MarkComplete {
+        phase: PhaseId,
+        passed: bool,
+    },
+    /// Run the verify command now (re-runs a failed sync point if there is one).
+    RunVerify,
+    /// New order for batches not yet started.
+    Reorder {
+        batches: Vec<u32>,
+    },
+    /// Start an exited agent again, resuming its session.
+    RestartAgent {
+        agent: String,
+    },
+}
+
+/// Something that happened, for the UI and logs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EngineEvent {
+    AgentStarted {
+        agent: String,
+        pane: PaneId,
+        command_line: String,
+        resumed: bool,
+    },
+    AgentStatus {
+        agent: String,
+        status: AgentStatus,
+        signal: StatusSignal,
+        reason: String,
+    },
+    PhaseDispatched {
+        agent: String,
+        phase: PhaseId,
+        run_id: u64,
+        /// Milliseconds from the scheduler's decision (or the signal that allowed it) to the
+        /// prompt being written.
+        latency_ms: f64,
+    },
+    PhaseCompleted {
+        agent: Option<String>,
+        phase: PhaseId,
+        run: PhaseRun,
+    },
+    VerifyStarted {
+        sync: Option<u32>,
+        command: String,
+        pane: PaneId,
+    },
+    VerifyFinished {
+        sync: Option<u32>,
+        passed: bool,
+        duration_ms: u64,
+    },
+    Notification {
+        message: String,
+    },
+    Log {
+        source: String,
+        line: String,
+    },
+    Finished,
+}
+
+/// An agent as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentView {
+    pub id: String,
+    pub cli: String,
+    pub status: AgentStatus,
+    pub signal: StatusSignal,
+    pub reason: String,
+    pub pane: Option<PaneId>,
+    pub phase: Option<PhaseId>,
+    /// A phase assigned but waiting for the agent's idle edge.
+    pub queued: Option<PhaseId>,
+    pub paused: bool,
+}
+
+/// A batch as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchView {
+    pub batch: Batch,
+    /// The latest phase run of the batch: `design running`, `build passed`, ...; `waiting`.
+    pub stage: String,
+    pub paused: bool,
+}
+
+/// One verify run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyRecord {
+    pub sync: Option<u32>,
+    pub passed: Option<bool>,
+    pub duration_ms: Option<u64>,
+}
+
+/// The whole state, for the UI and `leap status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Snapshot {
+    pub project: String,
+    pub running: bool,
+    pub finished: bool,
+    pub agents: Vec<AgentView>,
+    pub batches: Vec<BatchView>,
+    pub runs: Vec<PhaseRun>,
+    pub verifies: Vec<VerifyRecord>,
+    /// Phase runs in progress, verify runs in progress and prompts waiting for an idle edge.
+    pub busy: usize,
+}

@@ -6,6 +6,7 @@ pub mod board;
 pub mod cockpit;
 pub mod commands;
 pub mod dto;
+pub mod live;
 pub mod logs;
 pub mod panes;
 pub mod projects;
@@ -124,6 +125,8 @@ pub fn run() {
             projects::project_inspect,
             projects::project_finish,
             timeline::timeline,
+            live::live_state,
+            live::live_command,
         ])
         .setup(move |app| {
             let state = start_panes(app.handle(), &agents, logs, bench)?;
@@ -131,6 +134,7 @@ pub fn run() {
                 bench::read_commands(app.handle().clone());
             }
             app.manage(state);
+            live::install(app.handle());
             if let Some(dir) = &project_dir {
                 if let Err(e) = projects::open(app.handle(), dir) {
                     tracing::error!("{e}");
@@ -143,6 +147,7 @@ pub fn run() {
 
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
+            live::stop(handle);
             if let Some(state) = handle.try_state::<AppState>() {
                 for id in state.panes.ids() {
                     let _ = state.panes.remove(id);
@@ -245,6 +250,7 @@ mod tests {
                 commands::pane_ack,
                 commands::open_link,
             ])
+            .manage(live::Live::default())
             .build(mock_context(noop_assets()))
             .expect("mock app");
         let state = start_panes(

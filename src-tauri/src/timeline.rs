@@ -48,7 +48,14 @@ pub fn workload(
 }
 
 #[tauri::command]
-pub fn timeline(state: State<'_, Projects>) -> Result<Option<TimelineData>> {
+pub fn timeline(
+    state: State<'_, Projects>,
+    live: State<'_, crate::live::Live>,
+) -> Result<Option<TimelineData>> {
+    // A running project: its recorded phase runs (live.rs).
+    if let Some(data) = live.timeline_data() {
+        return Ok(Some(data));
+    }
     let open = state.lock();
     let Some(project) = open.as_ref() else {
         return Ok(None);

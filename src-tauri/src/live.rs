@@ -49,6 +49,8 @@ pub struct LiveAgent {
     /// A phase waiting for its idle edge.
     pub queued: Option<String>,
     pub paused: bool,
+    /// The process id of its CLI, while it runs.
+    pub pid: Option<u32>,
 }
 
 /// One phase run: what ran where and how it completed.
@@ -604,6 +606,7 @@ pub fn event_dto(event: &EngineEvent) -> LiveEvent {
 }
 
 fn state_dto(run: &Running, snap: &Snapshot) -> LiveState {
+    let panes = run.orch.panes();
     let roles = |id: &str| -> Vec<String> {
         run.roles
             .iter()
@@ -632,6 +635,10 @@ fn state_dto(run: &Running, snap: &Snapshot) -> LiveState {
                 phase: a.phase.as_ref().map(label),
                 queued: a.queued.as_ref().map(label),
                 paused: a.paused,
+                pid: a
+                    .pane
+                    .and_then(|p| panes.get(p).ok())
+                    .and_then(|p| p.pid()),
             })
             .collect(),
         runs: snap.runs.iter().map(run_dto).collect(),

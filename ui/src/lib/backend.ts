@@ -7,6 +7,9 @@ import type { LogLine } from './bindings/LogLine';
 import type { PaneExit } from './bindings/PaneExit';
 import type { PaneSize } from './bindings/PaneSize';
 import type { UiMark } from './bindings/UiMark';
+import type { LiveCommand } from './bindings/LiveCommand';
+import type { LiveEvent } from './bindings/LiveEvent';
+import type { LiveState } from './bindings/LiveState';
 import type {
   AppNotice,
   BoardOp,
@@ -63,6 +66,16 @@ export interface Backend {
   projectFinish(plan: SetupPlan, choices: SetupChoices): Promise<ProjectSummary>;
   timeline(): Promise<TimelineData | null>;
   onNotice(handler: (notice: AppNotice) => void): Promise<Unsubscribe>;
+
+  // ---- The running project (src-tauri/src/live.rs) ----
+  /** The open project's orchestrator: agents, phase runs; `null` when none runs (login shells). */
+  liveState(): Promise<LiveState | null>;
+  /** Verify, pause/resume/restart an agent, retry or mark complete a phase; answers a line. */
+  liveCommand(command: LiveCommand): Promise<string>;
+  /** Something happened in the run (status, phase, verify, log): refresh `liveState`. */
+  onLiveEvent(handler: (event: LiveEvent) => void): Promise<Unsubscribe>;
+  /** A (new) project started running. */
+  onLiveChanged(handler: () => void): Promise<Unsubscribe>;
 }
 
 const tauriBackend: Backend = {
@@ -105,6 +118,14 @@ const tauriBackend: Backend = {
   timeline: () => invoke<TimelineData | null>('timeline'),
   async onNotice(handler) {
     return listen<AppNotice>('notice', (event) => handler(event.payload));
+  },
+  liveState: () => invoke<LiveState | null>('live_state'),
+  liveCommand: (command) => invoke<string>('live_command', { command }),
+  async onLiveEvent(handler) {
+    return listen<LiveEvent>('live-event', (event) => handler(event.payload));
+  },
+  async onLiveChanged(handler) {
+    return listen<number>('live-changed', () => handler());
   },
 };
 

@@ -6,6 +6,9 @@ import type { LogLine } from '../lib/bindings/LogLine';
 import type { PaneExit } from '../lib/bindings/PaneExit';
 import type { PaneSize } from '../lib/bindings/PaneSize';
 import type { UiMark } from '../lib/bindings/UiMark';
+import type { LiveCommand } from '../lib/bindings/LiveCommand';
+import type { LiveEvent } from '../lib/bindings/LiveEvent';
+import type { LiveState } from '../lib/bindings/LiveState';
 import type {
   AppNotice,
   BoardOp,
@@ -216,6 +219,27 @@ export class MockBackend implements Backend {
     return () => {
       this.noticeHandlers = this.noticeHandlers.filter((h) => h !== handler);
     };
+  }
+
+  // The running project (live.rs): none unless a test sets `liveValue`.
+  liveValue: LiveState | null = null;
+  liveCommands: LiveCommand[] = [];
+  liveHandlers: Array<(e: LiveEvent) => void> = [];
+  async liveState() {
+    return this.liveValue;
+  }
+  async liveCommand(command: LiveCommand) {
+    this.liveCommands.push(command);
+    return 'ok';
+  }
+  async onLiveEvent(handler: (e: LiveEvent) => void) {
+    this.liveHandlers.push(handler);
+    return () => {
+      this.liveHandlers = this.liveHandlers.filter((h) => h !== handler);
+    };
+  }
+  async onLiveChanged(_handler: () => void) {
+    return () => {};
   }
   /** TICKETS.md changed on disk: the shell's `board-changed` event. */
   boardChanged(view: BoardView) {

@@ -23,4 +23,8 @@ phase: string | null,
 /**
  * A phase waiting for its idle edge.
  */
-queued: string | null, paused: boolean, };
+queued: string | null, paused: boolean, 
+/**
+ * The process id of its CLI, while it runs.
+ */
+pid: number | null, };

@@ -99,7 +99,8 @@ export interface AgentProfile {
   display_name: string;
   cli: CliKind;
   command: string;
-  args: string[];
+  args?: string[];
+  // `args` may be absent from the JSON; read it as empty.
   env: Record<string, string>;
   roles: Role[];
 }

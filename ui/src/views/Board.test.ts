@@ -57,7 +57,7 @@ describe('board', () => {
     expect(screen.getByTestId('ticket-T-002').textContent).toContain('T-001');
     // Phase badges with their agent in the batch header.
     const head = screen.getByTestId('batch-1').querySelector('.phases')!.textContent!;
-    expect(head).toMatch(/build.*builder/);
+    expect(head).toMatch(/Build.*builder/);
   });
 
   it('says what to do when no project is open', async () => {

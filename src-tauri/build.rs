@@ -21,6 +21,8 @@ const COMMANDS: &[&str] = &[
     "project_inspect",
     "project_finish",
     "timeline",
+    "live_state",
+    "live_command",
 ];
 
 fn main() {

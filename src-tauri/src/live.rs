@@ -216,7 +216,7 @@ impl PaneSink for UiSink {
 /// `Designer · leap demo-agent`: the role noun of the first role and the program (plus its
 /// subcommand when it has one).
 pub fn agent_title(profile: &AgentProfile) -> String {
-    let noun = profile.roles.first().map_or("Agent", |r| role_noun(*r));
+    let noun = main_role(profile).map_or("Agent", role_noun);
     let command = profile
         .command
         .clone()
@@ -235,6 +235,35 @@ pub fn agent_title(profile: &AgentProfile) -> String {
         _ => program,
     };
     format!("{noun} · {shown}")
+}
+
+/// The role an agent is named after: its pipeline role (design before build before review ...),
+/// not a preamble role it also takes.
+pub fn main_role(profile: &AgentProfile) -> Option<Role> {
+    const ORDER: [Role; 8] = [
+        Role::Design,
+        Role::Build,
+        Role::Review,
+        Role::Qa,
+        Role::Fix,
+        Role::Plan,
+        Role::Requirements,
+        Role::Discovery,
+    ];
+    ORDER.into_iter().find(|r| profile.roles.contains(r))
+}
+
+/// The command line with its program's directory left out: `leap demo-agent --role builder`.
+pub fn short_command(command: &str) -> String {
+    let mut words = command.split_whitespace();
+    let program = words.next().unwrap_or_default();
+    let name = Path::new(program)
+        .file_name()
+        .map_or(program.to_string(), |n| n.to_string_lossy().into_owned());
+    std::iter::once(name)
+        .chain(words.map(str::to_string))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `leap` next to the running `leapfrog`, else `leap` on PATH.
@@ -278,13 +307,11 @@ pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
         infos.push(PaneInfo {
             id: profile.id.clone(),
             title: agent_title(profile),
-            role: profile
-                .roles
-                .first()
+            role: main_role(profile)
                 .map_or("build", |r| r.as_str())
                 .to_string(),
-            agent_command: command.clone(),
-            program: command,
+            program: short_command(&command),
+            agent_command: command,
         });
         agents.push(AgentRoute {
             id: profile.id.clone(),
@@ -635,10 +662,7 @@ fn state_dto(run: &Running, snap: &Snapshot) -> LiveState {
                 phase: a.phase.as_ref().map(label),
                 queued: a.queued.as_ref().map(label),
                 paused: a.paused,
-                pid: a
-                    .pane
-                    .and_then(|p| panes.get(p).ok())
-                    .and_then(|p| p.pid()),
+                pid: a.pane.and_then(|p| panes.get(p).ok()).and_then(|p| p.pid()),
             })
             .collect(),
         runs: snap.runs.iter().map(run_dto).collect(),

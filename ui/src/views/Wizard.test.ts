@@ -62,7 +62,7 @@ describe('new project wizard', () => {
     expect(screen.getByTestId('pattern-leapfrog').querySelector('svg')).toBeTruthy();
     await fireEvent.click(screen.getByTestId('pattern-specialist'));
     expect(screen.getByTestId('role-reviewer')).toBeTruthy();
-    await fireEvent.change(screen.getByTestId('role-builder'), { target: { value: 'my-agent --yolo' } });
+    await type('role-builder', 'my-agent --yolo');
     await fireEvent.click(screen.getByTestId('wizard-next'));
     expect((screen.getByTestId('wizard-verify') as HTMLInputElement).value).toBe('cargo test');
     await type('wizard-verify', 'make check');
@@ -102,5 +102,23 @@ describe('new project wizard', () => {
     await fireEvent.click(screen.getByTestId('wizard-next'));
     expect((await screen.findByRole('alert')).textContent).toContain('/nope is not a folder');
     expect(screen.getByTestId('wizard-folder')).toBeTruthy();
+  });
+
+  it('says what to do when no agent CLI is installed, and takes a typed command', async () => {
+    const p = plan(true);
+    p.detected = p.detected.map((d) => ({ ...d, path: null, version: null }));
+    p.agents = [];
+    mock.plan = p;
+    render(Wizard);
+    await type('wizard-folder', '/tmp/repo');
+    await fireEvent.click(screen.getByTestId('wizard-next'));
+    expect((await screen.findByTestId('wizard-no-cli')).textContent).toContain('No agent CLI found');
+    await fireEvent.click(screen.getByTestId('wizard-next'));
+    await type('role-designer', 'claude --model opus');
+    await type('role-builder', 'codex');
+    for (let i = 0; i < 2; i++) await fireEvent.click(screen.getByTestId('wizard-next'));
+    await fireEvent.click(screen.getByTestId('wizard-finish'));
+    await waitFor(() => expect(mock.callsOf('finish')).toHaveLength(1));
+    expect(mock.callsOf('finish')[0].choices.assignments).toEqual({ designer: 'claude --model opus', builder: 'codex' });
   });
 });

@@ -11,6 +11,18 @@ const COMMANDS: &[&str] = &[
     "clipboard_write",
     "open_link",
     "ui_mark",
+    "board_view",
+    "board_apply",
+    "board_undo",
+    "projects_list",
+    "project_current",
+    "project_open",
+    "pick_folder",
+    "project_inspect",
+    "project_finish",
+    "timeline",
+    "live_state",
+    "live_command",
 ];
 
 fn main() {

@@ -21,10 +21,14 @@ pub fn cockpit(state: State<'_, AppState>) -> Cockpit {
 #[tauri::command]
 pub fn pane_attach(
     state: State<'_, AppState>,
+    live: State<'_, crate::live::Live>,
     pane_id: String,
     size: PaneSize,
     output: OutputChannel,
 ) -> Result<()> {
+    if let Some(route) = live.route(&pane_id) {
+        return crate::live::attach(route?, size, output);
+    }
     let route = state.route(&pane_id)?;
     check_size(size.cols, size.rows)?;
     state
@@ -50,10 +54,14 @@ pub fn pane_attach(
 #[tauri::command]
 pub fn pane_write(
     state: State<'_, AppState>,
+    live: State<'_, crate::live::Live>,
     pane_id: String,
     data: String,
     binary: bool,
 ) -> Result<()> {
+    if let Some(route) = live.route(&pane_id) {
+        return crate::live::write(route?, &data, binary);
+    }
     let route = state.route(&pane_id)?;
     let bytes = input_bytes(&data, binary)?;
     state
@@ -63,7 +71,15 @@ pub fn pane_write(
 }
 
 #[tauri::command]
-pub fn pane_resize(state: State<'_, AppState>, pane_id: String, size: PaneSize) -> Result<()> {
+pub fn pane_resize(
+    state: State<'_, AppState>,
+    live: State<'_, crate::live::Live>,
+    pane_id: String,
+    size: PaneSize,
+) -> Result<()> {
+    if let Some(route) = live.route(&pane_id) {
+        return crate::live::resize(route?, size);
+    }
     let route = state.route(&pane_id)?;
     check_size(size.cols, size.rows)?;
     state
@@ -74,7 +90,15 @@ pub fn pane_resize(state: State<'_, AppState>, pane_id: String, size: PaneSize) 
 
 /// xterm.js has rendered `bytes` more bytes of the pane's output.
 #[tauri::command]
-pub fn pane_ack(state: State<'_, AppState>, pane_id: String, bytes: u32) -> Result<()> {
+pub fn pane_ack(
+    state: State<'_, AppState>,
+    live: State<'_, crate::live::Live>,
+    pane_id: String,
+    bytes: u32,
+) -> Result<()> {
+    if let Some(route) = live.route(&pane_id) {
+        return crate::live::ack(route?, bytes);
+    }
     let route = state.route(&pane_id)?;
     let acked = {
         let mut d = route.delivery.lock().unwrap_or_else(|e| e.into_inner());

@@ -2,11 +2,15 @@
 //! `leapfrog-engine`; this crate turns engine panes into IPC (raw byte channels out, commands in)
 //! and forwards the app's log to the Logs pane.
 
+pub mod board;
 pub mod cockpit;
 pub mod commands;
 pub mod dto;
+pub mod live;
 pub mod logs;
 pub mod panes;
+pub mod projects;
+pub mod timeline;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -93,8 +97,18 @@ pub fn run() {
         Err(_) => cockpit::default_agents(),
     };
     let bench = std::env::var_os("LEAPFROG_BENCH").map(|_| bench::Bench::new(started));
+    // `leapfrog [PROJECT_DIR]`: open that project (its panes start there too).
+    let project_dir = std::env::args_os().nth(1).map(std::path::PathBuf::from);
+    if let Some(dir) = &project_dir {
+        if let Err(e) = std::env::set_current_dir(dir) {
+            eprintln!("leapfrog: cannot open {}: {e}", dir.display());
+            std::process::exit(2);
+        }
+    }
 
     let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(projects::Projects::default())
         .invoke_handler(tauri::generate_handler![
             commands::cockpit,
             commands::pane_attach,
@@ -106,6 +120,18 @@ pub fn run() {
             commands::clipboard_write,
             commands::open_link,
             commands::ui_mark,
+            board::board_view,
+            board::board_apply,
+            board::board_undo,
+            projects::projects_list,
+            projects::project_current,
+            projects::project_open,
+            projects::pick_folder,
+            projects::project_inspect,
+            projects::project_finish,
+            timeline::timeline,
+            live::live_state,
+            live::live_command,
         ])
         .setup(move |app| {
             let state = start_panes(app.handle(), &agents, logs, bench)?;
@@ -113,6 +139,12 @@ pub fn run() {
                 bench::read_commands(app.handle().clone());
             }
             app.manage(state);
+            live::install(app.handle());
+            if let Some(dir) = &project_dir {
+                if let Err(e) = projects::open(app.handle(), dir) {
+                    tracing::error!("{e}");
+                }
+            }
             Ok(())
         })
         .build(tauri::generate_context!())
@@ -120,6 +152,7 @@ pub fn run() {
 
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
+            live::stop(handle);
             if let Some(state) = handle.try_state::<AppState>() {
                 for id in state.panes.ids() {
                     let _ = state.panes.remove(id);
@@ -247,6 +280,7 @@ mod tests {
                 commands::pane_ack,
                 commands::open_link,
             ])
+            .manage(live::Live::default())
             .build(mock_context(noop_assets()))
             .expect("mock app");
         let state = start_panes(

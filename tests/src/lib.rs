@@ -161,6 +161,8 @@ pub struct Launch {
     pub agents: Option<String>,
     /// Extra environment for the app.
     pub env: Vec<(String, String)>,
+    /// Command-line arguments of the app (`leapfrog PROJECT_DIR`).
+    pub args: Vec<String>,
 }
 
 /// A running app under WebDriver.
@@ -208,7 +210,7 @@ impl App {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
-            json!({ "application": bin.to_string_lossy() }),
+            json!({ "application": bin.to_string_lossy(), "args": opts.args }),
         );
         caps.insert("browserName".into(), json!("wry"));
         let url = format!("http://127.0.0.1:{port}");

@@ -7,6 +7,19 @@ import type { LogLine } from './bindings/LogLine';
 import type { PaneExit } from './bindings/PaneExit';
 import type { PaneSize } from './bindings/PaneSize';
 import type { UiMark } from './bindings/UiMark';
+import type { LiveCommand } from './bindings/LiveCommand';
+import type { LiveEvent } from './bindings/LiveEvent';
+import type { LiveState } from './bindings/LiveState';
+import type {
+  AppNotice,
+  BoardOp,
+  BoardView,
+  OpOutcome,
+  ProjectSummary,
+  SetupChoices,
+  SetupPlan,
+  TimelineData,
+} from '../views/types';
 
 export type Unsubscribe = () => void;
 
@@ -33,6 +46,36 @@ export interface Backend {
   clipboardWrite(text: string): Promise<void>;
   /** Milestones the UI reaches (first painted prompt, frame gaps); the shell logs them. */
   uiMark(mark: UiMark): Promise<void>;
+
+  // ---- Board, projects, timeline (src-tauri/src/{board,projects,timeline}.rs) ----
+  /** The open project's board; `null` when no project is open. */
+  boardView(): Promise<BoardView | null>;
+  /** One board operation; `confirmed` answers a `needs_confirmation` outcome. */
+  boardApply(op: BoardOp, confirmed?: boolean): Promise<OpOutcome>;
+  boardUndo(): Promise<OpOutcome>;
+  /** The board after TICKETS.md changed on disk (an agent's edit). */
+  onBoardChanged(handler: (view: BoardView) => void): Promise<Unsubscribe>;
+  projectsList(): Promise<ProjectSummary[]>;
+  /** The open project, if any. */
+  projectCurrent(): Promise<ProjectSummary | null>;
+  projectOpen(dir: string): Promise<ProjectSummary>;
+  /** The native open-folder dialog; `null` when cancelled. */
+  pickFolder(): Promise<string | null>;
+  projectInspect(dir: string): Promise<SetupPlan>;
+  /** Carries out the wizard's choices (git init, TICKETS.md created or adopted) and opens the project. */
+  projectFinish(plan: SetupPlan, choices: SetupChoices): Promise<ProjectSummary>;
+  timeline(): Promise<TimelineData | null>;
+  onNotice(handler: (notice: AppNotice) => void): Promise<Unsubscribe>;
+
+  // ---- The running project (src-tauri/src/live.rs) ----
+  /** The open project's orchestrator: agents, phase runs; `null` when none runs (login shells). */
+  liveState(): Promise<LiveState | null>;
+  /** Verify, pause/resume/restart an agent, retry or mark complete a phase; answers a line. */
+  liveCommand(command: LiveCommand): Promise<string>;
+  /** Something happened in the run (status, phase, verify, log): refresh `liveState`. */
+  onLiveEvent(handler: (event: LiveEvent) => void): Promise<Unsubscribe>;
+  /** A (new) project started running. */
+  onLiveChanged(handler: () => void): Promise<Unsubscribe>;
 }
 
 const tauriBackend: Backend = {
@@ -60,6 +103,30 @@ const tauriBackend: Backend = {
   clipboardRead: () => invoke<string>('clipboard_read'),
   clipboardWrite: (text) => invoke('clipboard_write', { text }),
   uiMark: (mark) => invoke('ui_mark', { mark }),
+  boardView: () => invoke<BoardView | null>('board_view'),
+  boardApply: (op, confirmed = false) => invoke<OpOutcome>('board_apply', { op, confirmed }),
+  boardUndo: () => invoke<OpOutcome>('board_undo'),
+  async onBoardChanged(handler) {
+    return listen<BoardView>('board-changed', (event) => handler(event.payload));
+  },
+  projectsList: () => invoke<ProjectSummary[]>('projects_list'),
+  projectCurrent: () => invoke<ProjectSummary | null>('project_current'),
+  projectOpen: (dir) => invoke<ProjectSummary>('project_open', { dir }),
+  pickFolder: () => invoke<string | null>('pick_folder'),
+  projectInspect: (dir) => invoke<SetupPlan>('project_inspect', { dir }),
+  projectFinish: (plan, choices) => invoke<ProjectSummary>('project_finish', { plan, choices }),
+  timeline: () => invoke<TimelineData | null>('timeline'),
+  async onNotice(handler) {
+    return listen<AppNotice>('notice', (event) => handler(event.payload));
+  },
+  liveState: () => invoke<LiveState | null>('live_state'),
+  liveCommand: (command) => invoke<string>('live_command', { command }),
+  async onLiveEvent(handler) {
+    return listen<LiveEvent>('live-event', (event) => handler(event.payload));
+  },
+  async onLiveChanged(handler) {
+    return listen<number>('live-changed', () => handler());
+  },
 };
 
 let current: Backend = tauriBackend;

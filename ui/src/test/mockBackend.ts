@@ -6,6 +6,21 @@ import type { LogLine } from '../lib/bindings/LogLine';
 import type { PaneExit } from '../lib/bindings/PaneExit';
 import type { PaneSize } from '../lib/bindings/PaneSize';
 import type { UiMark } from '../lib/bindings/UiMark';
+import type { LiveCommand } from '../lib/bindings/LiveCommand';
+import type { LiveEvent } from '../lib/bindings/LiveEvent';
+import type { LiveState } from '../lib/bindings/LiveState';
+import type {
+  AppNotice,
+  BoardOp,
+  BoardView,
+  Card,
+  OpOutcome,
+  ProjectSummary,
+  SetupChoices,
+  SetupPlan,
+  TimelineData,
+} from '../views/types';
+import { sameColumn } from '../views/types';
 
 export type Call =
   | { cmd: 'attach'; paneId: string; size: PaneSize }
@@ -14,7 +29,12 @@ export type Call =
   | { cmd: 'ack'; paneId: string; bytes: number }
   | { cmd: 'clipboardWrite'; text: string }
   | { cmd: 'openLink'; url: string }
-  | { cmd: 'mark'; mark: UiMark };
+  | { cmd: 'mark'; mark: UiMark }
+  | { cmd: 'board'; op: BoardOp; confirmed: boolean }
+  | { cmd: 'undo' }
+  | { cmd: 'projectOpen'; dir: string }
+  | { cmd: 'inspect'; dir: string }
+  | { cmd: 'finish'; plan: SetupPlan; choices: SetupChoices };
 
 export class MockBackend implements Backend {
   calls: Call[] = [];
@@ -65,6 +85,171 @@ export class MockBackend implements Backend {
     this.calls.push({ cmd: 'mark', mark });
   }
 
+  // ---- Board, projects, timeline: a small in-memory board that applies moves, edits and undo ----
+  board: BoardView | null = null;
+  undoStack: BoardView[] = [];
+  boardHandlers: Array<(v: BoardView) => void> = [];
+  noticeHandlers: Array<(n: AppNotice) => void> = [];
+  projects: ProjectSummary[] = [];
+  current: ProjectSummary | null = null;
+  plan: SetupPlan | null = null;
+  folder: string | null = null;
+  timelineValue: TimelineData | null = null;
+
+  async boardView() {
+    return this.board;
+  }
+  async boardApply(op: BoardOp, confirmed = false): Promise<OpOutcome> {
+    this.calls.push({ cmd: 'board', op, confirmed });
+    if (!this.board) throw new Error('no project is open');
+    const next: BoardView = structuredClone(this.board);
+    const find = (id: string) => {
+      for (const col of next.columns) {
+        const i = col.cards.findIndex((c) => c.id === id);
+        if (i >= 0) return { col, i };
+      }
+      throw new Error(`no ticket ${id}`);
+    };
+    switch (op.op) {
+      case 'move_ticket': {
+        const { col, i } = find(op.ticket);
+        const busy = col.phases.some((p) => (p.kind === 'build' || p.kind === 'review') && p.state === 'running');
+        if (busy && !confirmed && !sameColumn(col.key, op.to))
+          return { result: 'needs_confirmation', reason: `${col.title} is being built` };
+        const [card] = col.cards.splice(i, 1);
+        const to = next.columns.find((c) => sameColumn(c.key, op.to));
+        if (!to) throw new Error('no such column');
+        to.cards.splice(op.position ?? to.cards.length, 0, card);
+        break;
+      }
+      case 'move_batch': {
+        const i = next.columns.findIndex((c) => c.key.kind === 'batch' && c.key.number === op.batch);
+        const [col] = next.columns.splice(i, 1);
+        next.columns.splice(op.position, 0, col);
+        break;
+      }
+      case 'add_ticket': {
+        const to = next.columns.find((c) => (op.batch === null ? c.key.kind === 'backlog' : c.key.kind === 'batch' && c.key.number === op.batch));
+        const id = `T-${String(next.tickets + 1).padStart(3, '0')}`;
+        to!.cards.push(mockCard(id, op.title));
+        next.tickets += 1;
+        break;
+      }
+      case 'edit_ticket': {
+        const { col, i } = find(op.ticket);
+        const card = col.cards[i];
+        if (op.title) card.title = op.title;
+        if (op.status) card.status = op.status;
+        for (const f of op.fields ?? []) if (f.field === 'Owner') card.owner = f.value || null;
+        break;
+      }
+      case 'delete_ticket': {
+        const { col, i } = find(op.ticket);
+        col.cards.splice(i, 1);
+        next.tickets -= 1;
+        break;
+      }
+      case 'add_batch': {
+        const n = Math.max(0, ...next.columns.map((c) => (c.key.kind === 'batch' ? c.key.number : 0))) + 1;
+        const at = next.columns.findIndex((c) => c.key.kind === 'backlog');
+        next.columns.splice(at < 0 ? next.columns.length : at, 0, { key: { kind: 'batch', number: n }, title: op.title, line: null, phases: [], cards: [] });
+        break;
+      }
+      case 'rename_batch': {
+        const col = next.columns.find((c) => c.key.kind === 'batch' && c.key.number === op.batch);
+        col!.title = op.title;
+        break;
+      }
+      case 'delete_batch': {
+        const i = next.columns.findIndex((c) => c.key.kind === 'batch' && c.key.number === op.batch);
+        if (next.columns[i].cards.length > 0 && !op.with_tickets) throw new Error('the batch still holds tickets');
+        next.columns.splice(i, 1);
+        break;
+      }
+    }
+    this.undoStack.push(this.board);
+    this.board = next;
+    return { result: 'applied', view: next, created: null, undo_depth: this.undoStack.length };
+  }
+  async boardUndo(): Promise<OpOutcome> {
+    this.calls.push({ cmd: 'undo' });
+    const prev = this.undoStack.pop();
+    if (!prev) throw new Error('nothing to undo');
+    this.board = prev;
+    return { result: 'applied', view: prev, created: null, undo_depth: this.undoStack.length };
+  }
+  async onBoardChanged(handler: (v: BoardView) => void) {
+    this.boardHandlers.push(handler);
+    return () => {
+      this.boardHandlers = this.boardHandlers.filter((h) => h !== handler);
+    };
+  }
+  async projectsList() {
+    return this.projects;
+  }
+  async projectCurrent() {
+    return this.current;
+  }
+  async projectOpen(dir: string) {
+    this.calls.push({ cmd: 'projectOpen', dir });
+    const p = this.projects.find((q) => q.dir === dir) ?? { id: dir, name: dir.split('/').pop() ?? dir, dir };
+    this.current = p;
+    return p;
+  }
+  async pickFolder() {
+    return this.folder;
+  }
+  async projectInspect(dir: string) {
+    this.calls.push({ cmd: 'inspect', dir });
+    if (!this.plan) throw new Error(`${dir} is not a folder`);
+    return { ...structuredClone(this.plan), dir };
+  }
+  async projectFinish(plan: SetupPlan, choices: SetupChoices) {
+    this.calls.push({ cmd: 'finish', plan, choices });
+    const p = { id: plan.name, name: plan.name, dir: plan.dir };
+    this.projects.push(p);
+    this.current = p;
+    return p;
+  }
+  async timeline() {
+    return this.timelineValue;
+  }
+  async onNotice(handler: (n: AppNotice) => void) {
+    this.noticeHandlers.push(handler);
+    return () => {
+      this.noticeHandlers = this.noticeHandlers.filter((h) => h !== handler);
+    };
+  }
+
+  // The running project (live.rs): none unless a test sets `liveValue`.
+  liveValue: LiveState | null = null;
+  liveCommands: LiveCommand[] = [];
+  liveHandlers: Array<(e: LiveEvent) => void> = [];
+  async liveState() {
+    return this.liveValue;
+  }
+  async liveCommand(command: LiveCommand) {
+    this.liveCommands.push(command);
+    return 'ok';
+  }
+  async onLiveEvent(handler: (e: LiveEvent) => void) {
+    this.liveHandlers.push(handler);
+    return () => {
+      this.liveHandlers = this.liveHandlers.filter((h) => h !== handler);
+    };
+  }
+  async onLiveChanged(_handler: () => void) {
+    return () => {};
+  }
+  /** TICKETS.md changed on disk: the shell's `board-changed` event. */
+  boardChanged(view: BoardView) {
+    this.board = view;
+    for (const h of this.boardHandlers) h(view);
+  }
+  notice(n: AppNotice) {
+    for (const h of this.noticeHandlers) h(n);
+  }
+
   // Driving the UI as the shell would:
   output(paneId: string, text: string) {
     const out = this.outputs.get(paneId);
@@ -92,4 +277,77 @@ export function twoAgents(): Cockpit {
       { id: 'builder', title: 'Builder · codex', role: 'build', agentCommand: 'codex', program: 'bash' },
     ],
   };
+}
+
+export function mockCard(id: string, title: string, extra: Partial<Card> = {}): Card {
+  return {
+    id,
+    title,
+    status: 'todo',
+    status_unknown: false,
+    status_raw: null,
+    owner: null,
+    priority: null,
+    depends_on: [],
+    blocked_by_dependency: false,
+    line_start: 0,
+    line_end: 0,
+    ...extra,
+  };
+}
+
+/** Two batches and a Backlog: T-001 in batch 1 (being built), T-002 and T-003 in batch 2, T-004 in the Backlog. */
+export function smallBoard(): BoardView {
+  return {
+    tickets: 4,
+    warnings: [],
+    columns: [
+      {
+        key: { kind: 'batch', number: 1 },
+        title: 'Batch 1: Skeleton',
+        line: 3,
+        phases: [
+          { kind: 'design', state: 'passed', agent: 'designer' },
+          { kind: 'build', state: 'running', agent: 'builder' },
+        ],
+        cards: [mockCard('T-001', 'Project skeleton', { status: 'doing', owner: 'codex' })],
+      },
+      {
+        key: { kind: 'batch', number: 2 },
+        title: 'Batch 2: Board',
+        line: 10,
+        phases: [],
+        cards: [
+          mockCard('T-002', 'Board columns', {
+            depends_on: [{ id: 'T-001', status: 'doing', finished: false }],
+            blocked_by_dependency: true,
+          }),
+          mockCard('T-003', 'Drag and drop'),
+        ],
+      },
+      { key: { kind: 'backlog' }, title: 'Backlog', line: null, phases: [], cards: [mockCard('T-004', 'Dark theme')] },
+    ],
+  };
+}
+
+/** A board of `batches` batches with `perBatch` tickets each (the 1 000-ticket benchmark). */
+export function bigBoard(batches: number, perBatch: number): BoardView {
+  const columns = [];
+  let n = 0;
+  for (let b = 1; b <= batches; b++) {
+    const cards = [];
+    for (let i = 0; i < perBatch; i++) {
+      n += 1;
+      const id = `T-${String(n).padStart(4, '0')}`;
+      cards.push(
+        mockCard(id, `Ticket ${n}: do one small thing`, {
+          owner: n % 3 === 0 ? 'codex' : null,
+          depends_on: n > 1 && n % 4 === 0 ? [{ id: `T-${String(n - 1).padStart(4, '0')}`, status: 'todo', finished: false }] : [],
+        }),
+      );
+    }
+    columns.push({ key: { kind: 'batch' as const, number: b }, title: `Batch ${b}`, line: null, phases: [], cards });
+  }
+  columns.push({ key: { kind: 'backlog' as const }, title: 'Backlog', line: null, phases: [], cards: [] });
+  return { columns, tickets: n, warnings: [] };
 }

@@ -441,6 +441,8 @@ struct AgentRt {
     /// Assigned, prompt not written yet: (phase, prompt, since).
     queued: Option<(PhaseId, String, Instant)>,
     last_output: Instant,
+    /// The screen was read again once the output went quiet (see `quiet_recheck_due`).
+    quiet_checked: bool,
     last_write: Option<Instant>,
     output_since_write: bool,
     idle_edge: Option<Instant>,
@@ -683,6 +685,7 @@ impl Core {
                 current: None,
                 queued: None,
                 last_output: now,
+                quiet_checked: false,
                 last_write: None,
                 output_since_write: false,
                 idle_edge: None,
@@ -873,6 +876,10 @@ impl Core {
                 wake = wake
                     .min(a.last_output + crate::agents::screen::QUIET + Duration::from_millis(50));
             }
+            if !a.exited && Self::quiet_recheck_pending(a) {
+                wake = wake
+                    .min(a.last_output + crate::agents::screen::QUIET + Duration::from_millis(50));
+            }
         }
         wake.saturating_duration_since(now)
             .max(Duration::from_millis(5))
@@ -890,6 +897,7 @@ impl Core {
                 }
                 let a = &mut self.agents[agent];
                 a.last_output = Instant::now();
+                a.quiet_checked = false;
                 a.output_since_write = true;
                 a.dirty = true;
                 let found = a.scanner.feed(&bytes);
@@ -1024,6 +1032,7 @@ impl Core {
                 a.last_write = None;
                 a.idle_edge = None;
                 a.last_output = Instant::now();
+                a.quiet_checked = false;
                 let id = a.profile.id.clone();
                 let _ = self.store.append_note(
                     &self.project_id,
@@ -1192,7 +1201,14 @@ impl Core {
             if a.exited || a.pane.is_none() {
                 continue;
             }
-            let due = a.dirty
+            let quiet_recheck = Self::quiet_recheck_pending(a)
+                && now >= a.last_output + crate::agents::screen::QUIET;
+            if quiet_recheck {
+                self.agents[i].quiet_checked = true;
+            }
+            let a = &self.agents[i];
+            let due = quiet_recheck
+                || a.dirty
                 || a.candidate
                     .as_ref()
                     .is_some_and(|(_, s)| now >= *s + DEBOUNCE)
@@ -1227,6 +1243,15 @@ impl Core {
             return true;
         }
         false
+    }
+
+    /// A status from the process (`starting`, `prompt sent`) is read from the screen once more
+    /// after the output goes quiet: the mirror thread may not have parsed the last frame when
+    /// the output message was evaluated, and nothing else would wake a re-read.
+    fn quiet_recheck_pending(a: &AgentRt) -> bool {
+        !a.quiet_checked
+            && a.status.status == AgentStatus::Working
+            && a.status.signal == StatusSignal::Process
     }
 
     fn evaluate(&mut self, i: usize) {

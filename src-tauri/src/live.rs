@@ -1,0 +1,901 @@
+//! A running project: the engine's [`Orchestrator`] behind the cockpit. When a project with a
+//! `.leapfrog/project.json` is opened (the `project-opened` event of `projects.rs`), its orchestrator
+//! starts; each agent's pane is attached with [`Orchestrator::attach_ui`] to the same raw-channel
+//! [`Delivery`] the login-shell panes use, so xterm.js gets the frames and acks them. Engine events
+//! go to the UI as `live-event` (typed DTOs, never PTY bytes), to the Logs pane as log lines and, when
+//! they need the user, as `notice` events. Every rule stays in the engine; this module only maps.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use leapfrog_engine::agents::{AgentProfile, AgentStatus};
+use leapfrog_engine::model::{CompletionDetection, PhaseOutcome, PhaseRun, Role};
+use leapfrog_engine::orchestrator::{
+    Command, EngineEvent, OpenOptions, Orchestrator, ProjectConfig, Snapshot,
+};
+use leapfrog_engine::pty::{
+    PaneExit as EngineExit, PaneId, PaneSink, PaneSize as EngineSize, Panes,
+};
+use leapfrog_engine::scheduler::PhaseId;
+use leapfrog_engine::store::{SledStore, Store};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Emitter, Listener, Manager, State};
+use ts_rs::TS;
+
+use crate::cockpit::{cli_command, role_noun};
+use crate::dto::{Cockpit, PaneInfo, PaneSize};
+use crate::panes::{check_size, input_bytes, Delivery, SharedDelivery};
+use crate::timeline::TimelineData;
+use crate::OutputChannel;
+
+type Result<T> = std::result::Result<T, String>;
+
+/// One agent of the running project as its pane header shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveAgent {
+    pub id: String,
+    /// `working`, `idle`, `needs_input`, `exited`, `offline`.
+    pub status: String,
+    /// What produced the status: `hook`, `session_file`, `screen`, `process`.
+    pub signal: String,
+    pub reason: String,
+    /// The roles it may take (role enforcement): `design`, `review`, ...
+    pub roles: Vec<String>,
+    /// The phase it runs, e.g. `design(2)`.
+    pub phase: Option<String>,
+    /// A phase waiting for its idle edge.
+    pub queued: Option<String>,
+    pub paused: bool,
+    /// The process id of its CLI, while it runs.
+    pub pid: Option<u32>,
+}
+
+/// One phase run: what ran where and how it completed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveRun {
+    #[ts(type = "number")]
+    pub id: u64,
+    /// `design(2)`, `verify(1)`, `preamble(1)`: also what retry / mark complete take.
+    pub phase: String,
+    pub agent: Option<String>,
+    /// `running`, `passed`, `failed`, `cancelled`, `crashed`, `timed_out`.
+    pub outcome: String,
+    /// How the end was detected: `handoff block`, `complete block`, `click`, `verify exit`, ...
+    pub completed_by: Option<String>,
+    #[ts(type = "number")]
+    pub started_ms: u64,
+    #[ts(type = "number | null")]
+    pub ended_ms: Option<u64>,
+}
+
+/// The whole running project, for the cockpit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveState {
+    pub project: String,
+    pub dir: String,
+    /// Bumped when a (new) project starts: the UI re-creates its panes.
+    #[ts(type = "number")]
+    pub generation: u64,
+    /// The agents' panes (ids are the agent ids).
+    pub cockpit: Cockpit,
+    pub agents: Vec<LiveAgent>,
+    pub runs: Vec<LiveRun>,
+    pub finished: bool,
+}
+
+/// What the controls ask for.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum LiveCommand {
+    RunVerify,
+    PauseAgent {
+        agent: String,
+    },
+    ResumeAgent {
+        agent: String,
+    },
+    RestartAgent {
+        agent: String,
+    },
+    /// `phase` as in [`LiveRun::phase`].
+    Retry {
+        phase: String,
+    },
+    MarkComplete {
+        phase: String,
+        passed: bool,
+    },
+}
+
+/// Sent as `live-event`: something happened; the UI refreshes its [`LiveState`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveEvent {
+    /// `agent_started`, `agent_status`, `phase_dispatched`, `phase_completed`, `verify_started`,
+    /// `verify_finished`, `notification`, `log`, `finished`.
+    pub kind: String,
+    pub agent: Option<String>,
+    /// A line for the user.
+    pub text: String,
+}
+
+/// A running agent's pane route: which engine pane it is now and what the UI was sent of it.
+struct AgentRoute {
+    id: String,
+    delivery: SharedDelivery<OutputChannel>,
+}
+
+struct Running {
+    dir: PathBuf,
+    name: String,
+    orch: Arc<Orchestrator>,
+    agents: Vec<AgentRoute>,
+    infos: Vec<PaneInfo>,
+    /// Each agent's roles (role enforcement: the phases it may take).
+    roles: Vec<(String, Vec<String>)>,
+    started: Instant,
+    generation: u64,
+}
+
+/// The running project (managed by Tauri).
+#[derive(Default)]
+pub struct Live {
+    running: Mutex<Option<Arc<Running>>>,
+    generation: AtomicU64,
+}
+
+/// The pane of a live agent, for the pane commands.
+pub struct LiveRoute {
+    pub panes: Arc<Panes>,
+    pub pane: PaneId,
+    pub delivery: SharedDelivery<OutputChannel>,
+}
+
+impl Live {
+    fn current(&self) -> Option<Arc<Running>> {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The live agent `pane_id`, when a project runs and has it (its pane may be gone: exited).
+    pub fn route(&self, pane_id: &str) -> Option<Result<LiveRoute>> {
+        let run = self.current()?;
+        let agent = run.agents.iter().find(|a| a.id == pane_id)?;
+        Some(
+            run.orch
+                .agent_pane(pane_id)
+                .map(|pane| LiveRoute {
+                    panes: run.orch.panes(),
+                    pane,
+                    delivery: agent.delivery.clone(),
+                })
+                .ok_or_else(|| format!("agent `{pane_id}` has no pane (not started)")),
+        )
+    }
+
+    /// The live schedule in the timeline's shape (`leap simulate --json`), when a project runs.
+    pub fn timeline_data(&self) -> Option<TimelineData> {
+        let run = self.current()?;
+        let summary = run.orch.summary().ok()?;
+        Some(TimelineData {
+            schedule: serde_json::to_value(&summary).ok()?,
+            now: Some(run.started.elapsed().as_secs_f64() / 60.0),
+            source: "live",
+        })
+    }
+}
+
+/// Frames of an agent's pane into its [`Delivery`] (the raw channel once the UI attached).
+struct UiSink {
+    delivery: SharedDelivery<OutputChannel>,
+}
+
+impl PaneSink for UiSink {
+    fn output(&mut self, frame: Vec<u8>) {
+        self.delivery
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .frame(frame);
+    }
+    fn exited(&mut self, _exit: EngineExit) {
+        // Shown from the engine's `agent_status` (exited), which also says why.
+    }
+}
+
+/// `Designer · leap demo-agent`: the role noun of the first role and the program (plus its
+/// subcommand when it has one).
+pub fn agent_title(profile: &AgentProfile) -> String {
+    let noun = main_role(profile).map_or("Agent", role_noun);
+    let command = profile
+        .command
+        .clone()
+        .unwrap_or_else(|| cli_command(profile.cli).to_string());
+    let mut words = command.split_whitespace();
+    let program = words
+        .next()
+        .map(|p| {
+            Path::new(p)
+                .file_name()
+                .map_or(p.to_string(), |n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    let shown = match words.next() {
+        Some(sub) if !sub.starts_with('-') => format!("{program} {sub}"),
+        _ => program,
+    };
+    format!("{noun} · {shown}")
+}
+
+/// The role an agent is named after: its pipeline role (design before build before review ...),
+/// not a preamble role it also takes.
+pub fn main_role(profile: &AgentProfile) -> Option<Role> {
+    const ORDER: [Role; 8] = [
+        Role::Design,
+        Role::Build,
+        Role::Review,
+        Role::Qa,
+        Role::Fix,
+        Role::Plan,
+        Role::Requirements,
+        Role::Discovery,
+    ];
+    ORDER.into_iter().find(|r| profile.roles.contains(r))
+}
+
+/// The command line with its program's directory left out: `leap demo-agent --role builder`.
+pub fn short_command(command: &str) -> String {
+    let mut words = command.split_whitespace();
+    let program = words.next().unwrap_or_default();
+    let name = Path::new(program)
+        .file_name()
+        .map_or(program.to_string(), |n| n.to_string_lossy().into_owned());
+    std::iter::once(name)
+        .chain(words.map(str::to_string))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `leap` next to the running `leapfrog`, else `leap` on PATH.
+pub fn leap_program() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("leap")))
+        .filter(|p| p.is_file())
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "leap".into())
+}
+
+/// Starts the project in `dir` (stopping the one running). A folder without
+/// `.leapfrog/project.json` keeps the login-shell cockpit.
+pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
+    let live = handle.state::<Live>();
+    if let Some(run) = live.current() {
+        if run.dir == dir {
+            return Ok(());
+        }
+    }
+    let config = ProjectConfig::load(dir)?;
+    let store: Arc<dyn Store> = Arc::new(SledStore::open_default().map_err(|e| e.to_string())?);
+    let mut opts = OpenOptions::new(dir, store)?;
+    opts.leap_program = leap_program();
+    let orch = Arc::new(Orchestrator::open(opts)?);
+    let mut agents = Vec::new();
+    let mut infos = Vec::new();
+    for profile in &config.agents {
+        let delivery: SharedDelivery<OutputChannel> = Arc::new(Mutex::new(Delivery::default()));
+        orch.attach_ui(
+            &profile.id,
+            Box::new(UiSink {
+                delivery: delivery.clone(),
+            }),
+        )?;
+        let command = profile
+            .command
+            .clone()
+            .unwrap_or_else(|| cli_command(profile.cli).to_string());
+        infos.push(PaneInfo {
+            id: profile.id.clone(),
+            title: agent_title(profile),
+            role: main_role(profile)
+                .map_or("build", |r| r.as_str())
+                .to_string(),
+            program: short_command(&command),
+            agent_command: command,
+        });
+        agents.push(AgentRoute {
+            id: profile.id.clone(),
+            delivery,
+        });
+    }
+    let events = orch.subscribe();
+    // The previous project stops first: one control endpoint and one set of agents at a time.
+    if let Some(old) = live
+        .running
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    {
+        old.orch.stop();
+    }
+    orch.start()?;
+    let generation = live.generation.fetch_add(1, Ordering::Relaxed) + 1;
+    let name = config.name.clone().unwrap_or_else(|| {
+        dir.file_name().map_or(dir.display().to_string(), |n| {
+            n.to_string_lossy().into_owned()
+        })
+    });
+    let run = Arc::new(Running {
+        dir: dir.to_path_buf(),
+        name,
+        orch,
+        agents,
+        infos,
+        roles: config
+            .agents
+            .iter()
+            .map(|a| {
+                (
+                    a.id.clone(),
+                    a.roles
+                        .iter()
+                        .map(|r: &Role| r.as_str().to_string())
+                        .collect(),
+                )
+            })
+            .collect(),
+        started: Instant::now(),
+        generation,
+    });
+    *live.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(run.clone());
+    forward_events(handle.clone(), run.clone(), events)?;
+    tracing::info!(project = %run.name, agents = run.agents.len(), "project running");
+    let _ = handle.emit("live-changed", generation);
+    Ok(())
+}
+
+/// Starts the orchestrator of every project the app opens, and stops it when the app exits.
+pub fn install(handle: &AppHandle) {
+    handle.manage(Live::default());
+    let h = handle.clone();
+    handle.listen_any("project-opened", move |event| {
+        #[derive(Deserialize)]
+        struct Opened {
+            dir: PathBuf,
+        }
+        let Ok(opened) = serde_json::from_str::<Opened>(event.payload()) else {
+            return;
+        };
+        let h = h.clone();
+        // Off the event thread: starting agents spawns processes.
+        std::thread::spawn(move || {
+            if let Err(e) = start(&h, &opened.dir) {
+                tracing::warn!("{}: not started: {e}", opened.dir.display());
+            }
+        });
+    });
+}
+
+/// Stops the running project (the app exits).
+pub fn stop(handle: &AppHandle) {
+    if let Some(live) = handle.try_state::<Live>() {
+        if let Some(run) = live
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            run.orch.stop();
+        }
+    }
+}
+
+fn forward_events(
+    handle: AppHandle,
+    run: Arc<Running>,
+    events: std::sync::mpsc::Receiver<EngineEvent>,
+) -> Result<()> {
+    std::thread::Builder::new()
+        .name("live-events".into())
+        .spawn(move || {
+            for event in events {
+                if let Some(notice) = notice_for(&event) {
+                    let _ = handle.emit("notice", notice);
+                }
+                let dto = event_dto(&event);
+                match &event {
+                    EngineEvent::Log { source, line } => {
+                        tracing::info!(target: "leapfrog::run", "{source}: {line}")
+                    }
+                    _ => tracing::info!(target: "leapfrog::run", "{}", dto.text),
+                }
+                let _ = handle.emit("live-event", dto);
+            }
+            tracing::debug!(project = %run.name, "engine events ended");
+        })
+        .map_err(|e| format!("cannot start the event thread: {e}"))?;
+    Ok(())
+}
+
+/// `needs_input`, failed review or verify, a batch ready: what the user is told about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notice {
+    pub kind: &'static str,
+    pub title: String,
+    pub body: String,
+    pub pane: Option<String>,
+}
+
+pub fn notice_for(event: &EngineEvent) -> Option<Notice> {
+    match event {
+        EngineEvent::AgentStatus {
+            agent,
+            status: AgentStatus::NeedsInput,
+            reason,
+            ..
+        } => Some(Notice {
+            kind: "needs_input",
+            title: format!("{agent} needs input"),
+            body: reason.clone(),
+            pane: Some(agent.clone()),
+        }),
+        EngineEvent::VerifyFinished {
+            sync,
+            passed: false,
+            ..
+        } => Some(Notice {
+            kind: "verify_failed",
+            title: "Verify failed".into(),
+            body: sync.map_or("verify run".into(), |s| format!("sync point {s}")),
+            pane: None,
+        }),
+        EngineEvent::PhaseCompleted { agent, phase, run }
+            if matches!(phase, PhaseId::Review { .. } | PhaseId::Qa { .. })
+                && run.outcome == PhaseOutcome::Failed =>
+        {
+            Some(Notice {
+                kind: "review_failed",
+                title: format!("{} failed", label(phase)),
+                body: "a fix is scheduled".into(),
+                pane: agent.clone(),
+            })
+        }
+        EngineEvent::PhaseCompleted { agent, phase, run }
+            if matches!(phase, PhaseId::Build { .. } | PhaseId::Fix { .. })
+                && run.outcome == PhaseOutcome::Passed =>
+        {
+            Some(Notice {
+                kind: "ready_for_review",
+                title: format!(
+                    "Batch {} ready for review",
+                    phase.batch().unwrap_or_default()
+                ),
+                body: format!("{} done", label(phase)),
+                pane: agent.clone(),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn snake<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// `design(2)`, `verify(1)`, `preamble(1)`.
+pub fn label(phase: &PhaseId) -> String {
+    match phase {
+        PhaseId::Preamble { index } => format!("preamble({})", index + 1),
+        other => other.to_string(),
+    }
+}
+
+/// Parses [`label`]'s form back; a bad one is a one-line error.
+pub fn parse_phase(text: &str) -> Result<PhaseId> {
+    let bad = || {
+        format!(
+            "unknown phase `{text}` (write kind(number): design(2), build(1), review(1), fix(1), qa(1), recheck(3), verify(1), preamble(1))"
+        )
+    };
+    let (kind, rest) = text.trim().split_once('(').ok_or_else(bad)?;
+    let n: u32 = rest
+        .strip_suffix(')')
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(bad)?;
+    let json = match kind.trim() {
+        "preamble" if n >= 1 => serde_json::json!({"phase": "preamble", "index": n - 1}),
+        "verify" => serde_json::json!({"phase": "verify", "sync": n}),
+        "design" | "build" | "review" | "fix" | "qa" | "recheck" => {
+            serde_json::json!({"phase": kind.trim(), "batch": n})
+        }
+        _ => return Err(bad()),
+    };
+    serde_json::from_value(json).map_err(|_| bad())
+}
+
+pub fn completed_by(d: CompletionDetection) -> &'static str {
+    match d {
+        CompletionDetection::HandoffMessage => "handoff block",
+        CompletionDetection::CompleteMessage => "complete block",
+        CompletionDetection::TicketsFile => "TICKETS.md",
+        CompletionDetection::ProcessExit => "process exit",
+        CompletionDetection::VerifyExit => "verify exit",
+        CompletionDetection::Idle => "idle",
+        CompletionDetection::Manual => "click",
+    }
+}
+
+fn run_dto(r: &PhaseRun) -> LiveRun {
+    let kind = snake(&r.kind);
+    let phase = match (kind.as_str(), r.batch) {
+        (k, Some(b)) => format!("{k}({b})"),
+        (k, None) => k.to_string(),
+    };
+    LiveRun {
+        id: r.id,
+        phase,
+        agent: r.agent.clone(),
+        outcome: snake(&r.outcome),
+        completed_by: r.detection.map(|d| completed_by(d).to_string()),
+        started_ms: r.started_at,
+        ended_ms: r.ended_at,
+    }
+}
+
+pub fn event_dto(event: &EngineEvent) -> LiveEvent {
+    let (kind, agent, text) = match event {
+        EngineEvent::AgentStarted {
+            agent,
+            command_line,
+            resumed,
+            ..
+        } => (
+            "agent_started",
+            Some(agent.clone()),
+            format!(
+                "{agent} {}: {command_line}",
+                if *resumed { "resumed" } else { "started" }
+            ),
+        ),
+        EngineEvent::AgentStatus {
+            agent,
+            status,
+            signal,
+            reason,
+        } => (
+            "agent_status",
+            Some(agent.clone()),
+            format!("{agent} {} ({}: {reason})", snake(status), snake(signal)),
+        ),
+        EngineEvent::PhaseDispatched {
+            agent,
+            phase,
+            latency_ms,
+            ..
+        } => (
+            "phase_dispatched",
+            Some(agent.clone()),
+            format!("{} → {agent} ({latency_ms:.0} ms)", label(phase)),
+        ),
+        EngineEvent::PhaseCompleted { agent, phase, run } => (
+            "phase_completed",
+            agent.clone(),
+            format!(
+                "{} {} by {}",
+                label(phase),
+                snake(&run.outcome),
+                run.detection.map_or("—", completed_by)
+            ),
+        ),
+        EngineEvent::VerifyStarted { sync, command, .. } => (
+            "verify_started",
+            None,
+            format!(
+                "verify{} started: {command}",
+                sync.map_or(String::new(), |s| format!(" (sync {s})"))
+            ),
+        ),
+        EngineEvent::VerifyFinished {
+            sync,
+            passed,
+            duration_ms,
+        } => (
+            "verify_finished",
+            None,
+            format!(
+                "verify{} {} in {duration_ms} ms",
+                sync.map_or(String::new(), |s| format!(" (sync {s})")),
+                if *passed { "PASSED" } else { "FAILED" }
+            ),
+        ),
+        EngineEvent::Notification { message } => ("notification", None, message.clone()),
+        EngineEvent::Log { source, line } => ("log", None, format!("{source}: {line}")),
+        EngineEvent::Finished => ("finished", None, "all batches done".to_string()),
+    };
+    LiveEvent {
+        kind: kind.to_string(),
+        agent,
+        text,
+    }
+}
+
+fn state_dto(run: &Running, snap: &Snapshot) -> LiveState {
+    let panes = run.orch.panes();
+    let roles = |id: &str| -> Vec<String> {
+        run.roles
+            .iter()
+            .find(|(a, _)| a == id)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_default()
+    };
+    LiveState {
+        project: run.name.clone(),
+        dir: run.dir.display().to_string(),
+        generation: run.generation,
+        cockpit: Cockpit {
+            panes: run.infos.clone(),
+            workdir: run.dir.display().to_string(),
+            bench: false,
+        },
+        agents: snap
+            .agents
+            .iter()
+            .map(|a| LiveAgent {
+                id: a.id.clone(),
+                status: snake(&a.status),
+                signal: snake(&a.signal),
+                reason: a.reason.clone(),
+                roles: roles(&a.id),
+                phase: a.phase.as_ref().map(label),
+                queued: a.queued.as_ref().map(label),
+                paused: a.paused,
+                pid: a.pane.and_then(|p| panes.get(p).ok()).and_then(|p| p.pid()),
+            })
+            .collect(),
+        runs: snap.runs.iter().map(run_dto).collect(),
+        finished: snap.finished,
+    }
+}
+
+/// Turns the UI's command into the engine's, checking agent ids and phases first.
+pub fn engine_command(cmd: LiveCommand, agents: &[&str]) -> Result<Command> {
+    let agent = |id: String| -> Result<String> {
+        if agents.contains(&id.as_str()) {
+            Ok(id)
+        } else {
+            Err(format!("no agent `{id}` (agents: {})", agents.join(", ")))
+        }
+    };
+    Ok(match cmd {
+        LiveCommand::RunVerify => Command::RunVerify,
+        LiveCommand::PauseAgent { agent: a } => Command::PauseAgent { agent: agent(a)? },
+        LiveCommand::ResumeAgent { agent: a } => Command::ResumeAgent { agent: agent(a)? },
+        LiveCommand::RestartAgent { agent: a } => Command::RestartAgent { agent: agent(a)? },
+        LiveCommand::Retry { phase } => Command::Retry {
+            phase: parse_phase(&phase)?,
+        },
+        LiveCommand::MarkComplete { phase, passed } => Command::MarkComplete {
+            phase: parse_phase(&phase)?,
+            passed,
+        },
+    })
+}
+
+/// The running project, or `None` (the cockpit shows login shells).
+#[tauri::command]
+pub fn live_state(live: State<'_, Live>) -> Option<LiveState> {
+    let run = live.current()?;
+    Some(state_dto(&run, &run.orch.state()))
+}
+
+/// A control of the cockpit: verify, pause/resume/restart an agent, retry or mark complete a phase.
+#[tauri::command]
+pub async fn live_command(live: State<'_, Live>, command: LiveCommand) -> Result<String> {
+    let run = live
+        .current()
+        .ok_or_else(|| "no project is running".to_string())?;
+    let ids: Vec<&str> = run.agents.iter().map(|a| a.id.as_str()).collect();
+    let cmd = engine_command(command, &ids)?;
+    tracing::info!(target: "leapfrog::run", "user: {cmd:?}");
+    let orch = run.orch.clone();
+    tauri::async_runtime::spawn_blocking(move || orch.command(cmd))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+// ---- the pane commands for a live agent (called from commands.rs) ----
+
+pub fn attach(r: LiveRoute, size: PaneSize, output: OutputChannel) -> Result<()> {
+    check_size(size.cols, size.rows)?;
+    r.panes
+        .resize(r.pane, EngineSize::new(size.rows, size.cols))
+        .map_err(|e| e.to_string())?;
+    let orphaned = r
+        .delivery
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .attach(output);
+    if orphaned > 0 {
+        r.panes
+            .ack(r.pane, orphaned as usize)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+pub fn write(r: LiveRoute, data: &str, binary: bool) -> Result<()> {
+    let bytes = input_bytes(data, binary)?;
+    r.panes.write(r.pane, &bytes).map_err(|e| e.to_string())
+}
+
+pub fn resize(r: LiveRoute, size: PaneSize) -> Result<()> {
+    check_size(size.cols, size.rows)?;
+    r.panes
+        .resize(r.pane, EngineSize::new(size.rows, size.cols))
+        .map_err(|e| e.to_string())
+}
+
+pub fn ack(r: LiveRoute, bytes: u32) -> Result<()> {
+    // A restarted agent has a new pane: bytes of the old one are acked to the new one's
+    // reader, which saturates, so the accounting stays bounded.
+    r.delivery
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .ack(u64::from(bytes))?;
+    r.panes
+        .ack(r.pane, bytes as usize)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(cmd: serde_json::Value, expect: &str) {
+        let got = match serde_json::from_value::<LiveCommand>(cmd.clone()) {
+            Ok(c) => match engine_command(c, &["designer", "builder"]) {
+                Ok(c) => serde_json::to_string(&c).unwrap(),
+                Err(e) => format!("error: {e}"),
+            },
+            Err(e) => format!("bad json: {e}"),
+        };
+        assert_eq!(got, expect, "{cmd}");
+    }
+
+    #[test]
+    fn commands_are_validated() {
+        use serde_json::json;
+        check(json!({"kind": "runVerify"}), r#"{"command":"run_verify"}"#);
+        check(
+            json!({"kind": "pauseAgent", "agent": "builder"}),
+            r#"{"command":"pause_agent","agent":"builder"}"#,
+        );
+        check(
+            json!({"kind": "restartAgent", "agent": "nobody"}),
+            "error: no agent `nobody` (agents: designer, builder)",
+        );
+        check(
+            json!({"kind": "resumeAgent", "agent": ""}),
+            "error: no agent `` (agents: designer, builder)",
+        );
+        check(
+            json!({"kind": "retry", "phase": "build(1)"}),
+            r#"{"command":"retry","phase":{"phase":"build","batch":1}}"#,
+        );
+        check(
+            json!({"kind": "markComplete", "phase": "design(2)", "passed": true}),
+            r#"{"command":"mark_complete","phase":{"phase":"design","batch":2},"passed":true}"#,
+        );
+        check(
+            json!({"kind": "retry", "phase": "verify(1)"}),
+            r#"{"command":"retry","phase":{"phase":"verify","sync":1}}"#,
+        );
+        check(
+            json!({"kind": "retry", "phase": "preamble(1)"}),
+            r#"{"command":"retry","phase":{"phase":"preamble","index":0}}"#,
+        );
+        let bad = "error: unknown phase `{}` (write kind(number): design(2), build(1), review(1), fix(1), qa(1), recheck(3), verify(1), preamble(1))";
+        for phase in [
+            "paint(1)",
+            "build",
+            "build(x)",
+            "build(-1)",
+            "preamble(0)",
+            "",
+        ] {
+            check(
+                json!({"kind": "retry", "phase": phase}),
+                &bad.replace("{}", phase),
+            );
+        }
+        assert!(check_json_err(json!({"kind": "explode"})));
+    }
+
+    /// The TypeScript declarations in `ui/src/lib/bindings/` match these types (rewrite them with
+    /// `UPDATE_BINDINGS=1 cargo test -p leapfrog --lib live_bindings_are_fresh`).
+    #[test]
+    fn live_bindings_are_fresh() {
+        fn one<T: TS + 'static>(name: &'static str) -> (&'static str, String) {
+            (name, T::export_to_string().expect("ts-rs renders the type"))
+        }
+        let dir =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/bindings");
+        let update = std::env::var_os("UPDATE_BINDINGS").is_some();
+        let mut stale = Vec::new();
+        for (name, text) in [
+            one::<LiveAgent>("LiveAgent"),
+            one::<LiveRun>("LiveRun"),
+            one::<LiveState>("LiveState"),
+            one::<LiveCommand>("LiveCommand"),
+            one::<LiveEvent>("LiveEvent"),
+        ] {
+            let path = dir.join(format!("{name}.ts"));
+            if std::fs::read_to_string(&path).unwrap_or_default() != text {
+                if update {
+                    std::fs::write(&path, &text).unwrap();
+                } else {
+                    stale.push(name);
+                }
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "stale bindings {stale:?}: run with UPDATE_BINDINGS=1"
+        );
+    }
+
+    fn check_json_err(v: serde_json::Value) -> bool {
+        serde_json::from_value::<LiveCommand>(v).is_err()
+    }
+
+    #[test]
+    fn labels_round_trip() {
+        for text in [
+            "design(2)",
+            "build(1)",
+            "review(3)",
+            "fix(1)",
+            "qa(2)",
+            "recheck(4)",
+            "verify(1)",
+            "preamble(2)",
+        ] {
+            assert_eq!(label(&parse_phase(text).unwrap()), text);
+        }
+    }
+
+    #[test]
+    fn titles_name_role_and_command() {
+        let cases = [
+            (
+                AgentProfile::custom(
+                    "designer",
+                    "/opt/bin/leap demo-agent --role designer",
+                    vec![Role::Design, Role::Review],
+                ),
+                "Designer · leap demo-agent",
+            ),
+            (
+                AgentProfile::custom("builder", "codex --full-auto", vec![Role::Build]),
+                "Builder · codex",
+            ),
+            (AgentProfile::custom("x", "aider", vec![]), "Agent · aider"),
+        ];
+        for (profile, want) in cases {
+            assert_eq!(agent_title(&profile), want);
+        }
+    }
+}

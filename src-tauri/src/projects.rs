@@ -1,0 +1,271 @@
+//! Projects: the open project (its board session and TICKETS.md watcher), the sidebar's list, the setup
+//! wizard's inspect/finish, and opening `leapfrog PROJECT_DIR`. Every rule is `engine::project` and
+//! `engine::board`; this module only keeps the open one and turns calls into IPC.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use leapfrog_engine::board::Board;
+use leapfrog_engine::model::Pattern;
+use leapfrog_engine::project::setup::{self, DetectOptions, SetupPlan};
+use leapfrog_engine::project::ProjectFile;
+use leapfrog_engine::store::{SledStore, Store};
+use leapfrog_engine::tickets::sync::{watch, SyncEvent};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Emitter, Manager, State};
+
+type Result<T> = std::result::Result<T, String>;
+
+/// A project as the sidebar lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectSummary {
+    pub id: String,
+    pub name: String,
+    pub dir: String,
+}
+
+/// What the wizard decided; carried out with `engine::project::setup`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetupChoices {
+    pub pattern: Pattern,
+    /// Agent slot (`designer`, `builder`, `reviewer`) to command line.
+    #[serde(default)]
+    pub assignments: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub verify: String,
+    pub lookahead: u32,
+    pub sync_every: u32,
+    #[serde(default)]
+    pub git_init: bool,
+}
+
+/// The open project.
+pub struct OpenProject {
+    pub summary: ProjectSummary,
+    pub dir: PathBuf,
+    pub file: Option<ProjectFile>,
+    pub board: Board,
+    /// Set to stop the TICKETS.md watcher thread.
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for OpenProject {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The app's project state (managed by Tauri).
+#[derive(Default)]
+pub struct Projects {
+    open: Mutex<Option<OpenProject>>,
+}
+
+impl Projects {
+    pub fn lock(&self) -> MutexGuard<'_, Option<OpenProject>> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Opens the project in `dir` (its `.leapfrog/project.json` when there is one, else a bare TICKETS.md),
+/// starts watching its tickets file and makes it the open project.
+pub fn open(handle: &AppHandle, dir: &Path) -> Result<ProjectSummary> {
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("cannot open {}: {e}", dir.display()))?;
+    if !dir.is_dir() {
+        return Err(format!("{} is not a folder", dir.display()));
+    }
+    let file = ProjectFile::load(&dir)?;
+    let tickets = dir.join(file.as_ref().map_or("TICKETS.md", |f| f.tickets.as_str()));
+    if !tickets.is_file() {
+        return Err(format!(
+            "{} has no {}; create the project with New project",
+            dir.display(),
+            tickets.file_name().unwrap_or_default().to_string_lossy()
+        ));
+    }
+    let board = Board::open(&tickets).map_err(|e| e.to_string())?;
+    let name = file.as_ref().map(|f| f.name.clone()).unwrap_or_else(|| {
+        dir.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| dir.display().to_string())
+    });
+    let summary = ProjectSummary {
+        id: file
+            .as_ref()
+            .and_then(|f| f.id.clone())
+            .unwrap_or_else(|| name.clone()),
+        name,
+        dir: dir.display().to_string(),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    start_watch(handle.clone(), tickets, stop.clone())?;
+    tracing::info!(project = %summary.name, dir = %summary.dir, "project opened");
+    let state = handle.state::<Projects>();
+    *state.lock() = Some(OpenProject {
+        summary: summary.clone(),
+        dir,
+        file,
+        board,
+        stop,
+    });
+    let _ = handle.emit("project-opened", &summary);
+    Ok(summary)
+}
+
+/// Watches TICKETS.md: an edit on disk (an agent's, an editor's) reloads the board and sends it to the
+/// UI as `board-changed`.
+fn start_watch(handle: AppHandle, tickets: PathBuf, stop: Arc<AtomicBool>) -> Result<()> {
+    let watcher = watch(&tickets).map_err(|e| e.to_string())?;
+    std::thread::Builder::new()
+        .name("tickets-watch".into())
+        .spawn(move || {
+            // Own the whole Watch (a closure would capture only `events` and drop the watcher).
+            let watcher = watcher;
+            while !stop.load(Ordering::Relaxed) {
+                match watcher.events.recv_timeout(Duration::from_millis(250)) {
+                    Ok(SyncEvent::Changed { changes, .. }) => {
+                        tracing::info!("TICKETS.md changed on disk ({} ticket(s))", changes.len());
+                        let state = handle.state::<Projects>();
+                        let mut open = state.lock();
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        if let Some(p) = open.as_mut() {
+                            match p.board.reload() {
+                                Ok(view) => {
+                                    let _ = handle.emit("board-changed", &view);
+                                }
+                                Err(e) => {
+                                    tracing::warn!("TICKETS.md changed but cannot be read: {e}")
+                                }
+                            }
+                        }
+                    }
+                    Ok(SyncEvent::Removed) => tracing::warn!("{} was removed", tickets.display()),
+                    Ok(SyncEvent::Error(e)) => tracing::warn!("TICKETS.md: {e}"),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start the TICKETS.md watcher: {e}"))?;
+    Ok(())
+}
+
+/// Projects registered in the store (by the wizard or `leap demo init`), plus the open one.
+#[tauri::command]
+pub fn projects_list(state: State<'_, Projects>) -> Vec<ProjectSummary> {
+    let mut list: Vec<ProjectSummary> = match SledStore::open_default() {
+        Ok(store) => store
+            .projects()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| ProjectSummary {
+                id: p.id,
+                name: p.name,
+                dir: p.repo_path.display().to_string(),
+            })
+            .collect(),
+        Err(e) => {
+            tracing::debug!("project store unavailable: {e}");
+            Vec::new()
+        }
+    };
+    if let Some(open) = state.lock().as_ref() {
+        if !list.iter().any(|p| p.dir == open.summary.dir) {
+            list.push(open.summary.clone());
+        }
+    }
+    list
+}
+
+#[tauri::command]
+pub fn project_current(state: State<'_, Projects>) -> Option<ProjectSummary> {
+    state.lock().as_ref().map(|p| p.summary.clone())
+}
+
+#[tauri::command]
+pub fn project_open(handle: AppHandle, dir: String) -> Result<ProjectSummary> {
+    open(&handle, Path::new(dir.trim()))
+}
+
+/// The native open-folder dialog (the only dialog the app uses); `None` when cancelled.
+#[tauri::command]
+pub async fn pick_folder(handle: AppHandle) -> Option<String> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = std::sync::mpsc::channel();
+    handle
+        .dialog()
+        .file()
+        .set_title("Choose the project's repository folder")
+        .pick_folder(move |folder| {
+            let _ = tx.send(folder.and_then(|f| f.into_path().ok()));
+        });
+    tauri::async_runtime::spawn_blocking(move || rx.recv().ok().flatten())
+        .await
+        .ok()
+        .flatten()
+        .map(|p| p.display().to_string())
+}
+
+/// What setup would do in `dir`: git state, detected CLIs with versions, pattern slots, verify command,
+/// TICKETS.md to create or adopt.
+#[tauri::command]
+pub async fn project_inspect(dir: String) -> Result<SetupPlan> {
+    let dir = PathBuf::from(dir.trim());
+    tauri::async_runtime::spawn_blocking(move || {
+        setup::inspect(&dir, &DetectOptions::default()).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// Applies the wizard's choices to the plan (pattern, agents, verify, lookahead, sync interval), carries
+/// it out (git init if asked, TICKETS.md created or adopted, never overwritten) and opens the project.
+pub fn finish_plan(mut plan: SetupPlan, choices: &SetupChoices) -> Result<SetupPlan> {
+    if plan.pattern != choices.pattern {
+        plan.set_pattern(choices.pattern);
+    }
+    for (slot, command) in &choices.assignments {
+        if !command.trim().is_empty() {
+            setup::assign_agent(&mut plan, slot, command).map_err(|e| e.to_string())?;
+        }
+    }
+    if plan.verify.as_deref().unwrap_or("") != choices.verify.trim() {
+        plan.set_verify(&choices.verify);
+    }
+    plan.lookahead = Some(choices.lookahead);
+    plan.sync_every = Some(choices.sync_every);
+    plan.git_init = choices.git_init && !plan.git.is_repo;
+    Ok(plan)
+}
+
+#[tauri::command]
+pub async fn project_finish(
+    handle: AppHandle,
+    plan: SetupPlan,
+    choices: SetupChoices,
+) -> Result<ProjectSummary> {
+    let plan = finish_plan(plan, &choices)?;
+    let dir = plan.dir.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let store = SledStore::open_default().ok();
+        let report = setup::finish(&plan, store.as_ref().map(|s| s as &dyn Store))
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            "project {} set up: TICKETS.md {:?}, registered: {}",
+            report.project.name,
+            report.tickets.action,
+            report.registered
+        );
+        Ok::<_, String>(())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    open(&handle, &dir)
+}

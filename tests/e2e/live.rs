@@ -1,0 +1,285 @@
+//! A real project run in the window, end to end: `leap demo init` makes the demo project, the
+//! built `leapfrog` opens it under Xvfb over WebDriver, its orchestrator runs the two scripted
+//! demo agents (`leap demo-agent`) in real PTYs shown in the cockpit's panes.
+//!
+//! Needs `ui/dist` built and `cargo build -p leapfrog -p leapfrog-cli` done first (`.ci/test`
+//! builds the workspace): `leap` is taken from next to the `leapfrog` binary.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use fantoccini::Locator;
+use leapfrog_e2e::{app_binary, App, Launch};
+use serde_json::{json, Value};
+
+/// One app at a time: a run's agents need the 2 cores more than a second app does.
+static ONE_APP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Generous: the demo run takes well under a minute on an idle machine.
+const RUN: Duration = Duration::from_secs(600);
+const LONG: Duration = Duration::from_secs(120);
+
+/// A fresh demo project with its own data and runtime directories.
+struct Demo {
+    _root: tempfile::TempDir,
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+fn leap() -> Result<PathBuf> {
+    let app = app_binary()?;
+    let leap = app.with_file_name("leap");
+    if !leap.is_file() {
+        bail!(
+            "no leap binary next to {}: cargo build -p leapfrog-cli",
+            app.display()
+        );
+    }
+    Ok(leap)
+}
+
+/// `leap demo init`, then every agent's command gets `extra` (e.g. `--speed 8`).
+fn demo(extra: &str) -> Result<Demo> {
+    let root = tempfile::tempdir()?;
+    let dir = root.path().join("demo");
+    let run = root.path().join("run");
+    std::fs::create_dir(&run)?;
+    std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    let env = vec![
+        (
+            "LEAPFROG_DATA_DIR".to_string(),
+            root.path().join("data").display().to_string(),
+        ),
+        (
+            "LEAPFROG_RUNTIME_DIR".to_string(),
+            run.display().to_string(),
+        ),
+    ];
+    let leap = leap()?;
+    let out = Command::new(&leap)
+        .args(["demo", "init"])
+        .arg(&dir)
+        .arg("--leap")
+        .arg(&leap)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "leap demo init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let config = dir.join(".leapfrog/project.json");
+    let mut project: Value = serde_json::from_str(&std::fs::read_to_string(&config)?)?;
+    for agent in project["agents"]
+        .as_array_mut()
+        .ok_or_else(|| anyhow!("no agents in {}", config.display()))?
+    {
+        let command = agent["command"].as_str().unwrap_or_default().to_string();
+        agent["command"] = json!(format!("{command} {extra}"));
+    }
+    std::fs::write(&config, serde_json::to_string_pretty(&project)?)?;
+    Ok(Demo {
+        _root: root,
+        dir,
+        env,
+    })
+}
+
+async fn with_demo<F, Fut>(demo: &Demo, body: F)
+where
+    F: FnOnce(App) -> Fut,
+    Fut: std::future::Future<Output = Result<App>>,
+{
+    let _one = ONE_APP.lock().await;
+    let app = App::launch(Launch {
+        args: vec![demo.dir.display().to_string()],
+        env: demo.env.clone(),
+        ..Launch::default()
+    })
+    .await
+    .expect("launch the app");
+    let app = body(app).await.unwrap_or_else(|e| panic!("{e:#}"));
+    app.close().await.expect("close the app");
+}
+
+/// `data-*` attributes of the element with `testid`, or `None` when there is none.
+async fn data(app: &App, testid: &str) -> Result<Option<Value>> {
+    app.exec(
+        "const e = document.querySelector(`[data-testid='${arguments[0]}']`); \
+         return e ? Object.assign({}, e.dataset) : null",
+        vec![json!(testid)],
+    )
+    .await
+    .map(|v| if v.is_null() { None } else { Some(v) })
+}
+
+async fn attr(app: &App, testid: &str, key: &str) -> Result<String> {
+    Ok(data(app, testid)
+        .await?
+        .and_then(|d| d[key].as_str().map(str::to_string))
+        .unwrap_or_default())
+}
+
+async fn wait_attr(
+    app: &App,
+    testid: &str,
+    key: &str,
+    want: &str,
+    timeout: Duration,
+) -> Result<()> {
+    app.wait_until(
+        &format!("{testid} {key}={want}"),
+        timeout,
+        |app| async move { Ok(attr(app, testid, key).await? == want) },
+    )
+    .await
+}
+
+async fn click(app: &App, testid: &str) -> Result<()> {
+    app.client
+        .wait()
+        .at_most(LONG)
+        .for_element(Locator::Css(&format!("[data-testid='{testid}']")))
+        .await
+        .with_context(|| format!("waiting for {testid}"))?
+        .click()
+        .await
+        .with_context(|| format!("clicking {testid}"))?;
+    Ok(())
+}
+
+/// The phase runs the run bar shows: (phase, outcome, start ms, end ms).
+async fn runs(app: &App) -> Result<Vec<(String, String, u64, Option<u64>)>> {
+    let v = app
+        .exec(
+            "return Array.from(document.querySelectorAll('[data-testid^=\"run-\"][data-outcome]'))\
+               .map(e => [e.dataset.testid.slice(4), e.dataset.outcome, e.dataset.start, e.dataset.end])",
+            vec![],
+        )
+        .await?;
+    let mut out = Vec::new();
+    for r in v.as_array().cloned().unwrap_or_default() {
+        let s = |i: usize| r[i].as_str().unwrap_or_default().to_string();
+        out.push((s(0), s(1), s(2).parse().unwrap_or(0), s(3).parse().ok()));
+    }
+    Ok(out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_project_runs_to_the_end_in_the_window() {
+    let demo = demo("--speed 6").expect("demo project");
+    with_demo(&demo, |app| async move {
+        // The cockpit's panes are the project's agents, titled by role and command.
+        for (id, title) in [
+            ("designer", "Designer · leap demo-agent"),
+            ("builder", "Builder · leap demo-agent"),
+        ] {
+            let pane = app
+                .client
+                .wait()
+                .at_most(LONG)
+                .for_element(Locator::Css(&format!("[data-testid='pane-{id}'][aria-label='{title}']")))
+                .await
+                .with_context(|| format!("pane {id} titled {title}"))?;
+            drop(pane);
+            app.wait_until(&format!("{id}'s status"), LONG, |app| async move {
+                Ok(!attr(app, &format!("agent-{id}"), "status").await?.is_empty())
+            })
+            .await?;
+        }
+        app.client
+            .wait()
+            .at_most(RUN)
+            .for_element(Locator::Css("[data-testid='run-finished']"))
+            .await
+            .context("the run to finish")?;
+
+        // Both panes show the demo agents' own output.
+        let designer = app.pane_text("designer").await?;
+        let builder = app.pane_text("builder").await?;
+        assert!(designer.contains("## HANDOFF"), "designer pane:\n{designer}");
+        assert!(builder.contains("## COMPLETE"), "builder pane:\n{builder}");
+
+        // Every phase passed, each with how it completed; design(2) ran while build(1) did.
+        let runs = runs(&app).await?;
+        let find = |p: &str| {
+            runs.iter()
+                .find(|r| r.0 == p)
+                .cloned()
+                .ok_or_else(|| anyhow!("no run {p} in {runs:?}"))
+        };
+        for batch in 1..=4 {
+            for kind in ["design", "build", "review"] {
+                let r = find(&format!("{kind}({batch})"))?;
+                assert_eq!(r.1, "passed", "{r:?}");
+                let by = attr(&app, &format!("run-{kind}({batch})"), "outcome").await?;
+                assert_eq!(by, "passed");
+            }
+        }
+        let (d2, b1) = (find("design(2)")?, find("build(1)")?);
+        let (d2_end, b1_end) = (d2.3.unwrap_or(u64::MAX), b1.3.unwrap_or(u64::MAX));
+        assert!(
+            d2.2 < b1_end && b1.2 < d2_end,
+            "design(2) {d2:?} does not overlap build(1) {b1:?}"
+        );
+        let how = app
+            .client
+            .find(Locator::Css("[data-testid='completed-by-design(1)']"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(how, "handoff block");
+
+        // The timeline shows a bar for every finished phase, from the recorded runs.
+        click(&app, "nav-timeline").await?;
+        for (phase, ..) in runs.iter().filter(|r| r.1 == "passed") {
+            let (kind, batch) = phase
+                .trim_end_matches(')')
+                .split_once('(')
+                .ok_or_else(|| anyhow!("odd phase {phase}"))?;
+            let css = format!(
+                "[data-testid='timeline'] [data-testid='bar'][data-phase='{kind}'][data-batch='{batch}']"
+            );
+            app.client
+                .wait()
+                .at_most(LONG)
+                .for_element(Locator::Css(&css))
+                .await
+                .with_context(|| format!("a timeline bar for {phase}"))?;
+        }
+        Ok(app)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_killed_mid_phase_shows_exited_and_its_phase_retries() {
+    // Slow agents: build(1) runs long enough to be killed in the middle.
+    let demo = demo("--speed 0.25").expect("demo project");
+    with_demo(&demo, |app| async move {
+        wait_attr(&app, "agent-builder", "phase", "build(1)", RUN).await?;
+        let pid: i32 = attr(&app, "agent-builder", "pid")
+            .await?
+            .parse()
+            .context("the builder's pid")?;
+        // SAFETY: kill(2) on a process this test's app started.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0, "kill {pid}");
+
+        wait_attr(&app, "agent-builder", "status", "exited", LONG).await?;
+        wait_attr(&app, "run-build(1)", "outcome", "crashed", LONG).await?;
+        click(&app, "retry-build(1)").await?;
+        wait_attr(&app, "run-build(1)", "outcome", "running", LONG).await?;
+        app.wait_until("the builder to run again", LONG, |app| async move {
+            Ok(attr(app, "agent-builder", "status").await? != "exited")
+        })
+        .await?;
+        let new_pid = attr(&app, "agent-builder", "pid").await?;
+        assert_ne!(new_pid, pid.to_string(), "a new builder process");
+        wait_attr(&app, "run-build(1)", "outcome", "passed", RUN).await?;
+        Ok(app)
+    })
+    .await;
+}

@@ -1,0 +1,30 @@
+// Pure helpers of the live cockpit (the running project's agents and phase runs).
+import type { LiveRun } from '../lib/bindings/LiveRun';
+
+const STATUS: Record<string, string> = {
+  working: 'working',
+  idle: 'idle',
+  needs_input: 'needs input',
+  exited: 'exited',
+  offline: 'offline',
+};
+
+export function statusLabel(status: string): string {
+  return STATUS[status] ?? status;
+}
+
+/** Runs that want a hand (running, failed, crashed) first, then the finished ones, newest first. */
+export function orderRuns(runs: LiveRun[]): LiveRun[] {
+  const open = (r: LiveRun) => r.outcome === 'running' || r.outcome === 'failed' || r.outcome === 'crashed';
+  const latest = new Map<string, LiveRun>();
+  for (const r of runs) latest.set(r.phase, r);
+  const last = [...latest.values()];
+  return [...last.filter(open), ...last.filter((r) => !open(r)).reverse()];
+}
+
+/** `retry` for failed or crashed runs; `complete` for running ones. */
+export function actions(run: LiveRun): Array<'retry' | 'complete'> {
+  if (run.outcome === 'running') return ['complete'];
+  if (run.outcome === 'failed' || run.outcome === 'crashed' || run.outcome === 'cancelled') return ['retry'];
+  return [];
+}

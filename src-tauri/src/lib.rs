@@ -243,7 +243,7 @@ fn start_panes<R: tauri::Runtime>(
 }
 
 /// A GPU render node is present (Linux: `/dev/dri/renderD*`); elsewhere assume one.
-fn has_gpu() -> bool {
+pub(crate) fn has_gpu() -> bool {
     if std::env::var_os("LEAPFROG_NO_GPU").is_some() {
         return false;
     }

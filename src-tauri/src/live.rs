@@ -535,6 +535,7 @@ pub fn completed_by(d: CompletionDetection) -> &'static str {
         CompletionDetection::VerifyExit => "verify exit",
         CompletionDetection::Idle => "idle",
         CompletionDetection::Manual => "click",
+        CompletionDetection::Command => "leap complete",
     }
 }
 
@@ -649,6 +650,7 @@ fn state_dto(run: &Running, snap: &Snapshot) -> LiveState {
             panes: run.infos.clone(),
             workdir: run.dir.display().to_string(),
             bench: false,
+            gpu: crate::has_gpu(),
         },
         agents: snap
             .agents

@@ -3,8 +3,9 @@
 //! Opens the project through the engine's orchestrator (the same one the app uses), starts its
 //! agents and the control endpoint, waits until every batch is accepted and every verify passed,
 //! and prints the summary (`--json`: the shape of `leap simulate --json`, times in minutes since
-//! the start, from the real durations). Exits 1 when the run stalls (nothing running, nothing
-//! queued, not finished: a failed verify, a crashed agent) or times out.
+//! the start, from the real durations). Exits 1 when the run stalls (not finished, and for
+//! `--stall` seconds nothing running or queued: a failed verify, a crashed agent, an agent back at
+//! its prompt without reporting its phase) or times out.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

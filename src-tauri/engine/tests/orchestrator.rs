@@ -617,3 +617,40 @@ fn claude_code_session_file_tells_the_status_when_no_hook_does() {
     });
     orch.stop();
 }
+
+#[test]
+fn an_agent_back_at_its_prompt_without_reporting_is_notified_not_marked_done() {
+    // The designer takes its prompt and returns to its prompt without any report.
+    let f = project("sh designer.sh");
+    std::fs::write(
+        f.dir.join("designer.sh"),
+        "printf '\\342\\235\\257 '\nread line\nprintf 'thinking...\\n\\342\\235\\257 '\nexec cat >/dev/null\n",
+    )
+    .unwrap();
+    let orch = open(&f);
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    wait_for(&events, "design(1) dispatched", |e| {
+        matches!(
+            e,
+            EngineEvent::PhaseDispatched {
+                phase: PhaseId::Design { batch: 1 },
+                ..
+            }
+        )
+    });
+    wait_for(&events, "the notification", |e| {
+        matches!(e, EngineEvent::Notification { message }
+                 if message.contains("designer is idle at its prompt but has not reported design(1)"))
+    });
+    let s = orch.state();
+    let designer = s.agents.iter().find(|a| a.id == "designer").unwrap();
+    assert_eq!(designer.phase, Some(PhaseId::Design { batch: 1 }));
+    let run = s.runs.iter().find(|r| r.kind == PhaseKind::Design).unwrap();
+    assert_eq!(run.outcome, PhaseOutcome::Running);
+    assert_eq!(
+        s.busy, 0,
+        "an unreported phase at an idle prompt waits on the user"
+    );
+    orch.stop();
+}

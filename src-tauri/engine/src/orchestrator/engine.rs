@@ -113,6 +113,9 @@ pub struct Orchestrator {
     spool: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
 }
 
+/// How long an agent may sit idle at its prompt with an unreported phase before the user is told.
+const UNREPORTED_AFTER: Duration = Duration::from_secs(10);
+
 /// How often a Claude Code agent's session file is looked at (a stat; read only when it changed).
 const SESSION_EVERY: Duration = Duration::from_secs(1);
 
@@ -453,6 +456,8 @@ struct AgentRt {
     /// Claude Code's session file as last seen (length, modified) and when it was last looked at.
     session_stamp: Option<(u64, std::time::SystemTime)>,
     session_checked: Instant,
+    /// The phase run whose missing report was notified.
+    nudged: Option<u64>,
     dirty: bool,
 }
 
@@ -694,6 +699,7 @@ impl Core {
                 session_id: sessions.get(&p.id).cloned(),
                 session_stamp: None,
                 session_checked: now,
+                nudged: None,
                 dirty: false,
             })
             .collect();
@@ -847,6 +853,7 @@ impl Core {
                 let effects = self.scheduler.step(Event::Tick { at: self.minutes() });
                 self.apply_effects(effects);
             }
+            self.check_unreported();
             self.check_finished();
             self.publish();
         }
@@ -865,6 +872,14 @@ impl Core {
         for a in &self.agents {
             if let Some((_, since)) = &a.candidate {
                 wake = wake.min(*since + DEBOUNCE);
+            }
+            if let (Some((_, run)), Some(edge)) = (a.current, a.idle_edge) {
+                if a.status.status == AgentStatus::Idle
+                    && a.nudged != Some(run)
+                    && a.last_write.is_some_and(|w| edge > w)
+                {
+                    wake = wake.min((edge + UNREPORTED_AFTER).max(now));
+                }
             }
             if !a.exited && a.profile.cli == CliKind::ClaudeCode && a.session_id.is_some() {
                 wake = wake.min(a.session_checked + SESSION_EVERY);
@@ -1992,10 +2007,36 @@ impl Core {
     // -----------------------------------------------------------------------------------------
     // State
 
+    /// An agent back at its prompt for [`UNREPORTED_AFTER`] without reporting its phase: say so
+    /// once per phase run (it is not marked done: the user marks it complete or retries it).
+    fn check_unreported(&mut self) {
+        let now = Instant::now();
+        let mut notes = Vec::new();
+        for a in &mut self.agents {
+            let Some((phase, run_id)) = a.current else {
+                continue;
+            };
+            let idle_long = a.status.status == AgentStatus::Idle
+                && a.idle_edge.is_some_and(|e| now >= e + UNREPORTED_AFTER)
+                && a.last_write
+                    .is_some_and(|w| a.idle_edge.is_some_and(|e| e > w));
+            if idle_long && a.nudged != Some(run_id) {
+                a.nudged = Some(run_id);
+                notes.push((a.profile.id.clone(), phase));
+            }
+        }
+        for (agent, phase) in notes {
+            let name = phase_name(self.scheduler.plan(), phase);
+            self.notify(format!(
+                "{agent} is idle at its prompt but has not reported {name} (leap complete / a \
+                 HANDOFF or COMPLETE block): mark it complete or retry it"
+            ));
+        }
+    }
+
     fn check_finished(&mut self) {
         if !self.finished_emitted && self.scheduler.is_finished() && self.verifying.is_empty() {
             self.finished_emitted = true;
-            self.notify("every batch is accepted and every verify passed");
             self.emit(EngineEvent::Finished);
             self.save();
         }
@@ -2109,11 +2150,15 @@ impl Core {
                 }
             })
             .collect();
+        // An agent idle at its prompt with a phase it never reported is waiting on the user.
         let busy = self.verifying.len()
             + self
                 .agents
                 .iter()
-                .filter(|a| a.current.is_some() || a.queued.is_some())
+                .filter(|a| {
+                    a.queued.is_some()
+                        || (a.current.is_some() && a.status.status != AgentStatus::Idle)
+                })
                 .count();
         Snapshot {
             project: self.project_id.clone(),

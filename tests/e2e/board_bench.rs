@@ -2,7 +2,7 @@
 //! Prints the first render time (click on Board to the cards painted, including the IPC fetch) and
 //! the frame times while a ticket is dragged across the columns.
 //!
-//! `cd ui && npx vite build && cargo build -p leapfrog && cargo run -p leapfrog-e2e --example board_bench`
+//! `cd ui && npx vite build && cargo build -p leapfrog && cargo run -p leapfrog-e2e --example app_board_bench`
 
 use std::fmt::Write as _;
 use std::time::Duration;

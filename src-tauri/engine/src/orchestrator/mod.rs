@@ -108,7 +108,13 @@ pub struct OpenOptions {
     /// Ignore a saved run state and start over.
     pub fresh: bool,
     pub pane_size: PaneSize,
+    /// What `leap start DIR` (`open_project` on the control endpoint) does: the app opens the
+    /// folder in its window and answers a line. `None`: the request is refused.
+    pub on_open_project: Option<OpenProjectFn>,
 }
+
+/// The app's answer to `open_project` (see [`OpenOptions::on_open_project`]).
+pub type OpenProjectFn = Arc<dyn Fn(PathBuf) -> Result<String, String> + Send + Sync>;
 
 impl OpenOptions {
     /// Defaults: data dir and runtime dir from the environment, `leap` on PATH, token file on.
@@ -122,6 +128,7 @@ impl OpenOptions {
             write_token_file: true,
             fresh: false,
             pane_size: PaneSize::new(40, 120),
+            on_open_project: None,
         })
     }
 }

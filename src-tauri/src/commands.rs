@@ -129,17 +129,26 @@ pub fn logs_subscribe(state: State<'_, AppState>, lines: Channel<LogLine>) {
     state.logs.subscribe(Box::new(ChannelSink(lines)));
 }
 
-fn clipboard() -> Result<arboard::Clipboard> {
-    arboard::Clipboard::new().map_err(|e| format!("clipboard unavailable: {e}"))
+/// One clipboard for the app's lifetime: on X11 the copied text is served by its owner, so a
+/// clipboard dropped right after `set_text` would lose it (no clipboard manager under Xvfb).
+static CLIPBOARD: std::sync::Mutex<Option<arboard::Clipboard>> = std::sync::Mutex::new(None);
+
+fn with_clipboard<T>(f: impl FnOnce(&mut arboard::Clipboard) -> Result<T>) -> Result<T> {
+    let mut guard = CLIPBOARD.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.is_none() {
+        *guard =
+            Some(arboard::Clipboard::new().map_err(|e| format!("clipboard unavailable: {e}"))?);
+    }
+    f(guard.as_mut().expect("clipboard set above"))
 }
 
 #[tauri::command]
 pub async fn clipboard_read() -> Result<String> {
-    match clipboard()?.get_text() {
+    with_clipboard(|c| match c.get_text() {
         Ok(text) => Ok(text),
         Err(arboard::Error::ContentNotAvailable) => Ok(String::new()),
         Err(e) => Err(format!("cannot read the clipboard: {e}")),
-    }
+    })
 }
 
 /// Largest text put on the clipboard at once (16 MiB).
@@ -153,9 +162,10 @@ pub async fn clipboard_write(text: String) -> Result<()> {
             text.len()
         ));
     }
-    clipboard()?
-        .set_text(text)
-        .map_err(|e| format!("cannot write the clipboard: {e}"))
+    with_clipboard(|c| {
+        c.set_text(text)
+            .map_err(|e| format!("cannot write the clipboard: {e}"))
+    })
 }
 
 /// Accepts only plain http(s) links: no other scheme, no whitespace or control characters.

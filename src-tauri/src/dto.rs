@@ -32,6 +32,9 @@ pub struct Cockpit {
     pub workdir: String,
     /// Bench mode: the UI reports frame gaps so the bench can judge responsiveness.
     pub bench: bool,
+    /// Whether the machine has a GPU for WebGL. Without one the terminals use xterm.js's DOM
+    /// renderer: software WebGL is slower and merely creating a context costs ~50 MB.
+    pub gpu: bool,
 }
 
 /// A terminal size in character cells.

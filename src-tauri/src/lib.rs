@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use leapfrog_engine::pty::{
-    login_shell_program, FlowControl, PaneConfig, PaneEvent, PaneId, Panes, SpawnSpec,
+    login_shell_program, CoalesceConfig, FlowControl, PaneConfig, PaneEvent, PaneId, Panes,
+    SpawnSpec,
 };
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tauri::{Emitter, Manager};
@@ -33,11 +34,15 @@ use crate::panes::{Delivery, SharedDelivery};
 pub type OutputChannel = Channel<InvokeResponseBody>;
 
 /// Flow control for a pane shown by xterm.js: reading pauses above 1 MiB un-acknowledged (a
-/// fraction of a second of rendering), resumes below 256 KiB; acks arrive in batches of ~32 KiB.
+/// fraction of a second of rendering), resumes below 256 KiB; acks arrive per rendered frame or every 64 KiB.
 pub const UI_FLOW: FlowControl = FlowControl {
     high_watermark: 1024 * 1024,
     low_watermark: 256 * 1024,
 };
+
+/// Largest frame sent to the UI. Each frame over 1 KiB costs the webview a fetch round trip, so
+/// during a flood fewer, larger frames go faster; interactive output stays small anyway.
+pub const UI_MAX_FRAME: usize = 256 * 1024;
 
 /// One agent pane: the engine's pane and what the UI has been sent of it.
 pub struct Route {
@@ -176,6 +181,10 @@ fn start_panes<R: tauri::Runtime>(
     let mut routes = HashMap::new();
     let config = PaneConfig {
         flow: UI_FLOW,
+        coalesce: CoalesceConfig {
+            max_frame: UI_MAX_FRAME,
+            ..CoalesceConfig::default()
+        },
         ..PaneConfig::default()
     };
     for info in &infos {
@@ -199,7 +208,10 @@ fn start_panes<R: tauri::Runtime>(
                 } else {
                     None
                 };
-                tracing::info!(pane = %agent, code = exit.code, signal = ?exit.signal, "pane process ended");
+                match &exit.signal {
+                    Some(signal) => tracing::info!(pane = %agent, %signal, "pane process killed"),
+                    None => tracing::info!(pane = %agent, code = exit.code, "pane process exited"),
+                }
                 let _ = emitter.emit(
                     "pane-exit",
                     PaneExit {
@@ -223,12 +235,30 @@ fn start_panes<R: tauri::Runtime>(
             panes: infos,
             workdir: workdir.display().to_string(),
             bench: bench.is_some(),
+            gpu: has_gpu(),
         },
         panes,
         routes,
         logs,
         bench,
     })
+}
+
+/// A GPU render node is present (Linux: `/dev/dri/renderD*`); elsewhere assume one.
+pub(crate) fn has_gpu() -> bool {
+    if std::env::var_os("LEAPFROG_NO_GPU").is_some() {
+        return false;
+    }
+    if cfg!(target_os = "linux") {
+        std::fs::read_dir("/dev/dri")
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+            })
+            .unwrap_or(false)
+    } else {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -553,6 +553,7 @@ pub fn completed_by(d: CompletionDetection) -> &'static str {
         CompletionDetection::VerifyExit => "verify exit",
         CompletionDetection::Idle => "idle",
         CompletionDetection::Manual => "click",
+        CompletionDetection::Command => "leap complete",
     }
 }
 
@@ -667,6 +668,7 @@ fn state_dto(run: &Running, snap: &Snapshot) -> LiveState {
             panes: run.infos.clone(),
             workdir: run.dir.display().to_string(),
             bench: false,
+            gpu: crate::has_gpu(),
         },
         agents: snap
             .agents

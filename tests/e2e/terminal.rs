@@ -158,3 +158,114 @@ async fn cockpit_shows_titled_panes_the_log_and_maximises() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_in_one_pane_and_paste_in_another() {
+    with_app(Launch::default(), |app| async move {
+        app.wait_for_prompt("designer", LONG).await?;
+        app.wait_for_prompt("builder", LONG).await?;
+        app.type_into("designer", "echo 'echo pasted-$((6*7))'\n")
+            .await?;
+        app.wait_for_line("designer", "echo pasted-$((6*7))", LONG)
+            .await?;
+        app.select_in("designer", "echo pasted-$((6*7))").await?;
+        let (ctrl, shift, release) = (keys::CONTROL, keys::SHIFT, keys::RELEASE);
+        app.type_into("designer", &format!("{ctrl}{shift}c{release}"))
+            .await?;
+        // Through the system clipboard (arboard, X11 under Xvfb) into the other pane.
+        app.type_into("builder", &format!("{ctrl}{shift}v{release}"))
+            .await?;
+        app.type_into("builder", "\n").await?;
+        app.wait_for_line("builder", "pasted-42", LONG).await?;
+        Ok(app)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dragging_the_splitter_resizes_both_panes_and_their_ptys() {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+    use fantoccini::Locator;
+    with_app(Launch::default(), |app| async move {
+        app.wait_for_prompt("designer", LONG).await?;
+        let (_, designer_before) = app.pane_size("designer").await?;
+        let (_, builder_before) = app.pane_size("builder").await?;
+        let splitter = app
+            .client
+            .find(Locator::Css("[data-testid=\"splitter-0\"]"))
+            .await?;
+        // Pointer events (the splitter does not use HTML5 drag and drop): drag 200 px left.
+        let drag = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement {
+                element: splitter,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::MoveBy {
+                duration: Some(Duration::from_millis(200)),
+                x: -200.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        app.client.perform_actions(drag).await?;
+        app.wait_until("the panes to refit", LONG, |app| async move {
+            Ok(app.pane_size("designer").await?.1 < designer_before
+                && app.pane_size("builder").await?.1 > builder_before)
+        })
+        .await?;
+        // The builder's PTY follows its pane.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let tag = format!("cols-{attempt}");
+            app.type_into("builder", &format!("echo {tag}=$(tput cols)\n"))
+                .await?;
+            let line = app
+                .wait_for_line_starting("builder", &format!("{tag}="), LONG)
+                .await?;
+            let (_, cols) = app.pane_size("builder").await?;
+            if line == format!("{tag}={cols}") {
+                break;
+            }
+            assert!(
+                attempt < 20,
+                "tput cols never agreed with xterm.js: `{line}` vs {cols}"
+            );
+        }
+        Ok(app)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_runs_under_a_strict_content_security_policy() {
+    with_app(Launch::default(), |app| async move {
+        let verdict = app
+            .exec(
+                r#"
+                const out = {};
+                try { eval('1'); out.eval = 'ran'; } catch (e) { out.eval = 'blocked'; }
+                window.__inline = 'no';
+                const s = document.createElement('script');
+                s.textContent = "window.__inline = 'ran'";
+                document.head.appendChild(s);
+                out.inline = window.__inline;
+                return out;
+                "#,
+                vec![],
+            )
+            .await?;
+        assert_eq!(
+            verdict,
+            serde_json::json!({"eval": "blocked", "inline": "no"})
+        );
+        Ok(app)
+    })
+    .await;
+}

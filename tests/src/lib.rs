@@ -21,6 +21,7 @@ pub const PROMPT: &str = "e2e$ ";
 /// WebDriver key codes.
 pub mod keys {
     pub const CONTROL: char = '\u{E009}';
+    pub const SHIFT: char = '\u{E008}';
     /// Releases every held modifier.
     pub const RELEASE: char = '\u{E000}';
 }
@@ -306,6 +307,20 @@ impl App {
             )
             .await?;
         Ok((v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0)))
+    }
+
+    /// Selects, in the pane, the last line holding `text` (as a mouse drag would).
+    pub async fn select_in(&self, pane: &str, text: &str) -> Result<()> {
+        let v = self
+            .exec(
+                "return window.__leapfrog.panes[arguments[0]].selectLineWith(arguments[1])",
+                vec![json!(pane), json!(text)],
+            )
+            .await?;
+        if v != json!(true) {
+            bail!("no `{text}` to select in pane `{pane}`");
+        }
+        Ok(())
     }
 
     /// Sends keys to the pane's terminal (focusing it first). `\n` is sent as Enter.

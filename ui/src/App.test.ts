@@ -62,6 +62,23 @@ describe('cockpit', () => {
     expect(mock.callsOf('write')[0]).toMatchObject({ paneId: 'builder', data: 'x', binary: false });
   });
 
+  it('pastes the clipboard into the focused pane with Ctrl+Shift+V, not with Ctrl+V', async () => {
+    await cockpit();
+    mock.clipboard = 'pasted text';
+    const area = screen.getByTestId('pane-designer').querySelector('textarea')!;
+    await fireEvent.keyDown(area, { key: 'V', code: 'KeyV', keyCode: 86, ctrlKey: true, shiftKey: true });
+    await waitFor(() => expect(mock.callsOf('write')).toHaveLength(1));
+    expect(mock.callsOf('write')[0]).toMatchObject({ paneId: 'designer', data: 'pasted text' });
+  });
+
+  it('maximises a pane with Ctrl+Shift+Enter from its terminal', async () => {
+    await cockpit();
+    const area = screen.getByTestId('pane-designer').querySelector('textarea')!;
+    await fireEvent.keyDown(area, { key: 'Enter', code: 'Enter', keyCode: 13, ctrlKey: true, shiftKey: true });
+    expect(screen.getByTestId('pane-builder').parentElement!.classList.contains('hidden')).toBe(true);
+    expect(mock.callsOf('write')).toHaveLength(0);
+  });
+
   it('maximises a pane and restores it', async () => {
     await cockpit();
     const designerSlot = () => screen.getByTestId('pane-designer').parentElement!;

@@ -3,8 +3,9 @@
 //! Opens the project through the engine's orchestrator (the same one the app uses), starts its
 //! agents and the control endpoint, waits until every batch is accepted and every verify passed,
 //! and prints the summary (`--json`: the shape of `leap simulate --json`, times in minutes since
-//! the start, from the real durations). Exits 1 when the run stalls (nothing running, nothing
-//! queued, not finished: a failed verify, a crashed agent) or times out.
+//! the start, from the real durations). Exits 1 when the run stalls (not finished, and for
+//! `--stall` seconds nothing running or queued: a failed verify, a crashed agent, an agent back at
+//! its prompt without reporting its phase) or times out.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -89,10 +90,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
             break Err(format!("timed out after {}s", args.timeout));
         }
         let s = orch.state();
-        let settled = s
-            .agents
-            .iter()
-            .all(|a| matches!(a.status, AgentStatus::Idle | AgentStatus::Exited));
+        let settled = s.agents.iter().all(|a| {
+            matches!(
+                a.status,
+                AgentStatus::Idle | AgentStatus::Exited | AgentStatus::Offline
+            )
+        });
         if s.busy == 0 && settled && !s.finished {
             let since = *quiet_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= Duration::from_secs(args.stall) {

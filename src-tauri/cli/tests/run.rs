@@ -230,10 +230,10 @@ fn headless_leapfrog_of_three_batches_finishes_unattended() {
     for r in &runs {
         assert_eq!(r.outcome, PhaseOutcome::Passed, "{r:?}");
         assert!(r.ended_at.unwrap() >= r.started_at, "{r:?}");
+        // The demo agents report with `leap handoff` / `leap complete` before printing their block.
         let expect = match r.kind {
             PhaseKind::Verify => CompletionDetection::VerifyExit,
-            PhaseKind::Design => CompletionDetection::HandoffMessage,
-            _ => CompletionDetection::CompleteMessage,
+            _ => CompletionDetection::Command,
         };
         assert_eq!(r.detection, Some(expect), "{r:?}");
     }
@@ -517,4 +517,48 @@ fn a_failed_sync_point_verify_holds_later_builds_and_stops_the_run() {
         (verify.outcome, verify.detection),
         (PhaseOutcome::Failed, Some(CompletionDetection::VerifyExit))
     );
+}
+
+#[test]
+fn leap_status_and_leap_verify_reach_a_running_leap_run() {
+    let p = demo(1, 8.0, 0.3);
+    let mut child = leap_run(&p, &["--json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let leap = |args: &[&str]| {
+        Command::new(LEAP)
+            .args(args)
+            .env("LEAPFROG_RUNTIME_DIR", &p.runtime)
+            .env_remove("LEAPFROG_SOCKET")
+            .env_remove("LEAPFROG_TOKEN")
+            .env_remove("LEAPFROG_AGENT")
+            .output()
+            .unwrap()
+    };
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        let o = leap(&["status"]);
+        if o.status.success() {
+            break String::from_utf8_lossy(&o.stdout).into_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "leap status never reached leap run"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        status.contains("designer") && status.contains("builder"),
+        "{status}"
+    );
+    assert!(status.contains("Foundation"), "{status}");
+    let o = leap(&["verify", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["passed"], true, "{v}");
+    assert!(v["duration_ms"].is_u64(), "{v}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -120,7 +120,7 @@ fn main() -> Result<(), String> {
     let mut latencies = Vec::new();
     let mut completed_once = false;
     loop {
-        match events.recv_timeout(Duration::from_secs(300)) {
+        match events.recv_timeout(Duration::from_secs(60)) {
             Ok(EngineEvent::PhaseCompleted { .. }) => completed_once = true,
             Ok(EngineEvent::PhaseDispatched { latency_ms, .. }) if completed_once => {
                 latencies.push(latency_ms)
@@ -130,7 +130,13 @@ fn main() -> Result<(), String> {
                 return Err(message)
             }
             Ok(_) => {}
-            Err(_) => return Err("the run did not finish in 300 s".into()),
+            Err(_) => {
+                let s = orch.state();
+                return Err(format!(
+                    "the run did not finish in 60 s: {}",
+                    serde_json::to_string(&s.agents).unwrap_or_default()
+                ));
+            }
         }
     }
     let run_secs = started.elapsed().as_secs_f64();

@@ -14,20 +14,21 @@
 //! - the vt100 mirror alone, parsing the same bytes from memory (with no scrollback, the
 //!   default, and with 1000 rows).
 //!
-//! (c) xterm.js in the running app is measured by the shell's end-to-end run (see
-//! `tests/`); pass its figure as `--xterm-mbps X` and it is printed with its ratio to (a),
-//! so all figures come out in one table.
+//! (c) xterm.js in the running app is measured by the shell's `app_bench`
+//! (`tests/src/bin/app_bench.rs`, same flood, bytes acked by xterm.js per second); pass its
+//! figure as `--xterm-mbps X` and it is printed with its ratio to (a), so all figures come
+//! out in one table. `.ci/bench` runs both.
 //!
 //! Figures are MB/s (10^6 bytes) of bytes received from the PTY; the best of `--runs`.
 
 use std::io::Read;
 use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use leapfrog_engine::pty::{AckMode, Pane, PaneConfig, PaneEvent, PaneSize, Panes, SpawnSpec};
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 
+/// Kept identical to `LINE` in `tests/src/bin/app_bench.rs`, so (c) compares with (a).
 const LINE: &str = "src/pane.rs:42:7: \x1b[1;32mok\x1b[0m frame coalesced \x1b[33m64 KiB\x1b[0m in 4 ms, mirror fed, sink called";
 const SIZE: PaneSize = PaneSize {
     rows: 50,
@@ -75,7 +76,8 @@ fn producer(bytes: u64) -> (String, Vec<String>) {
 }
 
 /// (a): portable-pty directly, one thread reading into a 64 KiB buffer and discarding.
-fn raw_reader(bytes: u64) -> (u64, Duration) {
+/// Returns bytes, time and the number of reads.
+fn raw_reader(bytes: u64) -> (u64, Duration, u64) {
     let pair = native_pty_system()
         .openpty(PtySize {
             rows: SIZE.rows,
@@ -92,16 +94,18 @@ fn raw_reader(bytes: u64) -> (u64, Duration) {
     drop(pair.slave);
     let mut reader = pair.master.try_clone_reader().expect("reader");
     let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
+    let (mut total, mut reads) = (0u64, 0u64);
     loop {
         match reader.read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(n) => total += n as u64,
+            Ok(n) => {
+                total += n as u64;
+                reads += 1;
+            }
         }
     }
-    let elapsed = start.elapsed();
     child.wait().expect("wait");
-    (total, elapsed)
+    (total, start.elapsed(), reads)
 }
 
 /// (b) / (b'): the engine's pane, a consumer thread acking each frame on arrival.
@@ -135,7 +139,8 @@ fn engine(bytes: u64, mirror: bool) -> (u64, Duration, String) {
     let elapsed = start.elapsed();
     let stats = Pane::stats(&pane);
     let note = format!(
-        "{frames} frames, avg {:.1} KiB, {} pauses, peak un-acked {} B",
+        "(avg read {:.0} B; {frames} frames, avg {:.1} KiB; {} pauses, peak un-acked {} B)",
+        stats.bytes_read as f64 / stats.reads.max(1) as f64,
         total as f64 / frames.max(1) as f64 / 1024.0,
         stats.pauses,
         stats.peak_unacked
@@ -162,17 +167,45 @@ fn mbps(total: u64, elapsed: Duration) -> f64 {
     total as f64 / 1e6 / elapsed.as_secs_f64()
 }
 
-fn best<F: FnMut() -> (u64, Duration, String)>(runs: usize, mut f: F) -> (f64, u64, String) {
-    let mut best = (0.0, 0, String::new());
-    for _ in 0..runs {
-        let (total, elapsed, note) = f();
+/// One measured variant over several runs.
+#[derive(Default)]
+struct Figure {
+    rates: Vec<f64>,
+    total: u64,
+    note: String,
+}
+
+impl Figure {
+    fn add(&mut self, (total, elapsed, note): (u64, Duration, String)) {
         let rate = mbps(total, elapsed);
-        if rate > best.0 {
-            best = (rate, total, note);
+        if rate > self.best() {
+            self.note = note;
         }
-        thread::sleep(Duration::from_millis(200));
+        self.rates.push(rate);
+        self.total = total;
     }
-    best
+
+    fn best(&self) -> f64 {
+        self.rates.iter().copied().fold(0.0, f64::max)
+    }
+
+    fn median(&self) -> f64 {
+        let mut r = self.rates.clone();
+        r.sort_by(f64::total_cmp);
+        r.get(r.len() / 2).copied().unwrap_or(0.0)
+    }
+
+    fn show(&self, label: &str, ceiling: Option<f64>) {
+        let ratio = ceiling.map_or(String::new(), |c| {
+            format!("  {:5.1}% of (a)", self.best() / c * 100.0)
+        });
+        println!(
+            "{label:<38} {:7.1} MB/s (median {:5.1}){ratio}  {}",
+            self.best(),
+            self.median(),
+            self.note
+        );
+    }
 }
 
 fn main() {
@@ -184,40 +217,47 @@ fn main() {
         }
     };
     println!(
-        "pty_throughput: {} MB of text through a {}x{} PTY, best of {} runs",
+        "pty_throughput: {} MB of text through a {}x{} PTY, best of {} runs (variants interleaved)",
         args.bytes as f64 / 1e6,
         SIZE.rows,
         SIZE.cols,
         args.runs
     );
-    let (raw, raw_total, _) = best(args.runs, || {
-        let (t, e) = raw_reader(args.bytes);
-        (t, e, String::new())
-    });
-    println!("(a)  raw PTY reader, discard      {raw:7.1} MB/s  ({raw_total} bytes)");
-    let (eng, eng_total, note) = best(args.runs, || engine(args.bytes, true));
-    println!(
-        "(b)  engine pipeline to the sink   {eng:7.1} MB/s  {:5.1}% of (a)  ({eng_total} bytes; {note})",
-        eng / raw * 100.0
-    );
-    let (nom, _, note) = best(args.runs, || engine(args.bytes, false));
-    println!(
-        "(b') same, mirror off              {nom:7.1} MB/s  {:5.1}% of (a)  ({note})",
-        nom / raw * 100.0
-    );
-    for scrollback in [0, 1000] {
-        let (mir, _, _) = best(args.runs, || {
-            let (t, e) = mirror_alone(args.bytes, scrollback);
-            (t, e, String::new())
+    let (mut raw, mut eng, mut nom) = (Figure::default(), Figure::default(), Figure::default());
+    let mut mirror = [(0, Figure::default()), (1000, Figure::default())];
+    for _ in 0..args.runs {
+        raw.add({
+            let (t, e, reads) = raw_reader(args.bytes);
+            (
+                t,
+                e,
+                format!("(avg read {:.0} B)", t as f64 / reads.max(1) as f64),
+            )
         });
-        println!("     vt100 mirror alone, memory, scrollback {scrollback:4}: {mir:7.1} MB/s");
+        eng.add(engine(args.bytes, true));
+        nom.add(engine(args.bytes, false));
+        for (scrollback, fig) in &mut mirror {
+            let (t, e) = mirror_alone(args.bytes, *scrollback);
+            fig.add((t, e, String::new()));
+        }
+    }
+    println!("bytes received per run: {}", raw.total);
+    raw.show("(a)  raw PTY reader, discard", None);
+    eng.show("(b)  engine pipeline to the sink", Some(raw.best()));
+    nom.show("(b') same, mirror off", Some(raw.best()));
+    for (scrollback, fig) in &mirror {
+        fig.show(
+            &format!("     vt100 alone, memory, scrollback {scrollback}"),
+            None,
+        );
     }
     // (c) is measured in the running app (xterm.js rendering, acks from its write callback)
     // by the shell's end-to-end run, which passes its figure here.
     match args.xterm_mbps {
         Some(x) => println!(
-            "(c)  xterm.js in the app           {x:7.1} MB/s  {:5.1}% of (a)",
-            x / raw * 100.0
+            "{:<38} {x:7.1} MB/s  {:5.1}% of (a)",
+            "(c)  xterm.js in the app",
+            x / raw.best() * 100.0
         ),
         None => println!(
             "(c)  xterm.js in the app: pass --xterm-mbps X (measured by the app's e2e run)"

@@ -283,6 +283,8 @@ pub enum CompletionDetection {
     Idle,
     /// The user marked it done.
     Manual,
+    /// `leap complete` or `leap handoff` reached the control endpoint (the agent reported it).
+    Command,
 }
 
 /// One run of one phase on one agent.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use leapfrog_engine::agents::{AgentStatus, StatusSignal};
 use leapfrog_engine::control::{ClientError, ControlClient, Endpoint, HookRequest, Request};
+use leapfrog_engine::model::{CompletionDetection, PhaseKind, PhaseOutcome};
 use leapfrog_engine::orchestrator::{EngineEvent, OpenOptions, Orchestrator, ProjectConfig};
 use leapfrog_engine::scheduler::PhaseId;
 use leapfrog_engine::store::SledStore;
@@ -195,4 +196,461 @@ fn bad_project_configs_are_one_line_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let err = ProjectConfig::load(tmp.path()).unwrap_err();
     assert!(err.contains("leap demo init"), "{err}");
+}
+
+#[test]
+fn user_commands_answer_and_refuse_in_one_line() {
+    let f = project("sh -c 'exec cat >/dev/null'");
+    let orch = open(&f);
+    orch.start().unwrap();
+    use leapfrog_engine::orchestrator::Command as C;
+    let design1 = PhaseId::Design { batch: 1 };
+    // In order: the designer is paused first, so nothing is dispatched behind the test's back.
+    let cases: Vec<(C, Result<&str, &str>)> = vec![
+        (
+            C::PauseAgent {
+                agent: "designer".into(),
+            },
+            Ok("agent designer paused"),
+        ),
+        (
+            C::PauseAgent {
+                agent: "nobody".into(),
+            },
+            Err("no agent \"nobody\""),
+        ),
+        (C::PauseBatch { batch: 1 }, Ok("batch 1 paused")),
+        (C::PauseBatch { batch: 9 }, Err("unknown batch 9")),
+        (C::ResumeBatch { batch: 1 }, Ok("batch 1 resumed")),
+        (
+            C::Reorder {
+                batches: vec![2, 1],
+            },
+            Ok("batches re-ordered"),
+        ),
+        (C::Skip { phase: design1 }, Ok("design(1) skipped")),
+        (C::Skip { phase: design1 }, Err("design(1) is done")),
+        (
+            C::MarkComplete {
+                phase: PhaseId::Build { batch: 1 },
+                passed: true,
+            },
+            Err("build(1) is not running"),
+        ),
+        (C::RunVerify, Err("the project has no verify command")),
+        (
+            C::RestartAgent {
+                agent: "designer".into(),
+            },
+            Err("agent designer is running"),
+        ),
+        (
+            C::ResumeAgent {
+                agent: "designer".into(),
+            },
+            Ok("agent designer resumed"),
+        ),
+    ];
+    for (command, expect) in cases {
+        let got = orch.command(command.clone());
+        match (&expect, &got) {
+            (Ok(want), Ok(msg)) => assert_eq!(msg, want, "{command:?}"),
+            (Err(want), Err(msg)) => {
+                assert!(msg.contains(want), "{command:?}: {msg}");
+                assert!(!msg.contains('\n'), "{command:?}: {msg}");
+            }
+            _ => panic!("{command:?}: expected {expect:?}, got {got:?}"),
+        }
+    }
+    orch.stop();
+}
+
+#[test]
+fn the_tee_feeds_an_attached_ui_which_then_acks_and_acks_itself_without_one() {
+    let f = project("sh -c 'exec cat >/dev/null'");
+    let orch = open(&f);
+    orch.start().unwrap();
+    let id = orch.agent_pane("builder").unwrap();
+    let panes = orch.panes();
+    let pane = panes.get(id).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    orch.attach_ui(
+        "builder",
+        Box::new(move |e: leapfrog_engine::pty::PaneEvent| {
+            if let leapfrog_engine::pty::PaneEvent::Output(b) = e {
+                let _ = tx.send(b);
+            }
+        }),
+    )
+    .unwrap();
+    let acked_before = pane.stats().bytes_acked;
+    panes.write(id, b"hello\r").unwrap();
+    // The terminal echoes the line: the UI sink sees it.
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
+    while !String::from_utf8_lossy(&seen).contains("hello") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        seen.extend(rx.recv_timeout(left).expect("the UI sink got no output"));
+    }
+    // With a UI attached, nothing is acked until the UI says so.
+    let s = pane.stats();
+    assert_eq!(s.bytes_acked, acked_before, "{s:?}");
+    assert!(s.unacked >= seen.len() as u64, "{s:?}");
+    panes.ack(id, seen.len()).unwrap();
+    assert_eq!(pane.stats().bytes_acked, acked_before + seen.len() as u64);
+    // Detached, the tee acks every frame itself.
+    orch.detach_ui("builder").unwrap();
+    panes.write(id, b"again\r").unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let s = pane.stats();
+        if s.bytes_read > acked_before + seen.len() as u64 && s.unacked == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never acked without a UI: {s:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(orch.attach_ui("nobody", Box::new(|_e| {})).is_err());
+    orch.stop();
+}
+
+#[test]
+fn reports_in_the_inbox_of_sandboxed_agents_are_handled() {
+    use leapfrog_engine::control::protocol::Envelope;
+    let f = project("sh -c 'exec cat >/dev/null'");
+    let orch = open(&f);
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    let token = orch.endpoint().unwrap().token;
+    let inbox = leapfrog_engine::control::spool::project_inbox(&f.dir);
+    let envelope = |token: &str, message: &str| Envelope {
+        v: 1,
+        token: token.into(),
+        agent: Some("builder".into()),
+        request: Request::Hook(HookRequest {
+            event: "notification".into(),
+            payload: json!({ "message": message }),
+        }),
+    };
+    // A wrong token in the inbox is refused like on the socket (and removed).
+    let bad = leapfrog_engine::control::spool::write(&inbox, &envelope("forged", "x")).unwrap();
+    leapfrog_engine::control::spool::write(&inbox, &envelope(&token, "Codex needs your approval"))
+        .unwrap();
+    wait_for(&events, "needs-input from the inbox", |e| {
+        matches!(e, EngineEvent::AgentStatus { agent, status: AgentStatus::NeedsInput,
+                 signal: StatusSignal::Hook, reason } if agent == "builder"
+                 && reason.contains("approval"))
+    });
+    assert!(!bad.exists());
+    orch.stop();
+}
+
+#[test]
+fn a_handoff_block_in_the_output_or_a_click_completes_the_running_phase() {
+    // The designer shows a prompt, reads one line (its prompt) and prints a HANDOFF block; it
+    // never calls `leap`. The builder shows a prompt and keeps whatever it gets.
+    let f = project("sh designer.sh");
+    std::fs::write(
+        f.dir.join("designer.sh"),
+        "printf '\\342\\235\\257 '\nread line\nprintf '\\n## HANDOFF \\342\\200\\224 Batch 1 Ready\\n\\nTickets: T-001\\nFiles affected: src/a.sh\\nDependencies: none\\nVerify command: true\\n\\n'\nexec cat >/dev/null\n",
+    )
+    .unwrap();
+    let path = f.dir.join(".leapfrog/project.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["agents"][1]["command"] =
+        "sh -c \"printf '\\342\\235\\257 '; exec cat >/dev/null\"".into();
+    std::fs::write(&path, config.to_string()).unwrap();
+    let orch = open(&f);
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    let mut design = None;
+    wait_for(&events, "design(1) completed", |e| match e {
+        EngineEvent::PhaseCompleted {
+            phase: PhaseId::Design { batch: 1 },
+            run,
+            ..
+        } => {
+            design = Some(run.clone());
+            true
+        }
+        _ => false,
+    });
+    let design = design.unwrap();
+    assert_eq!(
+        design.detection,
+        Some(CompletionDetection::HandoffMessage),
+        "{design:?}"
+    );
+    assert_eq!(design.outcome, PhaseOutcome::Passed);
+    wait_for(&events, "build(1) dispatched", |e| {
+        matches!(
+            e,
+            EngineEvent::PhaseDispatched {
+                phase: PhaseId::Build { batch: 1 },
+                ..
+            }
+        )
+    });
+    let build1 = PhaseId::Build { batch: 1 };
+    let msg = orch
+        .command(leapfrog_engine::orchestrator::Command::MarkComplete {
+            phase: build1,
+            passed: true,
+        })
+        .unwrap();
+    assert_eq!(msg, "build(1) recorded (passed)");
+    let runs = orch.state().runs;
+    let build = runs.iter().find(|r| r.kind == PhaseKind::Build).unwrap();
+    assert_eq!(
+        (build.outcome, build.detection),
+        (PhaseOutcome::Passed, Some(CompletionDetection::Manual))
+    );
+    assert!(build.ended_at.unwrap() >= build.started_at);
+    orch.stop();
+}
+
+#[test]
+fn an_agent_that_outlived_its_run_is_stopped_by_the_next_one() {
+    // This designer ignores the hang-up that stopping a run sends it.
+    let f = project("sh -c 'trap \"\" HUP; printf \"> \"; while :; do sleep 1; done'");
+    let orch = open(&f);
+    orch.start().unwrap();
+    let pane = orch.agent_pane("designer").unwrap();
+    let pane = orch.panes().get(pane).unwrap();
+    let pid = pane.pid().unwrap() as i32;
+    // Its prompt shows once the trap is set.
+    assert!(pane.wait_for_screen(PATIENCE, |s| s.contents().contains('>')));
+    drop(pane);
+    orch.stop();
+    drop(orch);
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) with signal 0 only checks that the process exists.
+    assert_eq!(
+        unsafe { libc::kill(pid, 0) },
+        0,
+        "the stand-in did not survive"
+    );
+
+    let orch = open(&f);
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    wait_for(&events, "the notification", |e| {
+        matches!(e, EngineEvent::Notification { message }
+                 if message.contains("designer") && message.contains("still running outside Leapfrog"))
+    });
+    let deadline = Instant::now() + PATIENCE;
+    while Path::new(&format!("/proc/{pid}/cmdline")).exists()
+        && !std::fs::read(format!("/proc/{pid}/cmdline"))
+            .unwrap_or_default()
+            .is_empty()
+    {
+        assert!(Instant::now() < deadline, "pid {pid} still runs");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    orch.stop();
+}
+
+#[test]
+fn an_agent_whose_cli_cannot_start_is_shown_and_notified() {
+    let f = project("/nonexistent/agent-cli --flag");
+    let orch = open(&f);
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    let mut status = None;
+    wait_for(&events, "the designer's failure", |e| match e {
+        EngineEvent::AgentStatus {
+            agent, status: s, ..
+        } if agent == "designer" && matches!(s, AgentStatus::Offline | AgentStatus::Exited) => {
+            status = Some(*s);
+            true
+        }
+        _ => false,
+    });
+    wait_for(
+        &events,
+        "a notification naming it",
+        |e| matches!(e, EngineEvent::Notification { message } if message.contains("designer")),
+    );
+    // The state is published right after the events.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let s = orch.state();
+        let d = s
+            .agents
+            .iter()
+            .find(|a| a.id == "designer")
+            .unwrap()
+            .clone();
+        if Some(d.status) == status {
+            assert_eq!(d.phase, None);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "state never showed {status:?}: {d:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    orch.stop();
+}
+
+#[test]
+fn the_handle_is_shareable_and_events_have_a_stable_json_shape() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Orchestrator>();
+    let cases: Vec<(EngineEvent, serde_json::Value)> = vec![
+        (
+            EngineEvent::AgentStatus {
+                agent: "builder".into(),
+                status: AgentStatus::NeedsInput,
+                signal: StatusSignal::SessionFile,
+                reason: "r".into(),
+            },
+            json!({"type": "agent_status", "agent": "builder", "status": "needs-input",
+                   "signal": "session-file", "reason": "r"}),
+        ),
+        (
+            EngineEvent::PhaseDispatched {
+                agent: "designer".into(),
+                phase: PhaseId::Design { batch: 2 },
+                run_id: 7,
+                latency_ms: 1.5,
+            },
+            json!({"type": "phase_dispatched", "agent": "designer",
+                   "phase": {"phase": "design", "batch": 2}, "run_id": 7, "latency_ms": 1.5}),
+        ),
+        (
+            EngineEvent::VerifyFinished {
+                sync: Some(1),
+                passed: false,
+                duration_ms: 12,
+            },
+            json!({"type": "verify_finished", "sync": 1, "passed": false, "duration_ms": 12}),
+        ),
+        (
+            EngineEvent::Log {
+                source: "verify".into(),
+                line: "ok".into(),
+            },
+            json!({"type": "log", "source": "verify", "line": "ok"}),
+        ),
+        (EngineEvent::Finished, json!({"type": "finished"})),
+    ];
+    for (event, expect) in cases {
+        let got = serde_json::to_value(&event).unwrap();
+        assert_eq!(got, expect);
+        let back: EngineEvent = serde_json::from_value(got).unwrap();
+        assert_eq!(back, event);
+    }
+}
+
+#[test]
+fn claude_code_session_file_tells_the_status_when_no_hook_does() {
+    let f = project("sh -c 'exec cat >/dev/null'");
+    // The designer is a Claude Code agent (a stand-in command: the launch adds Claude's flags,
+    // which `sh -c` takes as positional parameters).
+    let path = f.dir.join(".leapfrog/project.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["agents"][0]["cli"] = "claude-code".into();
+    std::fs::write(&path, config.to_string()).unwrap();
+    let home = f.data.parent().unwrap().join("home");
+    let store = Arc::new(SledStore::open(f.data.join("db")).unwrap());
+    let mut opts = OpenOptions::new(&f.dir, store).unwrap();
+    opts.data_dir = f.data.clone();
+    opts.runtime_dir = f.runtime.clone();
+    opts.write_token_file = false;
+    opts.home_dir = Some(home.clone());
+    let orch = Orchestrator::open(opts).unwrap();
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    let mut line = String::new();
+    wait_for(&events, "the designer's launch", |e| match e {
+        EngineEvent::AgentStarted {
+            agent,
+            command_line,
+            ..
+        } if agent == "designer" => {
+            line = command_line.clone();
+            true
+        }
+        _ => false,
+    });
+    let session = line
+        .split_whitespace()
+        .skip_while(|w| *w != "--session-id")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no --session-id in {line}"))
+        .to_string();
+    let file = leapfrog_engine::agents::status::claude_session_file(&home, &f.dir, &session);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let cases: &[(&str, AgentStatus)] = &[
+        (
+            r#"{"type":"user","message":{"role":"user","content":"hi"}}"#,
+            AgentStatus::Working,
+        ),
+        (
+            r#"{"type":"assistant","message":{"role":"assistant","stop_reason":"end_turn"}}"#,
+            AgentStatus::Idle,
+        ),
+    ];
+    let mut text = String::new();
+    for (entry, want) in cases {
+        text.push_str(entry);
+        text.push('\n');
+        std::fs::write(&file, &text).unwrap();
+        wait_for(&events, &format!("{want:?} from the session file"), |e| {
+            matches!(e, EngineEvent::AgentStatus { agent, status, signal: StatusSignal::SessionFile, .. }
+                     if agent == "designer" && status == want)
+        });
+    }
+    // Idle by its session file: it gets design(1).
+    wait_for(&events, "design(1) dispatched", |e| {
+        matches!(
+            e,
+            EngineEvent::PhaseDispatched {
+                phase: PhaseId::Design { batch: 1 },
+                ..
+            }
+        )
+    });
+    orch.stop();
+}
+
+#[test]
+fn an_agent_back_at_its_prompt_without_reporting_is_notified_not_marked_done() {
+    // The designer takes its prompt and returns to its prompt without any report.
+    let f = project("sh designer.sh");
+    std::fs::write(
+        f.dir.join("designer.sh"),
+        "printf '\\342\\235\\257 '\nread line\nprintf 'thinking...\\n\\342\\235\\257 '\nexec cat >/dev/null\n",
+    )
+    .unwrap();
+    let orch = open(&f);
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    wait_for(&events, "design(1) dispatched", |e| {
+        matches!(
+            e,
+            EngineEvent::PhaseDispatched {
+                phase: PhaseId::Design { batch: 1 },
+                ..
+            }
+        )
+    });
+    wait_for(&events, "the notification", |e| {
+        matches!(e, EngineEvent::Notification { message }
+                 if message.contains("designer is idle at its prompt but has not reported design(1)"))
+    });
+    let s = orch.state();
+    let designer = s.agents.iter().find(|a| a.id == "designer").unwrap();
+    assert_eq!(designer.phase, Some(PhaseId::Design { batch: 1 }));
+    let run = s.runs.iter().find(|r| r.kind == PhaseKind::Design).unwrap();
+    assert_eq!(run.outcome, PhaseOutcome::Running);
+    assert_eq!(
+        s.busy, 0,
+        "an unreported phase at an idle prompt waits on the user"
+    );
+    orch.stop();
 }

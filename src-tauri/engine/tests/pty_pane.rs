@@ -90,6 +90,17 @@ fn programs_show_on_the_mirrored_screen() {
         "synced",
         (0, 6),
     );
+    // A UTF-8 character split across reads (and frames) is still one character.
+    check(
+        &[
+            "sh",
+            "-c",
+            "printf 'caf\\303'; sleep 0.1; printf '\\251 ok'",
+        ],
+        "",
+        "café ok",
+        (0, 7),
+    );
     // Typed input: the line discipline echoes it, the program answers.
     check(&["cat"], "typed\n\x04", "typed\ntyped", (2, 0));
     check(
@@ -104,6 +115,33 @@ fn programs_show_on_the_mirrored_screen() {
         "xterm-256color truecolor",
         (1, 0),
     );
+}
+
+#[test]
+fn snapshots_report_alternate_screen_and_hidden_cursor() {
+    let panes = Panes::new();
+    let spec = SpawnSpec::new("sh").args([
+        "-c",
+        "printf 'main'; printf '\\033[?1049h\\033[?25l\\033[2;3HALT'; read x",
+    ]);
+    let (pane, _events) = spawn(&panes, &spec);
+    assert!(pane.wait_for_screen(PATIENCE, |s| s.contents().contains("ALT")));
+    let snap = pane.screen_contents();
+    assert_eq!(
+        (
+            snap.text().as_str(),
+            snap.cursor,
+            snap.alternate_screen,
+            snap.cursor_hidden
+        ),
+        ("\n  ALT", (1, 5), true, true)
+    );
+    assert_eq!(pane.cursor_position(), (1, 5));
+    assert_eq!(snap.lines.len(), 24);
+    pane.write(b"\n").unwrap();
+    assert!(pane.wait_exit(PATIENCE).expect("exit").success());
+    // The screen of an exited pane is final: waiting for something else ends at once.
+    assert!(!pane.wait_for_screen(PATIENCE, |s| s.contents().contains("never shown")));
 }
 
 #[test]

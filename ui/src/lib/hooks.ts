@@ -11,6 +11,8 @@ export interface PaneHook {
   rows(): number;
   /** Output bytes xterm.js has parsed and we acknowledged. */
   acked(): number;
+  /** Selects the last buffer line containing `text` (as a mouse drag would); false if none. */
+  selectLineWith(text: string): boolean;
   renderer: string;
 }
 
@@ -70,6 +72,18 @@ export function registerPane(id: string, term: Terminal, acked: () => number, re
     cols: () => term.cols,
     rows: () => term.rows,
     acked,
+    selectLineWith: (text) => {
+      const buf = term.buffer.active;
+      for (let y = buf.length - 1; y >= 0; y--) {
+        const line = buf.getLine(y)?.translateToString(true) ?? '';
+        const x = line.indexOf(text);
+        if (x >= 0) {
+          term.select(x, y, text.length);
+          return true;
+        }
+      }
+      return false;
+    },
     renderer,
   };
   return () => {

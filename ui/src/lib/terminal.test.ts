@@ -5,7 +5,7 @@ describe('createTerminal', () => {
   it('falls back to the DOM renderer without a GPU and loads the addons', () => {
     const host = document.createElement('div');
     document.body.appendChild(host);
-    const t = createTerminal(host, { openLink: () => {} });
+    const t = createTerminal(host, { openLink: () => {}, gpu: true });
     expect(hardwareWebgl()).toBe(false);
     expect(t.renderer).toBe('dom');
     expect(t.term.unicode.activeVersion).toBe('11');

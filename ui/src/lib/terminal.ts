@@ -43,6 +43,8 @@ export interface PaneTerminal {
 
 export interface TerminalOptions {
   openLink: (url: string) => void;
+  /** The shell found a GPU; without one WebGL is not even tried. */
+  gpu: boolean;
 }
 
 let gpuVerdict: boolean | null = null;
@@ -90,7 +92,7 @@ export function createTerminal(host: HTMLElement, opts: TerminalOptions): PaneTe
   term.open(host);
 
   let renderer: Renderer = 'dom';
-  if (hardwareWebgl()) {
+  if (opts.gpu && hardwareWebgl()) {
     try {
       const webgl = new WebglAddon();
       webgl.onContextLoss(() => webgl.dispose());

@@ -271,6 +271,7 @@ export function twoAgents(): Cockpit {
   return {
     workdir: '/work/project',
     bench: false,
+    gpu: false,
     panes: [
       { id: 'designer', title: 'Designer · claude', role: 'design', agentCommand: 'claude', program: 'bash' },
       { id: 'builder', title: 'Builder · codex', role: 'build', agentCommand: 'codex', program: 'bash' },

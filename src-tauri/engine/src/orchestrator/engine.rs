@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -22,8 +23,8 @@ use crate::agents::{
 };
 use crate::control::server::ServerConfig;
 use crate::control::{
-    agent_env_for_project, CompleteRequest, ControlHandler, ControlServer, Endpoint,
-    HandoffRequest, HookRequest, Outcome, Reply,
+    agent_env_for_project, AgentLine, BatchLine, CompleteRequest, ControlHandler, ControlServer,
+    Endpoint, HandoffRequest, HookRequest, Outcome, Reply, StatusReport,
 };
 use crate::handoff::HandoffScanner;
 use crate::model::{
@@ -109,7 +110,18 @@ pub struct Orchestrator {
     runtime_dir: PathBuf,
     write_token_file: bool,
     open_project: Option<super::OpenProjectFn>,
+    project_dir: PathBuf,
+    spool: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
 }
+
+/// How long an agent may sit idle at its prompt with an unreported phase before the user is told.
+const UNREPORTED_AFTER: Duration = Duration::from_secs(10);
+
+/// How often a Claude Code agent's session file is looked at (a stat; read only when it changed).
+const SESSION_EVERY: Duration = Duration::from_secs(1);
+
+/// How often the inbox of sandboxed agents' reports is drained.
+const SPOOL_EVERY: Duration = Duration::from_millis(500);
 
 struct Bridge {
     tx: Mutex<Sender<Msg>>,
@@ -119,6 +131,11 @@ struct Bridge {
 impl Bridge {
     fn ask(&self, agent: Option<&str>, request: ControlReq) -> Result<Reply, String> {
         let (reply, rx) = mpsc::channel();
+        // A verify answers when the command has run, however long it takes.
+        let patience = match request {
+            ControlReq::Verify => Duration::from_secs(24 * 3600),
+            _ => Duration::from_secs(20),
+        };
         self.tx
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -128,7 +145,7 @@ impl Bridge {
                 reply,
             })
             .map_err(|_| "Leapfrog is stopping".to_string())?;
-        rx.recv_timeout(Duration::from_secs(20))
+        rx.recv_timeout(patience)
             .map_err(|_| "Leapfrog did not answer in time".to_string())?
     }
 }
@@ -191,6 +208,8 @@ impl Orchestrator {
             runtime_dir: opts.runtime_dir,
             open_project: opts.on_open_project,
             write_token_file: opts.write_token_file,
+            project_dir: opts.project_dir,
+            spool: Mutex::new(None),
         })
     }
 
@@ -213,22 +232,49 @@ impl Orchestrator {
                 dir: self.runtime_dir.clone(),
                 write_token_file: self.write_token_file,
             },
-            bridge,
+            bridge.clone(),
         )?;
+        // Reports of sandboxed agents (control::spool) land in the project's inbox.
+        let stop = Arc::new(AtomicBool::new(false));
+        let spool = {
+            let (stop, bridge) = (stop.clone(), bridge.clone());
+            let (inbox, token) = (
+                crate::control::spool::project_inbox(&self.project_dir),
+                server.endpoint().token.clone(),
+            );
+            std::thread::Builder::new()
+                .name("leapfrog-spool".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        crate::control::spool::drain(&inbox, &token, &*bridge);
+                        std::thread::park_timeout(SPOOL_EVERY);
+                    }
+                })
+                .map_err(|e| format!("cannot start the inbox thread: {e}"))?
+        };
+        *self.spool.lock().unwrap_or_else(|e| e.into_inner()) = Some((stop, spool));
         core.endpoint = Some(server.endpoint().clone());
         *self.endpoint.lock().unwrap_or_else(|e| e.into_inner()) = Some(server.endpoint().clone());
         *self.server.lock().unwrap_or_else(|e| e.into_inner()) = Some(server);
         core.shared = Some(self.shared.clone());
+        let (ready_tx, ready_rx) = mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("leapfrog-orchestrator".into())
-            .spawn(move || core.run(rx))
+            .spawn(move || core.run(rx, ready_tx))
             .map_err(|e| format!("cannot start the orchestrator thread: {e}"))?;
         *self.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+        // Back once the agents are spawned and the first state is published.
+        let _ = ready_rx.recv_timeout(Duration::from_secs(30));
         Ok(())
     }
 
     /// Stops the loop, hangs up the agents, saves the run state, closes the control endpoint.
     pub fn stop(&self) {
+        if let Some((stop, t)) = self.spool.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            stop.store(true, Ordering::SeqCst);
+            t.thread().unpark();
+            let _ = t.join();
+        }
         let _ = self.shared.tx.send(Msg::Stop);
         if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = t.join();
@@ -314,7 +360,10 @@ impl Orchestrator {
             .clone()
     }
 
-    /// The run so far in `leap simulate --json`'s shape (see [`summary`]).
+    /// The run so far in `leap simulate --json`'s shape: every phase run of this run that ended
+    /// passed or failed (crashed and interrupted runs left out), times in minutes since the run
+    /// started; sequential is the sum of the rows' durations, parallel the end of the last row,
+    /// the lower bound the scheduler's over the shortest measured duration of each phase.
     pub fn summary(&self) -> Result<SimOutput, String> {
         let (reply, rx) = mpsc::channel();
         self.shared
@@ -403,6 +452,8 @@ struct AgentRt {
     status: StatusObservation,
     /// The scheduler thinks the agent is online.
     online: bool,
+    /// Told the scheduler the agent works on something it did not give it.
+    external_busy: bool,
     exited: bool,
     paused: bool,
     /// The running phase and its phase run.
@@ -419,6 +470,11 @@ struct AgentRt {
     candidate: Option<(StatusObservation, Instant)>,
     hook: Option<StatusObservation>,
     session_id: Option<String>,
+    /// Claude Code's session file as last seen (length, modified) and when it was last looked at.
+    session_stamp: Option<(u64, std::time::SystemTime)>,
+    session_checked: Instant,
+    /// The phase run whose missing report was notified.
+    nudged: Option<u64>,
     dirty: bool,
 }
 
@@ -434,7 +490,11 @@ struct Core {
     templates: PromptTemplates,
     state_file: PathBuf,
     agents_dir: PathBuf,
+    processes_file: PathBuf,
+    run_cache: BTreeMap<u64, PhaseRun>,
+    batch_cache: Vec<Batch>,
     leap_program: String,
+    home: Option<PathBuf>,
     pane_size: crate::pty::PaneSize,
     run_start_ms: Timestamp,
     clock_start: Instant,
@@ -448,10 +508,15 @@ struct Core {
     findings: BTreeMap<u32, String>,
     recheck_flags: usize,
     restored_running: Vec<PhaseRun>,
+    /// Agent processes a previous run recorded: (agent, pid, program).
+    previous_processes: Vec<(String, u32, String)>,
     finished_emitted: bool,
     last_tick: Instant,
     /// When the last completion signal arrived (dispatch latency is measured from it).
     last_signal: Option<Instant>,
+    /// `leap verify` callers waiting for the next verify result.
+    verify_waiters: Vec<Sender<Result<Reply, String>>>,
+    paused_batches: std::collections::BTreeSet<u32>,
 }
 
 fn project_id(name: &str, dir: &Path) -> String {
@@ -636,6 +701,7 @@ impl Core {
                     "not started",
                 ),
                 online: false,
+                external_busy: false,
                 exited: false,
                 paused: false,
                 current: None,
@@ -648,6 +714,9 @@ impl Core {
                 candidate: None,
                 hook: None,
                 session_id: sessions.get(&p.id).cloned(),
+                session_stamp: None,
+                session_checked: now,
+                nudged: None,
                 dirty: false,
             })
             .collect();
@@ -660,6 +729,14 @@ impl Core {
             })
             .collect();
         let _ = scheduler.step_all(offline);
+        let run_cache: BTreeMap<u64, PhaseRun> = store
+            .phase_runs(&project_id)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|r| r.started_at >= run_start_ms)
+            .map(|r| (r.id, r))
+            .collect();
+        let batch_cache = store.batches(&project_id).map_err(|e| e.to_string())?;
         Ok(Core {
             project_id,
             project_dir: dir.clone(),
@@ -672,7 +749,9 @@ impl Core {
             templates,
             state_file,
             agents_dir: run_dir.join("agents"),
+            processes_file: run_dir.join("processes.json"),
             leap_program: opts.leap_program.clone(),
+            home: opts.home_dir.clone(),
             pane_size: opts.pane_size,
             run_start_ms,
             clock_start: now,
@@ -684,9 +763,17 @@ impl Core {
             findings: BTreeMap::new(),
             recheck_flags,
             restored_running,
+            run_cache,
+            batch_cache,
+            previous_processes: std::fs::read_to_string(run_dir.join("processes.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
             finished_emitted: false,
             last_tick: now,
             last_signal: None,
+            verify_waiters: Vec::new(),
+            paused_batches: Default::default(),
         })
     }
 
@@ -728,12 +815,12 @@ impl Core {
     // -----------------------------------------------------------------------------------------
     // The loop
 
-    fn run(mut self, rx: Receiver<Msg>) {
+    fn run(mut self, rx: Receiver<Msg>, ready: Sender<()>) {
         // Reconcile runs left running by a previous process: they have no process any more.
         for mut run in std::mem::take(&mut self.restored_running) {
             run.outcome = PhaseOutcome::Cancelled;
             run.ended_at = Some(now_ms());
-            let _ = self.store.put_phase_run(&run);
+            self.put_run(&run);
             let phase = phase_of_run(self.scheduler.plan(), &run);
             let what = phase
                 .map(|p| phase_name(self.scheduler.plan(), p))
@@ -748,12 +835,14 @@ impl Core {
                 self.start_verify(Some(sync));
             }
         }
+        self.reconcile_processes();
         for i in 0..self.agents.len() {
             self.spawn_agent(i);
         }
         let effects = self.scheduler.step(Event::Tick { at: self.minutes() });
         self.apply_effects(effects);
         self.publish();
+        let _ = ready.send(());
         loop {
             let timeout = self.next_wake();
             let msg = match rx.recv_timeout(timeout) {
@@ -781,6 +870,7 @@ impl Core {
                 let effects = self.scheduler.step(Event::Tick { at: self.minutes() });
                 self.apply_effects(effects);
             }
+            self.check_unreported();
             self.check_finished();
             self.publish();
         }
@@ -799,6 +889,17 @@ impl Core {
         for a in &self.agents {
             if let Some((_, since)) = &a.candidate {
                 wake = wake.min(*since + DEBOUNCE);
+            }
+            if let (Some((_, run)), Some(edge)) = (a.current, a.idle_edge) {
+                if a.status.status == AgentStatus::Idle
+                    && a.nudged != Some(run)
+                    && a.last_write.is_some_and(|w| edge > w)
+                {
+                    wake = wake.min((edge + UNREPORTED_AFTER).max(now));
+                }
+            }
+            if !a.exited && a.profile.cli == CliKind::ClaudeCode && a.session_id.is_some() {
+                wake = wake.min(a.session_checked + SESSION_EVERY);
             }
             if !a.exited
                 && a.status.status == AgentStatus::Working
@@ -850,11 +951,23 @@ impl Core {
                 request,
                 reply,
             } => {
+                if let ControlReq::Verify = request {
+                    // `leap verify` waits for the verify it started.
+                    match self.on_command(Command::RunVerify) {
+                        Ok(_) => self.verify_waiters.push(reply),
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                        }
+                    }
+                    return false;
+                }
                 let r = self.on_control(agent.as_deref(), request);
                 let _ = reply.send(r);
             }
             Msg::User { command, reply } => {
                 let r = self.on_command(command);
+                // The caller sees its command's effect in `state()` as soon as it has the answer.
+                self.publish();
                 let _ = reply.send(r);
             }
             Msg::VerifyLine(line) => self.emit(EngineEvent::Log {
@@ -940,9 +1053,11 @@ impl Core {
             Ok(pane) => {
                 let _ = once.set(Arc::downgrade(&pane));
                 pane.ack(usize::MAX);
+                self.record_processes(i, pane.pid(), &launch.program);
                 let a = &mut self.agents[i];
                 a.pane = Some(pane.clone());
                 a.exited = false;
+                a.external_busy = false;
                 a.scanner = HandoffScanner::new();
                 a.hook = None;
                 a.candidate = None;
@@ -981,6 +1096,50 @@ impl Core {
         }
     }
 
+    /// Remembers the agent processes of this run, so that a later run can tell whether they
+    /// outlived it.
+    fn record_processes(&mut self, i: usize, pid: Option<u32>, program: &str) {
+        let id = self.agents[i].profile.id.clone();
+        self.previous_processes.retain(|(a, _, _)| *a != id);
+        if let Some(pid) = pid {
+            self.previous_processes.push((id, pid, program.to_string()));
+        }
+        if let Ok(text) = serde_json::to_string(&self.previous_processes) {
+            let _ = std::fs::write(&self.processes_file, text);
+        }
+    }
+
+    /// Agent processes of a previous run that still run (their CLI ignored the hang-up) would
+    /// keep working beside their replacements: stop them, and say so. A recorded pid counts only
+    /// while `/proc/<pid>/cmdline` still starts with the recorded program (pids are reused).
+    fn reconcile_processes(&mut self) {
+        for (agent, pid, program) in std::mem::take(&mut self.previous_processes) {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let first = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+            if first.is_empty() || first != program.as_bytes() {
+                continue;
+            }
+            let Ok(pid_t) = i32::try_from(pid) else {
+                continue;
+            };
+            // SAFETY: kill(2) on a pid whose command line was just checked to be our agent's.
+            unsafe { libc::kill(pid_t, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline
+                && std::path::Path::new(&format!("/proc/{pid}")).exists()
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                // SAFETY: as above.
+                unsafe { libc::kill(pid_t, libc::SIGKILL) };
+            }
+            self.notify(format!(
+                "agent {agent} of the previous run (pid {pid}) was still running outside Leapfrog; stopped it"
+            ));
+        }
+    }
+
     fn set_status(&mut self, i: usize, obs: StatusObservation) {
         let a = &mut self.agents[i];
         if a.status == obs {
@@ -1000,10 +1159,22 @@ impl Core {
             reason: obs.reason.clone(),
         });
         let at = self.minutes();
+        let a = &self.agents[i];
+        let unassigned = a.current.is_none() && a.queued.is_none();
+        let external = a.external_busy;
         match obs.status {
-            AgentStatus::Idle if !was_online => {
+            AgentStatus::Idle if !was_online || external => {
                 self.agents[i].online = true;
+                self.agents[i].external_busy = false;
                 let effects = self.scheduler.step(Event::AgentIdle { agent: id, at });
+                self.apply_effects(effects);
+            }
+            // Work Leapfrog did not give it (the user typed in its pane): no phase until idle.
+            AgentStatus::Working | AgentStatus::NeedsInput
+                if changed && was_online && unassigned && !external =>
+            {
+                self.agents[i].external_busy = true;
+                let effects = self.scheduler.step(Event::AgentBusy { agent: id, at });
                 self.apply_effects(effects);
             }
             AgentStatus::Exited | AgentStatus::Offline if was_online => {
@@ -1045,8 +1216,11 @@ impl Core {
         if a.profile.cli != CliKind::ClaudeCode {
             return None;
         }
-        let home = std::env::var_os("HOME")?;
-        let path = claude_session_file(Path::new(&home), &self.project_dir, a.session_id.as_ref()?);
+        let path = claude_session_file(
+            self.home.as_ref()?,
+            &self.project_dir,
+            a.session_id.as_ref()?,
+        );
         let bytes = std::fs::read(&path).ok()?;
         let start = bytes.len().saturating_sub(64 * 1024);
         status_from_claude_transcript(&String::from_utf8_lossy(&bytes[start..]))
@@ -1073,10 +1247,34 @@ impl Core {
                 || (a.status.signal == StatusSignal::Screen
                     && a.status.status == AgentStatus::Working
                     && now >= a.last_output + crate::agents::screen::QUIET);
+            let due = due || self.session_file_changed(i, now);
             if due {
                 self.evaluate(i);
             }
         }
+    }
+
+    /// Claude Code agents: whether their session file changed since last looked at (a stat, at
+    /// most every [`SESSION_EVERY`]).
+    fn session_file_changed(&mut self, i: usize, now: Instant) -> bool {
+        let a = &self.agents[i];
+        if a.profile.cli != CliKind::ClaudeCode || now < a.session_checked + SESSION_EVERY {
+            return false;
+        }
+        let (Some(home), Some(id)) = (self.home.as_ref(), a.session_id.as_ref()) else {
+            return false;
+        };
+        let path = claude_session_file(home, &self.project_dir, id);
+        let stamp = std::fs::metadata(&path)
+            .ok()
+            .and_then(|m| Some((m.len(), m.modified().ok()?)));
+        let a = &mut self.agents[i];
+        a.session_checked = now;
+        if stamp != a.session_stamp {
+            a.session_stamp = stamp;
+            return true;
+        }
+        false
     }
 
     /// A status from the process (`starting`, `prompt sent`) is read from the screen once more
@@ -1119,6 +1317,10 @@ impl Core {
         }
         if reading.status == a.status.status {
             a.candidate = None;
+            if reading.signal != a.status.signal {
+                // Same status, now from a stronger or fresher signal: show which.
+                self.set_status(i, reading);
+            }
             return;
         }
         match &a.candidate {
@@ -1180,7 +1382,7 @@ impl Core {
             outcome: PhaseOutcome::Running,
             detection: None,
         };
-        let _ = self.store.put_phase_run(&run);
+        self.put_run(&run);
         let a = &mut self.agents[i];
         a.current = Some((phase, run_id));
         a.last_write = Some(Instant::now());
@@ -1212,7 +1414,7 @@ impl Core {
             None => format!("exit code {}", exit.code),
         };
         let current = a.current.take();
-        if let Some((phase, run_id)) = current {
+        let message = if let Some((phase, run_id)) = current {
             let name = phase_name(self.scheduler.plan(), phase);
             self.finish_run(
                 run_id,
@@ -1227,16 +1429,16 @@ impl Core {
                 at: self.minutes(),
             });
             self.apply_effects(effects);
-            self.notify(format!(
-                "agent {id} exited ({how}) during {name}; retry the phase to run it again"
-            ));
+            format!("agent {id} exited ({how}) during {name}; retry the phase to run it again")
         } else {
-            self.notify(format!("agent {id} exited ({how})"));
-        }
+            format!("agent {id} exited ({how})")
+        };
+        // The status first (it is what the pane shows), then the notification.
         self.set_status(
             i,
             StatusObservation::new(AgentStatus::Exited, StatusSignal::Process, how),
         );
+        self.notify(message);
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1250,13 +1452,19 @@ impl Core {
         agent: Option<String>,
         phase: PhaseId,
     ) {
-        let Ok(Some(mut run)) = self.store.phase_run(&self.project_id, run_id) else {
+        let cached = self.run_cache.get(&run_id).cloned();
+        let Some(mut run) = cached.or_else(|| {
+            self.store
+                .phase_run(&self.project_id, run_id)
+                .ok()
+                .flatten()
+        }) else {
             return;
         };
         run.ended_at = Some(now_ms());
         run.outcome = outcome;
         run.detection = Some(detection);
-        let _ = self.store.put_phase_run(&run);
+        self.put_run(&run);
         self.emit(EngineEvent::PhaseCompleted { agent, phase, run });
     }
 
@@ -1389,7 +1597,7 @@ impl Core {
                     ));
                 };
                 let passed = c.verify != Some(Outcome::Failed);
-                self.complete(i, passed, CompletionDetection::CompleteMessage, c.notes)
+                self.complete(i, passed, CompletionDetection::Command, c.notes)
                     .map(Reply::message)
             }
             ControlReq::Handoff(h) => {
@@ -1418,7 +1626,7 @@ impl Core {
                     });
                 match i {
                     Some(i) => self
-                        .complete(i, true, CompletionDetection::HandoffMessage, None)
+                        .complete(i, true, CompletionDetection::Command, None)
                         .map(Reply::message),
                     None => Ok(Reply::message(format!(
                         "handoff of batch {} recorded (no design of it was running)",
@@ -1429,10 +1637,14 @@ impl Core {
             ControlReq::Status => {
                 let snap = self.snapshot(true);
                 let summary = self.summary();
-                Ok(Reply::with_data(
-                    format!("{} agents, {} runs", snap.agents.len(), snap.runs.len()),
-                    serde_json::json!({"state": snap, "summary": summary}),
-                ))
+                let report = self.status_report(&snap);
+                let mut data = serde_json::to_value(&report).unwrap_or_default();
+                data["state"] = serde_json::to_value(&snap).unwrap_or_default();
+                data["summary"] = serde_json::to_value(&summary).unwrap_or_default();
+                Ok(Reply {
+                    message: report.render(),
+                    data,
+                })
             }
             ControlReq::Verify => self.on_command(Command::RunVerify).map(Reply::message),
             ControlReq::Hook(h) => {
@@ -1559,7 +1771,7 @@ impl Core {
             outcome: PhaseOutcome::Running,
             detection: None,
         };
-        let _ = self.store.put_phase_run(&run);
+        self.put_run(&run);
         let (tx_line, tx_done) = (self.tx.clone(), self.tx.clone());
         let spec = VerifySpec {
             command: command.clone(),
@@ -1636,6 +1848,17 @@ impl Core {
             passed: outcome.passed,
             duration_ms: outcome.duration_ms,
         });
+        for w in self.verify_waiters.drain(..) {
+            let _ = w.send(Ok(Reply::with_data(
+                format!(
+                    "verify {} in {:.1}s",
+                    outcome.verdict(),
+                    outcome.duration_ms as f64 / 1000.0
+                ),
+                serde_json::json!({"passed": outcome.passed, "duration_ms": outcome.duration_ms,
+                                   "sync": sync, "code": outcome.code, "tail": outcome.tail}),
+            )));
+        }
         let where_ = sync
             .map(|s| format!("sync point {s}"))
             .unwrap_or_else(|| "verify".into());
@@ -1703,24 +1926,8 @@ impl Core {
                 self.try_dispatch(i);
                 return Ok(format!("agent {agent} resumed"));
             }
-            Command::Skip { phase } => {
-                if let Some(i) = self
-                    .agents
-                    .iter()
-                    .position(|a| a.current.is_some_and(|(p, _)| p == phase))
-                {
-                    let (_, run_id) = self.agents[i].current.take().expect("current");
-                    let id = self.agents[i].profile.id.clone();
-                    self.finish_run(
-                        run_id,
-                        PhaseOutcome::Cancelled,
-                        CompletionDetection::Manual,
-                        Some(id),
-                        phase,
-                    );
-                }
-                (Event::Skip { phase, at }, format!("{phase} skipped"))
-            }
+            // A running phase cannot be skipped (the scheduler says so): its agent is working on it.
+            Command::Skip { phase } => (Event::Skip { phase, at }, format!("{phase} skipped")),
             Command::Retry { phase } => {
                 // Restart exited agents that could run it.
                 let role = model_kind(self.scheduler.plan(), phase).role();
@@ -1784,15 +1991,29 @@ impl Core {
                 return Ok(format!("agent {agent} restarted"));
             }
         };
+        let event_kind = match &event {
+            Event::PauseBatch { batch, .. } => Some((*batch, true)),
+            Event::ResumeBatch { batch, .. } => Some((*batch, false)),
+            _ => None,
+        };
         let effects = self.scheduler.step(event);
         let refused = effects.iter().find_map(|e| match e {
-            Effect::Notify { message, .. }
-                if message.contains("ignored") || message.contains("unknown") =>
-            {
+            Effect::Notify { message, .. } if message.starts_with("ignored") => {
                 Some(message.clone())
             }
             _ => None,
         });
+        if refused.is_none() {
+            match &event_kind {
+                Some((b, true)) => {
+                    self.paused_batches.insert(*b);
+                }
+                Some((b, false)) => {
+                    self.paused_batches.remove(b);
+                }
+                None => {}
+            }
+        }
         self.apply_effects(effects);
         match refused {
             Some(m) => Err(m),
@@ -1803,10 +2024,36 @@ impl Core {
     // -----------------------------------------------------------------------------------------
     // State
 
+    /// An agent back at its prompt for [`UNREPORTED_AFTER`] without reporting its phase: say so
+    /// once per phase run (it is not marked done: the user marks it complete or retries it).
+    fn check_unreported(&mut self) {
+        let now = Instant::now();
+        let mut notes = Vec::new();
+        for a in &mut self.agents {
+            let Some((phase, run_id)) = a.current else {
+                continue;
+            };
+            let idle_long = a.status.status == AgentStatus::Idle
+                && a.idle_edge.is_some_and(|e| now >= e + UNREPORTED_AFTER)
+                && a.last_write
+                    .is_some_and(|w| a.idle_edge.is_some_and(|e| e > w));
+            if idle_long && a.nudged != Some(run_id) {
+                a.nudged = Some(run_id);
+                notes.push((a.profile.id.clone(), phase));
+            }
+        }
+        for (agent, phase) in notes {
+            let name = phase_name(self.scheduler.plan(), phase);
+            self.notify(format!(
+                "{agent} is idle at its prompt but has not reported {name} (leap complete / a \
+                 HANDOFF or COMPLETE block): mark it complete or retry it"
+            ));
+        }
+    }
+
     fn check_finished(&mut self) {
         if !self.finished_emitted && self.scheduler.is_finished() && self.verifying.is_empty() {
             self.finished_emitted = true;
-            self.notify("every batch is accepted and every verify passed");
             self.emit(EngineEvent::Finished);
             self.save();
         }
@@ -1825,22 +2072,75 @@ impl Core {
         }
     }
 
+    /// This run's phase runs, by id (kept in memory; the store has them durably).
     fn runs(&self) -> Vec<PhaseRun> {
-        self.store
-            .phase_runs(&self.project_id)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|r| r.started_at >= self.run_start_ms)
-            .collect()
+        self.run_cache.values().cloned().collect()
+    }
+
+    fn put_run(&mut self, run: &PhaseRun) {
+        if let Err(e) = self.store.put_phase_run(run) {
+            self.notify(format!("cannot record the phase run: {e}"));
+        }
+        self.run_cache.insert(run.id, run.clone());
+    }
+
+    fn status_report(&self, snap: &Snapshot) -> StatusReport {
+        let plan = self.scheduler.plan();
+        let tickets = std::fs::read_to_string(self.project_dir.join(&self.config.tickets))
+            .map(|t| Document::parse(&t).summary())
+            .ok();
+        StatusReport {
+            project: self
+                .config
+                .name
+                .clone()
+                .unwrap_or_else(|| self.project_id.clone()),
+            pattern: serde_json::to_value(self.config.pattern)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string)),
+            agents: snap
+                .agents
+                .iter()
+                .map(|a| AgentLine {
+                    id: a.id.clone(),
+                    cli: a.cli.clone(),
+                    status: a.status.as_str().to_string(),
+                    phase: a.phase.map(|p| {
+                        prompt_phase(plan, p)
+                            .map(|pp| pp.as_str().to_string())
+                            .unwrap_or_else(|| p.kind().as_str().to_string())
+                    }),
+                    batch: a.phase.and_then(|p| p.batch()),
+                })
+                .collect(),
+            batches: snap
+                .batches
+                .iter()
+                .map(|b| BatchLine {
+                    batch: b.batch.number,
+                    name: b.batch.name.clone(),
+                    stage: b.stage.clone(),
+                    tickets: tickets
+                        .as_ref()
+                        .map(|t| {
+                            t.tickets
+                                .iter()
+                                .filter(|x| x.batch == Some(b.batch.number))
+                                .map(|x| x.id.clone())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        }
     }
 
     fn snapshot(&self, running: bool) -> Snapshot {
         let runs = self.runs();
         let batches = self
-            .store
-            .batches(&self.project_id)
-            .unwrap_or_default()
-            .into_iter()
+            .batch_cache
+            .iter()
+            .cloned()
             .map(|b| {
                 let stage = runs
                     .iter()
@@ -1861,17 +2161,21 @@ impl Core {
                     })
                     .unwrap_or_else(|| "waiting".into());
                 BatchView {
+                    paused: self.paused_batches.contains(&b.number),
                     batch: b,
                     stage,
-                    paused: false,
                 }
             })
             .collect();
+        // An agent idle at its prompt with a phase it never reported is waiting on the user.
         let busy = self.verifying.len()
             + self
                 .agents
                 .iter()
-                .filter(|a| a.current.is_some() || a.queued.is_some())
+                .filter(|a| {
+                    a.queued.is_some()
+                        || (a.current.is_some() && a.status.status != AgentStatus::Idle)
+                })
                 .count();
         Snapshot {
             project: self.project_id.clone(),

@@ -37,7 +37,9 @@
 //! (`leap hook` through the control endpoint), Claude Code's session file, the screen mirror
 //! ([`crate::agents::detect_screen_status`], plus: an empty prompt line at the cursor is idle).
 //! Hooks apply at once; session-file and screen readings must hold for [`DEBOUNCE`]. A needs-input
-//! dialog on the screen beats a stale "working" hook. The process exit is final (exited).
+//! dialog on the screen beats a stale "working" hook. The process exit is final (exited). The
+//! scheduler hears: idle (online), offline/exited, and busy when an agent with no phase starts
+//! working on its own (the user typed in its pane) until it is idle again.
 //!
 //! **Dispatch** happens at an idle edge only: when the scheduler assigns a phase, its prompt
 //! ([`crate::agents::PromptTemplates::for_project`]) waits until the agent's status *becomes* idle
@@ -45,9 +47,12 @@
 //! works or waits on the user, never twice into one turn.
 //!
 //! **Completion** of a running phase, recorded in its [`crate::model::PhaseRun`] with real start
-//! and end times and how it was detected: `leap complete` / `leap handoff` (control), a HANDOFF or
-//! COMPLETE block in the agent's output ([`crate::handoff::HandoffScanner`]), or the user's click
-//! ([`Command::MarkComplete`]). The first signal wins; later ones for the same phase are ignored.
+//! (the prompt written) and end times and how it was detected ([`crate::model::CompletionDetection`]):
+//! `leap complete` / `leap handoff` through the control endpoint or the inbox of sandboxed agents
+//! (`Command`), a HANDOFF or COMPLETE block in the agent's output
+//! ([`crate::handoff::HandoffScanner`]: `HandoffMessage` / `CompleteMessage`), or the user's click
+//! ([`Command::MarkComplete`]: `Manual`). The first signal wins; later ones for the same phase find
+//! it no longer running and are ignored.
 //! A HANDOFF block for batch N completes the agent's running design(N) or recheck(N); a COMPLETE
 //! block completes its running build/fix/review/qa(N).
 //!
@@ -66,10 +71,16 @@
 //! `crashed` and held (not done, not failed-for-good): [`Command::Retry`] restarts the agents it
 //! needs (resuming their sessions) and runs it again.
 //!
-//! **Restart**: on open, the saved run state is loaded. Every phase run still marked running in
-//! the store has no process any more (agents die with their PTYs): it is recorded `cancelled`
-//! (never passed or failed), its agent is resumed with its stored session
-//! ([`crate::agents::SessionPlan::Resume`]) and the phase is dispatched again.
+//! **Restart**: on open, the saved run state is loaded. First the processes: agent processes the
+//! previous run recorded that still run (a CLI that ignored the hang-up; checked by
+//! `/proc/<pid>/cmdline`, as pids are reused) are stopped and notified. Then every phase run still
+//! marked running in the store has no process any more: it is recorded `cancelled` (never passed
+//! or failed) with a notification, its agent is resumed with its stored session
+//! ([`crate::agents::SessionPlan::Resume`]) and the phase is dispatched again. A verify that was
+//! running is run again. `OpenOptions::fresh` (`leap run --fresh`) starts over instead.
+//!
+//! **Idle cost**: nothing polls while agents are idle except a 10 s scheduler tick and the 0.5 s
+//! scan of the (usually absent) inbox directory; pane threads block on their PTYs.
 
 pub mod config;
 mod engine;
@@ -107,6 +118,8 @@ pub struct OpenOptions {
     pub write_token_file: bool,
     /// Ignore a saved run state and start over.
     pub fresh: bool,
+    /// The home directory where Claude Code keeps its session files (default `$HOME`).
+    pub home_dir: Option<PathBuf>,
     pub pane_size: PaneSize,
     /// What `leap start DIR` (`open_project` on the control endpoint) does: the app opens the
     /// folder in its window and answers a line. `None`: the request is refused.
@@ -127,6 +140,7 @@ impl OpenOptions {
             runtime_dir: crate::control::runtime_dir(),
             write_token_file: true,
             fresh: false,
+            home_dir: std::env::var_os("HOME").map(PathBuf::from),
             pane_size: PaneSize::new(40, 120),
             on_open_project: None,
         })

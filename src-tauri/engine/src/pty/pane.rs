@@ -16,7 +16,9 @@ use super::{AckMode, PaneConfig, PaneExit, PaneId, PaneSink, PaneSize, PtyError,
 pub struct PaneStats {
     /// Bytes read from the PTY.
     pub bytes_read: u64,
-    /// Bytes handed to the sink.
+    /// Reads from the PTY (`bytes_read / reads` is the average read).
+    pub reads: u64,
+    /// Bytes handed (or being handed) to the sink.
     pub bytes_delivered: u64,
     /// Bytes acknowledged.
     pub bytes_acked: u64,
@@ -70,7 +72,8 @@ impl Shared {
     }
 
     fn ack_locked(&self, flow: &mut Flow, bytes: u64) {
-        let bytes = bytes.min(flow.stats.unacked);
+        let outstanding = flow.stats.bytes_delivered - flow.stats.bytes_acked;
+        let bytes = bytes.min(outstanding);
         flow.stats.unacked -= bytes;
         flow.stats.bytes_acked += bytes;
         self.maybe_resume(flow);
@@ -304,7 +307,8 @@ impl Pane {
     }
 
     /// Waits up to `timeout` until `pred` holds for the mirrored screen; re-checks after
-    /// every frame (no polling). Returns whether it held.
+    /// every frame (no polling). Returns whether it held; gives up early once the child
+    /// has exited, as the screen will not change any more.
     pub fn wait_for_screen(
         &self,
         timeout: Duration,
@@ -317,7 +321,8 @@ impl Pane {
                 return true;
             }
             let now = Instant::now();
-            if now >= deadline {
+            // After the exit the screen is final (the mirror caught up before it was recorded).
+            if now >= deadline || self.shared.flow().exit.is_some() {
                 return false;
             }
             mirror = self
@@ -388,6 +393,7 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
         flow.coalescer.push(&buf[..n], Instant::now());
         let s = &mut flow.stats;
         s.bytes_read += n as u64;
+        s.reads += 1;
         s.unacked += n as u64;
         s.peak_unacked = s.peak_unacked.max(s.unacked);
         if (s.unacked >= high || flow.mirror_backlog >= high) && !s.paused {
@@ -451,6 +457,10 @@ fn deliver_loop(
         }
         if let Some(frame) = frame {
             let len = frame.len() as u64;
+            // Counted before the sink sees the frame: the consumer may ack it from another
+            // thread before `output` even returns.
+            flow.stats.bytes_delivered += len;
+            flow.stats.frames += 1;
             match &mirror {
                 Some((tx, _)) => {
                     flow.mirror_backlog += len;
@@ -469,8 +479,6 @@ fn deliver_loop(
             }
             sink.output(frame);
             flow = shared.flow();
-            flow.stats.bytes_delivered += len;
-            flow.stats.frames += 1;
             if shared.config.ack == AckMode::OnDelivery {
                 shared.ack_locked(&mut flow, len);
             }

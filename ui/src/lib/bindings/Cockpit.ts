@@ -12,4 +12,9 @@ workdir: string,
 /**
  * Bench mode: the UI reports frame gaps so the bench can judge responsiveness.
  */
-bench: boolean, };
+bench: boolean, 
+/**
+ * Whether the machine has a GPU for WebGL. Without one the terminals use xterm.js's DOM
+ * renderer: software WebGL is slower and merely creating a context costs ~50 MB.
+ */
+gpu: boolean, };

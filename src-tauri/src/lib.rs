@@ -108,6 +108,7 @@ pub fn run() {
 
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
         .manage(projects::Projects::default())
         .invoke_handler(tauri::generate_handler![
             commands::cockpit,
@@ -140,6 +141,7 @@ pub fn run() {
             }
             app.manage(state);
             live::install(app.handle());
+            projects::forward_notices(app.handle());
             if let Some(dir) = &project_dir {
                 if let Err(e) = projects::open(app.handle(), dir) {
                     tracing::error!("{e}");

@@ -151,6 +151,8 @@ struct Running {
 pub struct Live {
     running: Mutex<Option<Arc<Running>>>,
     generation: AtomicU64,
+    /// The app's store, opened once: sled locks its files, so every project run shares it.
+    store: Mutex<Option<Arc<dyn Store>>>,
 }
 
 /// The pane of a live agent, for the pane commands.
@@ -285,10 +287,30 @@ pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
             return Ok(());
         }
     }
+    // The previous project stops first: one control endpoint and one set of agents at a time.
+    stop_running(&live);
+    let _ = handle.emit("live-changed", 0);
     let config = ProjectConfig::load(dir)?;
-    let store: Arc<dyn Store> = Arc::new(SledStore::open_default().map_err(|e| e.to_string())?);
+    let store = {
+        let mut slot = live.store.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some(s) => s.clone(),
+            None => {
+                let s: Arc<dyn Store> =
+                    Arc::new(SledStore::open_default().map_err(|e| e.to_string())?);
+                *slot = Some(s.clone());
+                s
+            }
+        }
+    };
     let mut opts = OpenOptions::new(dir, store)?;
     opts.leap_program = leap_program();
+    let h = handle.clone();
+    // `leap start DIR` while this window runs: open DIR here.
+    opts.on_open_project = Some(Arc::new(move |path: PathBuf| {
+        crate::projects::open(&h, &path)
+            .map(|p| format!("opened {} in the running Leapfrog", p.dir))
+    }));
     let orch = Arc::new(Orchestrator::open(opts)?);
     let mut agents = Vec::new();
     let mut infos = Vec::new();
@@ -319,15 +341,6 @@ pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
         });
     }
     let events = orch.subscribe();
-    // The previous project stops first: one control endpoint and one set of agents at a time.
-    if let Some(old) = live
-        .running
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-    {
-        old.orch.stop();
-    }
     orch.start()?;
     let generation = live.generation.fetch_add(1, Ordering::Relaxed) + 1;
     let name = config.name.clone().unwrap_or_else(|| {
@@ -389,14 +402,19 @@ pub fn install(handle: &AppHandle) {
 /// Stops the running project (the app exits).
 pub fn stop(handle: &AppHandle) {
     if let Some(live) = handle.try_state::<Live>() {
-        if let Some(run) = live
-            .running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            run.orch.stop();
-        }
+        stop_running(&live);
+    }
+}
+
+fn stop_running(live: &Live) {
+    let old = live
+        .running
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    if let Some(run) = old {
+        tracing::info!(project = %run.name, "project stopped");
+        run.orch.stop();
     }
 }
 
@@ -751,12 +769,17 @@ pub fn resize(r: LiveRoute, size: PaneSize) -> Result<()> {
 }
 
 pub fn ack(r: LiveRoute, bytes: u32) -> Result<()> {
-    // A restarted agent has a new pane: bytes of the old one are acked to the new one's
-    // reader, which saturates, so the accounting stays bounded.
-    r.delivery
+    // A page's late ack (its pane was re-created when the project changed, or the agent was
+    // restarted into a new pane) can exceed what the current page was sent: it is not an error
+    // here. The engine's count saturates, so the reader is never left paused by it.
+    if let Err(e) = r
+        .delivery
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .ack(u64::from(bytes))?;
+        .ack(u64::from(bytes))
+    {
+        tracing::debug!("late ack: {e}");
+    }
     r.panes
         .ack(r.pane, bytes as usize)
         .map_err(|e| e.to_string())

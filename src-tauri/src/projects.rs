@@ -269,3 +269,39 @@ pub async fn project_finish(
     .map_err(|e| e.to_string())??;
     open(&handle, &dir)
 }
+
+/// What a `notice` event carries (live.rs): shown as a desktop notification too, when the window is
+/// not focused (the UI shows it as a toast and a badge on the pane).
+#[derive(Debug, Clone, Deserialize)]
+pub struct NoticePayload {
+    pub title: String,
+    pub body: String,
+}
+
+/// Turns every `notice` event into a desktop notification while the window is in the background.
+pub fn forward_notices(handle: &AppHandle) {
+    use tauri::Listener;
+    let app = handle.clone();
+    handle.listen("notice", move |event| {
+        let Ok(notice) = serde_json::from_str::<NoticePayload>(event.payload()) else {
+            return;
+        };
+        let focused = app
+            .get_webview_window("main")
+            .and_then(|w| w.is_focused().ok())
+            .unwrap_or(false);
+        if focused {
+            return;
+        }
+        use tauri_plugin_notification::NotificationExt;
+        if let Err(e) = app
+            .notification()
+            .builder()
+            .title(&notice.title)
+            .body(&notice.body)
+            .show()
+        {
+            tracing::debug!("desktop notification not shown: {e}");
+        }
+    });
+}

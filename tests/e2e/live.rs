@@ -283,3 +283,80 @@ async fn an_agent_killed_mid_phase_shows_exited_and_its_phase_retries() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leap_start_opens_another_project_in_the_running_window() {
+    let first = demo("--speed 0.5").expect("demo project");
+    // The second project lives beside the first, under another name.
+    let second = first.dir.with_file_name("second");
+    let leap = leap().expect("leap");
+    let out = Command::new(&leap)
+        .args(["demo", "init"])
+        .arg(&second)
+        .arg("--leap")
+        .arg(&leap)
+        .envs(first.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("leap demo init");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = second.join(".leapfrog/project.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("\"leapfrog-demo\"", "\"second-demo\""),
+    )
+    .unwrap();
+
+    let env = first.env.clone();
+    with_demo(&first, |app| async move {
+        let project = |app: &App| {
+            let app = app.client.clone();
+            async move {
+                match app.find(Locator::Css("[data-testid='run-project']")).await {
+                    Ok(e) => Ok::<_, anyhow::Error>(e.text().await?),
+                    Err(_) => Ok(String::new()),
+                }
+            }
+        };
+        app.wait_until("the first project to run", LONG, |app| async move {
+            Ok(project(app).await? == "leapfrog-demo")
+        })
+        .await?;
+        let out = Command::new(&leap)
+            .arg("start")
+            .arg(&second)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()?;
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "leap start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            said.contains("in the running Leapfrog"),
+            "leap start said: {said}"
+        );
+        app.wait_until(
+            "the second project to run in the same window",
+            LONG,
+            |app| async move { Ok(project(app).await? == "second-demo") },
+        )
+        .await?;
+        app.wait_until(
+            "the second project's designer to start",
+            LONG,
+            |app| async move {
+                let status = attr(app, "agent-designer", "status").await?;
+                Ok(status == "working" || status == "idle")
+            },
+        )
+        .await?;
+        Ok(app)
+    })
+    .await;
+}

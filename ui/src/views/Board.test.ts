@@ -177,4 +177,13 @@ describe('board', () => {
     await fireEvent.keyDown(root, { key: 'z', code: 'KeyZ', ctrlKey: true });
     expect((await screen.findByRole('alert')).textContent).toContain('nothing to undo');
   });
+
+  it('column headers name the agent of each phase while a project runs', async () => {
+    mock.board!.columns[1].phases = [{ kind: 'design', state: 'running' }];
+    mock.liveValue = {
+      runs: [{ id: 7, phase: 'design(2)', agent: 'designer', outcome: 'running', completedBy: null, startedMs: 0, endedMs: null }],
+    } as unknown as NonNullable<MockBackend['liveValue']>;
+    await board();
+    await waitFor(() => expect(screen.getByTestId('batch-2').querySelector('.phases')!.textContent).toMatch(/Design\s*designer/));
+  });
 });

@@ -57,6 +57,10 @@ describe('navigation', () => {
     await waitFor(() => expect(document.documentElement.dataset.theme).toBe('dark'));
     await fireEvent.click(screen.getByTestId('theme-toggle'));
     expect(document.documentElement.dataset.theme).toBe('light');
+    // Remembered for the next start.
+    expect(localStorage.getItem('leapfrog-theme')).toBe('light');
+    await fireEvent.click(screen.getByTestId('theme-toggle'));
+    expect(document.documentElement.dataset.theme).toBe('dark');
   });
 
   it('shows a notice when an agent needs input', async () => {

@@ -109,6 +109,7 @@ pub struct Orchestrator {
     endpoint: Mutex<Option<Endpoint>>,
     runtime_dir: PathBuf,
     write_token_file: bool,
+    open_project: Option<super::OpenProjectFn>,
     project_dir: PathBuf,
     spool: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
 }
@@ -124,6 +125,7 @@ const SPOOL_EVERY: Duration = Duration::from_millis(500);
 
 struct Bridge {
     tx: Mutex<Sender<Msg>>,
+    open_project: Option<super::OpenProjectFn>,
 }
 
 impl Bridge {
@@ -164,6 +166,19 @@ impl ControlHandler for Bridge {
     fn hook(&self, agent: Option<&str>, req: HookRequest) -> Result<Reply, String> {
         self.ask(agent, ControlReq::Hook(req))
     }
+    fn open_project(
+        &self,
+        _agent: Option<&str>,
+        req: crate::control::OpenProjectRequest,
+    ) -> Result<Reply, String> {
+        match &self.open_project {
+            Some(open) => open(req.path).map(Reply::message),
+            None => Err(format!(
+                "this Leapfrog cannot open another project ({}); close it and run leap start again",
+                req.path.display()
+            )),
+        }
+    }
 }
 
 impl Orchestrator {
@@ -191,6 +206,7 @@ impl Orchestrator {
             server: Mutex::new(None),
             endpoint: Mutex::new(None),
             runtime_dir: opts.runtime_dir,
+            open_project: opts.on_open_project,
             write_token_file: opts.write_token_file,
             project_dir: opts.project_dir,
             spool: Mutex::new(None),
@@ -209,6 +225,7 @@ impl Orchestrator {
         };
         let bridge = Arc::new(Bridge {
             tx: Mutex::new(self.shared.tx.clone()),
+            open_project: self.open_project.clone(),
         });
         let server = ControlServer::start(
             ServerConfig {

@@ -121,7 +121,13 @@ pub struct OpenOptions {
     /// The home directory where Claude Code keeps its session files (default `$HOME`).
     pub home_dir: Option<PathBuf>,
     pub pane_size: PaneSize,
+    /// What `leap start DIR` (`open_project` on the control endpoint) does: the app opens the
+    /// folder in its window and answers a line. `None`: the request is refused.
+    pub on_open_project: Option<OpenProjectFn>,
 }
+
+/// The app's answer to `open_project` (see [`OpenOptions::on_open_project`]).
+pub type OpenProjectFn = Arc<dyn Fn(PathBuf) -> Result<String, String> + Send + Sync>;
 
 impl OpenOptions {
     /// Defaults: data dir and runtime dir from the environment, `leap` on PATH, token file on.
@@ -136,6 +142,7 @@ impl OpenOptions {
             fresh: false,
             home_dir: std::env::var_os("HOME").map(PathBuf::from),
             pane_size: PaneSize::new(40, 120),
+            on_open_project: None,
         })
     }
 }

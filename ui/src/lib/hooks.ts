@@ -18,7 +18,7 @@ export interface PaneHook {
 
 interface Hooks {
   panes: Record<string, PaneHook>;
-  /** Longest gap between animation frames (ms) since the last reset: a responsiveness figure. */
+  /** Longest gap between animation frames (ms) since the last reset (bench mode only). */
   maxFrameGapMs: number;
   resetFrameGap(): void;
 }
@@ -39,17 +39,27 @@ function hooks(): Hooks {
       },
     };
     window.__leapfrog = h;
-    if (typeof requestAnimationFrame === 'function') {
-      let last = performance.now();
-      const tick = (now: number) => {
-        h.maxFrameGapMs = Math.max(h.maxFrameGapMs, now - last);
-        last = now;
-        requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
-    }
   }
   return window.__leapfrog;
+}
+
+let tracking = false;
+
+/**
+ * Bench mode only: watch every animation frame to find the longest gap. Never on in normal use,
+ * where a per-frame callback would keep an idle window drawing.
+ */
+export function trackFrameGaps(): void {
+  if (tracking || typeof requestAnimationFrame !== 'function') return;
+  tracking = true;
+  const h = hooks();
+  let last = performance.now();
+  const tick = (now: number) => {
+    h.maxFrameGapMs = Math.max(h.maxFrameGapMs, now - last);
+    last = now;
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
 }
 
 export function bufferLines(term: Terminal, from: number, to: number): string {

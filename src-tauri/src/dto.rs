@@ -2,7 +2,9 @@
 //!
 //! TypeScript declarations for these types are generated with ts-rs into `ui/src/lib/bindings/`
 //! and committed; the `bindings_are_fresh` test fails when a committed file differs from what the
-//! Rust types say (run it with `UPDATE_BINDINGS=1` to rewrite them).
+//! Rust types say (run it with `UPDATE_BINDINGS=1` to rewrite them). The same test covers the
+//! engine's view types the UI reads as they are (board, project setup, simulate output): the shell
+//! enables the engine's `ts` feature, which derives `TS` on them.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -97,6 +99,9 @@ pub enum UiMark {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use leapfrog_engine::project::setup;
+    use leapfrog_engine::scheduler::sim;
+    use leapfrog_engine::{board, model};
     use std::path::PathBuf;
 
     fn bindings_dir() -> PathBuf {
@@ -115,6 +120,31 @@ mod tests {
             one::<LogLevel>("LogLevel"),
             one::<LogLine>("LogLine"),
             one::<UiMark>("UiMark"),
+            // The engine's own serde shapes the views read (the engine's `ts` feature derives them).
+            one::<model::Role>("Role"),
+            one::<model::Pattern>("Pattern"),
+            one::<model::CliKind>("CliKind"),
+            one::<model::TicketStatus>("TicketStatus"),
+            one::<model::PhaseKind>("PhaseKind"),
+            one::<leapfrog_engine::agents::AgentProfile>("AgentProfile"),
+            one::<board::ColumnKey>("ColumnKey"),
+            one::<board::PhaseState>("PhaseState"),
+            one::<board::PhaseBadge>("PhaseBadge"),
+            one::<board::DependencyBadge>("DependencyBadge"),
+            one::<board::Card>("Card"),
+            one::<board::Column>("Column"),
+            one::<board::BoardView>("BoardView"),
+            one::<board::FieldValue>("FieldValue"),
+            one::<board::BoardOp>("BoardOp"),
+            one::<board::OpOutcome>("OpOutcome"),
+            one::<setup::GitState>("GitState"),
+            one::<setup::DetectedCli>("DetectedCli"),
+            one::<setup::TicketsAction>("TicketsAction"),
+            one::<setup::TicketsReport>("TicketsReport"),
+            one::<setup::RecognisedBatch>("RecognisedBatch"),
+            one::<setup::SetupPlan>("SetupPlan"),
+            one::<sim::Row>("SimRow"),
+            one::<sim::SimOutput>("SimOutput"),
         ]
     }
 

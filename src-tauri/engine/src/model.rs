@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// What an agent may be asked to do. A phase runs on one agent that has its role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Discovery,
@@ -50,6 +51,7 @@ impl Role {
 
 /// The orchestration patterns of the seed; presets over roles (see `../shared/design/pipeline.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Pattern {
     #[default]
@@ -60,6 +62,7 @@ pub enum Pattern {
 
 /// Which coding-agent CLI an agent profile runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum CliKind {
     ClaudeCode,
@@ -72,6 +75,7 @@ pub enum CliKind {
 
 /// A ticket's status, normalised from whatever marker the file uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TicketStatus {
     #[default]
@@ -217,6 +221,7 @@ pub struct Ticket {
 
 /// What a phase does; the preamble phases, the per-batch phases and the sync point's verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseKind {
     Discovery,

@@ -152,12 +152,13 @@ export class MockBackend implements Backend {
       case 'add_batch': {
         const n = Math.max(0, ...next.columns.map((c) => (c.key.kind === 'batch' ? c.key.number : 0))) + 1;
         const at = next.columns.findIndex((c) => c.key.kind === 'backlog');
-        next.columns.splice(at < 0 ? next.columns.length : at, 0, { key: { kind: 'batch', number: n }, title: op.title, line: null, phases: [], cards: [] });
+        next.columns.splice(at < 0 ? next.columns.length : at, 0, { key: { kind: 'batch', number: n }, title: op.title, name: op.title, line: null, phases: [], cards: [] });
         break;
       }
       case 'rename_batch': {
         const col = next.columns.find((c) => c.key.kind === 'batch' && c.key.number === op.batch);
         col!.title = op.title;
+        col!.name = op.title;
         break;
       }
       case 'delete_batch': {
@@ -305,16 +306,18 @@ export function smallBoard(): BoardView {
       {
         key: { kind: 'batch', number: 1 },
         title: 'Batch 1: Skeleton',
+        name: 'Skeleton',
         line: 3,
         phases: [
-          { kind: 'design', state: 'passed', agent: 'designer' },
-          { kind: 'build', state: 'running', agent: 'builder' },
+          { kind: 'design', state: 'passed' },
+          { kind: 'build', state: 'running' },
         ],
         cards: [mockCard('T-001', 'Project skeleton', { status: 'doing', owner: 'codex' })],
       },
       {
         key: { kind: 'batch', number: 2 },
         title: 'Batch 2: Board',
+        name: 'Board',
         line: 10,
         phases: [],
         cards: [
@@ -325,7 +328,7 @@ export function smallBoard(): BoardView {
           mockCard('T-003', 'Drag and drop'),
         ],
       },
-      { key: { kind: 'backlog' }, title: 'Backlog', line: null, phases: [], cards: [mockCard('T-004', 'Dark theme')] },
+      { key: { kind: 'backlog' }, title: 'Backlog', name: 'Backlog', line: null, phases: [], cards: [mockCard('T-004', 'Dark theme')] },
     ],
   };
 }
@@ -346,8 +349,8 @@ export function bigBoard(batches: number, perBatch: number): BoardView {
         }),
       );
     }
-    columns.push({ key: { kind: 'batch' as const, number: b }, title: `Batch ${b}`, line: null, phases: [], cards });
+    columns.push({ key: { kind: 'batch' as const, number: b }, title: `Batch ${b}`, name: '', line: null, phases: [], cards });
   }
-  columns.push({ key: { kind: 'backlog' as const }, title: 'Backlog', line: null, phases: [], cards: [] });
+  columns.push({ key: { kind: 'backlog' as const }, title: 'Backlog', name: 'Backlog', line: null, phases: [], cards: [] });
   return { columns, tickets: n, warnings: [] };
 }

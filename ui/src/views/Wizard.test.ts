@@ -21,14 +21,14 @@ function plan(isRepo: boolean): SetupPlan {
     ],
     pattern: 'leapfrog',
     agents: [
-      { id: 'designer', display_name: 'Designer', cli: 'claude-code', command: 'claude', args: [], env: {}, roles: ['design'] },
-      { id: 'builder', display_name: 'Builder', cli: 'codex', command: 'codex', args: [], env: {}, roles: ['build'] },
+      { id: 'designer', cli: 'claude-code', roles: ['design'] },
+      { id: 'builder', cli: 'codex', command: 'codex', args: ['--full-auto'], roles: ['build'] },
     ],
     verify: 'cargo test',
     verify_source: 'Cargo.toml',
     lookahead: 1,
     sync_every: 2,
-    tickets: { path: 'TICKETS.md', action: 'create', batches: 1, tickets: 2, warnings: [] },
+    tickets: { path: 'TICKETS.md', action: 'create', batches: 1, tickets: 2, warnings: [], recognised: [], backlog: 0 },
     existing_project_file: false,
     warnings: [],
   };
@@ -84,7 +84,7 @@ describe('new project wizard', () => {
 
   it('uses the native folder dialog, and an existing TICKETS.md is adopted, not offered git init', async () => {
     const p = plan(true);
-    p.tickets = { path: 'TICKETS.md', action: 'adopt', batches: 3, tickets: 12, warnings: [] };
+    p.tickets = { path: 'TICKETS.md', action: 'adopt', batches: 3, tickets: 12, warnings: [], recognised: [], backlog: 0 };
     mock.plan = p;
     mock.folder = '/home/me/code/app';
     render(Wizard);

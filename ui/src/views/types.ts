@@ -1,77 +1,27 @@
 // The board, project and timeline shapes as the shell sends them: the engine's own serde JSON
 // (`engine::board`, `engine::project::setup`, `engine::scheduler::simulate`), so field names are snake_case.
+// Those types are generated from Rust (ts-rs, `ui/src/lib/bindings/`, checked by `bindings_are_fresh`);
+// only the shell's own small shapes without a Rust `TS` derive and UI-side helpers are declared here.
 
-export type TicketStatus = 'todo' | 'doing' | 'review' | 'blocked' | 'done' | 'dropped';
-export type PhaseKind =
-  | 'discovery'
-  | 'requirements'
-  | 'plan'
-  | 'design'
-  | 'build'
-  | 'review'
-  | 'fix'
-  | 'qa'
-  | 'verify'
-  | 'recheck';
-export type PhaseState = 'waiting' | 'running' | 'passed' | 'failed';
-export type ColumnKey = { kind: 'batch'; number: number } | { kind: 'backlog' };
+import type { ColumnKey } from '../lib/bindings/ColumnKey';
+import type { Pattern } from '../lib/bindings/Pattern';
+import type { PhaseKind } from '../lib/bindings/PhaseKind';
+import type { Role } from '../lib/bindings/Role';
+import type { SimOutput } from '../lib/bindings/SimOutput';
+import type { SimRow } from '../lib/bindings/SimRow';
 
-export interface PhaseBadge {
-  kind: PhaseKind;
-  state: PhaseState;
-  /** The agent running it, when the orchestrator says. */
-  agent?: string | null;
-}
-export interface DependencyBadge {
-  id: string;
-  status: TicketStatus | null;
-  finished: boolean;
-}
-export interface Card {
-  id: string;
-  title: string;
-  status: TicketStatus;
-  status_unknown: boolean;
-  status_raw: string | null;
-  owner: string | null;
-  priority: string | null;
-  depends_on: DependencyBadge[];
-  blocked_by_dependency: boolean;
-  line_start: number;
-  line_end: number;
-}
-export interface Column {
-  key: ColumnKey;
-  title: string;
-  line: number | null;
-  phases: PhaseBadge[];
-  cards: Card[];
-}
-export interface BoardView {
-  columns: Column[];
-  tickets: number;
-  warnings: string[];
-}
-
-export type BoardOp =
-  | { op: 'move_ticket'; ticket: string; to: ColumnKey; position?: number | null }
-  | { op: 'move_batch'; batch: number; position: number }
-  | { op: 'add_ticket'; batch: number | null; title: string }
-  | {
-      op: 'edit_ticket';
-      ticket: string;
-      title?: string | null;
-      status?: TicketStatus | null;
-      fields?: { field: string; value: string }[];
-    }
-  | { op: 'delete_ticket'; ticket: string }
-  | { op: 'add_batch'; title: string }
-  | { op: 'rename_batch'; batch: number; title: string }
-  | { op: 'delete_batch'; batch: number; with_tickets?: boolean };
-
-export type OpOutcome =
-  | { result: 'applied'; view: BoardView; created: string | null; undo_depth: number }
-  | { result: 'needs_confirmation'; reason: string };
+export type { TicketStatus } from '../lib/bindings/TicketStatus';
+export type { PhaseKind } from '../lib/bindings/PhaseKind';
+export type { PhaseState } from '../lib/bindings/PhaseState';
+export type { ColumnKey } from '../lib/bindings/ColumnKey';
+export type { PhaseBadge } from '../lib/bindings/PhaseBadge';
+export type { DependencyBadge } from '../lib/bindings/DependencyBadge';
+export type { Card } from '../lib/bindings/Card';
+export type { Column } from '../lib/bindings/Column';
+export type { BoardView } from '../lib/bindings/BoardView';
+export type { FieldValue } from '../lib/bindings/FieldValue';
+export type { BoardOp } from '../lib/bindings/BoardOp';
+export type { OpOutcome } from '../lib/bindings/OpOutcome';
 
 export const PHASES: PhaseKind[] = ['design', 'build', 'review', 'qa'];
 
@@ -83,44 +33,19 @@ export function sameColumn(a: ColumnKey, b: ColumnKey): boolean {
 }
 
 // ---- projects and the setup wizard ----
-export type Pattern = 'leapfrog' | 'pipeline' | 'specialist';
-export type CliKind = 'claude-code' | 'codex' | 'aider' | 'gemini' | 'opencode' | 'custom';
-export type Role = 'discovery' | 'requirements' | 'plan' | 'design' | 'build' | 'review' | 'fix' | 'qa';
+export type { Pattern } from '../lib/bindings/Pattern';
+export type { CliKind } from '../lib/bindings/CliKind';
+export type { Role } from '../lib/bindings/Role';
+export type { DetectedCli } from '../lib/bindings/DetectedCli';
+export type { AgentProfile } from '../lib/bindings/AgentProfile';
+export type { GitState } from '../lib/bindings/GitState';
+export type { TicketsAction } from '../lib/bindings/TicketsAction';
+export type { TicketsReport } from '../lib/bindings/TicketsReport';
+export type { RecognisedBatch } from '../lib/bindings/RecognisedBatch';
+export type { SetupPlan } from '../lib/bindings/SetupPlan';
 
-export interface DetectedCli {
-  cli: CliKind;
-  program: string;
-  path: string | null;
-  version: string | null;
-  error: string | null;
-}
-export interface AgentProfile {
-  id: string;
-  display_name: string;
-  cli: CliKind;
-  command: string;
-  args?: string[];
-  // `args` may be absent from the JSON; read it as empty.
-  env: Record<string, string>;
-  roles: Role[];
-}
-export interface SetupPlan {
-  dir: string;
-  name: string;
-  id: string | null;
-  git: { is_repo: boolean; root: string | null; git_missing: boolean };
-  git_init: boolean;
-  detected: DetectedCli[];
-  pattern: Pattern;
-  agents: AgentProfile[];
-  verify: string | null;
-  verify_source: string | null;
-  lookahead: number | null;
-  sync_every: number | null;
-  tickets: { path: string; action: 'create' | 'adopt'; batches: number; tickets: number; warnings: string[] };
-  existing_project_file: boolean;
-  warnings: string[];
-}
+// `SetupChoices`, `ProjectSummary`, `TimelineData` and `AppNotice` mirror shell structs
+// (projects.rs, timeline.rs, live.rs) that have no `TS` derive yet.
 /** What the wizard decided, carried out by the shell with the engine's setup. */
 export interface SetupChoices {
   pattern: Pattern;
@@ -155,21 +80,12 @@ export const PATTERN_SLOTS: Record<Pattern, { key: string; roles: Role[] }[]> = 
 };
 
 // ---- timeline ----
-/** One phase run: simulated (`leap simulate --json`) or recorded. Minutes from the start. */
-export interface PhaseRunBar {
-  agent: string | null;
-  phase: PhaseKind;
-  batch: number | null;
-  start: number;
-  end: number;
-}
-export interface Schedule {
-  batches: number;
-  sequential_minutes: number;
-  parallel_minutes: number;
-  savings: number;
-  schedule: PhaseRunBar[];
-}
+export type { SimRow } from '../lib/bindings/SimRow';
+export type { SimOutput } from '../lib/bindings/SimOutput';
+/** One phase run, simulated (`leap simulate --json`) or recorded. Minutes from the start. */
+export type PhaseRunBar = SimRow;
+/** `leap simulate --json`'s shape (the orchestrator's summary of a live run has the same). */
+export type Schedule = SimOutput;
 export interface TimelineData {
   schedule: Schedule;
   /** Minutes since the run started; `null` when this is a forecast only. */

@@ -32,6 +32,7 @@ pub use status::{AgentStatus, StatusObservation, StatusSignal, StatusTracker};
 /// Serialised as it appears in a project's config (`.leapfrog/project.json`, `agents` list):
 /// `{"id": "builder", "cli": "codex", "roles": ["build", "fix"]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct AgentProfile {
     /// Stable id of the agent in this project (`claude`, `builder`, ...). Used in env vars and file names.

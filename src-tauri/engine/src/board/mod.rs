@@ -27,6 +27,7 @@ use crate::tickets::{vocab, BatchKind, Document, Edit, EditError};
 
 /// Which column: a batch (by number) or the Backlog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ColumnKey {
     Batch { number: u32 },
@@ -35,6 +36,7 @@ pub enum ColumnKey {
 
 /// Where a phase of a batch stands, as the orchestrator reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseState {
     #[default]
@@ -46,6 +48,7 @@ pub enum PhaseState {
 
 /// One phase badge of a column header (`build: running`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PhaseBadge {
     pub kind: PhaseKind,
     pub state: PhaseState,
@@ -53,6 +56,7 @@ pub struct PhaseBadge {
 
 /// A dependency of a card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DependencyBadge {
     /// As written in the ticket's `Depends on`.
     pub id: String,
@@ -64,6 +68,7 @@ pub struct DependencyBadge {
 
 /// One ticket on the board.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Card {
     /// The ID as written (or the `line:<n>` key of a ticket without one); what operations take.
     pub id: String,
@@ -84,6 +89,7 @@ pub struct Card {
 
 /// One column: a batch, or the Backlog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Column {
     pub key: ColumnKey,
     /// The heading as written (`Batch 2: Payments`, `Phase 3 — API`), or `Backlog`.
@@ -99,6 +105,7 @@ pub struct Column {
 
 /// The whole board, ready for the UI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BoardView {
     pub columns: Vec<Column>,
     pub tickets: usize,
@@ -190,6 +197,7 @@ impl BoardView {
 
 /// A field value to write on a ticket (`Owner` = `codex`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldValue {
     pub field: String,
     pub value: String,
@@ -197,6 +205,7 @@ pub struct FieldValue {
 
 /// What the user does on the board.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum BoardOp {
     /// Moves a ticket into a column, before the card at `position` (0-based) or at the end.
@@ -204,6 +213,7 @@ pub enum BoardOp {
         ticket: String,
         to: ColumnKey,
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional = nullable))]
         position: Option<usize>,
     },
     /// Moves a batch (heading, notes and tickets) to `position` (0-based) among the batches. Batch numbers
@@ -221,8 +231,10 @@ pub enum BoardOp {
     EditTicket {
         ticket: String,
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional = nullable))]
         title: Option<String>,
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional = nullable))]
         status: Option<TicketStatus>,
         #[serde(default)]
         fields: Vec<FieldValue>,
@@ -282,6 +294,7 @@ impl From<EditError> for BoardError {
 
 /// The result of an operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum OpOutcome {
     Applied {

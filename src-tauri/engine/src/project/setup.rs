@@ -53,6 +53,7 @@ impl Default for DetectOptions {
 
 /// Whether the folder is in a git repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GitState {
     pub is_repo: bool,
     /// The repository's top-level directory, when it is one.
@@ -65,6 +66,7 @@ pub struct GitState {
 
 /// One agent CLI as detected on `PATH`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DetectedCli {
     pub cli: CliKind,
     pub program: String,
@@ -92,6 +94,7 @@ pub struct VerifyGuess {
 
 /// Create a new TICKETS.md or adopt the one that is there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TicketsAction {
     Create,
@@ -100,6 +103,7 @@ pub enum TicketsAction {
 
 /// What setup will do, or did, with the tickets file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TicketsReport {
     /// Relative to the project directory.
     pub path: String,
@@ -120,6 +124,7 @@ pub struct TicketsReport {
 
 /// One batch found in an adopted (or created) tickets file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RecognisedBatch {
     pub number: u32,
     /// The heading as written (`Phase 2: Payments`).
@@ -129,6 +134,7 @@ pub struct RecognisedBatch {
 
 /// Everything the wizard shows and lets the user change; [`finish`] carries it out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SetupPlan {
     pub dir: PathBuf,
     pub name: String,

@@ -24,6 +24,7 @@ pub struct SimOptions {
 
 /// One phase run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SimRow"))]
 pub struct Row {
     pub agent: Option<String>,
     pub phase: String,
@@ -36,6 +37,7 @@ pub struct Row {
 
 /// What `leap simulate --json` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SimOutput {
     pub batches: usize,
     #[serde(serialize_with = "number")]

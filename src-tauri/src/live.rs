@@ -163,6 +163,18 @@ pub struct LiveRoute {
 }
 
 impl Live {
+    /// The app's store, opened on first use and shared by every caller in the app (sled locks
+    /// its files: a second open in this process would fail while a project runs).
+    pub fn store(&self) -> Result<Arc<dyn Store>> {
+        let mut slot = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = slot.as_ref() {
+            return Ok(s.clone());
+        }
+        let s: Arc<dyn Store> = Arc::new(SledStore::open_default().map_err(|e| e.to_string())?);
+        *slot = Some(s.clone());
+        Ok(s)
+    }
+
     fn current(&self) -> Option<Arc<Running>> {
         self.running
             .lock()
@@ -291,18 +303,7 @@ pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
     stop_running(&live);
     let _ = handle.emit("live-changed", 0);
     let config = ProjectConfig::load(dir)?;
-    let store = {
-        let mut slot = live.store.lock().unwrap_or_else(|e| e.into_inner());
-        match slot.as_ref() {
-            Some(s) => s.clone(),
-            None => {
-                let s: Arc<dyn Store> =
-                    Arc::new(SledStore::open_default().map_err(|e| e.to_string())?);
-                *slot = Some(s.clone());
-                s
-            }
-        }
-    };
+    let store = live.store()?;
     let mut opts = OpenOptions::new(dir, store)?;
     opts.leap_program = leap_program();
     let h = handle.clone();

@@ -1,0 +1,80 @@
+import { render, screen, fireEvent } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import AgentBar from './AgentBar.svelte';
+import RunBar from './RunBar.svelte';
+import type { LiveAgent } from '../lib/bindings/LiveAgent';
+import type { LiveCommand } from '../lib/bindings/LiveCommand';
+import type { LiveState } from '../lib/bindings/LiveState';
+
+function agent(status: string, extra: Partial<LiveAgent> = {}): LiveAgent {
+  return {
+    id: 'builder',
+    status,
+    signal: 'screen',
+    reason: 'a permission dialog',
+    roles: ['build', 'fix'],
+    phase: 'build(1)',
+    queued: null,
+    paused: false,
+    pid: 42,
+    ...extra,
+  };
+}
+
+describe('agent bar', () => {
+  it('shows status, signal, roles and phase, and the control that fits the status', async () => {
+    const cases: Array<[LiveAgent, string, LiveCommand]> = [
+      [agent('working'), 'pause-builder', { kind: 'pauseAgent', agent: 'builder' }],
+      [agent('idle', { paused: true }), 'resume-builder', { kind: 'resumeAgent', agent: 'builder' }],
+      [agent('exited'), 'restart-builder', { kind: 'restartAgent', agent: 'builder' }],
+    ];
+    for (const [a, button, want] of cases) {
+      const sent: LiveCommand[] = [];
+      const { unmount } = render(AgentBar, { id: 'builder', agent: a, onCommand: (c: LiveCommand) => sent.push(c) });
+      const bar = screen.getByTestId('agent-builder');
+      expect(bar.dataset.status).toBe(a.status);
+      expect(bar.textContent).toContain('via screen');
+      expect(bar.textContent).toContain('build · fix');
+      expect(screen.getByTestId('agent-phase-builder').textContent).toBe('build(1)');
+      await fireEvent.click(screen.getByTestId(button));
+      expect(sent).toEqual([want]);
+      unmount();
+    }
+  });
+
+  it('badges an agent that needs input', () => {
+    render(AgentBar, { id: 'builder', agent: agent('needs_input'), onCommand: () => {} });
+    expect(screen.getByTestId('needs-input-builder').textContent).toBe('needs input');
+    expect(screen.getByTestId('agent-status-builder').textContent).toContain('needs input');
+  });
+});
+
+describe('run bar', () => {
+  it('lists phase runs with how they completed, retry for a crashed one, done for a running one, and verify', async () => {
+    const live: LiveState = {
+      project: 'demo',
+      dir: '/tmp/demo',
+      generation: 1,
+      cockpit: { panes: [], workdir: '/tmp/demo', bench: false, gpu: false },
+      agents: [],
+      finished: false,
+      runs: [
+        { id: 1, phase: 'design(1)', agent: 'designer', outcome: 'passed', completedBy: 'handoff block', startedMs: 1, endedMs: 2 },
+        { id: 2, phase: 'build(1)', agent: 'builder', outcome: 'crashed', completedBy: 'process exit', startedMs: 2, endedMs: 3 },
+        { id: 3, phase: 'design(2)', agent: 'designer', outcome: 'running', completedBy: null, startedMs: 2, endedMs: null },
+      ],
+    };
+    const sent: LiveCommand[] = [];
+    render(RunBar, { live, message: '', onCommand: (c: LiveCommand) => sent.push(c) });
+    expect(screen.getByTestId('completed-by-design(1)').textContent).toBe('handoff block');
+    await fireEvent.click(screen.getByTestId('retry-build(1)'));
+    await fireEvent.click(screen.getByTestId('complete-design(2)'));
+    await fireEvent.click(screen.getByTestId('run-verify'));
+    expect(sent).toEqual([
+      { kind: 'retry', phase: 'build(1)' },
+      { kind: 'markComplete', phase: 'design(2)', passed: true },
+      { kind: 'runVerify' },
+    ]);
+    expect(screen.queryByTestId('run-finished')).toBeNull();
+  });
+});

@@ -145,6 +145,13 @@ mod tests {
             one::<setup::SetupPlan>("SetupPlan"),
             one::<sim::Row>("SimRow"),
             one::<sim::SimOutput>("SimOutput"),
+            // The shell's own view types.
+            one::<crate::projects::ProjectSummary>("ProjectSummary"),
+            one::<crate::projects::SetupChoices>("SetupChoices"),
+            one::<crate::timeline::TimelineData>("TimelineData"),
+            one::<crate::timeline::TimelineSource>("TimelineSource"),
+            one::<crate::live::Notice>("AppNotice"),
+            one::<crate::live::NoticeKind>("NoticeKind"),
         ]
     }
 

@@ -203,9 +203,9 @@ impl Live {
         let run = self.current()?;
         let summary = run.orch.summary().ok()?;
         Some(TimelineData {
-            schedule: serde_json::to_value(&summary).ok()?,
+            schedule: summary,
             now: Some(run.started.elapsed().as_secs_f64() / 60.0),
-            source: "live",
+            source: crate::timeline::TimelineSource::Live,
         })
     }
 }
@@ -446,10 +446,21 @@ fn forward_events(
     Ok(())
 }
 
+/// What a notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    NeedsInput,
+    ReviewFailed,
+    VerifyFailed,
+    ReadyForReview,
+}
+
 /// `needs_input`, failed review or verify, a batch ready: what the user is told about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[ts(rename = "AppNotice")]
 pub struct Notice {
-    pub kind: &'static str,
+    pub kind: NoticeKind,
     pub title: String,
     pub body: String,
     pub pane: Option<String>,
@@ -463,7 +474,7 @@ pub fn notice_for(event: &EngineEvent) -> Option<Notice> {
             reason,
             ..
         } => Some(Notice {
-            kind: "needs_input",
+            kind: NoticeKind::NeedsInput,
             title: format!("{agent} needs input"),
             body: reason.clone(),
             pane: Some(agent.clone()),
@@ -473,7 +484,7 @@ pub fn notice_for(event: &EngineEvent) -> Option<Notice> {
             passed: false,
             ..
         } => Some(Notice {
-            kind: "verify_failed",
+            kind: NoticeKind::VerifyFailed,
             title: "Verify failed".into(),
             body: sync.map_or("verify run".into(), |s| format!("sync point {s}")),
             pane: None,
@@ -483,7 +494,7 @@ pub fn notice_for(event: &EngineEvent) -> Option<Notice> {
                 && run.outcome == PhaseOutcome::Failed =>
         {
             Some(Notice {
-                kind: "review_failed",
+                kind: NoticeKind::ReviewFailed,
                 title: format!("{} failed", label(phase)),
                 body: "a fix is scheduled".into(),
                 pane: agent.clone(),
@@ -494,7 +505,7 @@ pub fn notice_for(event: &EngineEvent) -> Option<Notice> {
                 && run.outcome == PhaseOutcome::Passed =>
         {
             Some(Notice {
-                kind: "ready_for_review",
+                kind: NoticeKind::ReadyForReview,
                 title: format!(
                     "Batch {} ready for review",
                     phase.batch().unwrap_or_default()

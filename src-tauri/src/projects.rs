@@ -19,7 +19,7 @@ use tauri::{AppHandle, Emitter, Manager, State};
 type Result<T> = std::result::Result<T, String>;
 
 /// A project as the sidebar lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct ProjectSummary {
     pub id: String,
     pub name: String,
@@ -27,7 +27,7 @@ pub struct ProjectSummary {
 }
 
 /// What the wizard decided; carried out with `engine::project::setup`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SetupChoices {
     pub pattern: Pattern,

@@ -4,9 +4,11 @@
 
 use leapfrog_engine::model::{Pattern, Role};
 use leapfrog_engine::project::setup;
+use leapfrog_engine::scheduler::sim::SimOutput;
 use leapfrog_engine::scheduler::{simulate, SimOptions, Workload};
 use serde::Serialize;
 use tauri::State;
+use ts_rs::TS;
 
 use crate::projects::Projects;
 
@@ -18,13 +20,23 @@ pub const BUILD_MINUTES: f64 = 20.0;
 pub const REVIEW_MINUTES: f64 = 5.0;
 pub const VERIFY_MINUTES: f64 = 2.0;
 
-#[derive(Debug, Clone, Serialize)]
+/// What the timeline draws: a schedule in `leap simulate --json`'s shape, live or forecast.
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct TimelineData {
-    /// `leap simulate --json`'s shape.
-    pub schedule: serde_json::Value,
+    pub schedule: SimOutput,
     /// Minutes since the run started; `None` for a forecast.
     pub now: Option<f64>,
-    pub source: &'static str,
+    pub source: TimelineSource,
+}
+
+/// Where a timeline's bars come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineSource {
+    /// Simulated from the board with default phase durations.
+    Forecast,
+    /// The orchestrator's recorded phase runs.
+    Live,
 }
 
 /// The workload of a project: its agents (or the pattern's default slots) and `batches` batches.
@@ -95,9 +107,9 @@ pub fn timeline(
     let work = workload(&agents, batches, lookahead, sync_every)?;
     let out = simulate(&work, &SimOptions::default()).map_err(|e| e.to_string())?;
     Ok(Some(TimelineData {
-        schedule: serde_json::to_value(&out).map_err(|e| e.to_string())?,
+        schedule: out,
         now: None,
-        source: "forecast",
+        source: TimelineSource::Forecast,
     }))
 }
 

@@ -44,23 +44,8 @@ export type { TicketsReport } from '../lib/bindings/TicketsReport';
 export type { RecognisedBatch } from '../lib/bindings/RecognisedBatch';
 export type { SetupPlan } from '../lib/bindings/SetupPlan';
 
-// `SetupChoices`, `ProjectSummary`, `TimelineData` and `AppNotice` mirror shell structs
-// (projects.rs, timeline.rs, live.rs) that have no `TS` derive yet.
-/** What the wizard decided, carried out by the shell with the engine's setup. */
-export interface SetupChoices {
-  pattern: Pattern;
-  /** Agent slot (`designer`, `builder`, `reviewer`) to command. */
-  assignments: Record<string, string>;
-  verify: string;
-  lookahead: number;
-  syncEvery: number;
-  gitInit: boolean;
-}
-export interface ProjectSummary {
-  id: string;
-  name: string;
-  dir: string;
-}
+export type { SetupChoices } from '../lib/bindings/SetupChoices';
+export type { ProjectSummary } from '../lib/bindings/ProjectSummary';
 
 /** The agent slots of each pattern and their roles (as `engine::project::setup::slots` says). */
 export const PATTERN_SLOTS: Record<Pattern, { key: string; roles: Role[] }[]> = {
@@ -86,19 +71,9 @@ export type { SimOutput } from '../lib/bindings/SimOutput';
 export type PhaseRunBar = SimRow;
 /** `leap simulate --json`'s shape (the orchestrator's summary of a live run has the same). */
 export type Schedule = SimOutput;
-export interface TimelineData {
-  schedule: Schedule;
-  /** Minutes since the run started; `null` when this is a forecast only. */
-  now: number | null;
-  /** `forecast` (simulated from the board) or `live` (phase runs of the orchestrator). */
-  source: 'forecast' | 'live';
-}
+export type { TimelineData } from '../lib/bindings/TimelineData';
+export type { TimelineSource } from '../lib/bindings/TimelineSource';
 
 // ---- notifications ----
-export interface AppNotice {
-  kind: 'needs_input' | 'review_failed' | 'verify_failed' | 'ready_for_review';
-  title: string;
-  body: string;
-  /** The agent pane it concerns, for its badge. */
-  pane: string | null;
-}
+export type { AppNotice } from '../lib/bindings/AppNotice';
+export type { NoticeKind } from '../lib/bindings/NoticeKind';

@@ -398,8 +398,21 @@ fn start_spawns_the_app_when_none_runs() {
     // Detached: the app leads its own session.
     assert_eq!(get("sid"), get("pid"), "{rec}");
 
-    // No app binary anywhere: said in words.
-    let out = env.leap(&["start", dir.to_str().unwrap()], &[]);
+    // No app binary anywhere: said in words. A copy of `leap` alone in its folder, so no
+    // `leapfrog` built beside the original counts as "next to leap".
+    let lonely = env.root.join("lonely");
+    fs::create_dir_all(&lonely).unwrap();
+    fs::copy(env!("CARGO_BIN_EXE_leap"), lonely.join("leap")).unwrap();
+    let out = Command::new(lonely.join("leap"))
+        .args(["start", dir.to_str().unwrap()])
+        .env("PATH", env.root.join("bin"))
+        .env("LEAPFROG_DATA_DIR", env.root.join("data"))
+        .env("LEAPFROG_RUNTIME_DIR", env.root.join("runtime"))
+        .env_remove("LEAPFROG_SOCKET")
+        .env_remove("LEAPFROG_TOKEN")
+        .env_remove("LEAPFROG_APP")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr)
         .starts_with("leap: the Leapfrog app (leapfrog) is neither next to leap nor on PATH"));

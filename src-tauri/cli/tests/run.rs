@@ -237,6 +237,20 @@ fn headless_leapfrog_of_three_batches_finishes_unattended() {
         };
         assert_eq!(r.detection, Some(expect), "{r:?}");
     }
+    // TICKETS.md follows the pipeline: every ticket of an accepted batch is done.
+    let text = std::fs::read_to_string(p.dir.join("TICKETS.md")).unwrap();
+    let summary = leapfrog_engine::tickets::Document::parse(&text).summary();
+    let batched: Vec<_> = summary
+        .tickets
+        .iter()
+        .filter(|t| t.batch.is_some_and(|b| b <= 3))
+        .map(|t| (t.id.as_str(), t.status.as_str()))
+        .collect();
+    assert!(!batched.is_empty(), "{text}");
+    assert!(
+        batched.iter().all(|(_, s)| *s == "done"),
+        "tickets not done after the run: {batched:?}\n{text}"
+    );
 }
 
 #[test]

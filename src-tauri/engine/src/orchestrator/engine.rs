@@ -27,6 +27,7 @@ use crate::control::{
     Endpoint, HandoffRequest, HookRequest, Outcome, Reply, StatusReport,
 };
 use crate::handoff::HandoffScanner;
+use crate::model::TicketStatus;
 use crate::model::{
     now_ms, Batch, CliKind, CompletionDetection, Handoff, HandoffKind, HandoffRecord, PhaseKind,
     PhaseOutcome, PhaseRun, Project, Timestamp, VerifyResult,
@@ -35,7 +36,8 @@ use crate::pty::{AckMode, Pane, PaneConfig, PaneExit, PaneId, PaneSink, Panes, S
 use crate::scheduler::sim::Row;
 use crate::scheduler::{lower_bound, Effect, Event, PhaseId, Scheduler, SimOutput, Workload};
 use crate::store::Store;
-use crate::tickets::Document;
+use crate::tickets::sync::{TicketsFile, WriteOptions};
+use crate::tickets::{Document, Edit};
 use crate::verify::{spawn_verify, VerifyOutcome, VerifySpec};
 
 /// Messages to the loop thread.
@@ -1442,6 +1444,50 @@ impl Core {
     }
 
     // -----------------------------------------------------------------------------------------
+    // Ticket status
+
+    /// Moves batch `batch`'s tickets in TICKETS.md to `status` as the pipeline reaches it (build
+    /// dispatched: doing; built or fixed: review; accepted: done), so the board and the file say
+    /// where each ticket is. Written through [`TicketsFile`]: a minimal edit in the file's own
+    /// dialect, re-applied by ticket id if an agent changed the file meanwhile, with a backup.
+    /// Tickets already done or dropped keep their status. A file that cannot take the edit (say,
+    /// duplicate ids) is left alone and the user is told why.
+    fn mark_tickets(&mut self, batch: u32, status: TicketStatus) {
+        let path = self.project_dir.join(&self.config.tickets);
+        let mut file = match TicketsFile::open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                self.notify(format!("batch {batch}'s tickets keep their status: {e}"));
+                return;
+            }
+        };
+        let edits: Vec<Edit> = file
+            .doc()
+            .summary()
+            .tickets
+            .iter()
+            .filter(|t| t.batch == Some(batch))
+            .filter(|t| {
+                !matches!(t.status.as_str(), "done" | "dropped") && t.status != status.as_str()
+            })
+            .map(|t| Edit::SetStatus {
+                ticket: t.id.clone(),
+                status,
+            })
+            .collect();
+        if edits.is_empty() {
+            return;
+        }
+        if let Err(e) = file.apply(&edits, WriteOptions::default()) {
+            self.notify(format!(
+                "batch {batch}'s tickets could not be set to {} in {}: {e}",
+                status.as_str(),
+                self.config.tickets
+            ));
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
     // Completion
 
     fn finish_run(
@@ -1511,6 +1557,22 @@ impl Core {
         };
         let effects = self.scheduler.step(event);
         self.apply_effects(effects);
+        match phase {
+            PhaseId::Build { batch } | PhaseId::Fix { batch } => {
+                self.mark_tickets(batch, TicketStatus::Review)
+            }
+            PhaseId::Review { batch } | PhaseId::Qa { batch } if passed => {
+                let accepted = self
+                    .scheduler
+                    .batch_status()
+                    .iter()
+                    .any(|b| b.batch == batch && b.accepted);
+                if accepted {
+                    self.mark_tickets(batch, TicketStatus::Done);
+                }
+            }
+            _ => {}
+        }
         self.save();
         Ok(format!(
             "{name} recorded ({})",
@@ -1673,7 +1735,12 @@ impl Core {
     fn apply_effects(&mut self, effects: Vec<Effect>) {
         for e in effects {
             match e {
-                Effect::Dispatch { agent, phase, .. } => self.queue_prompt(&agent, phase),
+                Effect::Dispatch { agent, phase, .. } => {
+                    if let PhaseId::Build { batch } = phase {
+                        self.mark_tickets(batch, TicketStatus::Doing);
+                    }
+                    self.queue_prompt(&agent, phase)
+                }
                 Effect::RunVerify { sync, .. } => self.start_verify(Some(sync)),
                 Effect::FlagRecheck {
                     batch,

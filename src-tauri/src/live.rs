@@ -24,11 +24,12 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Listener, Manager, State};
 use ts_rs::TS;
 
-use crate::cockpit::{cli_command, role_noun};
+use crate::cockpit::role_noun;
 use crate::dto::{Cockpit, PaneInfo, PaneSize};
 use crate::panes::{check_size, input_bytes, Delivery, SharedDelivery};
 use crate::timeline::TimelineData;
 use crate::OutputChannel;
+use leapfrog_engine::agents::cli_id;
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -234,7 +235,7 @@ pub fn agent_title(profile: &AgentProfile) -> String {
     let command = profile
         .command
         .clone()
-        .unwrap_or_else(|| cli_command(profile.cli).to_string());
+        .unwrap_or_else(|| cli_id(profile.cli).to_string());
     let mut words = command.split_whitespace();
     let program = words
         .next()
@@ -326,7 +327,7 @@ pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
         let command = profile
             .command
             .clone()
-            .unwrap_or_else(|| cli_command(profile.cli).to_string());
+            .unwrap_or_else(|| cli_id(profile.cli).to_string());
         infos.push(PaneInfo {
             id: profile.id.clone(),
             title: agent_title(profile),

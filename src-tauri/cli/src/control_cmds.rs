@@ -135,6 +135,18 @@ fn print_message(msg: &str) {
     }
 }
 
+/// The app's reply as `--json` asks (its data) or as words (its message).
+fn print_reply(reply: &leapfrog_engine::control::Reply, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&reply.data).expect("json value")
+        );
+    } else {
+        print_message(&reply.message);
+    }
+}
+
 pub fn complete(args: CompleteArgs) -> Result<ExitCode, String> {
     let req = complete_request(args)?;
     let reply = send(&client()?, Request::Complete(req))?;
@@ -151,14 +163,7 @@ pub fn handoff(args: HandoffArgs) -> Result<ExitCode, String> {
 
 pub fn status(json: bool) -> Result<ExitCode, String> {
     let reply = send(&client()?, Request::Status)?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&reply.data).expect("json value")
-        );
-    } else {
-        print_message(&reply.message);
-    }
+    print_reply(&reply, json);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -167,14 +172,7 @@ pub fn verify(json: bool) -> Result<ExitCode, String> {
     let mut c = client()?;
     c.timeout = None;
     let reply = send(&c, Request::Verify)?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&reply.data).expect("json value")
-        );
-    } else {
-        print_message(&reply.message);
-    }
+    print_reply(&reply, json);
     let failed = reply.data.get("passed").and_then(|p| p.as_bool()) == Some(false);
     Ok(if failed {
         ExitCode::FAILURE

@@ -202,11 +202,19 @@ impl Live {
     /// The live schedule in the timeline's shape (`leap simulate --json`), when a project runs.
     pub fn timeline_data(&self) -> Option<TimelineData> {
         let run = self.current()?;
-        let summary = run.orch.summary().ok()?;
+        let p = run.orch.progress().ok()?;
+        // A finished run's clock stops where its last phase ended.
+        let now = if p.finished {
+            p.summary.parallel_minutes
+        } else {
+            run.started.elapsed().as_secs_f64() / 60.0
+        };
         Some(TimelineData {
-            schedule: summary,
-            now: Some(run.started.elapsed().as_secs_f64() / 60.0),
+            forecast_minutes: p.forecast_minutes,
+            schedule: p.summary,
+            now: Some(now),
             source: crate::timeline::TimelineSource::Live,
+            finished: p.finished,
         })
     }
 }

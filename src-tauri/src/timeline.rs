@@ -27,6 +27,11 @@ pub struct TimelineData {
     /// Minutes since the run started; `None` for a forecast.
     pub now: Option<f64>,
     pub source: TimelineSource,
+    /// The live run is over: `now` is where its last phase ended.
+    pub finished: bool,
+    /// A live run's expected finish in minutes since its start, from the scheduler's estimates
+    /// (a forecast's is its schedule's end); `None` while something holds the pipeline.
+    pub forecast_minutes: Option<f64>,
 }
 
 /// Where a timeline's bars come from.
@@ -107,8 +112,10 @@ pub fn timeline(
     let work = workload(&agents, batches, lookahead, sync_every)?;
     let out = simulate(&work, &SimOptions::default()).map_err(|e| e.to_string())?;
     Ok(Some(TimelineData {
+        forecast_minutes: Some(out.parallel_minutes),
         schedule: out,
         now: None,
+        finished: false,
         source: TimelineSource::Forecast,
     }))
 }

@@ -399,6 +399,9 @@ fn killed_agent_is_shown_exited_and_its_phase_can_be_retried() {
             }
         )
     });
+    // Mid-run, the scheduler forecasts a finish after the build it just dispatched.
+    let forecast = orch.progress().unwrap().forecast_minutes;
+    assert!(forecast.is_some_and(|f| f > 0.0), "{forecast:?}");
     let pane = orch.agent_pane("builder").unwrap();
     let pid = orch.panes().get(pane).unwrap().pid().unwrap();
     // SAFETY: kill(2) on the builder's own pid.
@@ -429,6 +432,9 @@ fn killed_agent_is_shown_exited_and_its_phase_can_be_retried() {
         .collect();
     assert_eq!(crashed.len(), 1, "{:#?}", state.runs);
     assert_eq!(crashed[0].detection, Some(CompletionDetection::ProcessExit));
+    // The failed build waits for a retry: the timeline has no forecast while it holds the run.
+    let held = orch.progress().unwrap();
+    assert_eq!((held.finished, held.forecast_minutes), (false, None));
 
     let reply = orch
         .command(UserCommand::Retry {
@@ -451,6 +457,14 @@ fn killed_agent_is_shown_exited_and_its_phase_can_be_retried() {
         .map(|r| r.outcome)
         .collect();
     assert_eq!(builds, vec![PhaseOutcome::Crashed, PhaseOutcome::Passed]);
+    // Over: the run's clock stops, and its forecast is where it ended.
+    let done = orch.progress().unwrap();
+    assert!(done.finished);
+    assert!(
+        done.forecast_minutes.is_some_and(|f| f > 0.0),
+        "{:?}",
+        done.forecast_minutes
+    );
     orch.stop();
 }
 

@@ -17,7 +17,7 @@ beforeEach(() => {
 
 describe('timeline', () => {
   it('draws one lane per agent plus verify, a bar per phase run labelled with its batch', async () => {
-    mock.timelineValue = { schedule, now: null, source: 'forecast' };
+    mock.timelineValue = { schedule, now: null, source: 'forecast', finished: false, forecast_minutes: 92 };
     render(Timeline);
     await screen.findByTestId('lane-claude');
     const lanes = [...document.querySelectorAll('[data-testid^="lane-"]')].map((e) => e.getAttribute('data-testid'));
@@ -36,7 +36,7 @@ describe('timeline', () => {
   });
 
   it('shows elapsed, sequential equivalent, savings, forecast finish and utilisation', async () => {
-    render(Timeline, { data: { schedule, now: 30, source: 'live' } });
+    render(Timeline, { data: { schedule, now: 30, source: 'live', finished: false, forecast_minutes: 92 } });
     const cases: [string, string][] = [
       ['stat-elapsed', '30 min'],
       ['stat-sequential', '2 h 2 min'],
@@ -49,8 +49,36 @@ describe('timeline', () => {
     expect(parseFloat(now.style.left)).toBeCloseTo((100 * 30) / 92, 3);
   });
 
+  it('says short runs in seconds and minutes, the way a demo run is measured', async () => {
+    const short = { ...schedule, sequential_minutes: 3.5, parallel_minutes: 1.5 };
+    render(Timeline, { data: { schedule: short, now: 0.7, source: 'live', finished: false, forecast_minutes: 2 } });
+    const cases: [string, string][] = [
+      ['stat-elapsed', '42 s'],
+      ['stat-sequential', '3 min 30 s'],
+      ['stat-finish', '2 min'],
+    ];
+    for (const [id, want] of cases) expect((await screen.findByTestId(id)).textContent, id).toBe(want);
+  });
+
+  it('says when a finished run finished, and a dash while something holds the pipeline', async () => {
+    const { unmount } = render(Timeline, { data: { schedule, now: 92, source: 'live', finished: true, forecast_minutes: 92 } });
+    const finish = await screen.findByTestId('stat-finish');
+    expect([finish.previousElementSibling!.textContent, finish.textContent]).toEqual(['Finished in', '1 h 32 min']);
+    unmount();
+    render(Timeline, { data: { schedule, now: 40, source: 'live', finished: false, forecast_minutes: null } });
+    const held = await screen.findByTestId('stat-finish');
+    expect([held.previousElementSibling!.textContent, held.textContent]).toEqual(['Forecast finish', '—']);
+    expect(held.title).toContain('holds the pipeline');
+  });
+
+  it('stretches the axis to hold the now-line past the last bar', async () => {
+    render(Timeline, { data: { schedule, now: 184, source: 'live', finished: false, forecast_minutes: 200 } });
+    const now = (await screen.findAllByTestId('now-line'))[0] as HTMLElement;
+    expect(parseFloat(now.style.left)).toBeCloseTo((100 * 184) / 200, 3);
+  });
+
   it('shows a bar’s details on hover', async () => {
-    render(Timeline, { data: { schedule, now: null, source: 'forecast' } });
+    render(Timeline, { data: { schedule, now: null, source: 'forecast', finished: false, forecast_minutes: 92 } });
     const bar = (await screen.findByTestId('lane-codex')).querySelector('[data-testid="bar"]')!;
     await fireEvent.pointerEnter(bar, { clientX: 5, clientY: 5 });
     const tip = screen.getByTestId('bar-tip').textContent!;

@@ -367,6 +367,11 @@ impl Orchestrator {
     /// started; sequential is the sum of the rows' durations, parallel the end of the last row,
     /// the lower bound the scheduler's over the shortest measured duration of each phase.
     pub fn summary(&self) -> Result<SimOutput, String> {
+        self.progress().map(|p| p.summary)
+    }
+
+    /// [`Orchestrator::summary`], and where the run stands: over, or when it should finish.
+    pub fn progress(&self) -> Result<RunProgress, String> {
         let (reply, rx) = mpsc::channel();
         self.shared
             .tx
@@ -379,9 +384,14 @@ impl Orchestrator {
         let reply = rx
             .recv_timeout(Duration::from_secs(20))
             .map_err(|_| "the project is not running".to_string())??;
-        serde_json::from_value::<SummaryWire>(reply.data["summary"].clone())
-            .map(|s| s.0)
-            .map_err(|e| format!("bad summary: {e}"))
+        let summary = serde_json::from_value::<SummaryWire>(reply.data["summary"].clone())
+            .map_err(|e| format!("bad summary: {e}"))?
+            .0;
+        Ok(RunProgress {
+            summary,
+            finished: reply.data["state"]["finished"].as_bool() == Some(true),
+            forecast_minutes: reply.data["forecast_minutes"].as_f64(),
+        })
     }
 }
 
@@ -389,6 +399,18 @@ impl Drop for Orchestrator {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A run's progress for the timeline.
+#[derive(Debug, Clone)]
+pub struct RunProgress {
+    /// The run so far ([`Orchestrator::summary`]).
+    pub summary: SimOutput,
+    /// Every batch is accepted and verified: the run's clock stops at the end of its last row.
+    pub finished: bool,
+    /// When the scheduler expects the run to finish, in minutes since its start (its estimates
+    /// for what runs and what is left); `None` while something holds the pipeline.
+    pub forecast_minutes: Option<f64>,
 }
 
 /// `SimOutput` is only `Serialize`; this reads it back.
@@ -1703,6 +1725,9 @@ impl Core {
                 let mut data = serde_json::to_value(&report).unwrap_or_default();
                 data["state"] = serde_json::to_value(&snap).unwrap_or_default();
                 data["summary"] = serde_json::to_value(&summary).unwrap_or_default();
+                data["forecast_minutes"] =
+                    serde_json::to_value(self.scheduler.forecast_finish(self.minutes()))
+                        .unwrap_or_default();
                 Ok(Reply {
                     message: report.render(),
                     data,

@@ -16,6 +16,7 @@
 //!   .panes() -> Arc<Panes>    .agent_pane(id) -> Option<PaneId>
 //!   .attach_ui(agent, Box<dyn PaneSink>) / .detach_ui(agent)   the tee (below)
 //!   .summary() -> SimOutput                        the run in `leap simulate --json`'s shape
+//!   .progress() -> RunProgress                     the same, whether it is over, its forecast finish
 //!   .endpoint() -> Option<Endpoint>                the control socket agents report to
 //! ```
 //!
@@ -92,7 +93,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use self::config::ProjectConfig;
-pub use self::engine::Orchestrator;
+pub use self::engine::{Orchestrator, RunProgress};
 
 use crate::agents::{AgentStatus, StatusSignal};
 use crate::model::{Batch, PhaseRun};

@@ -580,6 +580,67 @@ impl Scheduler {
         &self.estimator
     }
 
+    /// When the run is expected to finish, `now` minutes after its start: this state carried
+    /// forward on a copy, each running phase ending at its start plus its estimate (or now, when
+    /// overdue), each phase to come taking its estimate, every review and verify passing. `None`
+    /// when the pipeline cannot finish as it stands: a paused or offline agent or batch, or a
+    /// failed phase that waits for a retry.
+    pub fn forecast_finish(&self, now: Minutes) -> Option<Minutes> {
+        if self.is_finished() {
+            return Some(self.now);
+        }
+        let mut sim = self.clone();
+        let mut running: Vec<(Minutes, PhaseId)> = Vec::new();
+        for i in 0..sim.agents.len() {
+            if let Some(phase) = sim.agents[i].running {
+                let since = match sim.slot_mut(phase) {
+                    Some(Slot::Running { since, .. }) => *since,
+                    _ => now,
+                };
+                running.push(((since + sim.dispatch_estimate(i, phase)).max(now), phase));
+            }
+        }
+        for (i, slot) in sim.verifies.iter().enumerate() {
+            if let Slot::Running { since, .. } = *slot {
+                let end = (since + sim.verify_estimate()).max(now);
+                running.push((end, PhaseId::Verify { sync: i as u32 + 1 }));
+            }
+        }
+        let mut effects = sim.step(Event::Tick { at: now });
+        // Every phase once, fixes and re-checks aside (reviews pass): a bound on the steps.
+        let limit = 8 * (sim.batches.len() + sim.preamble.len() + sim.verifies.len()) + 16;
+        for _ in 0..limit {
+            for e in effects.drain(..) {
+                match e {
+                    Effect::Dispatch {
+                        phase,
+                        at,
+                        estimate,
+                        ..
+                    } => running.push((at + estimate, phase)),
+                    Effect::RunVerify { sync, at } => {
+                        running.push((at + sim.verify_estimate(), PhaseId::Verify { sync }))
+                    }
+                    Effect::FlagRecheck { .. } | Effect::Notify { .. } => {}
+                }
+            }
+            if sim.is_finished() {
+                return Some(sim.now.max(now));
+            }
+            let next = (0..running.len()).min_by(|&a, &b| running[a].0.total_cmp(&running[b].0))?;
+            let (at, phase) = running.swap_remove(next);
+            effects = sim.step(match phase {
+                PhaseId::Verify { sync } => Event::VerifyFinished {
+                    sync,
+                    passed: true,
+                    at,
+                },
+                phase => Event::PhaseFinished { phase, at },
+            });
+        }
+        None
+    }
+
     /// Apply one event and return what to do.
     pub fn step(&mut self, event: Event) -> Vec<Effect> {
         self.step_all(std::iter::once(event))

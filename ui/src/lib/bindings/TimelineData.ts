@@ -9,4 +9,13 @@ export type TimelineData = { schedule: SimOutput,
 /**
  * Minutes since the run started; `None` for a forecast.
  */
-now: number | null, source: TimelineSource, };
+now: number | null, source: TimelineSource, 
+/**
+ * The live run is over: `now` is where its last phase ended.
+ */
+finished: boolean, 
+/**
+ * A live run's expected finish in minutes since its start, from the scheduler's estimates
+ * (a forecast's is its schedule's end); `None` while something holds the pipeline.
+ */
+forecast_minutes: number | null, };

@@ -114,3 +114,26 @@ fn an_overdue_phase_is_expected_to_end_now_and_a_held_pipeline_has_no_forecast()
     });
     assert_eq!(s.forecast_finish(1.0), None);
 }
+
+#[test]
+fn kinds_with_no_history_go_at_the_pace_the_finished_phases_set() {
+    use leapfrog_engine::model::Pattern;
+    use leapfrog_engine::scheduler::Plan;
+    // The live case: no estimates in the plan, only the defaults and what the run teaches.
+    let mut plan = Plan::preset(Pattern::Leapfrog, 3);
+    plan.preamble.clear();
+    let mut s = Scheduler::new(plan).unwrap();
+    s.step(Event::Tick { at: 0.0 });
+    let by_defaults = s.forecast_finish(0.0).unwrap();
+    // design(1) took a twentieth of its default (10 min): everything else is expected to as well.
+    s.step(Event::PhaseFinished {
+        phase: PhaseId::Design { batch: 1 },
+        at: 0.5,
+    });
+    let paced = s.forecast_finish(0.5).unwrap();
+    let expect = 0.5 + (by_defaults - 10.0) / 20.0;
+    assert!(
+        (paced - expect).abs() < 1e-9,
+        "by defaults {by_defaults}, paced {paced}, expected {expect}"
+    );
+}

@@ -28,6 +28,16 @@ pub enum PhaseKind {
 
 impl PhaseKind {
     pub const COUNT: usize = 8;
+    pub const ALL: [PhaseKind; PhaseKind::COUNT] = [
+        PhaseKind::Preamble,
+        PhaseKind::Design,
+        PhaseKind::Build,
+        PhaseKind::Review,
+        PhaseKind::Fix,
+        PhaseKind::Qa,
+        PhaseKind::Recheck,
+        PhaseKind::Verify,
+    ];
 
     pub fn index(self) -> usize {
         self as usize
@@ -448,6 +458,10 @@ pub struct Scheduler {
     finished_notified: bool,
     #[serde(skip)]
     cache: Cache,
+    /// Only in a forecast's copy: phases with no history take their default times this (how
+    /// this project's finished phases compared to their defaults). The live scheduler keeps 1.
+    #[serde(skip)]
+    default_pace: Option<f64>,
 }
 
 impl Scheduler {
@@ -480,6 +494,7 @@ impl Scheduler {
             skipped_build: false,
             finished_notified: false,
             cache: Cache::default(),
+            default_pace: None,
             plan,
         };
         s.verifies = vec![Slot::Waiting; s.sync_count()];
@@ -582,7 +597,8 @@ impl Scheduler {
 
     /// When the run is expected to finish, `now` minutes after its start: this state carried
     /// forward on a copy, each running phase ending at its start plus its estimate (or now, when
-    /// overdue), each phase to come taking its estimate, every review and verify passing. `None`
+    /// overdue), each phase to come taking its estimate (a kind with no history yet: its default
+    /// at the pace the finished phases set), every review and verify passing. `None`
     /// when the pipeline cannot finish as it stands: a paused or offline agent or batch, or a
     /// failed phase that waits for a retry.
     pub fn forecast_finish(&self, now: Minutes) -> Option<Minutes> {
@@ -590,6 +606,7 @@ impl Scheduler {
             return Some(self.now);
         }
         let mut sim = self.clone();
+        sim.default_pace = self.estimator.pace();
         let mut running: Vec<(Minutes, PhaseId)> = Vec::new();
         for i in 0..sim.agents.len() {
             if let Some(phase) = sim.agents[i].running {
@@ -778,7 +795,7 @@ impl Scheduler {
                 return m;
             }
         }
-        default_minutes(kind)
+        default_minutes(kind) * self.default_pace.unwrap_or(1.0)
     }
 
     fn batch_estimate(&self, pos: usize, kind: PhaseKind) -> Minutes {

@@ -80,6 +80,23 @@ impl Estimator {
             .map(|e| e.mean)
     }
 
+    /// How this project's finished phases compare to [`default_minutes`]: the geometric mean of
+    /// learned ÷ default over every agent and kind with history (`None` without any).
+    pub fn pace(&self) -> Option<f64> {
+        let (mut log_sum, mut count) = (0.0, 0u32);
+        for row in &self.learned {
+            for kind in PhaseKind::ALL {
+                if let Some(e) = row[kind.index()] {
+                    if e.mean > 0.0 {
+                        log_sum += (e.mean / default_minutes(kind)).ln();
+                        count += 1;
+                    }
+                }
+            }
+        }
+        (count > 0).then(|| (log_sum / f64::from(count)).exp())
+    }
+
     /// The mean of the learned estimates of the given agents (those with history), if any.
     pub fn for_any(&self, agents: impl Iterator<Item = usize>, kind: PhaseKind) -> Option<f64> {
         let (mut sum, mut count) = (0.0, 0);

@@ -456,6 +456,9 @@ pub struct Scheduler {
     #[serde(default)]
     skipped_build: bool,
     finished_notified: bool,
+    /// When the last batch was accepted and verified.
+    #[serde(default)]
+    finished_at: Option<Minutes>,
     #[serde(skip)]
     cache: Cache,
     /// Only in a forecast's copy: phases with no history take their default times this (how
@@ -493,6 +496,7 @@ impl Scheduler {
             rechecks: Default::default(),
             skipped_build: false,
             finished_notified: false,
+            finished_at: None,
             cache: Cache::default(),
             default_pace: None,
             plan,
@@ -603,7 +607,8 @@ impl Scheduler {
     /// failed phase that waits for a retry.
     pub fn forecast_finish(&self, now: Minutes) -> Option<Minutes> {
         if self.is_finished() {
-            return Some(self.now);
+            // Later events (an agent going idle) move `now` on; the run ended when it finished.
+            return Some(self.finished_at.unwrap_or(self.now));
         }
         let mut sim = self.clone();
         sim.default_pace = self.estimator.pace();
@@ -1539,6 +1544,7 @@ impl Scheduler {
         }
         if !self.finished_notified && self.is_finished() {
             self.finished_notified = true;
+            self.finished_at = Some(self.now);
             self.notify(effects, "every batch accepted and verified".to_string());
         }
     }

@@ -45,15 +45,28 @@ fn tickets_md() -> String {
     s
 }
 
+/// Clicks Board and waits until every column in view shows all its cards (its count badge says how
+/// many); columns far outside the view render their cards only when scrolled near, so "all 1 000
+/// cards in the DOM" is not what a user waits for. Answers the time to that point, the time to
+/// two frames later (painted), and how many cards the DOM holds then.
 const FIRST_RENDER: &str = r#"
 const done = arguments[arguments.length - 1];
-const want = arguments[0];
 const t0 = performance.now();
 document.querySelector("[data-testid='nav-board']").click();
+function ready() {
+  const cols = [...document.querySelectorAll('[data-column]')];
+  if (!cols.length) return false;
+  return cols.every((c) => {
+    const r = c.getBoundingClientRect();
+    if (r.right <= 0 || r.left >= innerWidth) return true;
+    return c.querySelectorAll('[data-card]').length === Number(c.querySelector('.count').textContent);
+  });
+}
 function check() {
-  if (document.querySelectorAll('[data-card]').length >= want) {
+  if (ready()) {
     const t1 = performance.now();
-    requestAnimationFrame(() => requestAnimationFrame(() => done([t1 - t0, performance.now() - t0])));
+    requestAnimationFrame(() => requestAnimationFrame(() =>
+      done([t1 - t0, performance.now() - t0, document.querySelectorAll('[data-card]').length])));
   } else {
     requestAnimationFrame(check);
   }
@@ -105,11 +118,12 @@ function step() {
 requestAnimationFrame(step);
 "#;
 
-fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
+/// Mean, median, 95th percentile and worst of frame times.
+fn stats(mut v: Vec<f64>) -> (f64, f64, f64, f64) {
     v.sort_by(|a, b| a.total_cmp(b));
     let mean = v.iter().sum::<f64>() / v.len() as f64;
     let p95 = v[(v.len() as f64 * 0.95) as usize - 1];
-    (mean, p95, *v.last().unwrap())
+    (mean, v[v.len() / 2], p95, *v.last().unwrap())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -129,29 +143,29 @@ async fn main() -> anyhow::Result<()> {
     app.client.set_window_size(1400, 900).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let total = batches() * PER_BATCH;
-    let r: Value = app
-        .client
-        .execute_async(FIRST_RENDER, vec![json!(total)])
-        .await?;
-    let (dom, painted) = (
+    let r: Value = app.client.execute_async(FIRST_RENDER, vec![]).await?;
+    let (dom, painted, in_dom) = (
         r[0].as_f64().unwrap_or(f64::NAN),
         r[1].as_f64().unwrap_or(f64::NAN),
+        r[2].as_u64().unwrap_or(0),
     );
     println!("board: {total} tickets in {} batches", batches());
-    println!("first render: {dom:.0} ms to the cards in the DOM, {painted:.0} ms to painted (incl. IPC fetch)");
+    println!(
+        "first render: {dom:.0} ms to the cards in view in the DOM, {painted:.0} ms to painted (incl. IPC fetch); {in_dom} cards in the DOM"
+    );
     let idle: Vec<f64> =
         serde_json::from_value(app.client.execute_async(IDLE, vec![json!(60)]).await?)?;
-    let (mean, p95, max) = stats(idle);
-    println!("idle board (baseline of this machine): frame time mean {mean:.1} ms, p95 {p95:.1} ms, max {max:.1} ms");
+    let (mean, median, p95, max) = stats(idle);
+    println!("idle board (baseline of this machine): frame time mean {mean:.1} ms, median {median:.1} ms, p95 {p95:.1} ms, max {max:.1} ms");
     let mut all = Vec::new();
     for _ in 0..3 {
         let gaps: Vec<f64> =
             serde_json::from_value(app.client.execute_async(DRAG, vec![json!(60)]).await?)?;
         all.extend(gaps);
     }
-    let (mean, p95, max) = stats(all.clone());
+    let (mean, median, p95, max) = stats(all.clone());
     println!(
-        "drag across columns: {} frames, frame time mean {mean:.1} ms, p95 {p95:.1} ms, max {max:.1} ms",
+        "drag across columns: {} frames, frame time mean {mean:.1} ms, median {median:.1} ms, p95 {p95:.1} ms, max {max:.1} ms",
         all.len()
     );
     app.close().await?;

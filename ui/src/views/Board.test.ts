@@ -87,6 +87,26 @@ describe('board', () => {
     expect(mock.callsOf('board')).toHaveLength(1);
   });
 
+  it('while a card is dragged, the drop column is framed and the insertion line shown; both go when it ends', async () => {
+    const root = await board();
+    const marks = () => {
+      const shown = (sel: string) => (root.querySelector<HTMLElement>(sel)?.style.display ?? 'gone') === 'block';
+      return { frame: shown('.drop-frame'), line: shown('.insert'), ghost: root.querySelector('.drag-ghost') !== null };
+    };
+    await fireEvent.pointerDown(screen.getByTestId('ticket-T-002'), { button: 0, clientX: 10, clientY: 10 });
+    const cases: [HTMLElement, { frame: boolean; line: boolean; ghost: boolean }][] = [
+      [screen.getByTestId('ticket-T-001'), { frame: true, line: true, ghost: true }],
+      [root, { frame: false, line: false, ghost: true }],
+      [screen.getByTestId('batch-backlog'), { frame: true, line: true, ghost: true }],
+    ];
+    for (const [over, want] of cases) {
+      await fireEvent.pointerMove(over, { clientX: 200, clientY: 60 });
+      expect(marks(), over.dataset.testid).toEqual(want);
+    }
+    await fireEvent.pointerCancel(window);
+    expect(marks()).toEqual({ frame: false, line: false, ghost: false });
+  });
+
   it('a batch dragged by its grip is reordered', async () => {
     await board();
     await drag(screen.getByTestId('grip-2'), screen.getByTestId('batch-1'));

@@ -1,12 +1,16 @@
 //! Benchmark (not a test): the board with 1 000 tickets in 50 batches, in the real app under Xvfb.
 //! Prints the first render time (click on Board to the cards painted, including the IPC fetch) and
-//! the frame times while a ticket is dragged across the columns.
+//! the frame times while a ticket is dragged across the columns: by pointer events dispatched in the
+//! page once a frame, then by the WebDriver pointer (real events, hover included; the driver sends
+//! one move per action step, so fewer moves than frames).
 //!
 //! `cd ui && npx vite build && cargo build -p leapfrog && cargo run -p leapfrog-e2e --example app_board_bench`
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+use fantoccini::Locator;
 use leapfrog_e2e::{App, Launch};
 use serde_json::{json, Value};
 
@@ -103,6 +107,27 @@ function step() {
 requestAnimationFrame(step);
 "#;
 
+/// Starts recording frame times and pointer moves in the page (read back by [`RECORD_STOP`]).
+const RECORD_START: &str = r#"
+window.__bench = { gaps: [], moves: 0, on: true };
+const b = window.__bench;
+window.addEventListener('pointermove', () => b.moves++, true);
+let last = performance.now();
+function step() {
+  const now = performance.now();
+  b.gaps.push(now - last);
+  last = now;
+  if (b.on) requestAnimationFrame(step);
+}
+requestAnimationFrame(step);
+"#;
+
+const RECORD_STOP: &str = r#"
+const b = window.__bench;
+b.on = false;
+return [b.gaps.slice(1), b.moves];
+"#;
+
 const IDLE: &str = r#"
 const done = arguments[arguments.length - 1];
 const frames = arguments[0];
@@ -167,6 +192,46 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "drag across columns: {} frames, frame time mean {mean:.1} ms, median {median:.1} ms, p95 {p95:.1} ms, max {max:.1} ms",
         all.len()
+    );
+    // The same with the WebDriver pointer: real pointer events, hover included, right across the
+    // view and back, then released where it started (a drop in place changes nothing).
+    let card = app
+        .client
+        .find(Locator::Css("[data-testid='ticket-T-0001']"))
+        .await?;
+    let mut mouse = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: card,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    // One pointer move per step (the driver does not interpolate), a step per frame at best.
+    for i in 0..160 {
+        let dx = if i < 80 { 12.0 } else { -12.0 };
+        let dy = if i % 20 < 10 { 9.0 } else { -9.0 };
+        mouse = mouse.then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(16)),
+            x: dx,
+            y: dy,
+        });
+    }
+    let mouse = mouse.then(PointerAction::Up {
+        button: MOUSE_BUTTON_LEFT,
+    });
+    app.client.execute(RECORD_START, vec![]).await?;
+    app.client.perform_actions(mouse).await?;
+    app.client.release_actions().await?;
+    let r = app.client.execute(RECORD_STOP, vec![]).await?;
+    let gaps: Vec<f64> = serde_json::from_value(r[0].clone())?;
+    let moves = r[1].as_u64().unwrap_or(0);
+    let (mean, median, p95, max) = stats(gaps.clone());
+    println!(
+        "drag with the WebDriver pointer: {moves} pointer moves, {} frames, frame time mean {mean:.1} ms, median {median:.1} ms, p95 {p95:.1} ms, max {max:.1} ms",
+        gaps.len()
     );
     app.close().await?;
     Ok(())

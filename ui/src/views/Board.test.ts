@@ -1,5 +1,5 @@
 import { render, screen, fireEvent, waitFor } from '@testing-library/svelte';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import Board from './Board.svelte';
 import { setBackend } from '../lib/backend';
 import { MockBackend, smallBoard, twoAgents, mockCard } from '../test/mockBackend';
@@ -85,6 +85,26 @@ describe('board', () => {
     await waitFor(() => expect(cardsIn('batch-2')).toEqual(['T-003', 'T-002']));
     await drag(screen.getByTestId('ticket-T-003'), screen.getByTestId('ticket-T-003'));
     expect(mock.callsOf('board')).toHaveLength(1);
+  });
+
+  it('while a card is dragged, the drop column is framed and the insertion line shown; both go when it ends', async () => {
+    const root = await board();
+    const marks = () => {
+      const shown = (sel: string) => (root.querySelector<HTMLElement>(sel)?.style.display ?? 'gone') === 'block';
+      return { frame: shown('.drop-frame'), line: shown('.insert'), ghost: root.querySelector('.drag-ghost') !== null };
+    };
+    await fireEvent.pointerDown(screen.getByTestId('ticket-T-002'), { button: 0, clientX: 10, clientY: 10 });
+    const cases: [HTMLElement, { frame: boolean; line: boolean; ghost: boolean }][] = [
+      [screen.getByTestId('ticket-T-001'), { frame: true, line: true, ghost: true }],
+      [root, { frame: false, line: false, ghost: true }],
+      [screen.getByTestId('batch-backlog'), { frame: true, line: true, ghost: true }],
+    ];
+    for (const [over, want] of cases) {
+      await fireEvent.pointerMove(over, { clientX: 200, clientY: 60 });
+      expect(marks(), over.dataset.testid).toEqual(want);
+    }
+    await fireEvent.pointerCancel(window);
+    expect(marks()).toEqual({ frame: false, line: false, ghost: false });
   });
 
   it('a batch dragged by its grip is reordered', async () => {
@@ -186,5 +206,68 @@ describe('board', () => {
     } as unknown as NonNullable<MockBackend['liveValue']>;
     await board();
     await waitFor(() => expect(screen.getByTestId('batch-2').querySelector('.phases')!.textContent).toMatch(/Design\s*designer/));
+  });
+});
+
+/** An IntersectionObserver the test drives: `show(...)` says which columns are near the view. */
+class FakeObserver {
+  static all: FakeObserver[] = [];
+  els = new Set<Element>();
+  constructor(private cb: (entries: { target: Element; isIntersecting: boolean }[]) => void) {
+    FakeObserver.all.push(this);
+  }
+  observe(el: Element) {
+    this.els.add(el);
+  }
+  unobserve(el: Element) {
+    this.els.delete(el);
+  }
+  disconnect() {
+    this.els.clear();
+  }
+  static show(...testids: string[]) {
+    for (const o of FakeObserver.all)
+      o.cb([...o.els].map((el) => ({ target: el, isIntersecting: testids.includes((el as HTMLElement).dataset.testid!) })));
+  }
+}
+
+describe('board with columns far out of view', () => {
+  beforeEach(() => {
+    FakeObserver.all = [];
+    vi.stubGlobal('IntersectionObserver', FakeObserver);
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('renders the cards of the columns near the view only, and follows the view', async () => {
+    render(Board);
+    await screen.findByTestId('batch-backlog');
+    const cases: [string[], string[]][] = [
+      [[], []],
+      [['batch-1'], ['T-001']],
+      [['batch-2', 'batch-backlog'], ['T-002', 'T-003', 'T-004']],
+      [['batch-1', 'batch-2', 'batch-backlog'], ['T-001', 'T-002', 'T-003', 'T-004']],
+    ];
+    for (const [near, cards] of cases) {
+      FakeObserver.show(...near);
+      await waitFor(() => expect(cardsIn('board'), near.join(',')).toEqual(cards));
+    }
+    // Every column is there, with its count, whether its cards are rendered or not.
+    FakeObserver.show();
+    await waitFor(() => expect(cardsIn('board')).toEqual([]));
+    expect(screen.getByTestId('batch-2').querySelector('.count')!.textContent).toBe('2');
+  });
+
+  it('keyboard selection into a far column renders it; a drop on a far column still moves the ticket', async () => {
+    const root = (render(Board), await screen.findByTestId('board'));
+    FakeObserver.show('batch-1');
+    await fireEvent.pointerDown(await screen.findByTestId('ticket-T-001'), { button: 0 });
+    await fireEvent.pointerUp(screen.getByTestId('ticket-T-001'));
+    await fireEvent.keyDown(root, { key: 'ArrowRight' });
+    await waitFor(() => expect(screen.getByTestId('ticket-T-002').getAttribute('aria-selected')).toBe('true'));
+    FakeObserver.show('batch-2');
+    await drag(screen.getByTestId('ticket-T-002'), screen.getByTestId('batch-backlog'));
+    await waitFor(() =>
+      expect(mock.callsOf('board')[0].op).toEqual({ op: 'move_ticket', ticket: 'T-002', to: { kind: 'backlog' }, position: null }),
+    );
   });
 });

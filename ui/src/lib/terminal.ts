@@ -75,7 +75,9 @@ export function createTerminal(host: HTMLElement, opts: TerminalOptions): PaneTe
   const term = new Terminal({
     allowProposedApi: true,
     cursorBlink: true,
-    fontFamily: '"JetBrains Mono", "Fira Code", "DejaVu Sans Mono", "Liberation Mono", monospace',
+    // Noto Sans Symbols 2 (bundled, symbols subset only, fetched only when a glyph needs it) draws
+    // what agent TUIs print and common monospace fonts lack: Claude Code's ⏺ ⎿ ✻ ❯.
+    fontFamily: '"JetBrains Mono", "Fira Code", "DejaVu Sans Mono", "Liberation Mono", "Noto Sans Symbols 2", monospace',
     fontSize: 13,
     lineHeight: 1.1,
     scrollback: 10000,

@@ -18,6 +18,7 @@ type Result<T> = std::result::Result<T, String>;
 pub const DESIGN_MINUTES: f64 = 10.0;
 pub const BUILD_MINUTES: f64 = 20.0;
 pub const REVIEW_MINUTES: f64 = 5.0;
+pub const QA_MINUTES: f64 = 5.0;
 pub const VERIFY_MINUTES: f64 = 2.0;
 
 /// What the timeline draws: a schedule in `leap simulate --json`'s shape, live or forecast.
@@ -44,15 +45,18 @@ pub enum TimelineSource {
     Live,
 }
 
-/// The workload of a project: its agents (or the pattern's default slots) and `batches` batches.
+/// The workload of a project: its agents (or the pattern's default slots) and `batches` batches
+/// (with a QA phase each when `qa`).
 pub fn workload(
     agents: &[(String, Vec<Role>)],
     batches: usize,
     lookahead: Option<u32>,
     sync_every: Option<u32>,
+    qa: bool,
 ) -> Result<Workload> {
     let batch = serde_json::json!({
-        "design": DESIGN_MINUTES, "build": BUILD_MINUTES, "review": REVIEW_MINUTES
+        "design": DESIGN_MINUTES, "build": BUILD_MINUTES, "review": REVIEW_MINUTES,
+        "qa": if qa { QA_MINUTES } else { 0.0 }
     });
     let json = serde_json::json!({
         "agents": agents.iter().map(|(id, roles)| serde_json::json!({"id": id, "roles": roles})).collect::<Vec<_>>(),
@@ -86,7 +90,7 @@ pub fn timeline(
     if batches == 0 {
         return Ok(None);
     }
-    let (mut agents, lookahead, sync_every) = match &project.file {
+    let (mut agents, lookahead, sync_every, qa) = match &project.file {
         Some(f) => (
             f.agents
                 .iter()
@@ -95,8 +99,9 @@ pub fn timeline(
                 .collect::<Vec<_>>(),
             f.lookahead,
             f.sync_every,
+            f.qa,
         ),
-        None => (Vec::new(), Some(1), Some(2)),
+        None => (Vec::new(), Some(1), Some(2), false),
     };
     if agents.is_empty() {
         let pattern = project
@@ -109,7 +114,7 @@ pub fn timeline(
             .collect();
     }
     drop(open);
-    let work = workload(&agents, batches, lookahead, sync_every)?;
+    let work = workload(&agents, batches, lookahead, sync_every, qa)?;
     let out = simulate(&work, &SimOptions::default()).map_err(|e| e.to_string())?;
     Ok(Some(TimelineData {
         forecast_minutes: Some(out.parallel_minutes),
@@ -134,13 +139,22 @@ mod tests {
             .collect();
         let cases = [(1usize, false), (3, true), (6, true)];
         for (batches, faster) in cases {
-            let work = workload(&agents, batches, Some(1), Some(2)).unwrap();
-            let out =
-                serde_json::to_value(simulate(&work, &SimOptions::default()).unwrap()).unwrap();
-            let seq = out["sequential_minutes"].as_f64().unwrap();
-            let par = out["parallel_minutes"].as_f64().unwrap();
-            assert_eq!(par < seq, faster, "{batches} batches: {par} vs {seq}");
-            assert_eq!(out["batches"].as_u64().unwrap() as usize, batches);
+            for qa in [false, true] {
+                let work = workload(&agents, batches, Some(1), Some(2), qa).unwrap();
+                let out =
+                    serde_json::to_value(simulate(&work, &SimOptions::default()).unwrap()).unwrap();
+                let seq = out["sequential_minutes"].as_f64().unwrap();
+                let par = out["parallel_minutes"].as_f64().unwrap();
+                assert_eq!(par < seq, faster, "{batches} batches: {par} vs {seq}");
+                assert_eq!(out["batches"].as_u64().unwrap() as usize, batches);
+                let qa_rows = out["schedule"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|r| r["phase"] == "qa")
+                    .count();
+                assert_eq!(qa_rows, if qa { batches } else { 0 }, "qa {qa}");
+            }
         }
     }
 }

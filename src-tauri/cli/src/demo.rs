@@ -110,6 +110,7 @@ pub fn demo_project(leap: &str) -> ProjectFile {
         pattern: Pattern::Leapfrog,
         lookahead: Some(1),
         sync_every: Some(2),
+        qa: false,
         agents: vec![
             AgentProfile::custom(
                 "designer",

@@ -37,6 +37,9 @@ pub struct InitArgs {
     /// Run a sync point after every N accepted batches (0 = only at the end).
     #[arg(long)]
     pub sync_every: Option<u32>,
+    /// Add a QA phase for every batch once its review passes (an agent with the qa role runs it).
+    #[arg(long)]
+    pub qa: bool,
     /// Do not run `git init` when the folder is not in a git repository.
     #[arg(long)]
     pub no_git: bool,
@@ -72,6 +75,9 @@ pub fn run(args: InitArgs) -> Result<ExitCode, String> {
     }
     if let Some(n) = args.sync_every {
         plan.sync_every = Some(n);
+    }
+    if args.qa {
+        plan.qa = true;
     }
     if args.no_git {
         plan.git_init = false;
@@ -130,7 +136,12 @@ fn print_report(plan: &SetupPlan, r: &SetupReport, note: Option<&str>, db: Optio
         Some(n) if n > 0 => format!("sync point every {n} batches"),
         _ => "sync point at the end only".into(),
     };
-    println!("  pattern: {pattern} · {look} · {sync}");
+    let qa = if plan.qa {
+        " · QA after each review"
+    } else {
+        ""
+    };
+    println!("  pattern: {pattern} · {look} · {sync}{qa}");
     for a in &plan.agents {
         let roles: Vec<&str> = a.roles.iter().map(|r| r.as_str()).collect();
         let found = plan.detected.iter().find(|d| d.cli == a.cli);

@@ -224,6 +224,34 @@ fn init_adopts_an_existing_tickets_file_byte_for_byte_and_json_reports_it() {
 }
 
 #[test]
+fn init_qa_adds_a_qa_phase_after_every_review_and_says_so() {
+    let env = Env::new(&[
+        ("claude", "2.1.0 (Claude Code)"),
+        ("codex", "codex-cli 0.50.0"),
+    ]);
+    for (name, args, qa) in [("plain", &[][..], false), ("with-qa", &["--qa"][..], true)] {
+        let dir = env.project(name, &[]);
+        let mut argv = vec!["init", dir.to_str().unwrap()];
+        argv.extend(args);
+        let out = env.leap(&argv, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let line = "  pattern: leapfrog · lookahead 1 · sync point every 2 batches";
+        let want = if qa {
+            format!("{line} · QA after each review\n")
+        } else {
+            format!("{line}\n")
+        };
+        assert!(text(&out.stdout).contains(&want), "{}", text(&out.stdout));
+        let file = ProjectFile::load(&dir).unwrap().unwrap();
+        assert_eq!(file.qa, qa);
+        // Written only when on, so older files and tools read the same JSON.
+        let json = fs::read_to_string(dir.join(".leapfrog/project.json")).unwrap();
+        assert_eq!(json.contains("\"qa\": true"), qa, "{json}");
+        assert!(!json.contains("\"qa\": false"), "{json}");
+    }
+}
+
+#[test]
 fn init_errors_are_one_line() {
     let env = Env::new(&[]);
     let dir = env.project("bad", &[]);

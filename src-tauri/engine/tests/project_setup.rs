@@ -440,6 +440,15 @@ fn bad_setups_are_refused_in_words() {
         ),
         (|p| p.name = " ".into(), "the project needs a name"),
         (
+            |p| {
+                p.qa = true;
+                for a in &mut p.agents {
+                    a.roles.retain(|r| *r != Role::Qa);
+                }
+            },
+            "QA after each review needs an agent that takes the qa role",
+        ),
+        (
             |p| p.tickets.path = "../TICKETS.md".into(),
             "the tickets file ../TICKETS.md must be inside the project folder",
         ),

@@ -35,6 +35,9 @@ pub struct ProjectConfig {
     pub lookahead: Option<u32>,
     #[serde(default)]
     pub sync_every: Option<u32>,
+    /// A QA phase for every batch once its review passes.
+    #[serde(default)]
+    pub qa: bool,
     #[serde(default)]
     pub preamble: Vec<Role>,
     #[serde(default)]
@@ -103,7 +106,10 @@ impl ProjectConfig {
             batches: tickets
                 .batches
                 .iter()
-                .map(|b| BatchSpec::new(b.number))
+                .map(|b| BatchSpec {
+                    qa: self.qa,
+                    ..BatchSpec::new(b.number)
+                })
                 .collect(),
             lookahead: self.lookahead,
             sync_every: self.sync_every,

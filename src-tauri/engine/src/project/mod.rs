@@ -54,6 +54,9 @@ pub struct ProjectFile {
     /// `null` or 0 means only a final verify.
     #[serde(default = "default_sync_every")]
     pub sync_every: Option<u32>,
+    /// A QA phase for every batch once its review passes, run by an agent with the `qa` role.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub qa: bool,
     #[serde(default)]
     pub agents: Vec<AgentProfile>,
 }

@@ -159,6 +159,9 @@ pub struct SetupPlan {
     pub lookahead: Option<u32>,
     #[serde(default)]
     pub sync_every: Option<u32>,
+    /// A QA phase for every batch once its review passes.
+    #[serde(default)]
+    pub qa: bool,
     pub tickets: TicketsReport,
     /// `.leapfrog/project.json` already exists (its values were loaded into this plan).
     #[serde(default)]
@@ -483,6 +486,7 @@ pub fn inspect(dir: &Path, opts: &DetectOptions) -> Result<SetupPlan, SetupError
             .as_ref()
             .map(|p| p.sync_every)
             .unwrap_or(Some(DEFAULT_SYNC_EVERY)),
+        qa: existing.as_ref().is_some_and(|p| p.qa),
         tickets,
         existing_project_file: existing.is_some(),
         warnings,
@@ -624,6 +628,11 @@ fn validate(plan: &SetupPlan) -> Result<(), SetupError> {
             )));
         }
     }
+    if plan.qa && !plan.agents.iter().any(|a| a.has_role(Role::Qa)) {
+        return Err(err(
+            "QA after each review needs an agent that takes the qa role",
+        ));
+    }
     if plan.lookahead == Some(0) {
         return Err(err(
             "lookahead 0 would stop the designer from ever running ahead; use 1 or more, or no limit",
@@ -688,6 +697,7 @@ pub fn finish(plan: &SetupPlan, store: Option<&dyn Store>) -> Result<SetupReport
         pattern: plan.pattern,
         lookahead: plan.lookahead,
         sync_every: plan.sync_every,
+        qa: plan.qa,
         agents: plan.agents.clone(),
     };
     let project_file = file.save(dir).map_err(err)?;

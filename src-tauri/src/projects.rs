@@ -38,6 +38,9 @@ pub struct SetupChoices {
     pub verify: String,
     pub lookahead: u32,
     pub sync_every: u32,
+    /// A QA phase for every batch after its passing review.
+    #[serde(default)]
+    pub qa: bool,
     #[serde(default)]
     pub git_init: bool,
 }
@@ -241,6 +244,7 @@ pub fn finish_plan(mut plan: SetupPlan, choices: &SetupChoices) -> Result<SetupP
     }
     plan.lookahead = Some(choices.lookahead);
     plan.sync_every = Some(choices.sync_every);
+    plan.qa = choices.qa;
     plan.git_init = choices.git_init && !plan.git.is_repo;
     Ok(plan)
 }

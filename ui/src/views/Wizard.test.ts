@@ -28,6 +28,7 @@ function plan(isRepo: boolean): SetupPlan {
     verify_source: 'Cargo.toml',
     lookahead: 1,
     sync_every: 2,
+    qa: false,
     tickets: { path: 'TICKETS.md', action: 'create', batches: 1, tickets: 2, warnings: [], recognised: [], backlog: 0 },
     existing_project_file: false,
     warnings: [],
@@ -67,8 +68,10 @@ describe('new project wizard', () => {
     expect((screen.getByTestId('wizard-verify') as HTMLInputElement).value).toBe('cargo test');
     await type('wizard-verify', 'make check');
     await type('wizard-lookahead', '2');
+    await fireEvent.click(screen.getByTestId('wizard-qa'));
     await fireEvent.click(screen.getByTestId('wizard-next'));
     expect(screen.getByTestId('wizard-summary').textContent).toContain('git init');
+    expect(screen.getByTestId('wizard-summary').textContent).toContain('QA after each review');
     await fireEvent.click(screen.getByTestId('wizard-finish'));
     await waitFor(() => expect(onDone).toHaveBeenCalledWith({ id: 'repo', name: 'repo', dir: '/tmp/repo' }));
     const finish = mock.callsOf('finish')[0];
@@ -78,6 +81,7 @@ describe('new project wizard', () => {
       verify: 'make check',
       lookahead: 2,
       syncEvery: 2,
+      qa: true,
       gitInit: true,
     });
   });

@@ -8,4 +8,8 @@ export type SetupChoices = { pattern: Pattern,
 /**
  * Agent slot (`designer`, `builder`, `reviewer`) to command line.
  */
-assignments: { [key in string]?: string }, verify: string, lookahead: number, syncEvery: number, gitInit: boolean, };
+assignments: { [key in string]?: string }, verify: string, lookahead: number, syncEvery: number, 
+/**
+ * A QA phase for every batch after its passing review.
+ */
+qa: boolean, gitInit: boolean, };

@@ -24,7 +24,11 @@ detected: Array<DetectedCli>, pattern: Pattern, agents: Array<AgentProfile>, ver
 /**
  * Where the verify command came from: a file name, `project.json`, or `user`.
  */
-verify_source: string | null, lookahead: number | null, sync_every: number | null, tickets: TicketsReport, 
+verify_source: string | null, lookahead: number | null, sync_every: number | null, 
+/**
+ * A QA phase for every batch once its review passes.
+ */
+qa: boolean, tickets: TicketsReport, 
 /**
  * `.leapfrog/project.json` already exists (its values were loaded into this plan).
  */

@@ -518,6 +518,69 @@ fn a_failed_review_gets_a_fix_and_a_second_review() {
 }
 
 #[test]
+fn qa_follows_each_passing_review_and_a_failed_review_sends_a_designed_batch_to_recheck() {
+    // No lookahead limit and a slow builder: the designer has designed all three batches before
+    // build(1) lands, so when review(1) fails, batch 3's design is done and not yet built.
+    let p = demo(3, 8.0, 1.0);
+    set_agent_args(&p, "designer", &["--fail-batches", "1"]);
+    let path = p.dir.join(".leapfrog/project.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["qa"] = Value::Bool(true);
+    config["lookahead"] = Value::Null;
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    git(&p.dir, &["commit", "-qam", "qa, no lookahead limit"]);
+    let o = leap_run(&p, &["--json"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = out["schedule"].as_array().unwrap();
+    let of = |phase: &str, b: u64| -> Vec<&Value> {
+        rows.iter()
+            .filter(|r| r["phase"] == phase && r["batch"].as_u64() == Some(b))
+            .collect()
+    };
+    let f = |r: &Value, k: &str| r[k].as_f64().unwrap();
+    for b in 1..=3 {
+        // QA once per batch, by the designer (the agent with the qa role), after its last review.
+        let qa = of("qa", b);
+        assert_eq!(qa.len(), 1, "qa({b}) in {out:#}");
+        assert_eq!(qa[0]["agent"], "designer", "{out:#}");
+        let last_review = of("review", b)
+            .into_iter()
+            .map(|r| f(r, "end"))
+            .fold(0.0, f64::max);
+        assert!(
+            f(qa[0], "start") >= last_review,
+            "qa({b}) before its review: {out:#}"
+        );
+    }
+    // Review(1) failed once: a fix, a second review, and batch 3's design checked again after it.
+    assert_eq!(
+        (of("review", 1).len(), of("fix", 1).len()),
+        (2, 1),
+        "{out:#}"
+    );
+    let recheck = of("recheck", 3);
+    assert_eq!(recheck.len(), 1, "recheck(3) in {out:#}");
+    assert!(
+        f(recheck[0], "start") >= f(of("review", 1)[0], "end"),
+        "{out:#}"
+    );
+    let kinds: Vec<(PhaseKind, Option<u32>, PhaseOutcome)> = runs_in_store(&p)
+        .iter()
+        .filter(|r| matches!(r.kind, PhaseKind::Qa | PhaseKind::Recheck))
+        .map(|r| (r.kind, r.batch, r.outcome))
+        .collect();
+    for want in [
+        (PhaseKind::Qa, Some(1), PhaseOutcome::Passed),
+        (PhaseKind::Qa, Some(2), PhaseOutcome::Passed),
+        (PhaseKind::Qa, Some(3), PhaseOutcome::Passed),
+        (PhaseKind::Recheck, Some(3), PhaseOutcome::Passed),
+    ] {
+        assert!(kinds.contains(&want), "{want:?} not in {kinds:?}");
+    }
+}
+
+#[test]
 fn a_failed_sync_point_verify_holds_later_builds_and_stops_the_run() {
     let p = demo(3, 8.0, 8.0);
     let path = p.dir.join(".leapfrog/project.json");

@@ -13,7 +13,8 @@
 //! - (c) xterm.js throughput: a pane runs the same flood as `pty_throughput`
 //!   (`yes '<line>' | head -c N`) and the figure is bytes acknowledged by xterm.js's write
 //!   callback per second, with the longest gap between animation frames seen meanwhile
-//!   (the window's responsiveness).
+//!   (the window's responsiveness), and the CPU time the app's processes spent meanwhile, per
+//!   MB (where the time goes; unlike MB/s it barely moves when other work loads the machine).
 //!
 //! Runs the `leapfrog` binary next to this one (or `LEAPFROG_BIN`) in bench mode
 //! (`LEAPFROG_BENCH=1`), under Xvfb when `DISPLAY` is unset.
@@ -103,8 +104,8 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-/// PSS in kB of `root` and all its descendants, by command name.
-fn pss_by_process(root: u32) -> Result<Vec<(u32, String, u64)>> {
+/// Pids and command names of `root` and all its descendants.
+fn process_tree(root: u32) -> Result<Vec<(u32, String)>> {
     let mut procs = Vec::new();
     for entry in std::fs::read_dir("/proc")? {
         let entry = entry?;
@@ -137,8 +138,47 @@ fn pss_by_process(root: u32) -> Result<Vec<(u32, String, u64)>> {
             }
         }
     }
+    Ok(procs
+        .into_iter()
+        .filter(|p| tree.contains(&p.0))
+        .map(|(pid, _, comm)| (pid, comm))
+        .collect())
+}
+
+/// CPU seconds (user + system) used so far by `root` and its descendants, by command name
+/// (the pane's shells and the flood's own processes left out).
+fn cpu_by_name(root: u32) -> Result<HashMap<String, f64>> {
+    // SAFETY: sysconf takes a plain integer.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let mut out = HashMap::new();
+    for (pid, comm) in process_tree(root)? {
+        if !matches!(
+            comm.as_str(),
+            "leapfrog" | "WebKitWebProces" | "WebKitNetworkPr"
+        ) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // utime and stime are fields 14 and 15 of stat, 11 and 12 after the `(comm)`.
+        let t: f64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<f64>().ok()))
+            .sum();
+        *out.entry(comm).or_default() += t / ticks;
+    }
+    Ok(out)
+}
+
+/// PSS in kB of `root` and all its descendants, by command name.
+fn pss_by_process(root: u32) -> Result<Vec<(u32, String, u64)>> {
     let mut out = Vec::new();
-    for (pid, _, comm) in procs.into_iter().filter(|p| tree.contains(&p.0)) {
+    for (pid, comm) in process_tree(root)? {
         let Ok(rollup) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else {
             continue;
         };
@@ -223,10 +263,22 @@ fn main() -> Result<()> {
     // The line discipline turns each `\n` into `\r\n`: bytes reaching xterm.js.
     let expected = bytes + bytes / (LINE.len() as u64 + 1);
     let command = format!("yes '{LINE}' | head -c {bytes}");
+    let cpu_before = cpu_by_name(app.pid())?;
     writeln!(app.stdin, "flood designer {expected} {command}")?;
     app.stdin.flush()?;
     let (flood, _) = app.next("flood", Duration::from_secs(600))?;
     let c = flood["mb_per_s"].as_f64().unwrap_or(0.0);
+    let cpu_after = cpu_by_name(app.pid())?;
+    let mut flood_cpu: Vec<(String, f64)> = cpu_after
+        .iter()
+        .map(|(name, t)| {
+            (
+                name.clone(),
+                t - cpu_before.get(name).copied().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    flood_cpu.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap());
 
     // Ctrl+C in the middle of `yes`: time until the prompt is back.
     writeln!(app.stdin, "flood builder 50000000000 yes")?;
@@ -262,6 +314,15 @@ fn main() -> Result<()> {
         flood["secs"].as_f64().unwrap_or(0.0),
         flood["max_frame_gap_ms"].as_f64().unwrap_or(0.0)
     );
+    let flood_mb = flood["bytes"].as_f64().unwrap_or(0.0) / 1e6;
+    let flood_secs = flood["secs"].as_f64().unwrap_or(0.0);
+    for (name, secs) in &flood_cpu {
+        println!(
+            "    CPU during the flood: {name:<16} {secs:>6.1} s ({:>3.0} % of a core, {:.1} ms per MB)",
+            100.0 * secs / flood_secs.max(1e-9),
+            1000.0 * secs / flood_mb.max(1e-9)
+        );
+    }
     println!(
         "  Ctrl+C during `yes`: prompt back after {} ms{}",
         interrupt["ms"],

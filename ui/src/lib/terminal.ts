@@ -50,8 +50,10 @@ export interface TerminalOptions {
 let gpuVerdict: boolean | null = null;
 
 /**
- * Whether WebGL here runs on a GPU. Software GL (llvmpipe, SwiftShader: no GPU, or Xvfb) draws
- * slower than xterm's DOM renderer and costs ~50 MB more, so it counts as unavailable.
+ * Whether WebGL here runs on a GPU. Software GL (llvmpipe, SwiftShader: no GPU, or Xvfb) counts
+ * as unavailable: under Xvfb (llvmpipe, WebKitGTK 2.50) the WebGL addon does load and draw, but a
+ * flood costs the web process no less CPU per MB than the DOM renderer (116–139 vs 106–164 ms/MB,
+ * `app_bench`), with longer frame gaps (573–617 vs 238–517 ms) and ~50 MB more memory.
  */
 export function hardwareWebgl(): boolean {
   if (gpuVerdict !== null) return gpuVerdict;

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use leapfrog_engine::agents::{AgentProfile, AgentStatus};
+use leapfrog_engine::control::server::{Lobby, ServerConfig};
+use leapfrog_engine::control::ControlServer;
 use leapfrog_engine::model::{CompletionDetection, PhaseOutcome, PhaseRun, Role};
 use leapfrog_engine::orchestrator::{
     Command, EngineEvent, OpenOptions, Orchestrator, ProjectConfig, Snapshot,
@@ -153,6 +155,8 @@ pub struct Live {
     generation: AtomicU64,
     /// The app's store, opened once: sled locks its files, so every project run shares it.
     store: Mutex<Option<Arc<dyn Store>>>,
+    /// The control endpoint while no project runs: it answers `leap start` (see [`serve_lobby`]).
+    lobby: Mutex<Option<ControlServer>>,
 }
 
 /// The pane of a live agent, for the pane commands.
@@ -290,9 +294,47 @@ pub fn leap_program() -> String {
         .unwrap_or_else(|| "leap".into())
 }
 
+/// `leap start DIR` reaches the window even when no project runs: opens DIR here.
+fn open_here(handle: &AppHandle, path: PathBuf) -> Result<String> {
+    crate::projects::open(handle, &path)
+        .map(|p| format!("opened {} in the running Leapfrog", p.dir))
+}
+
+/// While no project's orchestrator holds the control socket, the window serves a [`Lobby`] there,
+/// so `leap start` opens projects in it instead of starting a second app.
+pub fn serve_lobby(handle: &AppHandle) {
+    let live = handle.state::<Live>();
+    let mut lobby = live.lobby.lock().unwrap_or_else(|e| e.into_inner());
+    if lobby.is_some() || live.current().is_some() {
+        return;
+    }
+    let h = handle.clone();
+    match ControlServer::start(
+        ServerConfig::default_location(),
+        Arc::new(Lobby::new(move |path| open_here(&h, path))),
+    ) {
+        Ok(server) => *lobby = Some(server),
+        Err(e) => tracing::warn!("leap start cannot reach this window: {e}"),
+    }
+}
+
+fn close_lobby(live: &Live) {
+    let server = live.lobby.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(server) = server {
+        server.shutdown();
+    }
+}
+
 /// Starts the project in `dir` (stopping the one running). A folder without
-/// `.leapfrog/project.json` keeps the login-shell cockpit.
+/// `.leapfrog/project.json` keeps the login-shell cockpit. Whatever happens, the control socket
+/// answers `leap start` afterwards: the project's orchestrator, else the lobby.
 pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
+    let result = start_project(handle, dir);
+    serve_lobby(handle);
+    result
+}
+
+fn start_project(handle: &AppHandle, dir: &Path) -> Result<()> {
     let live = handle.state::<Live>();
     if let Some(run) = live.current() {
         if run.dir == dir {
@@ -308,10 +350,7 @@ pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
     opts.leap_program = leap_program();
     let h = handle.clone();
     // `leap start DIR` while this window runs: open DIR here.
-    opts.on_open_project = Some(Arc::new(move |path: PathBuf| {
-        crate::projects::open(&h, &path)
-            .map(|p| format!("opened {} in the running Leapfrog", p.dir))
-    }));
+    opts.on_open_project = Some(Arc::new(move |path: PathBuf| open_here(&h, path)));
     let orch = Arc::new(Orchestrator::open(opts)?);
     let mut agents = Vec::new();
     let mut infos = Vec::new();
@@ -342,6 +381,8 @@ pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
         });
     }
     let events = orch.subscribe();
+    // The orchestrator's endpoint takes the control socket over from the lobby.
+    close_lobby(&live);
     orch.start()?;
     let generation = live.generation.fetch_add(1, Ordering::Relaxed) + 1;
     let name = config.name.clone().unwrap_or_else(|| {
@@ -381,6 +422,7 @@ pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
 /// Starts the orchestrator of every project the app opens, and stops it when the app exits.
 pub fn install(handle: &AppHandle) {
     handle.manage(Live::default());
+    serve_lobby(handle);
     let h = handle.clone();
     handle.listen_any("project-opened", move |event| {
         #[derive(Deserialize)]
@@ -404,6 +446,7 @@ pub fn install(handle: &AppHandle) {
 pub fn stop(handle: &AppHandle) {
     if let Some(live) = handle.try_state::<Live>() {
         stop_running(&live);
+        close_lobby(&live);
     }
 }
 

@@ -470,8 +470,9 @@ fn forward_events(
     std::thread::Builder::new()
         .name("live-events".into())
         .spawn(move || {
+            let mut asking = std::collections::BTreeSet::new();
             for event in events {
-                if let Some(notice) = notice_for(&event) {
+                if let Some(notice) = fresh_notice(&mut asking, &event) {
                     let _ = handle.emit("notice", notice);
                 }
                 let dto = event_dto(&event);
@@ -507,6 +508,24 @@ pub struct Notice {
     pub title: String,
     pub body: String,
     pub pane: Option<String>,
+}
+
+/// [`notice_for`], once per question: an agent already needing input (the same status again, now
+/// read from another signal) is not notified twice. `asking` holds the agents needing input.
+pub fn fresh_notice(
+    asking: &mut std::collections::BTreeSet<String>,
+    event: &EngineEvent,
+) -> Option<Notice> {
+    if let EngineEvent::AgentStatus { agent, status, .. } = event {
+        if *status != AgentStatus::NeedsInput {
+            asking.remove(agent);
+            return None;
+        }
+        if !asking.insert(agent.clone()) {
+            return None;
+        }
+    }
+    notice_for(event)
 }
 
 pub fn notice_for(event: &EngineEvent) -> Option<Notice> {
@@ -853,6 +872,38 @@ mod tests {
             Err(e) => format!("bad json: {e}"),
         };
         assert_eq!(got, expect, "{cmd}");
+    }
+
+    #[test]
+    fn one_notice_per_question() {
+        use leapfrog_engine::agents::StatusSignal;
+        let status = |agent: &str, status, signal| EngineEvent::AgentStatus {
+            agent: agent.into(),
+            status,
+            signal,
+            reason: "Allow edit to src/t-001.sh? [y/n]".into(),
+        };
+        use AgentStatus::{Idle, NeedsInput, Working};
+        use StatusSignal::{Hook, Screen};
+        // (event, notified?): the hook's reading, then the screen's of the same question, is one
+        // notice; after the answer, a new question is a new notice; other agents are separate.
+        let events = [
+            (status("builder", NeedsInput, Hook), true),
+            (status("builder", NeedsInput, Screen), false),
+            (status("designer", NeedsInput, Screen), true),
+            (status("builder", Working, Screen), false),
+            (status("builder", NeedsInput, Hook), true),
+            (status("builder", Idle, Hook), false),
+            (status("designer", NeedsInput, Hook), false),
+        ];
+        let mut asking = std::collections::BTreeSet::new();
+        for (i, (e, want)) in events.iter().enumerate() {
+            let got = fresh_notice(&mut asking, e);
+            assert_eq!(got.is_some(), *want, "event {i}: {e:?}");
+            if let Some(n) = got {
+                assert_eq!(n.kind, NoticeKind::NeedsInput);
+            }
+        }
     }
 
     #[test]

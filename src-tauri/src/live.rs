@@ -580,10 +580,12 @@ pub fn notice_for(event: &EngineEvent) -> Option<Notice> {
     }
 }
 
+/// An engine enum's name in snake case, as the UI compares it (`needs_input`): the engine's
+/// statuses and signals serialise in kebab case (`needs-input`).
 fn snake<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
+        .and_then(|v| v.as_str().map(|s| s.replace('-', "_")))
         .unwrap_or_default()
 }
 
@@ -872,6 +874,32 @@ mod tests {
             Err(e) => format!("bad json: {e}"),
         };
         assert_eq!(got, expect, "{cmd}");
+    }
+
+    /// The names the UI compares (AgentBar's badge is shown for `needs_input`).
+    #[test]
+    fn statuses_and_signals_reach_the_ui_in_snake_case() {
+        use leapfrog_engine::agents::StatusSignal;
+        let statuses = [
+            (AgentStatus::Working, "working"),
+            (AgentStatus::Idle, "idle"),
+            (AgentStatus::NeedsInput, "needs_input"),
+            (AgentStatus::Exited, "exited"),
+            (AgentStatus::Offline, "offline"),
+        ];
+        for (s, want) in statuses {
+            assert_eq!(snake(&s), want);
+        }
+        let signals = [
+            (StatusSignal::Hook, "hook"),
+            (StatusSignal::SessionFile, "session_file"),
+            (StatusSignal::Screen, "screen"),
+            (StatusSignal::Process, "process"),
+        ];
+        for (s, want) in signals {
+            assert_eq!(snake(&s), want);
+        }
+        assert_eq!(snake(&PhaseOutcome::TimedOut), "timed_out");
     }
 
     #[test]

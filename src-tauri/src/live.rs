@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use leapfrog_engine::agents::{AgentProfile, AgentStatus};
+use leapfrog_engine::control::server::{Lobby, ServerConfig};
+use leapfrog_engine::control::ControlServer;
 use leapfrog_engine::model::{CompletionDetection, PhaseOutcome, PhaseRun, Role};
 use leapfrog_engine::orchestrator::{
     Command, EngineEvent, OpenOptions, Orchestrator, ProjectConfig, Snapshot,
@@ -154,6 +156,8 @@ pub struct Live {
     generation: AtomicU64,
     /// The app's store, opened once: sled locks its files, so every project run shares it.
     store: Mutex<Option<Arc<dyn Store>>>,
+    /// The control endpoint while no project runs: it answers `leap start` (see [`serve_lobby`]).
+    lobby: Mutex<Option<ControlServer>>,
 }
 
 /// The pane of a live agent, for the pane commands.
@@ -299,9 +303,47 @@ pub fn leap_program() -> String {
         .unwrap_or_else(|| "leap".into())
 }
 
+/// `leap start DIR` reaches the window even when no project runs: opens DIR here.
+fn open_here(handle: &AppHandle, path: PathBuf) -> Result<String> {
+    crate::projects::open(handle, &path)
+        .map(|p| format!("opened {} in the running Leapfrog", p.dir))
+}
+
+/// While no project's orchestrator holds the control socket, the window serves a [`Lobby`] there,
+/// so `leap start` opens projects in it instead of starting a second app.
+pub fn serve_lobby(handle: &AppHandle) {
+    let live = handle.state::<Live>();
+    let mut lobby = live.lobby.lock().unwrap_or_else(|e| e.into_inner());
+    if lobby.is_some() || live.current().is_some() {
+        return;
+    }
+    let h = handle.clone();
+    match ControlServer::start(
+        ServerConfig::default_location(),
+        Arc::new(Lobby::new(move |path| open_here(&h, path))),
+    ) {
+        Ok(server) => *lobby = Some(server),
+        Err(e) => tracing::warn!("leap start cannot reach this window: {e}"),
+    }
+}
+
+fn close_lobby(live: &Live) {
+    let server = live.lobby.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(server) = server {
+        server.shutdown();
+    }
+}
+
 /// Starts the project in `dir` (stopping the one running). A folder without
-/// `.leapfrog/project.json` keeps the login-shell cockpit.
+/// `.leapfrog/project.json` keeps the login-shell cockpit. Whatever happens, the control socket
+/// answers `leap start` afterwards: the project's orchestrator, else the lobby.
 pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
+    let result = start_project(handle, dir);
+    serve_lobby(handle);
+    result
+}
+
+fn start_project(handle: &AppHandle, dir: &Path) -> Result<()> {
     let live = handle.state::<Live>();
     if let Some(run) = live.current() {
         if run.dir == dir {
@@ -317,10 +359,7 @@ pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
     opts.leap_program = leap_program();
     let h = handle.clone();
     // `leap start DIR` while this window runs: open DIR here.
-    opts.on_open_project = Some(Arc::new(move |path: PathBuf| {
-        crate::projects::open(&h, &path)
-            .map(|p| format!("opened {} in the running Leapfrog", p.dir))
-    }));
+    opts.on_open_project = Some(Arc::new(move |path: PathBuf| open_here(&h, path)));
     let orch = Arc::new(Orchestrator::open(opts)?);
     let mut agents = Vec::new();
     let mut infos = Vec::new();
@@ -351,6 +390,8 @@ pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
         });
     }
     let events = orch.subscribe();
+    // The orchestrator's endpoint takes the control socket over from the lobby.
+    close_lobby(&live);
     orch.start()?;
     let generation = live.generation.fetch_add(1, Ordering::Relaxed) + 1;
     let name = config.name.clone().unwrap_or_else(|| {
@@ -390,6 +431,7 @@ pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
 /// Starts the orchestrator of every project the app opens, and stops it when the app exits.
 pub fn install(handle: &AppHandle) {
     handle.manage(Live::default());
+    serve_lobby(handle);
     let h = handle.clone();
     handle.listen_any("project-opened", move |event| {
         #[derive(Deserialize)]
@@ -413,6 +455,7 @@ pub fn install(handle: &AppHandle) {
 pub fn stop(handle: &AppHandle) {
     if let Some(live) = handle.try_state::<Live>() {
         stop_running(&live);
+        close_lobby(&live);
     }
 }
 
@@ -436,8 +479,9 @@ fn forward_events(
     std::thread::Builder::new()
         .name("live-events".into())
         .spawn(move || {
+            let mut asking = std::collections::BTreeSet::new();
             for event in events {
-                if let Some(notice) = notice_for(&event) {
+                if let Some(notice) = fresh_notice(&mut asking, &event) {
                     let _ = handle.emit("notice", notice);
                 }
                 let dto = event_dto(&event);
@@ -473,6 +517,24 @@ pub struct Notice {
     pub title: String,
     pub body: String,
     pub pane: Option<String>,
+}
+
+/// [`notice_for`], once per question: an agent already needing input (the same status again, now
+/// read from another signal) is not notified twice. `asking` holds the agents needing input.
+pub fn fresh_notice(
+    asking: &mut std::collections::BTreeSet<String>,
+    event: &EngineEvent,
+) -> Option<Notice> {
+    if let EngineEvent::AgentStatus { agent, status, .. } = event {
+        if *status != AgentStatus::NeedsInput {
+            asking.remove(agent);
+            return None;
+        }
+        if !asking.insert(agent.clone()) {
+            return None;
+        }
+    }
+    notice_for(event)
 }
 
 pub fn notice_for(event: &EngineEvent) -> Option<Notice> {
@@ -527,10 +589,12 @@ pub fn notice_for(event: &EngineEvent) -> Option<Notice> {
     }
 }
 
+/// An engine enum's name in snake case, as the UI compares it (`needs_input`): the engine's
+/// statuses and signals serialise in kebab case (`needs-input`).
 fn snake<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
+        .and_then(|v| v.as_str().map(|s| s.replace('-', "_")))
         .unwrap_or_default()
 }
 
@@ -819,6 +883,64 @@ mod tests {
             Err(e) => format!("bad json: {e}"),
         };
         assert_eq!(got, expect, "{cmd}");
+    }
+
+    /// The names the UI compares (AgentBar's badge is shown for `needs_input`).
+    #[test]
+    fn statuses_and_signals_reach_the_ui_in_snake_case() {
+        use leapfrog_engine::agents::StatusSignal;
+        let statuses = [
+            (AgentStatus::Working, "working"),
+            (AgentStatus::Idle, "idle"),
+            (AgentStatus::NeedsInput, "needs_input"),
+            (AgentStatus::Exited, "exited"),
+            (AgentStatus::Offline, "offline"),
+        ];
+        for (s, want) in statuses {
+            assert_eq!(snake(&s), want);
+        }
+        let signals = [
+            (StatusSignal::Hook, "hook"),
+            (StatusSignal::SessionFile, "session_file"),
+            (StatusSignal::Screen, "screen"),
+            (StatusSignal::Process, "process"),
+        ];
+        for (s, want) in signals {
+            assert_eq!(snake(&s), want);
+        }
+        assert_eq!(snake(&PhaseOutcome::TimedOut), "timed_out");
+    }
+
+    #[test]
+    fn one_notice_per_question() {
+        use leapfrog_engine::agents::StatusSignal;
+        let status = |agent: &str, status, signal| EngineEvent::AgentStatus {
+            agent: agent.into(),
+            status,
+            signal,
+            reason: "Allow edit to src/t-001.sh? [y/n]".into(),
+        };
+        use AgentStatus::{Idle, NeedsInput, Working};
+        use StatusSignal::{Hook, Screen};
+        // (event, notified?): the hook's reading, then the screen's of the same question, is one
+        // notice; after the answer, a new question is a new notice; other agents are separate.
+        let events = [
+            (status("builder", NeedsInput, Hook), true),
+            (status("builder", NeedsInput, Screen), false),
+            (status("designer", NeedsInput, Screen), true),
+            (status("builder", Working, Screen), false),
+            (status("builder", NeedsInput, Hook), true),
+            (status("builder", Idle, Hook), false),
+            (status("designer", NeedsInput, Hook), false),
+        ];
+        let mut asking = std::collections::BTreeSet::new();
+        for (i, (e, want)) in events.iter().enumerate() {
+            let got = fresh_notice(&mut asking, e);
+            assert_eq!(got.is_some(), *want, "event {i}: {e:?}");
+            if let Some(n) = got {
+                assert_eq!(n.kind, NoticeKind::NeedsInput);
+            }
+        }
     }
 
     #[test]

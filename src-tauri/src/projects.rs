@@ -11,7 +11,7 @@ use leapfrog_engine::board::Board;
 use leapfrog_engine::model::Pattern;
 use leapfrog_engine::project::setup::{self, DetectOptions, SetupPlan};
 use leapfrog_engine::project::ProjectFile;
-use leapfrog_engine::store::{SledStore, Store};
+use leapfrog_engine::store::Store;
 use leapfrog_engine::tickets::sync::{watch, SyncEvent};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, State};
@@ -160,31 +160,46 @@ fn start_watch(handle: AppHandle, tickets: PathBuf, stop: Arc<AtomicBool>) -> Re
     Ok(())
 }
 
-/// Projects registered in the store (by the wizard or `leap demo init`), plus the open one.
-#[tauri::command]
-pub fn projects_list(state: State<'_, Projects>) -> Vec<ProjectSummary> {
-    let mut list: Vec<ProjectSummary> = match SledStore::open_default() {
-        Ok(store) => store
-            .projects()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| ProjectSummary {
-                id: p.id,
-                name: p.name,
-                dir: p.repo_path.display().to_string(),
-            })
-            .collect(),
-        Err(e) => {
-            tracing::debug!("project store unavailable: {e}");
-            Vec::new()
-        }
-    };
-    if let Some(open) = state.lock().as_ref() {
-        if !list.iter().any(|p| p.dir == open.summary.dir) {
-            list.push(open.summary.clone());
+/// The sidebar's list: the projects registered in `store` (by the wizard or `leap demo init`), plus
+/// the open one when it is not registered.
+///
+/// `store` is the app's one store ([`crate::live::Live::store`]), shared with the running project:
+/// sled locks its files, so a second open here would fail while a project runs and the sidebar
+/// would list the open project alone.
+pub fn list_projects(
+    store: Result<Arc<dyn Store>>,
+    open: Option<&ProjectSummary>,
+) -> Vec<ProjectSummary> {
+    let mut list: Vec<ProjectSummary> =
+        match store.and_then(|s| s.projects().map_err(|e| e.to_string())) {
+            Ok(projects) => projects
+                .into_iter()
+                .map(|p| ProjectSummary {
+                    id: p.id,
+                    name: p.name,
+                    dir: p.repo_path.display().to_string(),
+                })
+                .collect(),
+            Err(e) => {
+                tracing::debug!("project store unavailable: {e}");
+                Vec::new()
+            }
+        };
+    if let Some(open) = open {
+        if !list.iter().any(|p| p.dir == open.dir) {
+            list.push(open.clone());
         }
     }
     list
+}
+
+#[tauri::command]
+pub fn projects_list(
+    state: State<'_, Projects>,
+    live: State<'_, crate::live::Live>,
+) -> Vec<ProjectSummary> {
+    let open = state.lock().as_ref().map(|p| p.summary.clone());
+    list_projects(live.store(), open.as_ref())
 }
 
 #[tauri::command]
@@ -257,10 +272,10 @@ pub async fn project_finish(
 ) -> Result<ProjectSummary> {
     let plan = finish_plan(plan, &choices)?;
     let dir = plan.dir.clone();
+    // The app's shared store: a running project holds sled's lock.
+    let store = handle.state::<crate::live::Live>().store().ok();
     tauri::async_runtime::spawn_blocking(move || {
-        let store = SledStore::open_default().ok();
-        let report = setup::finish(&plan, store.as_ref().map(|s| s as &dyn Store))
-            .map_err(|e| e.to_string())?;
+        let report = setup::finish(&plan, store.as_deref()).map_err(|e| e.to_string())?;
         tracing::info!(
             "project {} set up: TICKETS.md {:?}, registered: {}",
             report.project.name,
@@ -308,4 +323,71 @@ pub fn forward_notices(handle: &AppHandle) {
             tracing::debug!("desktop notification not shown: {e}");
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leapfrog_engine::model::Project;
+    use leapfrog_engine::store::SledStore;
+
+    fn summary(id: &str, dir: &str) -> ProjectSummary {
+        ProjectSummary {
+            id: id.into(),
+            name: id.into(),
+            dir: dir.into(),
+        }
+    }
+
+    /// `registered` projects in a real sled store that a running project holds open; `open` is the
+    /// project in the window. The list is every registered project, then the open one if new.
+    fn check(registered: &[(&str, &str)], open: Option<(&str, &str)>, expect: &[&str]) {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("db");
+        let running: Arc<dyn Store> = Arc::new(SledStore::open(&path).unwrap());
+        for (id, dir) in registered {
+            running
+                .put_project(&Project {
+                    id: id.to_string(),
+                    name: id.to_string(),
+                    repo_path: PathBuf::from(dir),
+                    agents: Vec::new(),
+                    pattern: Default::default(),
+                    lookahead: None,
+                    sync_interval: None,
+                    verify_command: None,
+                })
+                .unwrap();
+        }
+        // What the sidebar did before: a second open of the store fails while the run holds it.
+        assert!(SledStore::open(&path).is_err());
+        let open = open.map(|(id, dir)| summary(id, dir));
+        let got: Vec<String> = list_projects(Ok(running.clone()), open.as_ref())
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn the_sidebar_lists_every_project_while_one_runs() {
+        check(
+            &[("a", "/p/a"), ("b", "/p/b")],
+            Some(("a", "/p/a")),
+            &["a", "b"],
+        );
+        check(&[("a", "/p/a")], Some(("bare", "/p/bare")), &["a", "bare"]);
+        check(&[("a", "/p/a"), ("b", "/p/b")], None, &["a", "b"]);
+        check(&[], Some(("bare", "/p/bare")), &["bare"]);
+    }
+
+    #[test]
+    fn an_unreadable_store_lists_the_open_project() {
+        let open = summary("x", "/p/x");
+        assert_eq!(
+            list_projects(Err("locked".into()), Some(&open)),
+            vec![open.clone()]
+        );
+        assert_eq!(list_projects(Err("locked".into()), None), vec![]);
+    }
 }

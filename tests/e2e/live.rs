@@ -151,6 +151,21 @@ async fn click(app: &App, testid: &str) -> Result<()> {
     Ok(())
 }
 
+/// The running project's name in the run bar ("" when none), read in one script: the element is
+/// re-rendered when the project changes, so a found element can go stale before its text is read.
+async fn run_project(app: &App) -> Result<String> {
+    Ok(app
+        .exec(
+            "const e = document.querySelector(\"[data-testid='run-project']\"); \
+             return e ? e.textContent.trim() : ''",
+            vec![],
+        )
+        .await?
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
 /// The phase runs the run bar shows: (phase, outcome, start ms, end ms).
 async fn runs(app: &App) -> Result<Vec<(String, String, u64, Option<u64>)>> {
     let v = app
@@ -318,17 +333,8 @@ async fn leap_start_opens_another_project_in_the_running_window() {
 
     let env = first.env.clone();
     with_demo(&first, |app| async move {
-        let project = |app: &App| {
-            let app = app.client.clone();
-            async move {
-                match app.find(Locator::Css("[data-testid='run-project']")).await {
-                    Ok(e) => Ok::<_, anyhow::Error>(e.text().await?),
-                    Err(_) => Ok(String::new()),
-                }
-            }
-        };
         app.wait_until("the first project to run", LONG, |app| async move {
-            Ok(project(app).await? == "leapfrog-demo")
+            Ok(run_project(app).await? == "leapfrog-demo")
         })
         .await?;
         let out = Command::new(&leap)
@@ -349,7 +355,7 @@ async fn leap_start_opens_another_project_in_the_running_window() {
         app.wait_until(
             "the second project to run in the same window",
             LONG,
-            |app| async move { Ok(project(app).await? == "second-demo") },
+            |app| async move { Ok(run_project(app).await? == "second-demo") },
         )
         .await?;
         app.wait_until(
@@ -364,4 +370,92 @@ async fn leap_start_opens_another_project_in_the_running_window() {
         Ok(app)
     })
     .await;
+}
+
+/// `leap demo-agent --ask-before-edit`: the builder stops before each file it edits with "Allow
+/// edit to …? [y/n]"; its pane shows the needs-input badge until `y` is typed in its terminal,
+/// then the phase goes on to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_asking_permission_shows_needs_input_until_answered() {
+    // Slow enough that the badge is gone for two seconds between two questions.
+    let demo = demo("--speed 1 --ask-before-edit").expect("demo project");
+    with_demo(&demo, |app| async move {
+        // Batch 1 has two tickets: one question per file.
+        for id in ["t-001", "t-002"] {
+            let question = format!("Allow edit to src/{id}.sh? [y/n]");
+            app.wait_until(&format!("the badge for {id}"), RUN, |app| {
+                let question = question.clone();
+                async move {
+                    Ok(data(app, "needs-input-builder").await?.is_some()
+                        && app.pane_screen("builder").await?.contains(&question))
+                }
+            })
+            .await?;
+            assert_eq!(attr(&app, "agent-builder", "status").await?, "needs_input");
+            app.type_into("builder", "y").await?;
+            let gone = app
+                .wait_until(
+                    &format!("the badge to go after {id}"),
+                    LONG,
+                    |app| async move { Ok(data(app, "needs-input-builder").await?.is_none()) },
+                )
+                .await;
+            if let Err(e) = gone {
+                bail!(
+                    "{e:#}\nbuilder: {:?}\nscreen:\n{}",
+                    data(&app, "agent-builder").await?,
+                    app.pane_screen("builder").await?
+                );
+            }
+            let allowed = format!("allowed: edit to src/{id}.sh");
+            assert!(app.pane_text("builder").await?.contains(&allowed));
+        }
+        wait_attr(&app, "run-build(1)", "outcome", "passed", RUN).await?;
+        Ok(app)
+    })
+    .await;
+}
+
+/// A window with no project open still answers `leap start`: the project opens in it (no second
+/// app) and runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leap_start_opens_a_project_in_a_window_with_none_open() {
+    let demo = demo("--speed 0.5").expect("demo project");
+    let _one = ONE_APP.lock().await;
+    let app = App::launch(Launch {
+        args: Vec::new(),
+        env: demo.env.clone(),
+        ..Launch::default()
+    })
+    .await
+    .expect("launch the app");
+    let leap = leap().expect("leap");
+    let body = async {
+        // The window answers on its control socket once it is up.
+        let mut said = String::new();
+        for _ in 0..600 {
+            let out = Command::new(&leap)
+                .arg("start")
+                .arg(&demo.dir)
+                .envs(demo.env.iter().map(|(k, v)| (k, v)))
+                .env("LEAPFROG_APP", "/nonexistent/leapfrog")
+                .output()?;
+            said = String::from_utf8_lossy(&out.stdout).to_string();
+            if out.status.success() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        if !said.contains("in the running Leapfrog") {
+            bail!("leap start did not reach the window: {said:?}");
+        }
+        app.wait_until("the project to run in the window", LONG, |app| async move {
+            Ok(run_project(app).await? == "leapfrog-demo")
+        })
+        .await?;
+        Ok::<_, anyhow::Error>(())
+    };
+    let result = body.await;
+    app.close().await.expect("close the app");
+    result.unwrap_or_else(|e| panic!("{e:#}"));
 }

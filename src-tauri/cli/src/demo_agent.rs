@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use leapfrog_engine::agents::prompts::{parse_prompt, PromptPhase};
 use leapfrog_engine::control::{
-    CompleteRequest, ControlClient, HandoffRequest, Outcome, Request, ENV_SOCKET,
+    CompleteRequest, ControlClient, HandoffRequest, HookRequest, Outcome, Request, ENV_SOCKET,
 };
 
 use crate::demo::git;
@@ -50,6 +50,11 @@ pub struct DemoAgentArgs {
     /// The project directory (default: the current directory).
     #[arg(long)]
     pub project: Option<PathBuf>,
+    /// Ask the user before each file edit ("Allow edit to src/t-001.sh? [y/n]") and wait for the
+    /// answer on stdin, like a CLI's permission prompt: `y` goes on, `n`, Esc or Ctrl-C stop the
+    /// phase. Inside Leapfrog it also calls the Notification hook, as Claude Code does.
+    #[arg(long)]
+    pub ask_before_edit: bool,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -416,8 +421,13 @@ impl Agent {
             let b: Vec<String> = self.args.fail_batches.iter().map(u32::to_string).collect();
             format!(" · first review fails: batch {}", b.join(", "))
         };
+        let ask = if self.args.ask_before_edit {
+            " · asks before edits"
+        } else {
+            ""
+        };
         s.push_str(&line(&format!(
-            "  speed {}x · reviews fail {:.0}%{scripted}",
+            "  speed {}x · reviews fail {:.0}%{scripted}{ask}",
             self.args.speed,
             self.args.fail_rate * 100.0
         )));
@@ -593,6 +603,53 @@ impl Agent {
             }
             std::thread::sleep((until - now).min(Duration::from_millis(100)));
         }
+    }
+
+    /// A permission prompt: asks `question` (it ends with `[y/n]`) and waits for the answer.
+    /// Inside Leapfrog, calls the Notification hook as Claude Code does. `y` allows; `n`, Esc,
+    /// Ctrl-C or the end of input stop the phase. The question is replaced by the answer, as a
+    /// CLI's dialog closes.
+    fn ask(&self, input: &mut Input, what: &str) -> Result<(), Interrupted> {
+        let question = format!("Allow {what}? [y/n]");
+        out(&format!(
+            "\r\x1b[K{ORANGE}?{RESET} {BOLD}{question}{RESET} "
+        ));
+        self.notify_hook(&format!("Demo agent needs your permission: {what}"));
+        let allowed = loop {
+            match input.next_key() {
+                Some(Key::Text(t)) => match t.first().map(u8::to_ascii_lowercase) {
+                    Some(b'y') => break true,
+                    Some(b'n') => break false,
+                    _ => {}
+                },
+                Some(Key::CtrlC | Key::Esc | Key::CtrlD) | None => break false,
+                Some(_) => {}
+            }
+        };
+        if allowed {
+            out(&format!("\r\x1b[K{DIM}  ⎿  allowed: {what}{RESET}\n"));
+            Ok(())
+        } else {
+            out(&format!("\r\x1b[K{DIM}  ⎿  not allowed: {what}{RESET}\n"));
+            Err(Interrupted)
+        }
+    }
+
+    /// Claude Code's Notification hook, through the control endpoint when inside Leapfrog.
+    fn notify_hook(&self, message: &str) {
+        if std::env::var(ENV_SOCKET).map_or(true, |s| s.is_empty()) {
+            return;
+        }
+        let request = Request::Hook(HookRequest {
+            event: "notification".into(),
+            payload: serde_json::json!({
+                "hook_event_name": "Notification",
+                "notification_type": "permission_prompt",
+                "message": message,
+            }),
+        });
+        // Like a CLI hook: a failure never disturbs the agent.
+        let _ = ControlClient::discover().and_then(|c| c.request(request));
     }
 
     fn tickets_path(&self) -> PathBuf {
@@ -822,6 +879,9 @@ impl Agent {
             let path = self.project.join(&rel);
             let what = if fix { "Fixing" } else { "Implementing" };
             self.step(input, verb, &format!("{what} {id}: {title}"), 2.0, started)?;
+            if self.args.ask_before_edit {
+                self.ask(input, &format!("edit to {rel}"))?;
+            }
             let body = if fix {
                 let mut b = std::fs::read_to_string(&path).unwrap_or_default();
                 b.push_str(&format!("# Fixed after the review of Batch {batch}.\n"));

@@ -67,6 +67,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.timeout);
     let mut quiet_since: Option<Instant> = None;
+    let mut needs_input = std::collections::BTreeSet::new();
     let outcome: Result<(), String> = loop {
         match events.recv_timeout(Duration::from_millis(250)) {
             Ok(e) => {
@@ -77,6 +78,23 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
                 }
                 match e {
                     EngineEvent::Finished => break Ok(()),
+                    EngineEvent::AgentStatus {
+                        agent,
+                        status,
+                        reason,
+                        ..
+                    } => {
+                        // Headless, nobody can answer: say so once per question.
+                        let was = needs_input.contains(&agent);
+                        if status == AgentStatus::NeedsInput && !was {
+                            if !args.events && !args.json {
+                                eprintln!("leap: {agent} needs input: {reason}");
+                            }
+                            needs_input.insert(agent);
+                        } else if status != AgentStatus::NeedsInput && was {
+                            needs_input.remove(&agent);
+                        }
+                    }
                     EngineEvent::Notification { message } if !args.events && !args.json => {
                         eprintln!("leap: {message}")
                     }

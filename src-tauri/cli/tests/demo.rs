@@ -673,3 +673,88 @@ fn project_profiles_launch_and_default_prompts_drive_the_demo_agents() {
         a.quit();
     }
 }
+
+/// `--ask-before-edit`: a permission prompt before each file the builder edits. The screen reads
+/// needs-input, the Notification hook reaches the app, `y` goes on, `n` stops the phase.
+#[test]
+fn asking_before_edits_waits_for_the_answer() {
+    let (_tmp, dir) = demo_project();
+    let rt = tempfile::tempdir().unwrap();
+    let rec = Arc::new(Recorder::default());
+    let server = ControlServer::start(
+        ServerConfig {
+            dir: rt.path().to_path_buf(),
+            write_token_file: false,
+        },
+        rec.clone(),
+    )
+    .unwrap();
+    let mut builder = PtyAgent::spawn(
+        &dir,
+        &["--role", "builder", "--speed", "20", "--ask-before-edit"],
+        &env_for(&server, "builder"),
+    );
+    builder.wait_idle_prompts(1);
+    builder.paste("Read TICKETS.md. Execute Batch 1 only.");
+    let asked = |n: usize| move |t: &str| t.matches("? [y/n]").count() >= n;
+    builder.wait_for("the first question", asked(1));
+    assert!(
+        builder
+            .screen()
+            .contains("Allow edit to src/t-001.sh? [y/n]"),
+        "{}",
+        builder.screen()
+    );
+    assert_eq!(builder.screen_status(), AgentStatus::NeedsInput);
+    // The hook is sent before the agent waits, so it is recorded by now... once the request returns.
+    builder.wait_for("the hook", |_| {
+        rec.seen()
+            .iter()
+            .any(|(_, r)| matches!(r, Request::Hook(_)))
+    });
+    let hooks: Vec<(Option<String>, HookRequest)> = rec
+        .seen()
+        .into_iter()
+        .filter_map(|(a, r)| match r {
+            Request::Hook(h) => Some((a, h)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    assert_eq!(hooks[0].0.as_deref(), Some("builder"));
+    assert_eq!(hooks[0].1.event, "notification");
+    let reading =
+        leapfrog_engine::agents::status::status_from_hook(&hooks[0].1.event, &hooks[0].1.payload);
+    assert_eq!(
+        reading.observation.map(|o| o.status),
+        Some(AgentStatus::NeedsInput)
+    );
+    // Nothing is written before the answer.
+    assert!(!dir.join("src/t-001.sh").exists());
+
+    builder.type_keys("y");
+    builder.wait_for("the second question", asked(2));
+    assert!(builder.text().contains("allowed: edit to src/t-001.sh"));
+    hash_of(&dir, "T-001: Greeting script");
+    assert!(builder
+        .screen()
+        .contains("Allow edit to src/t-002.sh? [y/n]"));
+    assert_eq!(builder.screen_status(), AgentStatus::NeedsInput);
+
+    // `n` stops the phase: no report, back at the prompt, the first edit kept, the second not made.
+    builder.type_keys("n");
+    builder.wait_idle_prompts(2);
+    let t = builder.text();
+    assert!(t.contains("not allowed: edit to src/t-002.sh"), "{t}");
+    assert!(t.contains("Interrupted"), "{t}");
+    assert_eq!(builder.count("## COMPLETE"), 0);
+    assert!(!dir.join("src/t-002.sh").exists());
+    // The answered question is gone from the screen: it no longer reads needs-input.
+    assert!(!builder.screen().contains("[y/n]"), "{}", builder.screen());
+    assert_eq!(builder.screen_status_after_quiet(), AgentStatus::Idle);
+    assert!(!rec
+        .seen()
+        .iter()
+        .any(|(_, r)| matches!(r, Request::Complete(_))));
+    builder.quit();
+}

@@ -453,3 +453,65 @@ fn start_spawns_the_app_when_none_runs() {
         )
     );
 }
+
+/// A window with no project running serves the engine's `Lobby` on its control socket: `leap start`
+/// opens the project there instead of starting a second app, and the in-agent commands say in
+/// words that nothing runs.
+#[test]
+fn start_reuses_a_window_with_no_project_running() {
+    use leapfrog_engine::control::server::Lobby;
+    let env = Env::new(&[]);
+    let dir = env.project("shop", &[(".leapfrog/project.json", r#"{"name": "shop"}"#)]);
+    let opened: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
+    let server = {
+        let opened = opened.clone();
+        ControlServer::start(
+            ServerConfig {
+                dir: env.root.join("runtime"),
+                write_token_file: true,
+            },
+            Arc::new(Lobby::new(move |path: PathBuf| {
+                let msg = format!("opened {} in the running Leapfrog", path.display());
+                opened.lock().unwrap().push(path);
+                Ok(msg)
+            })),
+        )
+        .unwrap()
+    };
+    // An app binary that would record a second start.
+    let record = env.root.join("spawned.txt");
+    let app = env.root.join("bin/fake-leapfrog");
+    fs::write(
+        &app,
+        format!("#!/bin/sh\necho \"$*\" > {}\n", record.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&app, fs::Permissions::from_mode(0o755)).unwrap();
+    let app = app.to_str().unwrap();
+    let out = env.leap(&["start", dir.to_str().unwrap()], &[("LEAPFROG_APP", app)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("opened {} in the running Leapfrog\n", dir.display())
+    );
+    assert_eq!(
+        opened.lock().unwrap().as_slice(),
+        std::slice::from_ref(&dir)
+    );
+    for args in [
+        vec!["status"],
+        vec!["verify"],
+        vec!["complete", "--batch", "1"],
+    ] {
+        let out = env.leap(&args, &[("LEAPFROG_APP", app)]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            text(&out.stderr),
+            "leap: no project is running in this Leapfrog window (open one: leap start DIR)\n",
+            "{args:?}"
+        );
+    }
+    server.shutdown();
+    // No second app was started (the fake one writes its record at once when run).
+    assert!(!record.exists(), "a second app was started");
+}

@@ -656,3 +656,86 @@ fn leap_status_and_leap_verify_reach_a_running_leap_run() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// Opens the demo project through the engine (as the app does), started.
+fn open_started(p: &Project) -> (Orchestrator, Receiver<EngineEvent>) {
+    let store = Arc::new(SledStore::open(p.data.join("db")).unwrap());
+    let mut opts = OpenOptions::new(&p.dir, store).unwrap();
+    opts.data_dir = p.data.clone();
+    opts.runtime_dir = p.runtime.clone();
+    opts.write_token_file = false;
+    opts.leap_program = LEAP.into();
+    let orch = Orchestrator::open(opts).unwrap();
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    (orch, events)
+}
+
+#[test]
+fn an_agent_asking_permission_is_shown_needs_input_and_goes_on_after_the_answer() {
+    let p = demo(1, 8.0, 8.0);
+    set_agent_args(&p, "builder", &["--ask-before-edit"]);
+    let (orch, events) = open_started(&p);
+    // Each question is answered `y` in the builder's pane once the builder is shown needs-input;
+    // the builder must then be shown working again before the next question counts.
+    let mut asked: Vec<String> = Vec::new();
+    let mut waiting_answer = false;
+    let mut resumed = 0;
+    wait_for(&events, "the run to finish", |e| match e {
+        EngineEvent::AgentStatus {
+            agent,
+            status,
+            reason,
+            ..
+        } if agent == "builder" => {
+            match status {
+                AgentStatus::NeedsInput if !waiting_answer => {
+                    // The snapshot (what `leap status` and the app show) follows the event.
+                    let deadline = Instant::now() + PATIENCE;
+                    while orch
+                        .state()
+                        .agents
+                        .iter()
+                        .any(|a| a.id == "builder" && a.status != AgentStatus::NeedsInput)
+                    {
+                        assert!(
+                            Instant::now() < deadline,
+                            "snapshot never showed needs-input"
+                        );
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    asked.push(reason.clone());
+                    waiting_answer = true;
+                    let pane = orch.agent_pane("builder").unwrap();
+                    orch.panes().write(pane, b"y").unwrap();
+                }
+                AgentStatus::Working if waiting_answer => {
+                    waiting_answer = false;
+                    resumed += 1;
+                }
+                _ => {}
+            }
+            false
+        }
+        EngineEvent::Finished => true,
+        _ => false,
+    });
+    // Batch 1 has two tickets: one question per file the builder edits.
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert_eq!(resumed, 2, "{asked:?}");
+    assert!(
+        asked[0].contains("src/t-001.sh") || asked[0].contains("[y/n]"),
+        "{asked:?}"
+    );
+    let runs = orch.state().runs;
+    let builds: Vec<PhaseOutcome> = runs
+        .iter()
+        .filter(|r| r.kind == PhaseKind::Build)
+        .map(|r| r.outcome)
+        .collect();
+    assert_eq!(builds, vec![PhaseOutcome::Passed]);
+    orch.stop();
+    for id in ["t-001", "t-002"] {
+        assert!(p.dir.join(format!("src/{id}.sh")).exists(), "{id}");
+    }
+}

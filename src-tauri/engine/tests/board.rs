@@ -228,8 +228,9 @@ fn each_operation_changes_only_its_lines_and_undo_restores_the_bytes() {
                 batch: 2,
                 position: 0,
             },
-            "+5 ## Batch 2: Options\n+6 \n+7 ### T-003: Shout option\n+8 - **Status:** done\n+9 - **Owner:** codex\n+10 \n+11 Capitals.\n+12 \n-19 ## Batch 2: Options\n-20 \n-21 ### T-003: Shout option\n-22 - **Status:** done\n-23 - **Owner:** codex\n-24 \n-25 Capitals.\n-26 \n",
-            "2[T-003] 1[T-001 T-002] backlog[T-004]",
+            // Renumbered: Options becomes batch 1, Foundation batch 2.
+            "+5 ## Batch 1: Options\n+6 \n+7 ### T-003: Shout option\n+8 - **Status:** done\n+9 - **Owner:** codex\n+10 \n+11 Capitals.\n+12 \n+13 ## Batch 2: Foundation\n-5 ## Batch 1: Foundation\n-19 ## Batch 2: Options\n-20 \n-21 ### T-003: Shout option\n-22 - **Status:** done\n-23 - **Owner:** codex\n-24 \n-25 Capitals.\n-26 \n",
+            "1[T-003] 2[T-001 T-002] backlog[T-004]",
         ),
         (
             BoardOp::AddTicket {
@@ -647,4 +648,230 @@ fn moving_to_the_backlog_creates_it_when_the_file_has_none() {
         "-8 ### T-001: Greeting script\n-9 - **Status:** todo\n-10 \n-11 Print a greeting.\n-12 \n+22 ## Backlog\n+23 \n+24 ### T-001: Greeting script\n+25 - **Status:** todo\n+26 \n+27 Print a greeting.\n",
         "1[T-002] 2[T-003] backlog[T-001]",
     );
+}
+
+/// Reordering batches: `input` with batch `batch` moved to `position` must read `expect` (the whole
+/// file), each ticket must stay in its batch (by title), and undo must restore the exact bytes.
+fn check_reorder(input: &str, batch: u32, position: usize, expect: &str) {
+    let (_d, path) = temp_file(input);
+    let mut board = Board::open(&path).unwrap();
+    let op = BoardOp::MoveBatch { batch, position };
+    let out = board
+        .apply(&op, false)
+        .unwrap_or_else(|e| panic!("{op:?}: {e}"));
+    assert!(matches!(out, OpOutcome::Applied { .. }), "{out:?}");
+    let after = fs::read_to_string(&path).unwrap();
+    assert_eq!(after, expect, "{input}");
+    let membership = |text: &str| {
+        let doc = Document::parse(text);
+        let mut m: Vec<(String, String)> = doc
+            .tickets
+            .iter()
+            .map(|t| {
+                let b = t
+                    .batch
+                    .map(|b| doc.source.text[doc.batches[b].title_range.clone()].to_string());
+                (t.display_id(), b.unwrap_or_default())
+            })
+            .collect();
+        m.sort();
+        m
+    };
+    assert_eq!(membership(&after), membership(input), "{input}");
+    if after != input {
+        board.undo().unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), input, "undo");
+    }
+}
+
+#[test]
+fn reordering_batches_renumbers_their_headings() {
+    // The canonical dialect: the moved batch takes the number of its new place, the others shift.
+    check_reorder(
+        "## Batch 1: A\n\n### T-001: a\n\n## Batch 2: B\n\n### T-002: b\n\n## Batch 3: C\n\n### T-003: c\n",
+        3,
+        0,
+        "## Batch 1: C\n\n### T-003: c\n\n## Batch 2: A\n\n### T-001: a\n\n## Batch 3: B\n\n### T-002: b\n",
+    );
+    // Moving down; a title holding the batch's number keeps it.
+    check_reorder(
+        "## Batch 1: Part 1\n\n### T-001: a\n\n## Batch 2: Part 2\n\n### T-002: b\n\n## Batch 3: Part 3\n\n### T-003: c\n",
+        1,
+        2,
+        "## Batch 1: Part 2\n\n### T-002: b\n\n## Batch 2: Part 3\n\n### T-003: c\n\n## Batch 3: Part 1\n\n### T-001: a\n",
+    );
+    // Other group words and separators, zero padding, CRLF.
+    check_reorder(
+        "## Phase 1 — Setup\r\n\r\n### T-1: a\r\n\r\n## Phase 2 — Ship\r\n\r\n### T-2: b\r\n",
+        2,
+        0,
+        "## Phase 1 — Ship\r\n\r\n### T-2: b\r\n\r\n## Phase 2 — Setup\r\n\r\n### T-1: a\r\n",
+    );
+    check_reorder(
+        "## Milestone 09: Nine\n\n### T-009: a\n\n## Milestone 10: Ten\n\n### T-010: b\n",
+        10,
+        0,
+        "## Milestone 09: Ten\n\n### T-010: b\n\n## Milestone 10: Nine\n\n### T-009: a\n",
+    );
+    // Gaps in the numbering: each place keeps its number.
+    check_reorder(
+        "## Batch 1: A\n\n### T-001: a\n\n## Batch 2: B\n\n### T-002: b\n\n## Batch 5: E\n\n### T-005: e\n",
+        5,
+        0,
+        "## Batch 1: E\n\n### T-005: e\n\n## Batch 2: A\n\n### T-001: a\n\n## Batch 5: B\n\n### T-002: b\n",
+    );
+    // A backlog after the batches stays put, and a batch's notes move with it.
+    check_reorder(
+        "# Tickets\n\n## Batch 1: A\nGoal: a.\n\n### T-001: a\n- **Status:** todo\n\n## Batch 2: B\nGoal: b.\n\n### T-002: b\n- **Status:** done\n\n## Backlog\n\n### T-009: later\n",
+        2,
+        0,
+        "# Tickets\n\n## Batch 1: B\nGoal: b.\n\n### T-002: b\n- **Status:** done\n\n## Batch 2: A\nGoal: a.\n\n### T-001: a\n- **Status:** todo\n\n## Backlog\n\n### T-009: later\n",
+    );
+    // Headings without numbers: a plain move.
+    check_reorder(
+        "# Plan\n\n## Setup\n\n### T-1: a\n\n## Ship\n\n### T-2: b\n",
+        2,
+        0,
+        "# Plan\n\n## Ship\n\n### T-2: b\n\n## Setup\n\n### T-1: a\n",
+    );
+}
+
+/// Renumbering a batch whose phases have started (the pipeline knows batches by number) asks first.
+#[test]
+fn renumbering_a_started_batch_needs_confirmation() {
+    let text = "## Batch 1: A\n\n### T-001: a\n\n## Batch 2: B\n\n### T-002: b\n\n## Batch 3: C\n\n### T-003: c\n";
+    let (_d, path) = temp_file(text);
+    let mut board = Board::open(&path).unwrap();
+    board.set_phases(
+        1,
+        vec![PhaseBadge {
+            kind: PhaseKind::Design,
+            state: PhaseState::Passed,
+        }],
+    );
+    // Batches 2 and 3 swap: batch 1 keeps its number, no question.
+    let op = BoardOp::MoveBatch {
+        batch: 3,
+        position: 1,
+    };
+    assert!(matches!(
+        board.apply(&op, false).unwrap(),
+        OpOutcome::Applied { .. }
+    ));
+    board.undo().unwrap();
+    let op = BoardOp::MoveBatch {
+        batch: 3,
+        position: 0,
+    };
+    match board.apply(&op, false).unwrap() {
+        OpOutcome::NeedsConfirmation { reason } => assert_eq!(
+            reason,
+            "batch 1 has started and would become batch 2; move batch 3 anyway?"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fs::read_to_string(&path).unwrap(), text);
+    assert!(matches!(
+        board.apply(&op, true).unwrap(),
+        OpOutcome::Applied { .. }
+    ));
+    assert!(fs::read_to_string(&path)
+        .unwrap()
+        .starts_with("## Batch 1: C\n"));
+}
+
+/// Every corpus file with two or more numbered batches: moving the last batch first keeps each
+/// ticket in its batch, gives the batches the old numbers in the new order, changes no line other
+/// than the moved ones and the headings, and undo restores the bytes.
+#[test]
+fn corpus_files_reorder_and_renumber() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/tickets");
+    let mut renumbered = 0;
+    for entry in fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(&p) else {
+            continue;
+        };
+        let doc = Document::parse(&text);
+        let numbered: Vec<&leapfrog_engine::tickets::Batch> = doc
+            .batches
+            .iter()
+            .filter(|b| b.kind != leapfrog_engine::tickets::BatchKind::Checklist)
+            .collect();
+        if numbered.len() < 2 || numbered.iter().any(|b| b.heading_number.is_none()) {
+            continue;
+        }
+        let numbers: Vec<u32> = numbered.iter().map(|b| b.number).collect();
+        let last = *numbers.last().unwrap();
+        let (_d, path) = temp_file(&text);
+        let mut board = Board::open(&path).unwrap();
+        let op = BoardOp::MoveBatch {
+            batch: last,
+            position: 0,
+        };
+        match board.apply(&op, true) {
+            Ok(OpOutcome::Applied { .. }) => {}
+            Ok(other) => panic!("{}: {other:?}", p.display()),
+            Err(e) => {
+                // Refused in words (nested batches), nothing written.
+                assert!(!e.to_string().is_empty());
+                assert_eq!(fs::read_to_string(&path).unwrap(), text, "{}", p.display());
+                continue;
+            }
+        }
+        let after = fs::read_to_string(&path).unwrap();
+        let new = Document::parse(&after);
+        let got: Vec<u32> = new
+            .batches
+            .iter()
+            .filter(|b| b.kind != leapfrog_engine::tickets::BatchKind::Checklist)
+            .map(|b| b.number)
+            .collect();
+        assert_eq!(got, numbers, "{}", p.display());
+        let title_of = |d: &Document, id: &str| {
+            let i = d.find(id)[0];
+            d.tickets[i]
+                .batch
+                .map(|b| d.source.text[d.batches[b].title_range.clone()].to_string())
+        };
+        for t in &doc.tickets {
+            let id = t.display_id();
+            if doc.find(&id).len() == 1 {
+                assert_eq!(
+                    title_of(&new, &id),
+                    title_of(&doc, &id),
+                    "{}: {id}",
+                    p.display()
+                );
+            }
+        }
+        // The same lines, in another order, with only heading lines rewritten.
+        let mut a: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut b: Vec<&str> = after.lines().filter(|l| !l.trim().is_empty()).collect();
+        let headings: Vec<&str> = numbered
+            .iter()
+            .map(|x| doc.source.line(x.heading_line))
+            .collect();
+        a.retain(|l| !headings.contains(l));
+        b.retain(|l| {
+            !new.batches
+                .iter()
+                .any(|x| new.source.line(x.heading_line) == *l)
+        });
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "{}", p.display());
+        board.undo().unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            text,
+            "undo {}",
+            p.display()
+        );
+        renumbered += 1;
+    }
+    assert!(renumbered >= 3, "only {renumbered} corpus files renumbered");
 }

@@ -7,7 +7,8 @@
 //! * A [`Board`] is one board session on one file. Each [`BoardOp`] becomes [`Edit`]s applied through
 //!   [`TicketsFile`] (hash check, backup, re-apply by ticket ID on external change); moving a ticket into the
 //!   Backlog and reordering batches have no `Edit`, so they are whole-line moves written with the same hash
-//!   check and backup ([`write_atomic`]).
+//!   check and backup ([`write_atomic`]). Reordering batches whose headings are numbered renumbers them
+//!   in the new order (only the digits of each heading change; tickets stay in their batch).
 //! * Undo: every applied operation pushes the previous bytes and its inverse edits. When the file still holds
 //!   what the operation wrote, undo restores the previous bytes exactly; when something else changed it
 //!   since, the inverse edits are re-applied by ticket ID, and an operation without inverse edits is a
@@ -216,8 +217,9 @@ pub enum BoardOp {
         #[cfg_attr(feature = "ts", ts(optional = nullable))]
         position: Option<usize>,
     },
-    /// Moves a batch (heading, notes and tickets) to `position` (0-based) among the batches. Batch numbers
-    /// in headings are kept as written.
+    /// Moves a batch (heading, notes and tickets) to `position` (0-based) among the batches. When every
+    /// batch heading carries a number, the numbers follow the new order (`## Batch 3: X` moved first
+    /// becomes `## Batch 1: X`, the others shift); only the digits change, in the file's own style.
     MoveBatch {
         batch: u32,
         position: usize,
@@ -546,6 +548,9 @@ impl Board {
         let (ticket, leaving_to) = match op {
             BoardOp::MoveTicket { ticket, to, .. } => (ticket, Some(*to)),
             BoardOp::DeleteTicket { ticket } => (ticket, None),
+            BoardOp::MoveBatch { batch, position } => {
+                return Ok(self.renumbering_started(doc, *batch, *position));
+            }
             _ => return Ok(None),
         };
         let ti = one(doc, ticket)?;
@@ -581,6 +586,36 @@ impl Board {
                 doc.tickets[ti].display_id()
             )
         }))
+    }
+}
+
+impl Board {
+    /// Moving batch `batch` to `position` renumbers batches; when one whose number changes has a
+    /// phase started or done (the pipeline knows it by its number), the question to ask first.
+    fn renumbering_started(&self, doc: &Document, batch: u32, position: usize) -> Option<String> {
+        if !renumbers(doc) {
+            return None;
+        }
+        let order = movable_batches(doc);
+        let from = order.iter().position(|&b| doc.batches[b].number == batch)?;
+        let to = position.min(order.len() - 1);
+        let numbers: Vec<u32> = order.iter().map(|&b| doc.batches[b].number).collect();
+        let mut new_order: Vec<usize> = (0..order.len()).collect();
+        let moved = new_order.remove(from);
+        new_order.insert(to, moved);
+        new_order.iter().enumerate().find_map(|(slot, &src)| {
+            let old = numbers[src];
+            let started = self
+                .phases
+                .get(&old)
+                .is_some_and(|ps| ps.iter().any(|p| p.state != PhaseState::Waiting));
+            (old != numbers[slot] && started).then(|| {
+                format!(
+                    "batch {old} has started and would become batch {}; move batch {batch} anyway?",
+                    numbers[slot]
+                )
+            })
+        })
     }
 }
 
@@ -657,13 +692,20 @@ fn plan(doc: &Document, op: &BoardOp) -> Result<(Vec<Step>, Option<Vec<Step>>), 
                 .iter()
                 .position(|&b| doc.batches[b].number == *batch)
                 .ok_or(EditError::NoBatch(*batch))?;
+            // Renumbered, the batch then carries the number of the place it moved to.
+            let to = (*position).min(order.len() - 1);
+            let now = if renumbers(doc) {
+                doc.batches[order[to]].number
+            } else {
+                *batch
+            };
             (
                 vec![Step::MoveBatch {
                     batch: *batch,
                     position: *position,
                 }],
                 Some(vec![Step::MoveBatch {
-                    batch: *batch,
+                    batch: now,
                     position: from,
                 }]),
             )
@@ -935,20 +977,114 @@ fn move_batch(doc: &Document, batch: u32, position: usize) -> Result<Option<Stri
     let mut new_order: Vec<usize> = (0..blocks.len()).collect();
     let moved = new_order.remove(from);
     new_order.insert(to, moved);
+    let blank = |l: &String| l.trim().is_empty();
+    let trailing_blanks = |r: &std::ops::Range<usize>| {
+        lines[r.clone()]
+            .iter()
+            .rev()
+            .take_while(|l| blank(l))
+            .count()
+    };
     let mut out: Vec<String> = Vec::with_capacity(lines.len());
     let mut cursor = 0;
     for (slot, &src) in new_order.iter().enumerate() {
         out.extend(lines[cursor..blocks[slot].start].iter().cloned());
         let mut block: Vec<String> = lines[blocks[src].clone()].to_vec();
-        // A block taken from the end of the file may lack the blank line before the next heading.
-        if block.last().is_some_and(|l| !l.trim().is_empty()) {
+        if blocks[slot].end == lines.len() {
+            // The file's last block: the file keeps its own ending (no blank lines added at the end).
+            while block.last().is_some_and(blank) {
+                block.pop();
+            }
+            block.extend(std::iter::repeat_n(
+                eol.to_string(),
+                trailing_blanks(&blocks[slot]),
+            ));
+        } else if block.last().is_some_and(|l| !blank(l)) {
+            // A block taken from the end of the file may lack the blank line before the next heading.
             block.push(eol.to_string());
         }
         out.extend(block);
         cursor = blocks[slot].end;
     }
     out.extend(lines[cursor..].iter().cloned());
-    Ok(Some(join(doc, out, final_newline, eol)))
+    let moved = join(doc, out, final_newline, eol);
+    if !renumbers(doc) {
+        return Ok(Some(moved));
+    }
+    // Each place keeps the number it had, as written (`09`): the batch now at place k gets the
+    // old k-th number.
+    let places: Vec<(u32, usize)> = order
+        .iter()
+        .map(|&b| {
+            let written = heading_number_range(doc, b).map(|r| &doc.source.text[r]);
+            let width = written.filter(|w| w.starts_with('0')).map_or(0, str::len);
+            (doc.batches[b].number, width)
+        })
+        .collect();
+    Ok(Some(renumber(&moved, &places).unwrap_or(moved)))
+}
+
+/// Whether reordering renumbers: every movable batch's heading carries a number.
+fn renumbers(doc: &Document) -> bool {
+    let order = movable_batches(doc);
+    !order.is_empty()
+        && order
+            .iter()
+            .all(|&b| doc.batches[b].heading_number.is_some())
+}
+
+/// The byte range of the number in batch `b`'s heading: the first run of digits on the heading line
+/// that reads as the batch's number, before its title.
+fn heading_number_range(doc: &Document, b: usize) -> Option<std::ops::Range<usize>> {
+    let bt = &doc.batches[b];
+    let n = bt.heading_number?;
+    let start = doc.source.lines[bt.heading_line].start;
+    let line = doc.source.line(bt.heading_line);
+    let end = bt
+        .title_range
+        .start
+        .checked_sub(start)
+        .filter(|&e| e > 0 && e <= line.len())
+        .unwrap_or(line.len());
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < end {
+        if bytes[i].is_ascii_digit() {
+            let j = (i..line.len())
+                .find(|&j| !bytes[j].is_ascii_digit())
+                .unwrap_or(line.len());
+            if line[i..j].parse::<u32>().ok() == Some(n) {
+                return Some(start + i..start + j);
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// `text` with its movable batches' heading numbers set to `places` (number, zero-padded width),
+/// in file order. `None` when the text no longer has that many numbered batches.
+fn renumber(text: &str, places: &[(u32, usize)]) -> Option<String> {
+    let doc = Document::parse(text);
+    let order = movable_batches(&doc);
+    if order.len() != places.len() {
+        return None;
+    }
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    for (&b, &(want, width)) in order.iter().zip(places) {
+        let r = heading_number_range(&doc, b)?;
+        let with = format!("{want:0width$}");
+        if doc.source.text[r.clone()] != with {
+            edits.push((r, with));
+        }
+    }
+    let mut out = doc.source.text.clone();
+    for (r, with) in edits.into_iter().rev() {
+        out.replace_range(r, &with);
+    }
+    Some(out)
 }
 
 /// A synthetic canonical TICKETS.md: `batches` batches of `per_batch` tickets, each ticket depending on the

@@ -32,6 +32,48 @@ pub trait ControlHandler: Send + Sync + 'static {
     }
 }
 
+/// What a window with no running project answers: it opens a project (`leap start`), and says
+/// in words that nothing runs to every report, status or verify request. The app serves it
+/// whenever no project's orchestrator holds the control socket, so `leap start` reuses the window.
+pub struct Lobby {
+    open: Box<dyn Fn(PathBuf) -> Result<String, String> + Send + Sync>,
+}
+
+impl Lobby {
+    /// `open` shows the project in the window and returns what to tell the caller.
+    pub fn new(open: impl Fn(PathBuf) -> Result<String, String> + Send + Sync + 'static) -> Lobby {
+        Lobby {
+            open: Box::new(open),
+        }
+    }
+
+    fn nothing_runs() -> Result<Reply, String> {
+        Err("no project is running in this Leapfrog window (open one: leap start DIR)".into())
+    }
+}
+
+impl ControlHandler for Lobby {
+    fn complete(&self, _: Option<&str>, _: CompleteRequest) -> Result<Reply, String> {
+        Self::nothing_runs()
+    }
+    fn handoff(&self, _: Option<&str>, _: HandoffRequest) -> Result<Reply, String> {
+        Self::nothing_runs()
+    }
+    fn status(&self, _: Option<&str>) -> Result<Reply, String> {
+        Self::nothing_runs()
+    }
+    fn verify(&self, _: Option<&str>) -> Result<Reply, String> {
+        Self::nothing_runs()
+    }
+    /// A hook from a CLI left running outside any project: nothing to update.
+    fn hook(&self, _: Option<&str>, _: HookRequest) -> Result<Reply, String> {
+        Ok(Reply::message("hook ignored (no project running)"))
+    }
+    fn open_project(&self, _: Option<&str>, req: OpenProjectRequest) -> Result<Reply, String> {
+        (self.open)(req.path).map(Reply::message)
+    }
+}
+
 /// Where and how to serve.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {

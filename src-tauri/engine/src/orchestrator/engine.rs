@@ -493,6 +493,8 @@ struct AgentRt {
     /// A screen / session-file reading waiting out the debounce.
     candidate: Option<(StatusObservation, Instant)>,
     hook: Option<StatusObservation>,
+    /// When `hook` arrived.
+    hook_at: Instant,
     session_id: Option<String>,
     /// Claude Code's session file as last seen (length, modified) and when it was last looked at.
     session_stamp: Option<(u64, std::time::SystemTime)>,
@@ -737,6 +739,7 @@ impl Core {
                 idle_edge: None,
                 candidate: None,
                 hook: None,
+                hook_at: now,
                 session_id: sessions.get(&p.id).cloned(),
                 session_stamp: None,
                 session_checked: now,
@@ -1235,6 +1238,16 @@ impl Core {
         obs
     }
 
+    /// A screen reading that ends a needs-input hook: a busy marker or an idle prompt (not a
+    /// guess from a changing or quiet screen).
+    fn screen_moved_on(screen: &StatusObservation) -> bool {
+        match screen.status {
+            AgentStatus::Working => screen.reason.starts_with("screen shows"),
+            AgentStatus::Idle => screen.reason.contains("prompt"),
+            _ => false,
+        }
+    }
+
     fn session_reading(&self, i: usize) -> Option<StatusObservation> {
         let a = &self.agents[i];
         if a.profile.cli != CliKind::ClaudeCode {
@@ -1322,6 +1335,16 @@ impl Core {
             Some(h)
                 if screen.status == AgentStatus::NeedsInput && h.status == AgentStatus::Working =>
             {
+                screen
+            }
+            // The human answered: the CLI works again (its busy marker) or is back at its prompt,
+            // and no hook says so (Claude Code fires none after a permission is granted).
+            Some(h)
+                if h.status == AgentStatus::NeedsInput
+                    && a.last_output > a.hook_at
+                    && Self::screen_moved_on(&screen) =>
+            {
+                self.agents[i].hook = None;
                 screen
             }
             Some(h) => {
@@ -1746,6 +1769,7 @@ impl Core {
                 }
                 if let Some(obs) = reading.observation {
                     self.agents[i].hook = Some(obs);
+                    self.agents[i].hook_at = Instant::now();
                     self.agents[i].output_since_write = true;
                     self.evaluate(i);
                 }

@@ -38,7 +38,9 @@
 //! (`leap hook` through the control endpoint), Claude Code's session file, the screen mirror
 //! ([`crate::agents::detect_screen_status`], plus: an empty prompt line at the cursor is idle).
 //! Hooks apply at once; session-file and screen readings must hold for [`DEBOUNCE`]. A needs-input
-//! dialog on the screen beats a stale "working" hook. The process exit is final (exited). The
+//! dialog on the screen beats a stale "working" hook, and a needs-input hook ends when, after it, the
+//! screen shows the agent's busy marker or its idle prompt (the human answered; Claude Code fires no
+//! hook then). The process exit is final (exited). The
 //! scheduler hears: idle (online), offline/exited, and busy when an agent with no phase starts
 //! working on its own (the user typed in its pane) until it is idle again.
 //!

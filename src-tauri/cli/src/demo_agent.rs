@@ -535,7 +535,7 @@ impl Agent {
         out("\r\x1b[K");
         match result {
             Err(Interrupted) => out(&format!(
-                "{RED}  ⎿  Interrupted{RESET} · what should I do instead?\n"
+                "{RED}  └  Interrupted{RESET} · what should I do instead?\n"
             )),
             Ok(Err(e)) => out(&format!("{RED}⏺ {e}{RESET}\n")),
             Ok(Ok(report)) => {
@@ -557,16 +557,16 @@ impl Agent {
             .unwrap_or(true)
         {
             out(&format!(
-                "{DIM}  ⎿  not inside Leapfrog ({ENV_SOCKET} unset): report printed only{RESET}\n"
+                "{DIM}  └  not inside Leapfrog ({ENV_SOCKET} unset): report printed only{RESET}\n"
             ));
             return;
         }
         match ControlClient::discover().and_then(|c| c.request(request)) {
             Ok(reply) if reply.message.is_empty() => {
-                out(&format!("{DIM}  ⎿  reported to Leapfrog{RESET}\n"))
+                out(&format!("{DIM}  └  reported to Leapfrog{RESET}\n"))
             }
-            Ok(reply) => out(&format!("{DIM}  ⎿  {}{RESET}\n", reply.message.trim_end())),
-            Err(e) => out(&format!("{RED}  ⎿  leap: {e}{RESET}\n")),
+            Ok(reply) => out(&format!("{DIM}  └  {}{RESET}\n", reply.message.trim_end())),
+            Err(e) => out(&format!("{RED}  └  leap: {e}{RESET}\n")),
         }
     }
 
@@ -627,10 +627,10 @@ impl Agent {
             }
         };
         if allowed {
-            out(&format!("\r\x1b[K{DIM}  ⎿  allowed: {what}{RESET}\n"));
+            out(&format!("\r\x1b[K{DIM}  └  allowed: {what}{RESET}\n"));
             Ok(())
         } else {
-            out(&format!("\r\x1b[K{DIM}  ⎿  not allowed: {what}{RESET}\n"));
+            out(&format!("\r\x1b[K{DIM}  └  not allowed: {what}{RESET}\n"));
             Err(Interrupted)
         }
     }
@@ -904,7 +904,7 @@ impl Agent {
             };
             match self.commit(&[&rel], &msg) {
                 Ok(Some(h)) => {
-                    out(&format!("\r\x1b[K{DIM}  ⎿  committed {h} {msg}{RESET}\n"));
+                    out(&format!("\r\x1b[K{DIM}  └  committed {h} {msg}{RESET}\n"));
                     commits.push(h);
                 }
                 Ok(None) => {}
@@ -916,7 +916,7 @@ impl Agent {
             self.run_verify()
         };
         let verdict = outcome.as_str().to_uppercase();
-        out(&format!("\r\x1b[K{DIM}  ⎿  {cmd}: {verdict}{RESET}\n"));
+        out(&format!("\r\x1b[K{DIM}  └  {cmd}: {verdict}{RESET}\n"));
         let ids: Vec<String> = tickets.iter().map(|(id, _)| id.clone()).collect();
         let phase = if fix {
             PromptPhase::Fix
@@ -983,7 +983,7 @@ impl Agent {
             })
             .collect();
         out(&format!(
-            "\r\x1b[K{DIM}  ⎿  {} commit{} for Batch {batch}{RESET}\n",
+            "\r\x1b[K{DIM}  └  {} commit{} for Batch {batch}{RESET}\n",
             commits.len(),
             if commits.len() == 1 { "" } else { "s" }
         ));

@@ -317,12 +317,8 @@ fn hash_of(dir: &Path, subject: &str) -> String {
         .0
 }
 
-/// A leapfrog round with both demo agents side by side: the builder builds batch 1 while the designer
-/// designs batch 2; the designer's first review of batch 1 fails (scripted), the builder fixes, the
-/// second review passes. Everything is reported to a real control socket.
-#[test]
-fn two_demo_agents_leapfrog_through_a_batch() {
-    let (_tmp, dir) = demo_project();
+/// A real control socket in a temp runtime dir that records what agents report.
+fn recording_server() -> (tempfile::TempDir, Arc<Recorder>, ControlServer) {
     let rt = tempfile::tempdir().unwrap();
     let rec = Arc::new(Recorder::default());
     let server = ControlServer::start(
@@ -333,6 +329,16 @@ fn two_demo_agents_leapfrog_through_a_batch() {
         rec.clone(),
     )
     .unwrap();
+    (rt, rec, server)
+}
+
+/// A leapfrog round with both demo agents side by side: the builder builds batch 1 while the designer
+/// designs batch 2; the designer's first review of batch 1 fails (scripted), the builder fixes, the
+/// second review passes. Everything is reported to a real control socket.
+#[test]
+fn two_demo_agents_leapfrog_through_a_batch() {
+    let (_tmp, dir) = demo_project();
+    let (_rt, rec, server) = recording_server();
 
     let mut builder = PtyAgent::spawn(
         &dir,
@@ -556,16 +562,7 @@ fn project_profiles_launch_and_default_prompts_drive_the_demo_agents() {
             .unwrap();
     let profiles: Vec<AgentProfile> = serde_json::from_value(config["agents"].clone()).unwrap();
 
-    let rt = tempfile::tempdir().unwrap();
-    let rec = Arc::new(Recorder::default());
-    let server = ControlServer::start(
-        ServerConfig {
-            dir: rt.path().to_path_buf(),
-            write_token_file: false,
-        },
-        rec.clone(),
-    )
-    .unwrap();
+    let (rt, rec, server) = recording_server();
 
     let templates = PromptTemplates::for_project(&dir).unwrap();
     let ctx = |agent: &str, batch| PromptContext {
@@ -679,16 +676,7 @@ fn project_profiles_launch_and_default_prompts_drive_the_demo_agents() {
 #[test]
 fn asking_before_edits_waits_for_the_answer() {
     let (_tmp, dir) = demo_project();
-    let rt = tempfile::tempdir().unwrap();
-    let rec = Arc::new(Recorder::default());
-    let server = ControlServer::start(
-        ServerConfig {
-            dir: rt.path().to_path_buf(),
-            write_token_file: false,
-        },
-        rec.clone(),
-    )
-    .unwrap();
+    let (_rt, rec, server) = recording_server();
     let mut builder = PtyAgent::spawn(
         &dir,
         &["--role", "builder", "--speed", "20", "--ask-before-edit"],

@@ -381,15 +381,7 @@ fn wait_for(events: &Receiver<EngineEvent>, what: &str, mut f: impl FnMut(&Engin
 #[test]
 fn killed_agent_is_shown_exited_and_its_phase_can_be_retried() {
     let p = demo(1, 8.0, 0.5);
-    let store = Arc::new(SledStore::open(p.data.join("db")).unwrap());
-    let mut opts = OpenOptions::new(&p.dir, store.clone()).unwrap();
-    opts.data_dir = p.data.clone();
-    opts.runtime_dir = p.runtime.clone();
-    opts.write_token_file = false;
-    opts.leap_program = LEAP.into();
-    let orch = Orchestrator::open(opts).unwrap();
-    let events = orch.subscribe();
-    orch.start().unwrap();
+    let (orch, events) = open_started(&p);
     wait_for(&events, "build(1) dispatched", |e| {
         matches!(
             e,

@@ -129,6 +129,8 @@ pub struct LiveEvent {
     pub agent: Option<String>,
     /// A line for the user.
     pub text: String,
+    /// `agent_status`: the agent's new status (`working`, `needs_input`, ...).
+    pub status: Option<String>,
 }
 
 /// A running agent's pane route: which engine pane it is now and what the UI was sent of it.
@@ -729,10 +731,15 @@ pub fn event_dto(event: &EngineEvent) -> LiveEvent {
         EngineEvent::Log { source, line } => ("log", None, format!("{source}: {line}")),
         EngineEvent::Finished => ("finished", None, "all batches done".to_string()),
     };
+    let status = match event {
+        EngineEvent::AgentStatus { status, .. } => Some(snake(status)),
+        _ => None,
+    };
     LiveEvent {
         kind: kind.to_string(),
         agent,
         text,
+        status,
     }
 }
 
@@ -909,6 +916,18 @@ mod tests {
             assert_eq!(snake(&s), want);
         }
         assert_eq!(snake(&PhaseOutcome::TimedOut), "timed_out");
+        // A status change names the new status, so the UI can retire a needs-input notice.
+        let e = event_dto(&EngineEvent::AgentStatus {
+            agent: "builder".into(),
+            status: AgentStatus::NeedsInput,
+            signal: StatusSignal::Hook,
+            reason: "asks".into(),
+        });
+        assert_eq!(
+            (e.kind.as_str(), e.agent.as_deref(), e.status.as_deref()),
+            ("agent_status", Some("builder"), Some("needs_input"))
+        );
+        assert_eq!(event_dto(&EngineEvent::Finished).status, None);
     }
 
     #[test]

@@ -38,6 +38,21 @@ describe('notices', () => {
     expect(titles()).toEqual(['designer needs input']);
   });
 
+  it("retires an agent's needs-input notice once it works again, not another agent's", async () => {
+    await mounted();
+    await vi.waitFor(() => expect(mock.liveHandlers.length).toBe(1));
+    const asks = (pane: string): AppNotice => ({ ...notice('needs_input', `${pane} needs input`), pane });
+    mock.notice(asks('builder'));
+    mock.notice(asks('designer'));
+    mock.notice({ ...notice('review_failed', 'Review 1 failed'), pane: 'builder' });
+    const status = (agent: string, s: string) =>
+      mock.liveHandlers.forEach((h) => h({ kind: 'agent_status', agent, text: `${agent} ${s}`, status: s }));
+    status('builder', 'needs_input');
+    await waitFor(() => expect(titles()).toEqual(['builder needs input', 'designer needs input', 'Review 1 failed']));
+    status('builder', 'working');
+    await waitFor(() => expect(titles()).toEqual(['designer needs input', 'Review 1 failed']));
+  });
+
   it('shows at most four, dropping the oldest', async () => {
     await mounted();
     for (let i = 1; i <= 6; i++) mock.notice(notice('review_failed', `Review ${i} failed`));

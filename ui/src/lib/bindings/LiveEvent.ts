@@ -12,4 +12,8 @@ kind: string, agent: string | null,
 /**
  * A line for the user.
  */
-text: string, };
+text: string, 
+/**
+ * `agent_status`: the agent's new status (`working`, `needs_input`, ...).
+ */
+status: string | null, };

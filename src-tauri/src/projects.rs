@@ -185,6 +185,10 @@ pub fn list_projects(
                 Vec::new()
             }
         };
+    // One entry per folder (the sidebar is keyed by it): a store written by older versions may
+    // hold a project under two ids.
+    let mut seen = std::collections::HashSet::new();
+    list.retain(|p| seen.insert(p.dir.clone()));
     if let Some(open) = open {
         if !list.iter().any(|p| p.dir == open.dir) {
             list.push(open.clone());
@@ -379,6 +383,13 @@ mod tests {
         check(&[("a", "/p/a")], Some(("bare", "/p/bare")), &["a", "bare"]);
         check(&[("a", "/p/a"), ("b", "/p/b")], None, &["a", "b"]);
         check(&[], Some(("bare", "/p/bare")), &["bare"]);
+        // One folder under two ids (older versions registered a run under a second id): listed
+        // once, or the sidebar, keyed by folder, would not render.
+        check(
+            &[("a", "/p/a"), ("a-1f2e", "/p/a"), ("b", "/p/b")],
+            Some(("a", "/p/a")),
+            &["a", "b"],
+        );
     }
 
     #[test]

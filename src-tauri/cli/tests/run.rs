@@ -519,6 +519,8 @@ fn qa_follows_each_passing_review_and_a_failed_review_sends_a_designed_batch_to_
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     config["qa"] = Value::Bool(true);
     config["lookahead"] = Value::Null;
+    // As setup writes it: the run keeps its runs under the id setup registered.
+    config["id"] = Value::from("qa-demo");
     std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
     git(&p.dir, &["commit", "-qam", "qa, no lookahead limit"]);
     let o = leap_run(&p, &["--json"]).output().unwrap();
@@ -562,6 +564,15 @@ fn qa_follows_each_passing_review_and_a_failed_review_sends_a_designed_batch_to_
         .filter(|r| matches!(r.kind, PhaseKind::Qa | PhaseKind::Recheck))
         .map(|r| (r.kind, r.batch, r.outcome))
         .collect();
+    let store = SledStore::open(p.data.join("db")).unwrap();
+    let ids: Vec<String> = store
+        .projects()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(ids, ["qa-demo"]);
+    drop(store);
     for want in [
         (PhaseKind::Qa, Some(1), PhaseOutcome::Passed),
         (PhaseKind::Qa, Some(2), PhaseOutcome::Passed),

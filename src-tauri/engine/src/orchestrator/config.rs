@@ -21,6 +21,9 @@ use crate::tickets::Document;
 /// `.leapfrog/project.json`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ProjectConfig {
+    /// The project's id in the store, as setup registered it (absent in older files).
+    #[serde(default)]
+    pub id: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
     /// The tickets file, relative to the project (default `TICKETS.md`).

@@ -643,7 +643,12 @@ impl Core {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "project".into())
         });
-        let project_id = project_id(&name, dir);
+        // The id setup registered the project under, so the sidebar and the runs agree on one.
+        let project_id = config
+            .id
+            .clone()
+            .filter(|id| !id.trim().is_empty())
+            .unwrap_or_else(|| project_id(&name, dir));
         let store = opts.store.clone();
         store
             .put_project(&Project {

@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Context;
 use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use fantoccini::Locator;
 use leapfrog_e2e::{App, Launch};
@@ -45,19 +44,6 @@ fn batch_of(text: &str, id: &str) -> Option<String> {
         }
     }
     None
-}
-
-async fn click(app: &App, testid: &str) -> anyhow::Result<()> {
-    app.client
-        .wait()
-        .at_most(LONG)
-        .for_element(Locator::Css(&format!("[data-testid='{testid}']")))
-        .await
-        .with_context(|| format!("waiting for {testid}"))?
-        .click()
-        .await
-        .with_context(|| format!("clicking {testid}"))?;
-    Ok(())
 }
 
 /// The ticket ids shown in a column, in order.
@@ -166,7 +152,7 @@ async fn wizard_then_drag_restart_and_disk_edits() {
     .await
     .expect("launch");
     let run = async {
-        click(&app, "new-project").await?;
+        app.click("new-project", LONG).await?;
         let folder = app
             .client
             .wait()
@@ -174,18 +160,18 @@ async fn wizard_then_drag_restart_and_disk_edits() {
             .for_element(Locator::Css("[data-testid='wizard-folder']"))
             .await?;
         folder.send_keys(&repo_dir.display().to_string()).await?;
-        click(&app, "wizard-next").await?;
+        app.click("wizard-next", LONG).await?;
         // Not a repository: git init is offered (and on).
         app.client
             .wait()
             .at_most(LONG)
             .for_element(Locator::Css("[data-testid='wizard-clis']"))
             .await?;
-        click(&app, "wizard-next").await?;
-        click(&app, "pattern-leapfrog").await?;
-        click(&app, "wizard-next").await?;
-        click(&app, "wizard-next").await?;
-        click(&app, "wizard-finish").await?;
+        app.click("wizard-next", LONG).await?;
+        app.click("pattern-leapfrog", LONG).await?;
+        app.click("wizard-next", LONG).await?;
+        app.click("wizard-next", LONG).await?;
+        app.click("wizard-finish", LONG).await?;
         app.wait_until("the wizard to close", LONG, |app| async move {
             Ok(app
                 .exec(
@@ -207,7 +193,7 @@ async fn wizard_then_drag_restart_and_disk_edits() {
         );
 
         // 2. Drag T-002 from batch 2 to batch 1: the file on disk follows.
-        click(&app, "nav-board").await?;
+        app.click("nav-board", LONG).await?;
         wait_column(&app, "batch-2", &["T-002", "T-003"]).await?;
         pointer_drag(&app, "ticket-T-002", "batch-1").await?;
         wait_column(&app, "batch-1", &["T-001", "T-002"]).await?;
@@ -236,7 +222,7 @@ async fn wizard_then_drag_restart_and_disk_edits() {
     .await
     .expect("relaunch");
     let run = async {
-        click(&app, "nav-board").await?;
+        app.click("nav-board", LONG).await?;
         wait_column(&app, "batch-1", &["T-001", "T-002"]).await?;
         wait_column(&app, "batch-2", &["T-003"]).await?;
         let sidebar = app

@@ -138,19 +138,6 @@ async fn wait_attr(
     .await
 }
 
-async fn click(app: &App, testid: &str) -> Result<()> {
-    app.client
-        .wait()
-        .at_most(LONG)
-        .for_element(Locator::Css(&format!("[data-testid='{testid}']")))
-        .await
-        .with_context(|| format!("waiting for {testid}"))?
-        .click()
-        .await
-        .with_context(|| format!("clicking {testid}"))?;
-    Ok(())
-}
-
 /// The running project's name in the run bar ("" when none), read in one script: the element is
 /// re-rendered when the project changes, so a found element can go stale before its text is read.
 async fn run_project(app: &App) -> Result<String> {
@@ -254,7 +241,7 @@ async fn demo_project_runs_to_the_end_in_the_window() {
         );
 
         // The timeline shows a bar for every finished phase, from the recorded runs.
-        click(&app, "nav-timeline").await?;
+        app.click("nav-timeline", LONG).await?;
         for (phase, ..) in runs.iter().filter(|r| r.1 == "passed") {
             let (kind, batch) = phase
                 .trim_end_matches(')')
@@ -290,7 +277,7 @@ async fn an_agent_killed_mid_phase_shows_exited_and_its_phase_retries() {
 
         wait_attr(&app, "agent-builder", "status", "exited", LONG).await?;
         wait_attr(&app, "run-build(1)", "outcome", "crashed", LONG).await?;
-        click(&app, "retry-build(1)").await?;
+        app.click("retry-build(1)", LONG).await?;
         wait_attr(&app, "run-build(1)", "outcome", "running", LONG).await?;
         app.wait_until("the builder to run again", LONG, |app| async move {
             Ok(attr(app, "agent-builder", "status").await? != "exited")

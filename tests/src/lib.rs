@@ -277,6 +277,20 @@ impl App {
     }
 
     /// The pane's whole xterm.js buffer, one line per row.
+    /// Waits up to `timeout` for the element with `data-testid="{testid}"`, then clicks it.
+    pub async fn click(&self, testid: &str, timeout: Duration) -> Result<()> {
+        self.client
+            .wait()
+            .at_most(timeout)
+            .for_element(Locator::Css(&format!("[data-testid='{testid}']")))
+            .await
+            .with_context(|| format!("waiting for {testid}"))?
+            .click()
+            .await
+            .with_context(|| format!("clicking {testid}"))?;
+        Ok(())
+    }
+
     pub async fn pane_text(&self, pane: &str) -> Result<String> {
         self.pane_call(pane, "text").await
     }

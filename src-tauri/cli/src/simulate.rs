@@ -37,8 +37,12 @@ pub struct SimulateArgs {
 }
 
 pub fn run(args: SimulateArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.workload)
-        .with_context(|| format!("cannot read workload {}", args.workload.display()))?;
+    // A workload of the largest size it may describe (100 000 batches) is a few MB; long
+    // `builds_after` lists take more.
+    let bytes = leapfrog_engine::files::read_regular(&args.workload, "workload file", 64_000_000)
+        .map_err(anyhow::Error::msg)?;
+    let text = String::from_utf8(bytes)
+        .with_context(|| format!("{}: a workload is UTF-8 text", args.workload.display()))?;
     let workload = Workload::parse(&text)?;
     let priority = match args.priority.as_str() {
         "best" => None,
@@ -54,17 +58,17 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     if args.table {
         let rows = seed_table(&workload, &opts)?;
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&rows)?);
+            crate::handoff::print(&format!("{}\n", serde_json::to_string_pretty(&rows)?))?;
         } else {
-            print!("{}", render_table(&rows));
+            crate::handoff::print(&render_table(&rows))?;
         }
         return Ok(());
     }
     let out = simulate(&workload, &opts)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::handoff::print(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
     } else {
-        print!("{}", render(&out));
+        crate::handoff::print(&render(&out))?;
     }
     Ok(())
 }

@@ -253,6 +253,50 @@ fn workload_errors_are_named() {
     }
 }
 
+/// The limits of a workload are stated in the error: batches, phase runs, file size.
+#[test]
+fn workload_limits_are_stated() {
+    let batch = r#"{"design": 1, "build": 1, "review": 1}"#;
+    let batches = |n: usize, b: &str| vec![b; n].join(",");
+    let cases = [
+        (
+            format!(r#"{{AGENTS, "batches": [{}]}}"#, batches(100_001, batch)),
+            "impossible workload: 100001 batches (at most 100000)",
+        ),
+        (
+            format!(
+                r#"{{AGENTS, "batches": [{}]}}"#,
+                batches(
+                    1000,
+                    r#"{"design": 1, "build": 1, "review": 1, "fix": 1, "review_fails": 2500}"#
+                )
+            ),
+            "impossible workload: 5003000 phase runs before any re-check; Leapfrog simulates at \
+             most 5000000",
+        ),
+    ];
+    for (input, expect) in cases {
+        check_error(&input.replace("AGENTS", AGENTS), &[], expect);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.json");
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(70_000_000)
+        .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_leap"))
+        .args(["simulate", "--workload", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!(
+            "leap: {}: too large: 70 MB; Leapfrog reads workload files up to 64 MB\n",
+            path.display()
+        )
+    );
+}
+
 #[test]
 fn bad_arguments_are_named() {
     check_error(
@@ -265,14 +309,126 @@ fn bad_arguments_are_named() {
         &["--priority", "fastest"],
         "unknown priority `fastest`",
     );
-    let o = Command::new(env!("CARGO_BIN_EXE_leap"))
-        .args(["simulate", "--workload", "/nonexistent/workload.json"])
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.starts_with("leap: cannot read workload /nonexistent/workload.json"),
-        "{err}"
+    for (path, want) in [
+        (
+            "/nonexistent/workload.json",
+            "leap: /nonexistent/workload.json: cannot read: No such file",
+        ),
+        // A device is refused before it is read (it never ends).
+        (
+            "/dev/zero",
+            "leap: /dev/zero: is not a regular file (a device, FIFO or socket), not a workload file",
+        ),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_leap"))
+            .args(["simulate", "--workload", path])
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.starts_with(want), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+/// `leap simulate … | head -1`: a reader that stops early ends the output quietly, with no panic.
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("workload.json");
+    let batches: Vec<String> = (0..3000)
+        .map(|_| r#"{"design": 10, "build": 20, "review": 5}"#.to_string())
+        .collect();
+    let workload = SEED_WORKLOAD.replace(
+        &SEED_WORKLOAD
+            [SEED_WORKLOAD.find("\"batches\"").unwrap()..SEED_WORKLOAD.rfind('}').unwrap()],
+        &format!("\"batches\": [{}]\n", batches.join(",")),
     );
+    std::fs::write(&path, workload).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leap"))
+        .arg("simulate")
+        .arg("--workload")
+        .arg(&path)
+        .arg("--json")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe is closed here (dropped), long before the JSON of 3 000 batches is written.
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(status.success(), "{status}: {err}");
+}
+
+/// Rule 9: `milestones` in the workload file; plan(m) rows name their milestone, with no batch;
+/// counts that do not add up are refused in words.
+#[test]
+fn milestones_add_plan_rows() {
+    let with = SEED_WORKLOAD.replacen(
+        r#""recheck": 0,"#,
+        r#""recheck": 0, "milestones": [{"batches": 2}, {"batches": 1, "plan": 6}],"#,
+        1,
+    );
+    let out: Value = serde_json::from_str(&stdout(&leap(&with, &["--json"]))).unwrap();
+    let rows = out["schedule"].as_array().unwrap();
+    let plans: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r.get("milestone").is_some())
+        .collect();
+    assert_eq!(plans.len(), 1, "{out}");
+    let plan = plans[0];
+    assert_eq!(plan["phase"], "plan");
+    assert_eq!(plan["batch"], Value::Null);
+    assert_eq!(plan["milestone"], 2);
+    assert_eq!(plan["agent"], "claude");
+    let at = |phase: &str, batch: u64, key: &str| {
+        rows.iter()
+            .find(|r| r["phase"] == phase && r["batch"] == batch)
+            .unwrap()[key]
+            .as_f64()
+            .unwrap()
+    };
+    let (start, end) = (
+        plan["start"].as_f64().unwrap(),
+        plan["end"].as_f64().unwrap(),
+    );
+    assert_eq!(end - start, 6.0);
+    assert!(start >= at("design", 2, "end"));
+    assert!(at("design", 3, "start") >= end);
+    // plan(2) counts in the sequential time: 6 more than without milestones.
+    let without: Value = serde_json::from_str(&stdout(&leap(SEED_WORKLOAD, &["--json"]))).unwrap();
+    assert_eq!(
+        out["sequential_minutes"].as_f64().unwrap(),
+        without["sequential_minutes"].as_f64().unwrap() + 6.0
+    );
+    assert!(out["lower_bound_minutes"].as_f64() <= out["parallel_minutes"].as_f64());
+    // the human schedule names the milestone.
+    assert!(stdout(&leap(&with, &[])).contains("plan (milestone 2)"));
+
+    let bad = SEED_WORKLOAD.replacen(
+        r#""recheck": 0,"#,
+        r#""recheck": 0, "milestones": [{"batches": 2}, {"batches": 2, "plan": 6}],"#,
+        1,
+    );
+    check_error(
+        &bad,
+        &["--json"],
+        "milestones hold 2 + 2 = 4 batches, but there are 3 batches",
+    );
+    let unknown = SEED_WORKLOAD.replacen(
+        r#""recheck": 0,"#,
+        r#""recheck": 0, "milestones": [{"batches": 3, "minutes": 6}],"#,
+        1,
+    );
+    check_error(&unknown, &["--json"], "unknown field `minutes`");
 }

@@ -93,6 +93,7 @@ fn generate(rng: &mut SplitMix, config: usize, batches: usize) -> Workload {
             },
         ],
         batches: out,
+        milestones: Vec::new(),
     }
 }
 

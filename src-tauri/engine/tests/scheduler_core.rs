@@ -2,7 +2,7 @@
 //! small language, one event a line) and the expected transcript of effects.
 
 use leapfrog_engine::model::Pattern;
-use leapfrog_engine::scheduler::{Effect, Event, PhaseId, PhaseState, Plan, Scheduler};
+use leapfrog_engine::scheduler::{Effect, Estimates, Event, PhaseId, PhaseState, Plan, Scheduler};
 
 fn phase(kind: &str, n: u32) -> PhaseId {
     match kind {
@@ -499,11 +499,35 @@ mod random_events {
         }
     }
 
-    fn plan(pattern: u8, batches: u32, lookahead: Option<u32>, sync: Option<u32>) -> Plan {
+    /// `known`: every estimate is in the plan, as in the simulator (review failures expected too),
+    /// so the remaining paths are updated by propagation instead of a full pass.
+    fn plan(
+        pattern: u8,
+        batches: u32,
+        lookahead: Option<u32>,
+        sync: Option<u32>,
+        known: bool,
+    ) -> Plan {
         let pattern = [Pattern::Leapfrog, Pattern::Pipeline, Pattern::Specialist][pattern as usize];
         let mut p = Plan::preset(pattern, batches);
         p.lookahead = lookahead;
         p.sync_every = sync;
+        if known {
+            for (i, b) in p.batches.iter_mut().enumerate() {
+                let m = |x: usize| Some(((i * 7 + x * 3) % 5) as f64);
+                b.estimates = Estimates {
+                    design: m(1),
+                    build: m(2),
+                    review: m(3),
+                    fix: m(4),
+                    qa: m(5),
+                };
+                b.expected_review_fails = (i % 3) as u32;
+                b.qa = i % 2 == 0;
+            }
+            p.verify_estimate = Some(1.0);
+            p.recheck_estimate = Some(2.0);
+        }
         p
     }
 
@@ -519,8 +543,9 @@ mod random_events {
             events in proptest::collection::vec((0.0f64..5.0, any_event()), 0..60),
             // feed the dispatched phases back as finished, so runs get far.
             echo in any::<bool>(),
+            known in any::<bool>(),
         ) {
-            let plan = plan(pattern, batches, lookahead, sync);
+            let plan = plan(pattern, batches, lookahead, sync, known);
             let roles: HashMap<String, Vec<Role>> =
                 plan.agents.iter().map(|a| (a.id.clone(), a.roles.clone())).collect();
             let preamble: Vec<Role> = plan.preamble.iter().map(|p| p.role).collect();
@@ -553,6 +578,7 @@ mod random_events {
                                 PhaseId::Review { .. } => Role::Review,
                                 PhaseId::Fix { .. } => Role::Fix,
                                 PhaseId::Qa { .. } => Role::Qa,
+                                PhaseId::PlanMilestone { .. } => Role::Plan,
                                 PhaseId::Verify { .. } => panic!("verify dispatched to an agent"),
                             };
                             prop_assert!(roles[agent].contains(&need), "{agent} cannot run {phase}");

@@ -6,7 +6,9 @@ mod checker;
 
 use checker::validate_schedule;
 use leapfrog_engine::model::Role;
-use leapfrog_engine::scheduler::workload::{WorkloadAgent, WorkloadBatch, WorkloadPreamble};
+use leapfrog_engine::scheduler::workload::{
+    WorkloadAgent, WorkloadBatch, WorkloadMilestone, WorkloadPreamble,
+};
 use leapfrog_engine::scheduler::{simulate, PriorityRule, SimOptions, Workload};
 use proptest::prelude::*;
 
@@ -126,23 +128,50 @@ fn workload() -> impl Strategy<Value = Workload> {
                     Just(recheck),
                     Just(pre),
                     batches,
+                    milestones(n),
                 )
             },
         )
         .prop_map(
-            |(agents, lookahead, sync_every, verify_minutes, recheck, pre, batches)| Workload {
-                agents,
-                lookahead,
-                sync_every,
-                verify_minutes,
-                recheck,
-                preamble: pre
-                    .into_iter()
-                    .map(|(phase, minutes)| WorkloadPreamble { phase, minutes })
-                    .collect(),
-                batches,
+            |(agents, lookahead, sync_every, verify_minutes, recheck, pre, batches, milestones)| {
+                Workload {
+                    agents,
+                    lookahead,
+                    sync_every,
+                    verify_minutes,
+                    recheck,
+                    preamble: pre
+                        .into_iter()
+                        .map(|(phase, minutes)| WorkloadPreamble { phase, minutes })
+                        .collect(),
+                    batches,
+                    milestones,
+                }
             },
         )
+}
+
+/// Rule 9: none (one milestone), or the `n` batches cut into consecutive milestones, each after
+/// the first with a `plan(m)` of random minutes.
+fn milestones(n: usize) -> impl Strategy<Value = Vec<WorkloadMilestone>> {
+    prop_oneof![
+        1 => Just(Vec::new()),
+        1 => (
+            proptest::collection::vec(any::<bool>(), n - 1),
+            proptest::collection::vec(minutes(), n),
+        )
+            .prop_map(move |(cuts, plans)| {
+                let mut out = vec![WorkloadMilestone { batches: 1, plan: 0.0 }];
+                for (i, cut) in cuts.into_iter().enumerate() {
+                    if cut {
+                        out.push(WorkloadMilestone { batches: 1, plan: plans[i + 1] });
+                    } else {
+                        out.last_mut().unwrap().batches += 1;
+                    }
+                }
+                out
+            }),
+    ]
 }
 
 fn priority() -> impl Strategy<Value = Option<PriorityRule>> {

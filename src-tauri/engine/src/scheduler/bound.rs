@@ -1,7 +1,7 @@
 //! A provable lower bound on the makespan of any valid schedule of a workload.
 //!
-//! Build the dependency graph of every phase the workload must run (preamble, designs, builds,
-//! every review and fix, qa, verifies; re-checks are left out: they only add work), with
+//! Build the dependency graph of every phase the workload must run (preamble, `plan(m)` of each
+//! milestone after the first, designs, builds, every review and fix, qa, verifies; re-checks are left out: they only add work), with
 //! `head(j)` = longest path of predecessors before `j` starts and `tail(j)` = longest path of
 //! successors after `j` ends. Then:
 //!
@@ -30,7 +30,7 @@ struct Node {
 
 /// The lower bound in minutes.
 pub fn lower_bound(w: &Workload) -> f64 {
-    let (nodes, verifies) = graph(w);
+    let (nodes, verifies, phases) = graph(w);
     let len = nodes.len();
     let mut head = vec![0.0f64; len];
     for i in 0..len {
@@ -74,7 +74,9 @@ pub fn lower_bound(w: &Workload) -> f64 {
         }
         bound = bound.max(group_bound(&jobs, s.count_ones() as f64));
     }
-    bound.max(sync_chain_bound(&nodes, &head, &tail, &verifies, &groups))
+    bound.max(sync_chain_bound(
+        &nodes, phases, &head, &tail, &verifies, &groups,
+    ))
 }
 
 /// Sync points cut every schedule into segments. With `E` a lower bound on the end of the
@@ -85,13 +87,14 @@ pub fn lower_bound(w: &Workload) -> f64 {
 /// from `V` likewise give `C >= max(E_V, h) + sum p / |S| + min tail`.
 fn sync_chain_bound(
     nodes: &[Node],
+    phases: usize,
     head: &[f64],
     tail: &[f64],
     verifies: &[usize],
     groups: &[u64],
 ) -> f64 {
     let len = nodes.len();
-    if verifies.is_empty() || verifies.len().saturating_mul(len) > 250_000 {
+    if verifies.is_empty() || verifies.len().saturating_mul(phases) > 250_000 {
         return 0.0; // keep the bound cheap on huge workloads
     }
     let mut succ = vec![Vec::new(); len];
@@ -207,8 +210,15 @@ fn group_bound(jobs: &[(f64, f64, f64)], m: f64) -> f64 {
     best
 }
 
-/// The phases in topological order, and the verify nodes in order.
-fn graph(w: &Workload) -> (Vec<Node>, Vec<usize>) {
+/// The phases in topological order, the verify nodes in order, and how many nodes are phases.
+///
+/// A verify waits for every batch up to its sync point. Those edges are not listed one by one (a
+/// verify after every batch would give n²/2 of them): `upto[p]`, a node of no duration that no
+/// agent runs, waits for `accepted[p]` and `upto[p - 1]`, and the verify waits for `upto[p]`.
+/// Paths through these nodes are exactly the paths through the edges they replace, so every
+/// head, tail and bound is the same; they are left out of the node count that decides whether
+/// the sync-chain bound is cheap enough to compute.
+fn graph(w: &Workload) -> (Vec<Node>, Vec<usize>, usize) {
     let mut nodes: Vec<Node> = Vec::new();
     let mask_of = |role: crate::model::Role| -> u64 {
         w.agents
@@ -241,6 +251,8 @@ fn graph(w: &Workload) -> (Vec<Node>, Vec<usize>) {
     let mut design = vec![0usize; n];
     let mut build = vec![0usize; n];
     let mut accepted = vec![0usize; n];
+    let mut upto: Option<usize> = None;
+    let mut helpers = 0;
     let mut verifies: Vec<usize> = Vec::new();
     let (md, mb, mr, mf, mq) = (
         mask_of(Role::Design),
@@ -249,12 +261,37 @@ fn graph(w: &Workload) -> (Vec<Node>, Vec<usize>) {
         mask_of(Role::Fix),
         mask_of(Role::Qa),
     );
+    // rule 9: plan(m) waits for plan(m-1) (plan(2): the last preamble phase) and for the design
+    // of milestone m-1's last batch; the first design of milestone m waits for it.
+    let mp = mask_of(Role::Plan);
+    let mut milestone_first: Vec<(usize, f64)> = Vec::new();
+    let mut first = 0usize;
+    for m in w
+        .milestones
+        .iter()
+        .take(w.milestones.len().saturating_sub(1))
+    {
+        first += m.batches as usize;
+        milestone_first.push((first, 0.0));
+    }
+    for (i, m) in w.milestones.iter().skip(1).enumerate() {
+        milestone_first[i].1 = m.plan;
+    }
+    let mut next_plan = 0usize;
+    let mut last_plan = last;
     for (p, b) in w.batches.iter().enumerate() {
         let mut preds: Vec<usize> = if p == 0 {
             last.into_iter().collect()
         } else {
             vec![design[p - 1]]
         };
+        if milestone_first.get(next_plan).is_some_and(|&(f, _)| f == p) && p > 0 {
+            let plan_preds = last_plan.into_iter().chain([design[p - 1]]).collect();
+            let id = push(&mut nodes, milestone_first[next_plan].1, mp, plan_preds);
+            preds.push(id);
+            last_plan = Some(id);
+            next_plan += 1;
+        }
         if let Some(l) = w.lookahead {
             if p > l as usize {
                 preds.push(accepted[p - l as usize - 1]);
@@ -282,14 +319,20 @@ fn graph(w: &Workload) -> (Vec<Node>, Vec<usize>) {
             prev = push(&mut nodes, b.qa, mq, vec![prev]);
         }
         accepted[p] = push(&mut nodes, 0.0, 0, vec![prev]);
+        if verify {
+            let preds = upto.into_iter().chain([accepted[p]]).collect();
+            upto = Some(push(&mut nodes, 0.0, 0, preds));
+            helpers += 1;
+        }
         if k > 0 && (p + 1) % k == 0 && verifies.len() < regular {
-            let id = push(&mut nodes, w.verify_minutes, 0, accepted[..=p].to_vec());
+            let id = push(&mut nodes, w.verify_minutes, 0, upto.into_iter().collect());
             verifies.push(id);
         }
     }
     if final_one {
-        let id = push(&mut nodes, w.verify_minutes, 0, accepted.clone());
+        let id = push(&mut nodes, w.verify_minutes, 0, upto.into_iter().collect());
         verifies.push(id);
     }
-    (nodes, verifies)
+    let phases = nodes.len() - helpers;
+    (nodes, verifies, phases)
 }

@@ -7,7 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::estimate::{default_minutes, Estimator};
 use super::plan::{Plan, PriorityRule};
+use super::ready::{Entry, Key, ReadyIndex, Total, WaitingBuilds, CLASSES, SLOTS};
 use crate::model::Role;
+
+/// The role a ready phase unlocks next, by class of the ready index (none, build, review, fix).
+const CLASS_ROLES: [Option<Role>; CLASSES] =
+    [None, Some(Role::Build), Some(Role::Review), Some(Role::Fix)];
 
 /// Minutes since the start of the run.
 pub type Minutes = f64;
@@ -89,6 +94,12 @@ pub enum PhaseId {
     Verify {
         sync: u32,
     },
+    /// `plan(m)`: writes milestone `milestone`'s batches (`milestone >= 2`; milestone 1 is planned
+    /// by the preamble). Its kind is [`PhaseKind::Preamble`] (a planning phase; estimates are
+    /// learned with the preamble's).
+    PlanMilestone {
+        milestone: u32,
+    },
 }
 
 impl PhaseId {
@@ -102,6 +113,7 @@ impl PhaseId {
             PhaseId::Qa { .. } => PhaseKind::Qa,
             PhaseId::Recheck { .. } => PhaseKind::Recheck,
             PhaseId::Verify { .. } => PhaseKind::Verify,
+            PhaseId::PlanMilestone { .. } => PhaseKind::Preamble,
         }
     }
 
@@ -113,7 +125,17 @@ impl PhaseId {
             | PhaseId::Fix { batch }
             | PhaseId::Qa { batch }
             | PhaseId::Recheck { batch } => Some(batch),
-            PhaseId::Preamble { .. } | PhaseId::Verify { .. } => None,
+            PhaseId::Preamble { .. } | PhaseId::Verify { .. } | PhaseId::PlanMilestone { .. } => {
+                None
+            }
+        }
+    }
+
+    /// The milestone a `plan(m)` phase plans.
+    pub fn milestone(self) -> Option<u32> {
+        match self {
+            PhaseId::PlanMilestone { milestone } => Some(milestone),
+            _ => None,
         }
     }
 }
@@ -123,6 +145,7 @@ impl std::fmt::Display for PhaseId {
         match self {
             PhaseId::Preamble { index } => write!(f, "preamble phase {}", index + 1),
             PhaseId::Verify { sync } => write!(f, "verify({sync})"),
+            PhaseId::PlanMilestone { milestone } => write!(f, "plan({milestone})"),
             other => write!(
                 f,
                 "{}({})",
@@ -406,6 +429,10 @@ struct Cache {
     tails: Vec<[Minutes; 6]>,
     tail_preamble: Vec<Minutes>,
     tail_verify: Vec<Minutes>,
+    /// Remaining-path lengths of `plan(m)`, `m >= 2` (index `m - 2`).
+    tail_plan: Vec<Minutes>,
+    /// The position of the first batch of milestone `m >= 2` (index `m - 2`).
+    milestone_first: Vec<usize>,
     /// `chain_next[p]`: the first position >= p whose build does not simply wait for the build
     /// before it (`n` if none).
     chain_next: Vec<usize>,
@@ -413,6 +440,28 @@ struct Cache {
     suffix_build: Vec<Minutes>,
     /// Tails of this position and earlier ones are stale.
     dirty_hi: Option<usize>,
+    /// The positions whose own state changed since the tails were computed.
+    tail_seeds: Vec<usize>,
+    /// Every estimate is in the plan (the simulator): tails depend only on the plan and the
+    /// batches' states, and are recomputed by [`Scheduler::propagate_tails`].
+    known_estimates: bool,
+    /// The ready batch phases, updated position by position ([`super::ready`]).
+    ready: ReadyIndex,
+    /// The waiting builds by position, for the cascade.
+    waiting: WaitingBuilds,
+}
+
+/// Which of a position's computed values changed ([`Scheduler::tails_at`]).
+#[derive(Debug, Default, Clone, Copy)]
+struct TailsChanged {
+    design: bool,
+    build: bool,
+    /// The suffix maximum of build tails at this position.
+    suffix: bool,
+    /// The tail of the regular verify that follows this position.
+    verify: bool,
+    /// The tail of the `plan(m)` whose milestone starts at this position.
+    plan: bool,
 }
 
 /// Why a plan cannot be scheduled.
@@ -428,6 +477,14 @@ pub enum PlanError {
     NoAgent { what: String, role: &'static str },
     #[error("invalid estimate for {0}: must be a finite number of minutes >= 0")]
     BadEstimate(String),
+    #[error("milestones hold {counts} = {sum} batches, but there are {batches} batches")]
+    MilestoneCounts {
+        counts: String,
+        sum: u64,
+        batches: usize,
+    },
+    #[error("milestone {0} has no batches")]
+    EmptyMilestone(u32),
 }
 
 /// The scheduler's whole state: serialisable, so the app can persist it between runs.
@@ -440,6 +497,9 @@ pub struct Scheduler {
     /// Batches in their current order (position = index); `plan.batches` is kept in the same order.
     batches: Vec<BatchRt>,
     verifies: Vec<Slot>,
+    /// `plan(m)` for milestones `m >= 2` (index `m - 2`): rule 9.
+    #[serde(default)]
+    plans: Vec<Slot>,
     estimator: Estimator,
     /// Every position before this one is accepted.
     first_unaccepted: usize,
@@ -465,6 +525,10 @@ pub struct Scheduler {
     /// this project's finished phases compared to their defaults). The live scheduler keeps 1.
     #[serde(skip)]
     default_pace: Option<f64>,
+    /// Only in the simulator: cascade flags are counted here instead of being effects (a review
+    /// failing while the designs are far ahead flags thousands of batches, each time).
+    #[serde(skip)]
+    flags_counted: Option<usize>,
 }
 
 impl Scheduler {
@@ -488,6 +552,7 @@ impl Scheduler {
             preamble: vec![Slot::Waiting; plan.preamble.len()],
             batches: plan.batches.iter().map(|b| BatchRt::new(b.id)).collect(),
             verifies: Vec::new(),
+            plans: vec![Slot::Waiting; plan.milestones.len().saturating_sub(1)],
             estimator: Estimator::new(agents.len()),
             agents,
             first_unaccepted: 0,
@@ -499,6 +564,7 @@ impl Scheduler {
             finished_at: None,
             cache: Cache::default(),
             default_pace: None,
+            flags_counted: None,
             plan,
         };
         s.verifies = vec![Slot::Waiting; s.sync_count()];
@@ -518,6 +584,7 @@ impl Scheduler {
         self.first_unaccepted == self.batches.len()
             && self.preamble.iter().all(|s| s.done())
             && self.verifies.iter().all(|s| s.done())
+            && self.plans.iter().all(|s| s.done())
     }
 
     /// Batch ids in their current order.
@@ -592,6 +659,26 @@ impl Scheduler {
             + (c.suffix_build.capacity() + c.tail_verify.capacity() + c.tail_preamble.capacity())
                 * size_of::<Minutes>()
             + c.chain_next.capacity() * size_of::<usize>()
+            + c.ready.memory_bytes()
+            + c.waiting.memory_bytes()
+    }
+
+    /// Cascade flags are counted (read them with [`Scheduler::counted_flags`]) instead of
+    /// returned as [`Effect::FlagRecheck`]s: the simulator only counts them.
+    pub(super) fn count_flags(&mut self) {
+        self.flags_counted = Some(0);
+    }
+
+    /// The cascade flags counted since [`Scheduler::count_flags`].
+    pub(super) fn counted_flags(&self) -> usize {
+        self.flags_counted.unwrap_or(0)
+    }
+
+    /// (the build at `p` is waiting, and its batch is not flagged for a re-check).
+    fn build_waiting(&self, p: usize) -> (bool, bool) {
+        let b = &self.batches[p];
+        let waiting = b.build.waiting();
+        (waiting, waiting && !b.needs_recheck)
     }
 
     /// The learned estimates.
@@ -630,7 +717,9 @@ impl Scheduler {
         }
         let mut effects = sim.step(Event::Tick { at: now });
         // Every phase once, fixes and re-checks aside (reviews pass): a bound on the steps.
-        let limit = 8 * (sim.batches.len() + sim.preamble.len() + sim.verifies.len()) + 16;
+        let limit = 8
+            * (sim.batches.len() + sim.preamble.len() + sim.verifies.len() + sim.plans.len())
+            + 16;
         for _ in 0..limit {
             for e in effects.drain(..) {
                 match e {
@@ -718,6 +807,17 @@ impl Scheduler {
         (m >= 1).then(|| m - 1)
     }
 
+    /// The positions whose builds wait for verify index `m` ([`Self::build_gate`]).
+    fn gated_by(&self, m: usize) -> std::ops::Range<usize> {
+        let (k, n) = (self.k(), self.batches.len());
+        let (regular, _) = self.sync_shape();
+        if self.verifies.is_empty() || k == 0 || m + 1 > regular {
+            return 0..0;
+        }
+        let end = if m + 1 == regular { n } else { (m + 2) * k };
+        ((m + 1) * k).min(n)..end.min(n)
+    }
+
     /// The first verify index that waits for the batch at position `pos`.
     fn first_verify_after(&self, pos: usize) -> Option<usize> {
         if self.verifies.is_empty() {
@@ -741,7 +841,35 @@ impl Scheduler {
             if let Some(hi) = self.cache.dirty_hi {
                 // positions before the first unaccepted one are never asked for again.
                 let lo = self.first_unaccepted.min(hi);
-                self.compute_tails(lo, hi);
+                if self.cache.known_estimates && lo == self.first_unaccepted {
+                    // debug builds check the result against computing every position again.
+                    #[cfg(debug_assertions)]
+                    let reference = (self.batches.len() <= 300).then(|| {
+                        let mut all = self.clone();
+                        all.compute_tails(lo, hi);
+                        all.cache
+                    });
+                    let seeds = std::mem::take(&mut self.cache.tail_seeds);
+                    self.propagate_tails(lo, &seeds);
+                    #[cfg(debug_assertions)]
+                    if let Some(all) = reference {
+                        let bits = |c: &Cache| {
+                            let t = c.tails.iter().flatten();
+                            t.chain(&c.suffix_build)
+                                .chain(&c.tail_verify)
+                                .chain(&c.tail_plan)
+                                .chain(&c.tail_preamble)
+                                .map(|x| x.to_bits())
+                                .collect::<Vec<u64>>()
+                        };
+                        assert!(
+                            bits(&self.cache) == bits(&all),
+                            "tails differ from a full pass"
+                        );
+                    }
+                } else {
+                    self.compute_tails(lo, hi);
+                }
             }
             return;
         }
@@ -773,9 +901,49 @@ impl Scheduler {
             chain_next[p] = if chained { chain_next[p + 1] } else { p };
         }
         self.cache.chain_next = chain_next;
+        // rule 9: where each milestone after the first starts.
+        let mut first = 0usize;
+        self.cache.milestone_first = self
+            .plan
+            .milestones
+            .iter()
+            .take(self.plans.len())
+            .map(|m| {
+                first += m.batches as usize;
+                first
+            })
+            .collect();
+        // `rechecks` lists the positions flagged for a re-check (a state saved before it existed
+        // has none): the ready phases are read from the flags.
+        self.rechecks = (0..n).filter(|&p| self.batches[p].needs_recheck).collect();
+        let pending = self
+            .cache
+            .builds_after
+            .iter()
+            .map(|list| {
+                list.iter()
+                    .filter(|&&a| !self.batches[a].build.done())
+                    .count() as u32
+            })
+            .collect();
+        self.cache.ready = ReadyIndex::new(n, pending);
+        let e = |b: &super::plan::BatchSpec| {
+            let e = b.estimates;
+            [e.design, e.build, e.review, e.fix, e.qa]
+                .iter()
+                .all(Option::is_some)
+        };
+        self.cache.known_estimates = self.plan.batches.iter().all(e)
+            && self.plan.verify_estimate.is_some()
+            && self.plan.recheck_estimate.is_some()
+            && self.plan.milestones[1.min(self.plan.milestones.len())..]
+                .iter()
+                .all(|m| m.plan_estimate.is_some());
+        self.cache.waiting = WaitingBuilds::new(n, |p| self.build_waiting(p));
         self.cache.tails.clear();
         self.cache.suffix_build.clear();
         self.cache.tail_verify.clear();
+        self.cache.tail_plan.clear();
         self.compute_tails(0, n.saturating_sub(1));
         self.cache.valid = true;
     }
@@ -817,6 +985,16 @@ impl Scheduler {
         self.estimate(known, kind, Some(role))
     }
 
+    /// The estimate of `plan(i + 2)`.
+    fn plan_estimate(&self, i: usize) -> Minutes {
+        let known = self
+            .plan
+            .milestones
+            .get(i + 1)
+            .and_then(|m| m.plan_estimate);
+        self.estimate(known, PhaseKind::Preamble, Some(Role::Plan))
+    }
+
     fn verify_estimate(&self) -> Minutes {
         self.estimate(self.plan.verify_estimate, PhaseKind::Verify, None)
     }
@@ -826,74 +1004,102 @@ impl Scheduler {
     /// from `hi` down to `lo`, reading the cached values of positions after `hi`.
     fn compute_tails(&mut self, lo: usize, hi: usize) {
         let n = self.batches.len();
+        let mut cache = self.tails_begin();
+        if n > 0 {
+            for p in (lo..=hi.min(n - 1)).rev() {
+                self.tails_at(&mut cache, p);
+            }
+        }
+        self.tails_end(cache);
+    }
+
+    /// The remaining paths after the positions in `seeds` changed, when every estimate is known
+    /// (the simulator): only the positions whose inputs changed are computed again, latest first,
+    /// instead of every position from the first unaccepted batch on. Every position from `lo` on
+    /// holds what computing it again would give (its inputs are its own state and the values of
+    /// later positions), so the result is the one [`Self::compute_tails`]`(lo, max seed)` gives.
+    fn propagate_tails(&mut self, lo: usize, seeds: &[usize]) {
+        let n = self.batches.len();
         let lookahead = self.plan.lookahead.map(|l| l as usize);
-        let v = self.verify_estimate();
-        let (regular, final_one) = self.sync_shape();
         let k = self.k();
+        let mut cache = self.tails_begin();
+        let mut todo: std::collections::BTreeSet<usize> = seeds
+            .iter()
+            .copied()
+            .filter(|&p| p >= lo && p < n)
+            .collect();
+        while let Some(p) = todo.pop_last() {
+            let changed = self.tails_at(&mut cache, p);
+            let mut again = |q: usize| {
+                if q >= lo {
+                    todo.insert(q);
+                }
+            };
+            if changed.design {
+                // the design before it, and the batch whose acceptance gates it (lookahead).
+                if let Some(q) = p.checked_sub(1) {
+                    again(q);
+                }
+                if let Some(q) = lookahead.and_then(|l| p.checked_sub(l + 1)) {
+                    again(q);
+                }
+            }
+            if changed.build {
+                for &q in &cache.builds_after[p] {
+                    again(q);
+                }
+            }
+            if changed.suffix {
+                if let Some(q) = p.checked_sub(1) {
+                    again(q);
+                }
+            }
+            if changed.plan {
+                // the design of the previous milestone's last batch, and the plan before it.
+                if let Some(q) = p.checked_sub(1) {
+                    again(q);
+                }
+                if let Ok(i) = cache.milestone_first.binary_search(&p) {
+                    if let Some(q) = i.checked_sub(1).map(|j| cache.milestone_first[j]) {
+                        again(q);
+                    }
+                }
+            }
+            if changed.verify {
+                // the batches whose acceptance this verify waits for first.
+                let m = (p + 1) / k - 1;
+                for q in m * k..p {
+                    again(q);
+                }
+            }
+        }
+        self.tails_end(cache);
+    }
+
+    fn tails_begin(&mut self) -> Cache {
+        let n = self.batches.len();
         let mut cache = std::mem::take(&mut self.cache);
         cache.tails.resize(n, [0.0; 6]);
         cache.suffix_build.resize(n + 1, 0.0);
         cache.tail_verify.resize(self.verifies.len(), 0.0);
-        if final_one {
+        cache.tail_plan.resize(self.plans.len(), 0.0);
+        if self.sync_shape().1 {
             // the final verify has no successors.
             if let Some(last) = cache.tail_verify.last_mut() {
-                *last = v;
+                *last = self.verify_estimate();
             }
         }
-        for p in (lo..=hi.min(n.saturating_sub(1))).rev() {
-            if n == 0 {
-                break;
-            }
-            // regular verify m follows position (m+1)k - 1 and precedes every later build.
-            if k > 0 && (p + 1).is_multiple_of(k) {
-                let m = (p + 1) / k - 1;
-                if m < regular && m < cache.tail_verify.len() {
-                    cache.tail_verify[m] = v + cache.suffix_build[p + 1];
-                }
-            }
-            let b = &self.batches[p];
-            let spec = &self.plan.batches[p];
-            // acceptance: gates design(p + L + 1) and the next verify.
-            let mut t_acc: f64 = 0.0;
-            if let Some(l) = lookahead {
-                let next = p + l + 1;
-                if next < n {
-                    t_acc = t_acc.max(cache.tails[next][0]);
-                }
-            }
-            if let Some(m) = self.first_verify_after(p) {
-                t_acc = t_acc.max(cache.tail_verify[m]);
-            }
-            let qa = if spec.qa {
-                self.batch_estimate(p, PhaseKind::Qa)
-            } else {
-                0.0
-            };
-            let t_qa = qa + t_acc;
-            let r = self.batch_estimate(p, PhaseKind::Review);
-            let fx = self.batch_estimate(p, PhaseKind::Fix);
-            let remaining_fails = spec.expected_review_fails.saturating_sub(b.fails) as f64;
-            let t_review = (remaining_fails + 1.0) * r + remaining_fails * fx + t_qa;
-            let t_fix = fx + t_review;
-            let bd = self.batch_estimate(p, PhaseKind::Build);
-            let mut after_build = if b.fix_pending { t_fix } else { t_review };
-            for &d in &cache.dependents[p] {
-                after_build = after_build.max(cache.tails[d][1]);
-            }
-            let t_build = bd + after_build;
-            let d = self.batch_estimate(p, PhaseKind::Design);
-            let next_design = if p + 1 < n {
-                cache.tails[p + 1][0]
-            } else {
-                0.0
-            };
-            let t_design = d + t_build.max(next_design);
-            let rc = self.batch_estimate(p, PhaseKind::Recheck);
-            cache.tails[p] = [t_design, t_build, t_review, t_fix, t_qa, rc + t_build];
-            cache.suffix_build[p] = cache.suffix_build[p + 1].max(t_build);
-        }
+        cache
+    }
+
+    fn tails_end(&mut self, mut cache: Cache) {
+        let n = self.batches.len();
         let mut tail_pre = vec![0.0; self.preamble.len()];
         let mut next = if n > 0 { cache.tails[0][0] } else { 0.0 };
+        if let Some(&t) = cache.tail_plan.first() {
+            // plan(2) waits for the last preamble phase.
+            next = next.max(t);
+        }
         for i in (0..self.preamble.len()).rev() {
             let spec = &self.plan.preamble[i];
             next += self.estimate(spec.estimate, PhaseKind::Preamble, Some(spec.role));
@@ -901,7 +1107,91 @@ impl Scheduler {
         }
         cache.tail_preamble = tail_pre;
         cache.dirty_hi = None;
+        cache.tail_seeds.clear();
         self.cache = cache;
+    }
+
+    /// Computes position `p`'s remaining paths (and the verify that follows it) from the values
+    /// of later positions; says which of its values changed.
+    fn tails_at(&self, cache: &mut Cache, p: usize) -> TailsChanged {
+        let n = self.batches.len();
+        let lookahead = self.plan.lookahead.map(|l| l as usize);
+        let v = self.verify_estimate();
+        let (regular, _) = self.sync_shape();
+        let k = self.k();
+        let mut changed = TailsChanged::default();
+        // regular verify m follows position (m+1)k - 1 and precedes every later build.
+        if k > 0 && (p + 1).is_multiple_of(k) {
+            let m = (p + 1) / k - 1;
+            if m < regular && m < cache.tail_verify.len() {
+                let t = v + cache.suffix_build[p + 1];
+                changed.verify = t.to_bits() != cache.tail_verify[m].to_bits();
+                cache.tail_verify[m] = t;
+            }
+        }
+        let b = &self.batches[p];
+        let spec = &self.plan.batches[p];
+        // acceptance: gates design(p + L + 1) and the next verify.
+        let mut t_acc: f64 = 0.0;
+        if let Some(l) = lookahead {
+            let next = p + l + 1;
+            if next < n {
+                t_acc = t_acc.max(cache.tails[next][0]);
+            }
+        }
+        if let Some(m) = self.first_verify_after(p) {
+            t_acc = t_acc.max(cache.tail_verify[m]);
+        }
+        let qa = if spec.qa {
+            self.batch_estimate(p, PhaseKind::Qa)
+        } else {
+            0.0
+        };
+        let t_qa = qa + t_acc;
+        let r = self.batch_estimate(p, PhaseKind::Review);
+        let fx = self.batch_estimate(p, PhaseKind::Fix);
+        let remaining_fails = spec.expected_review_fails.saturating_sub(b.fails) as f64;
+        let t_review = (remaining_fails + 1.0) * r + remaining_fails * fx + t_qa;
+        let t_fix = fx + t_review;
+        let bd = self.batch_estimate(p, PhaseKind::Build);
+        let mut after_build = if b.fix_pending { t_fix } else { t_review };
+        for &d in &cache.dependents[p] {
+            after_build = after_build.max(cache.tails[d][1]);
+        }
+        let t_build = bd + after_build;
+        let d = self.batch_estimate(p, PhaseKind::Design);
+        let mut next_design = if p + 1 < n {
+            cache.tails[p + 1][0]
+        } else {
+            0.0
+        };
+        if let Ok(i) = cache.milestone_first.binary_search(&(p + 1)) {
+            // rule 9: plan(m) waits for the design of milestone m-1's last batch.
+            next_design = next_design.max(cache.tail_plan[i]);
+        }
+        let t_design = d + t_build.max(next_design);
+        let rc = self.batch_estimate(p, PhaseKind::Recheck);
+        let tails = [t_design, t_build, t_review, t_fix, t_qa, rc + t_build];
+        let old = cache.tails[p];
+        let differs = |i: usize| tails[i].to_bits() != old[i].to_bits();
+        changed.design = differs(0);
+        changed.build = differs(1);
+        if (0..6).any(differs) {
+            // the priorities of its ready phases changed.
+            cache.ready.mark(p);
+        }
+        cache.tails[p] = tails;
+        if let Ok(i) = cache.milestone_first.binary_search(&p) {
+            // plan(m) precedes the first design of milestone m and plan(m+1).
+            let later = cache.tail_plan.get(i + 1).copied().unwrap_or(0.0);
+            let t = self.plan_estimate(i) + t_design.max(later);
+            changed.plan = t.to_bits() != cache.tail_plan[i].to_bits();
+            cache.tail_plan[i] = t;
+        }
+        let suffix = cache.suffix_build[p + 1].max(t_build);
+        changed.suffix = suffix.to_bits() != cache.suffix_build[p].to_bits();
+        cache.suffix_build[p] = suffix;
+        changed
     }
 
     /// Structure changed (re-order, skip): rebuild everything.
@@ -912,6 +1202,7 @@ impl Scheduler {
     /// Something at position `p` changed: remaining paths of `p` and earlier positions change.
     fn invalidate_tails(&mut self, p: usize) {
         self.cache.dirty_hi = Some(self.cache.dirty_hi.map_or(p, |h| h.max(p)));
+        self.cache.tail_seeds.push(p);
     }
 
     // ----- applying events -----
@@ -933,9 +1224,14 @@ impl Scheduler {
             PhaseId::Verify { sync } => (sync as usize)
                 .checked_sub(1)
                 .and_then(|i| self.verifies.get_mut(i)),
+            PhaseId::PlanMilestone { milestone } => (milestone as usize)
+                .checked_sub(2)
+                .and_then(|i| self.plans.get_mut(i)),
             other => {
                 self.ensure_cache();
                 let pos = *self.cache.pos.get(&other.batch()?)?;
+                self.cache.ready.mark(pos);
+                self.cache.waiting.touch(pos);
                 self.batches[pos].slot_mut(other.kind())
             }
         }
@@ -1032,7 +1328,10 @@ impl Scheduler {
 
     fn with_batch(&mut self, id: u32, effects: &mut Vec<Effect>, f: impl FnOnce(&mut BatchRt)) {
         match self.cache.pos.get(&id) {
-            Some(&p) => f(&mut self.batches[p]),
+            Some(&p) => {
+                f(&mut self.batches[p]);
+                self.cache.ready.mark(p);
+            }
             None => self.notify(effects, format!("ignored: unknown batch {id}")),
         }
     }
@@ -1075,6 +1374,21 @@ impl Scheduler {
             return self.notify(effects, format!("ignored: {phase} is not running"));
         };
         *slot = Slot::Done;
+        match phase {
+            // the builds waiting for this one wait for one build less.
+            PhaseId::Build { batch } => {
+                let c = &mut self.cache;
+                for &d in &c.dependents[c.pos[&batch]] {
+                    c.ready.pending_builds[d] -= 1;
+                    c.ready.mark(d);
+                }
+            }
+            PhaseId::Verify { sync } if passed => {
+                let gated = self.gated_by(sync as usize - 1);
+                self.cache.ready.mark_range(gated);
+            }
+            _ => {}
+        }
         if phase.kind() != PhaseKind::Verify {
             self.agents[agent].running = None;
             self.estimator.observe(agent, phase.kind(), now - since);
@@ -1158,31 +1472,78 @@ impl Scheduler {
     fn cascade(&mut self, p: usize, effects: &mut Vec<Effect>) {
         let failed_batch = self.batches[p].id;
         let now = self.now;
-        for c in p + 1..self.batches.len() {
-            let b = &mut self.batches[c];
-            if !b.design.done() {
-                // designs run in order: no later design is done either.
-                break;
+        // Designs run in order: the flagged batches end at the first design after `p` not done
+        // (every design before the design cursor is done).
+        let n = self.batches.len();
+        let mut end = self.design_cursor.max(p + 1);
+        while end < n && self.batches[end].design.done() {
+            end += 1;
+        }
+        let mut waiting = std::mem::take(&mut self.cache.waiting);
+        waiting.refresh(|c| self.build_waiting(c));
+        #[cfg(debug_assertions)]
+        if n <= 300 {
+            let scan = (p + 1..n)
+                .take_while(|&c| self.batches[c].design.done())
+                .filter(|&c| self.batches[c].build.waiting())
+                .count();
+            assert_eq!(
+                waiting.count(p + 1..end),
+                scan,
+                "cascade count differs from a scan"
+            );
+        }
+        // Every waiting build in (p, end) is flagged. Its batch gets a re-check (when re-check
+        // tasks are on): one more if its re-check is running, none if one is pending.
+        let recheck = |s: &mut Self, c: usize| {
+            let b = &mut s.batches[c];
+            match b.recheck {
+                Slot::Running { .. } => b.recheck_again = true,
+                _ if b.needs_recheck => {} // one pending re-check covers it
+                _ => {
+                    b.needs_recheck = true;
+                    b.recheck = Slot::Waiting;
+                    s.rechecks.insert(c);
+                }
             }
-            if b.build.waiting() {
-                if self.plan.recheck_tasks {
-                    match b.recheck {
-                        Slot::Running { .. } => b.recheck_again = true,
-                        _ if b.needs_recheck => {} // one pending re-check covers it
-                        _ => {
-                            b.needs_recheck = true;
-                            b.recheck = Slot::Waiting;
-                            self.rechecks.insert(c);
+            s.cache.ready.mark(c);
+        };
+        if let Some(count) = self.flags_counted.as_mut() {
+            // Only the count, and the batches whose state changes: those not flagged yet, and
+            // those whose re-check is running (at most one per agent).
+            *count += waiting.count(p + 1..end);
+            if self.plan.recheck_tasks {
+                let mut c = p + 1;
+                while let Some(q) = waiting.next_unflagged(c, end) {
+                    recheck(self, q);
+                    waiting.touch(q);
+                    c = q + 1;
+                }
+                for a in 0..self.agents.len() {
+                    if let Some(PhaseId::Recheck { batch }) = self.agents[a].running {
+                        let q = self.cache.pos[&batch];
+                        if q > p && q < end && self.batches[q].build.waiting() {
+                            recheck(self, q);
                         }
                     }
                 }
+            }
+        } else {
+            let mut c = p + 1;
+            while let Some(q) = waiting.next_waiting(c, end) {
+                if self.plan.recheck_tasks {
+                    recheck(self, q);
+                    waiting.touch(q);
+                }
                 effects.push(Effect::FlagRecheck {
-                    batch: b.id,
+                    batch: self.batches[q].id,
                     failed_batch,
                     at: now,
                 });
+                c = q + 1;
             }
         }
+        self.cache.waiting = waiting;
     }
 
     fn skip(&mut self, phase: PhaseId, effects: &mut Vec<Effect>) {
@@ -1270,6 +1631,10 @@ impl Scheduler {
             PhaseId::Preamble { index } => self.plan.preamble.get(index as usize)?.estimate,
             PhaseId::Verify { .. } => self.plan.verify_estimate,
             PhaseId::Recheck { .. } => self.plan.recheck_estimate,
+            PhaseId::PlanMilestone { milestone } => {
+                let i = (milestone as usize).checked_sub(1)?;
+                self.plan.milestones.get(i)?.plan_estimate
+            }
             other => {
                 let p = *self.cache.pos.get(&other.batch()?)?;
                 let e = &self.plan.batches[p].estimates;
@@ -1299,12 +1664,211 @@ impl Scheduler {
             PhaseId::Review { .. } => Role::Review,
             PhaseId::Fix { .. } => Role::Fix,
             PhaseId::Qa { .. } => Role::Qa,
+            PhaseId::PlanMilestone { .. } => Role::Plan,
             PhaseId::Verify { .. } => return None,
         })
     }
 
-    /// Every phase whose dependencies all hold and that is not held, with its remaining path.
-    fn ready(&self) -> Vec<(PhaseId, usize, Minutes)> {
+    /// The ready phases the index does not hold: the next preamble phase (and `false`: nothing
+    /// else is ready before the preamble is done), else the next design (and `true`: the batch
+    /// phases in the index are ready too).
+    fn ready_outside_index(&self) -> (Option<(PhaseId, usize, Minutes)>, bool) {
+        if let Some(i) = self.preamble.iter().position(|s| !s.done()) {
+            let phase = self.preamble[i].waiting().then(|| {
+                (
+                    PhaseId::Preamble { index: i as u32 },
+                    0,
+                    self.cache.tail_preamble[i],
+                )
+            });
+            return (phase, false);
+        }
+        if let Some(plan) = self.ready_plan() {
+            // the next design waits for it (or, after skips, may wait for nothing: it follows).
+            return (Some(plan), true);
+        }
+        let p = self.design_cursor;
+        let design = self.batches.get(p).and_then(|b| {
+            let ahead_ok = match self.plan.lookahead.map(|l| l as usize) {
+                Some(l) if p > l => self.batches[p - l - 1].accepted,
+                _ => true,
+            };
+            (b.design.waiting() && ahead_ok && !b.paused && self.design_planned(p))
+                .then(|| (PhaseId::Design { batch: b.id }, p, self.cache.tails[p][0]))
+        });
+        (design, true)
+    }
+
+    /// Rule 9: the ready `plan(m)`, if any (the preamble is done). Plans run in order: only the
+    /// first not done can be ready, once the design of the previous milestone's last batch is
+    /// done. Its position is its milestone's first.
+    fn ready_plan(&self) -> Option<(PhaseId, usize, Minutes)> {
+        let i = self.plans.iter().position(|s| !s.done())?;
+        let first = self.cache.milestone_first[i];
+        (self.plans[i].waiting() && self.batches[first - 1].design.done()).then(|| {
+            (
+                PhaseId::PlanMilestone {
+                    milestone: i as u32 + 2,
+                },
+                first,
+                self.cache.tail_plan[i],
+            )
+        })
+    }
+
+    /// Rule 9: the design at position `p` waits for the `plan(m)` of the milestone it starts.
+    fn design_planned(&self, p: usize) -> bool {
+        match self.cache.milestone_first.binary_search(&p) {
+            Ok(i) => self.plans[i].done(),
+            Err(_) => true,
+        }
+    }
+
+    /// The ready phases of the batch at position `p` (in `[first_unaccepted, design_cursor)`):
+    /// what [`Self::ready_scan`] finds there. (It skips the batches chained to a build that is not
+    /// done, where only re-checks can be ready; here they are found the same way as elsewhere.)
+    fn ready_at(&self, p: usize) -> [Option<Entry>; 2] {
+        let b = &self.batches[p];
+        let mut out = [None, None];
+        if b.paused {
+            return out;
+        }
+        let tails = &self.cache.tails[p];
+        let batch = b.id;
+        if b.needs_recheck && b.recheck.waiting() && self.plan.recheck_tasks {
+            out[0] = Some(self.entry(PhaseId::Recheck { batch }, p, tails[5]));
+        }
+        if b.build.waiting() {
+            let ready = self.cache.ready.pending_builds[p] == 0
+                && b.design.done()
+                && !(b.needs_recheck && self.plan.recheck_tasks)
+                && self.build_gate(p).is_none_or(|m| self.verifies[m].done());
+            if ready {
+                out[1] = Some(self.entry(PhaseId::Build { batch }, p, tails[1]));
+            }
+        } else if b.build.done() {
+            let phase = if b.fix_pending {
+                b.fix
+                    .waiting()
+                    .then_some((PhaseId::Fix { batch }, tails[3]))
+            } else if b.review.waiting() {
+                Some((PhaseId::Review { batch }, tails[2]))
+            } else if b.review.done() && self.plan.batches[p].qa && b.qa.waiting() {
+                Some((PhaseId::Qa { batch }, tails[4]))
+            } else {
+                None
+            };
+            out[1] = phase.map(|(phase, tail)| self.entry(phase, p, tail));
+        }
+        out
+    }
+
+    /// Where a ready batch phase is filed: its role, the role it unlocks, and its priority key.
+    fn entry(&self, phase: PhaseId, p: usize, tail: Minutes) -> Entry {
+        let kind = phase.kind();
+        let rank = self.kind_rank(kind);
+        let key = match self.plan.priority {
+            PriorityRule::Interleave => Key {
+                a: Total(p as f64),
+                b: Total(-tail),
+                rank,
+                pos: p,
+            },
+            _ => Key {
+                a: Total(-tail),
+                b: Total(0.0),
+                rank,
+                pos: p,
+            },
+        };
+        let unlocks = self.unlocks(phase, p);
+        Entry {
+            key,
+            slot: SLOTS
+                .iter()
+                .position(|&k| k == kind)
+                .expect("a batch phase") as u8,
+            class: CLASS_ROLES
+                .iter()
+                .position(|&r| r == unlocks)
+                .expect("a role a phase unlocks") as u8,
+        }
+    }
+
+    /// The phase an index entry stands for.
+    fn entry_phase(&self, e: Entry) -> PhaseId {
+        let batch = self.batches[e.key.pos].id;
+        match SLOTS[e.slot as usize] {
+            PhaseKind::Recheck => PhaseId::Recheck { batch },
+            PhaseKind::Build => PhaseId::Build { batch },
+            PhaseKind::Review => PhaseId::Review { batch },
+            PhaseKind::Fix => PhaseId::Fix { batch },
+            _ => PhaseId::Qa { batch },
+        }
+    }
+
+    /// Kinds in the order they go first on ties of the rule's key.
+    fn kind_rank(&self, k: PhaseKind) -> u8 {
+        let accept_first = matches!(
+            self.plan.priority,
+            PriorityRule::Interleave | PriorityRule::CriticalPathAcceptFirst
+        );
+        match (k, accept_first) {
+            (PhaseKind::Preamble, _) => 0,
+            (PhaseKind::Recheck, _) => 1,
+            (PhaseKind::Design, false) => 2,
+            (PhaseKind::Fix, _) => 3,
+            (PhaseKind::Review, _) => 4,
+            (PhaseKind::Qa, _) => 5,
+            (PhaseKind::Build, _) => 6,
+            (PhaseKind::Design, true) => 7,
+            (PhaseKind::Verify, _) => 8,
+        }
+    }
+
+    /// The role of the phase this one unlocks next (feed-idle prefers phases whose next role has
+    /// nothing ready).
+    fn unlocks(&self, phase: PhaseId, p: usize) -> Option<Role> {
+        match phase {
+            PhaseId::Preamble { .. } | PhaseId::PlanMilestone { .. } => None,
+            PhaseId::Design { .. } | PhaseId::Recheck { .. } => Some(Role::Build),
+            PhaseId::Build { .. } | PhaseId::Fix { .. } => Some(Role::Review),
+            PhaseId::Review { .. } => {
+                let spec = &self.plan.batches[p];
+                (spec.expected_review_fails > self.batches[p].fails).then_some(Role::Fix)
+            }
+            PhaseId::Qa { .. } | PhaseId::Verify { .. } => None,
+        }
+    }
+
+    /// Brings the ready index up to date (positions marked since the last decision).
+    fn sync_ready(&mut self) {
+        let lo = self.first_unaccepted;
+        let hi = self.design_cursor.min(self.batches.len());
+        for p in self.cache.ready.begin_sync(lo, hi) {
+            let entries = self.ready_at(p);
+            self.cache.ready.file(p, entries);
+        }
+        #[cfg(debug_assertions)]
+        if self.batches.len() <= 300 {
+            let mut want: Vec<Entry> = self
+                .ready_scan()
+                .into_iter()
+                .filter(|(ph, _, _)| !matches!(ph, PhaseId::Design { .. }))
+                .map(|(ph, p, tail)| self.entry(ph, p, tail))
+                .collect();
+            let mut have = self.cache.ready.entries();
+            want.sort_by_key(|e| e.key);
+            have.sort_by_key(|e| e.key);
+            assert_eq!(have, want, "the ready index differs from a scan");
+        }
+    }
+
+    /// Every phase whose dependencies all hold and that is not held, with its remaining path: a
+    /// scan of every batch, the definition [`ReadyIndex`] keeps up to date (debug builds compare
+    /// them on small plans).
+    #[cfg(debug_assertions)]
+    fn ready_scan(&self) -> Vec<(PhaseId, usize, Minutes)> {
         let mut out = Vec::new();
         // preamble
         if let Some(i) = self.preamble.iter().position(|s| !s.done()) {
@@ -1381,7 +1945,7 @@ impl Scheduler {
                 Some(l) if p > l => self.batches[p - l - 1].accepted,
                 _ => true,
             };
-            if b.design.waiting() && ahead_ok && !b.paused {
+            if b.design.waiting() && ahead_ok && !b.paused && self.design_planned(p) {
                 out.push((PhaseId::Design { batch: b.id }, p, self.cache.tails[p][0]));
             }
         }
@@ -1426,105 +1990,121 @@ impl Scheduler {
             .filter(|&a| self.agents[a].free())
             .collect();
         if !free.is_empty() {
-            let mut ready = self.ready();
             let rule = self.plan.priority;
-            let kind_rank = |k: PhaseKind| -> u8 {
-                let accept_first = matches!(
-                    rule,
-                    PriorityRule::Interleave | PriorityRule::CriticalPathAcceptFirst
-                );
-                match (k, accept_first) {
-                    (PhaseKind::Preamble, _) => 0,
-                    (PhaseKind::Recheck, _) => 1,
-                    (PhaseKind::Design, false) => 2,
-                    (PhaseKind::Fix, _) => 3,
-                    (PhaseKind::Review, _) => 4,
-                    (PhaseKind::Qa, _) => 5,
-                    (PhaseKind::Build, _) => 6,
-                    (PhaseKind::Design, true) => 7,
-                    (PhaseKind::Verify, _) => 8,
+            let (extra, batch_phases) = self.ready_outside_index();
+            if batch_phases {
+                self.sync_ready();
+            }
+            let slot_bit = |s: usize| {
+                role_bit(match SLOTS[s] {
+                    PhaseKind::Build => Role::Build,
+                    PhaseKind::Review => Role::Review,
+                    PhaseKind::Fix => Role::Fix,
+                    PhaseKind::Qa => Role::Qa,
+                    _ => Role::Design,
+                })
+            };
+            let extra_bit = |e: &(PhaseId, usize, Minutes)| self.role_of(e.0).map_or(0, role_bit);
+            // Roles some ready phase needs right now (feed-idle).
+            let mut ready_roles = extra.as_ref().map_or(0, extra_bit);
+            if batch_phases {
+                for s in 0..SLOTS.len() {
+                    if self.cache.ready.count(s) > 0 {
+                        ready_roles |= slot_bit(s);
+                    }
+                }
+            }
+            let starves = |r: Option<Role>| r.is_some_and(|r| ready_roles & role_bit(r) == 0);
+            // The rule's order, smallest first: (rule key, rule key, kind rank, position).
+            type Order = (Total, Total, u8, usize);
+            let extra_order = |&(ph, p, tail): &(PhaseId, usize, Minutes)| -> Order {
+                let rank = self.kind_rank(ph.kind());
+                match rule {
+                    PriorityRule::Interleave => (Total(p as f64), Total(-tail), rank, p),
+                    PriorityRule::FeedIdle => (
+                        Total(if starves(self.unlocks(ph, p)) {
+                            0.0
+                        } else {
+                            1.0
+                        }),
+                        Total(-tail),
+                        rank,
+                        p,
+                    ),
+                    _ => (Total(-tail), Total(0.0), rank, p),
                 }
             };
-            // FeedIdle: roles some ready phase needs right now.
-            let ready_roles = ready
-                .iter()
-                .filter_map(|(ph, _, _)| self.role_of(*ph))
-                .fold(0u16, |m, r| m | role_bit(r));
-            let starves = |phase: PhaseId, p: usize| -> bool {
-                // the role of the phase this one unlocks next, if no ready phase needs it.
-                let next = match phase {
-                    PhaseId::Preamble { .. } => None,
-                    PhaseId::Design { .. } | PhaseId::Recheck { .. } => Some(Role::Build),
-                    PhaseId::Build { .. } | PhaseId::Fix { .. } => Some(Role::Review),
-                    PhaseId::Review { .. } => {
-                        let spec = &self.plan.batches[p];
-                        (spec.expected_review_fails > self.batches[p].fails).then_some(Role::Fix)
-                    }
-                    PhaseId::Qa { .. } | PhaseId::Verify { .. } => None,
-                };
-                next.is_some_and(|r| ready_roles & role_bit(r) == 0)
-            };
-            let keyed: Vec<(f64, f64, usize, u8, PhaseId)> = ready
-                .drain(..)
-                .map(|(ph, p, tail)| match rule {
-                    PriorityRule::Interleave => (p as f64, -tail, p, kind_rank(ph.kind()), ph),
+            // The phase outside the index, with its order and role, until it is taken.
+            let mut extra = extra.map(|e| (extra_order(&e), e.0, extra_bit(&e)));
+            let entry_order = |e: Entry| -> Order {
+                let k = e.key;
+                match rule {
                     PriorityRule::FeedIdle => (
-                        if starves(ph, p) { 0.0 } else { 1.0 },
-                        -tail,
-                        p,
-                        kind_rank(ph.kind()),
-                        ph,
+                        Total(if starves(CLASS_ROLES[e.class as usize]) {
+                            0.0
+                        } else {
+                            1.0
+                        }),
+                        k.a,
+                        k.rank,
+                        k.pos,
                     ),
-                    _ => (-tail, 0.0, p, kind_rank(ph.kind()), ph),
-                })
-                .collect();
-            let before = |a: &(f64, f64, usize, u8, PhaseId),
-                          b: &(f64, f64, usize, u8, PhaseId)| {
-                a.0.total_cmp(&b.0)
-                    .then(a.1.total_cmp(&b.1))
-                    .then(a.3.cmp(&b.3))
-                    .then(a.2.cmp(&b.2))
-                    .is_lt()
+                    _ => (k.a, k.b, k.rank, k.pos),
+                }
             };
-            let roles: Vec<u16> = keyed
-                .iter()
-                .map(|k| self.role_of(k.4).map_or(0, role_bit))
-                .collect();
-            let mut taken = vec![false; keyed.len()];
             // Few agents are free at once: pick the best phase some free agent can run, again and
-            // again (the same order as sorting every ready phase, without the sort).
+            // again (the same order as sorting every ready phase, without the sort). The best of
+            // the index is the first of one of its sets.
             while !free.is_empty() {
                 let can_run = free.iter().fold(0u16, |m, &a| m | self.agents[a].roles);
-                let mut pick: Option<usize> = None;
-                for j in 0..keyed.len() {
-                    if !taken[j]
-                        && roles[j] & can_run != 0
-                        && pick.is_none_or(|p| before(&keyed[j], &keyed[p]))
-                    {
-                        pick = Some(j);
+                let mut pick: Option<(Order, Option<Entry>)> = None;
+                if let Some((order, _, bit)) = extra {
+                    if bit & can_run != 0 {
+                        pick = Some((order, None));
                     }
                 }
-                let Some(i) = pick else { break };
-                let bit = roles[i];
-                // the capable free agent least useful for the other ready phases.
+                if batch_phases {
+                    for s in (0..SLOTS.len()).filter(|&s| slot_bit(s) & can_run != 0) {
+                        for c in 0..CLASSES {
+                            if let Some(e) = self.cache.ready.first(s, c) {
+                                let order = entry_order(e);
+                                if pick.as_ref().is_none_or(|(o, _)| order < *o) {
+                                    pick = Some((order, Some(e)));
+                                }
+                            }
+                        }
+                    }
+                }
+                let Some((_, entry)) = pick else { break };
+                let (phase, bit) = match entry {
+                    Some(e) => (self.entry_phase(e), slot_bit(e.slot as usize)),
+                    None => {
+                        let (_, phase, bit) = extra.expect("picked");
+                        (phase, bit)
+                    }
+                };
+                // The capable free agent least useful for the other ready phases: the fewest
+                // ready phases it could run (the picked one counts for every capable agent).
+                let useful = |roles: u16| -> usize {
+                    let index: usize = (0..SLOTS.len())
+                        .filter(|&s| batch_phases && slot_bit(s) & roles != 0)
+                        .map(|s| self.cache.ready.count(s))
+                        .sum();
+                    index + usize::from(extra.is_some_and(|(_, _, bit)| bit & roles != 0))
+                };
                 let best = free
                     .iter()
                     .enumerate()
                     .filter(|(_, &a)| self.agents[a].roles & bit != 0)
-                    .min_by_key(|(_, &a)| {
-                        let useful = (0..keyed.len())
-                            .filter(|&j| {
-                                j != i && !taken[j] && roles[j] & self.agents[a].roles != 0
-                            })
-                            .count();
-                        (useful, a)
-                    })
+                    .min_by_key(|(_, &a)| (useful(self.agents[a].roles), a))
                     .map(|(fi, &a)| (fi, a));
                 let Some((fi, agent)) = best else { break };
                 free.swap_remove(fi);
                 free.sort_unstable();
-                taken[i] = true;
-                let phase = keyed[i].4;
+                match entry {
+                    Some(e) => self.cache.ready.take(e),
+                    None => extra = None,
+                }
                 let estimate = self.dispatch_estimate(agent, phase);
                 if let Some(slot) = self.slot_mut(phase) {
                     *slot = Slot::Running {
@@ -1616,6 +2196,28 @@ pub fn validate_plan(plan: &Plan) -> Result<(), PlanError> {
             (e.qa, "qa"),
         ] {
             est(v, &|| format!("{k}({})", b.id))?;
+        }
+    }
+    if !plan.milestones.is_empty() {
+        if let Some(i) = plan.milestones.iter().position(|m| m.batches == 0) {
+            return Err(PlanError::EmptyMilestone(i as u32 + 1));
+        }
+        let sum: u64 = plan.milestones.iter().map(|m| u64::from(m.batches)).sum();
+        if sum != plan.batches.len() as u64 {
+            let counts: Vec<String> = plan
+                .milestones
+                .iter()
+                .map(|m| m.batches.to_string())
+                .collect();
+            return Err(PlanError::MilestoneCounts {
+                counts: counts.join(" + "),
+                sum,
+                batches: plan.batches.len(),
+            });
+        }
+        for (i, m) in plan.milestones.iter().enumerate().skip(1) {
+            need(Role::Plan, format!("plan({})", i + 1))?;
+            est(m.plan_estimate, &|| format!("plan({})", i + 1))?;
         }
     }
     est(plan.verify_estimate, &|| "verify".to_string())?;

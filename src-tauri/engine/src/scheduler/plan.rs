@@ -118,6 +118,18 @@ impl BatchSpec {
     }
 }
 
+/// One milestone: a run of consecutive batches (rule 9 of the contract). Milestone 1 is planned
+/// by the preamble; every later one by its own `plan(m)` phase.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MilestoneSpec {
+    /// How many batches (in plan order) the milestone holds.
+    pub batches: u32,
+    /// Known duration estimate of `plan(m)` in minutes (ignored for milestone 1); `None`: learned
+    /// or default.
+    #[serde(default)]
+    pub plan_estimate: Option<f64>,
+}
+
 /// Everything the scheduler needs to know up front.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -136,6 +148,10 @@ pub struct Plan {
     pub recheck_tasks: bool,
     pub recheck_estimate: Option<f64>,
     pub priority: PriorityRule,
+    /// The milestones in order, their batch counts adding up to the number of batches. Empty (or
+    /// one): a single milestone, no `plan(m)` phase.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<MilestoneSpec>,
 }
 
 /// The agents of a pattern preset.
@@ -181,6 +197,7 @@ impl Plan {
             recheck_tasks: true,
             recheck_estimate: None,
             priority: PriorityRule::default_for(pattern),
+            milestones: Vec::new(),
         }
     }
 }

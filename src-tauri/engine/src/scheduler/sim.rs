@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 use super::bound::lower_bound;
 use super::core::{Effect, Event, PhaseId, Scheduler};
 use super::plan::PriorityRule;
-use super::workload::{Workload, WorkloadError};
+use super::workload::{Workload, WorkloadError, MAX_PHASE_RUNS};
 
 /// How to simulate.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -29,6 +29,10 @@ pub struct Row {
     pub agent: Option<String>,
     pub phase: String,
     pub batch: Option<u32>,
+    /// Only on a `plan(m)` row (rule 9): the milestone it plans. Absent on every other row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub milestone: Option<u32>,
     #[serde(serialize_with = "number")]
     pub start: f64,
     #[serde(serialize_with = "number")]
@@ -112,12 +116,10 @@ pub fn simulate(w: &Workload, opts: &SimOptions) -> Result<SimOutput, WorkloadEr
         None => PriorityRule::ALL.to_vec(),
     };
     // Each rule is an independent run of the core; keep the shortest schedule, the first rule
-    // on ties.
-    let runs: Vec<Result<(Vec<Row>, usize), WorkloadError>> =
-        rules.iter().map(|&rule| run(w, rule, &est)).collect();
+    // on ties (only the best so far is kept: a schedule of 100 000 batches is large).
     let mut best: Option<(Vec<Row>, usize, PriorityRule)> = None;
-    for (result, rule) in runs.into_iter().zip(rules) {
-        let (rows, flags) = result?;
+    for rule in rules {
+        let (rows, flags) = run(w, rule, &est)?;
         let end = makespan(&rows);
         if best.as_ref().is_none_or(|(b, _, _)| end < makespan(b)) {
             best = Some((rows, flags, rule));
@@ -152,7 +154,20 @@ pub fn run(
     rule: PriorityRule,
     estimates: &[f64],
 ) -> Result<(Vec<Row>, usize), WorkloadError> {
+    run_capped(w, rule, estimates, MAX_PHASE_RUNS)
+}
+
+/// [`run`], refusing a schedule of more than `cap` phase runs: re-checks can grow it to the
+/// number of batches times the number of failed reviews.
+fn run_capped(
+    w: &Workload,
+    rule: PriorityRule,
+    estimates: &[f64],
+    cap: usize,
+) -> Result<(Vec<Row>, usize), WorkloadError> {
     let mut sched = Scheduler::new(w.plan(rule, Some(estimates)))?;
+    // Cascade flags are only counted here: not one effect per flagged batch.
+    sched.count_flags();
     let mut rows: Vec<Row> = Vec::new();
     let mut flags = 0;
     // (end, dispatch order) -> (phase, row)
@@ -176,6 +191,7 @@ pub fn run(
             let end = at + w.duration(phase);
             let phase_name = match phase {
                 PhaseId::Preamble { index } => w.preamble[index as usize].phase.as_str(),
+                PhaseId::PlanMilestone { .. } => "plan",
                 other => other.kind().as_str(),
             };
             rows.push(Row {
@@ -185,11 +201,18 @@ pub fn run(
                     PhaseId::Verify { sync } => Some(sync),
                     other => other.batch(),
                 },
+                milestone: phase.milestone(),
                 start: at,
                 end,
             });
             pending.push(Reverse((Time(end), running.len())));
             running.push(phase);
+        }
+        if rows.len() > cap {
+            return Err(WorkloadError::Impossible(format!(
+                "the schedule passed {cap} phase runs (re-checks after failed reviews); \
+                 Leapfrog simulates at most {cap}"
+            )));
         }
         let Some(&Reverse((Time(t), _))) = pending.peek() else {
             break;
@@ -228,7 +251,7 @@ pub fn run(
             "the scheduler stalled before every batch was accepted".into(),
         ));
     }
-    Ok((rows, flags))
+    Ok((rows, flags + sched.counted_flags()))
 }
 
 /// A totally ordered time for the event queue.
@@ -313,9 +336,10 @@ pub fn render(o: &SimOutput) -> String {
     let mut out = render_table(&[TableRow::from(o)]);
     out.push_str(&format!("\nSchedule (priority: {}):\n", o.priority));
     for r in &o.schedule {
-        let what = match r.batch {
-            Some(b) => format!("{} {b}", r.phase),
-            None => r.phase.clone(),
+        let what = match (r.batch, r.milestone) {
+            (Some(b), _) => format!("{} {b}", r.phase),
+            (None, Some(m)) => format!("{} (milestone {m})", r.phase),
+            (None, None) => r.phase.clone(),
         };
         out.push_str(&format!(
             "  {:>7} - {:>7}  {:<12} {}\n",
@@ -326,4 +350,40 @@ pub fn render(o: &SimOutput) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Re-checks are not known ahead: a schedule that grows past the cap while it runs is refused
+    /// in words (a designer far ahead, every review failing: n²/2 re-checks).
+    #[test]
+    fn a_schedule_past_the_cap_is_refused() {
+        let w = Workload::parse(
+            &serde_json::json!({
+                "agents": [
+                    {"id": "d", "roles": ["design"]},
+                    {"id": "r", "roles": ["review"]},
+                    {"id": "b", "roles": ["build", "fix"]}
+                ],
+                "recheck": 0.01,
+                "batches": vec![
+                    serde_json::json!({"design": 0.01, "build": 20, "review": 1, "fix": 1, "review_fails": 3});
+                    100
+                ]
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let est = w.durations();
+        let (rows, _) = run_capped(&w, PriorityRule::CriticalPath, &est, 100_000).unwrap();
+        assert!(rows.len() > 4000, "{} rows", rows.len());
+        let err = run_capped(&w, PriorityRule::CriticalPath, &est, 1000).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "impossible workload: the schedule passed 1000 phase runs (re-checks after failed \
+             reviews); Leapfrog simulates at most 1000"
+        );
+    }
 }

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::core::{validate_plan, PhaseId, PlanError};
-use super::plan::{AgentSpec, BatchSpec, Estimates, Plan, PreambleSpec, PriorityRule};
+use super::plan::{
+    AgentSpec, BatchSpec, Estimates, MilestoneSpec, Plan, PreambleSpec, PriorityRule,
+};
 use crate::model::Role;
 
 /// Most reviews of one batch that may fail (more is treated as an impossible workload).
@@ -13,6 +15,10 @@ pub const MAX_REVIEW_FAILS: u32 = 10_000;
 pub const MAX_BATCHES: usize = 100_000;
 /// Longest duration of one phase, in minutes (about 1900 years: sums stay exact and finite).
 pub const MAX_MINUTES: f64 = 1e9;
+/// Most phase runs one schedule may have (each is a row of the output; 100 000 batches with a
+/// failed review each and a qa are 700 000). Failed reviews count ahead of the run; re-checks,
+/// which the cascade adds, while it runs.
+pub const MAX_PHASE_RUNS: usize = 5_000_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +50,17 @@ pub struct WorkloadBatch {
     pub builds_after: Option<Vec<u32>>,
 }
 
+/// One milestone (rule 9): `batches` consecutive batches; `plan` is the minutes of its `plan(m)`
+/// phase (milestones after the first; 0 when absent; ignored for the first, which the preamble
+/// plans).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadMilestone {
+    pub batches: u32,
+    #[serde(default)]
+    pub plan: f64,
+}
+
 /// A workload: agents, durations in minutes, and the pipeline's knobs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,6 +77,10 @@ pub struct Workload {
     #[serde(default)]
     pub preamble: Vec<WorkloadPreamble>,
     pub batches: Vec<WorkloadBatch>,
+    /// Milestones in order (rule 9); their batch counts add up to the number of batches. Empty:
+    /// one milestone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<WorkloadMilestone>,
 }
 
 /// A workload that cannot be simulated. Every message is one line and names what is wrong.
@@ -115,6 +136,9 @@ impl Workload {
                 p.minutes,
             )?;
         }
+        for (i, m) in self.milestones.iter().enumerate().skip(1) {
+            dur(&|| format!("plan({}) (milestone {})", i + 1, i + 1), m.plan)?;
+        }
         if self.batches.is_empty() {
             return Err(WorkloadError::Impossible("no batches".into()));
         }
@@ -141,6 +165,26 @@ impl Workload {
                     b.review_fails
                 )));
             }
+        }
+        // design, build, review, a fix and a review per failure, qa; the preamble; the verifies.
+        let n = self.batches.len();
+        let verifies = match self.sync_every.unwrap_or(0) as usize {
+            0 => usize::from(self.verify_minutes > 0.0),
+            k => n.div_ceil(k),
+        };
+        let runs: usize = self
+            .batches
+            .iter()
+            .map(|b| 3 + 2 * b.review_fails as usize + usize::from(b.qa > 0.0))
+            .sum::<usize>()
+            + self.preamble.len()
+            + verifies
+            + self.milestones.len().saturating_sub(1);
+        if runs > MAX_PHASE_RUNS {
+            return Err(WorkloadError::Impossible(format!(
+                "{runs} phase runs before any re-check; Leapfrog simulates at most \
+                 {MAX_PHASE_RUNS}"
+            )));
         }
         validate_plan(&self.plan(PriorityRule::CriticalPath, None))?;
         Ok(())
@@ -181,6 +225,15 @@ impl Workload {
             .collect();
         let verify_estimate = next();
         let recheck_estimate = next();
+        let milestones = self
+            .milestones
+            .iter()
+            .enumerate()
+            .map(|(i, m)| MilestoneSpec {
+                batches: m.batches,
+                plan_estimate: if i == 0 { None } else { next() },
+            })
+            .collect();
         Plan {
             agents: self
                 .agents
@@ -199,17 +252,20 @@ impl Workload {
             recheck_tasks: self.recheck > 0.0,
             recheck_estimate,
             priority,
+            milestones,
         }
     }
 
     /// Every duration in a fixed order: preamble, then per batch design, build, review, fix, qa,
-    /// then verify and recheck.
+    /// then verify and recheck, then `plan(m)` for each milestone `m >= 2`.
     pub fn durations(&self) -> Vec<f64> {
         let mut out: Vec<f64> = self.preamble.iter().map(|p| p.minutes).collect();
         for b in &self.batches {
             out.extend([b.design, b.build, b.review, b.fix, b.qa]);
         }
         out.extend([self.verify_minutes, self.recheck]);
+        // plan(m), m >= 2 (last: the noise of the other estimates does not depend on milestones).
+        out.extend(self.milestones.iter().skip(1).map(|m| m.plan));
         out
     }
 
@@ -225,14 +281,17 @@ impl Workload {
             PhaseId::Qa { batch: b } => batch(b).qa,
             PhaseId::Recheck { .. } => self.recheck,
             PhaseId::Verify { .. } => self.verify_minutes,
+            PhaseId::PlanMilestone { milestone } => self.milestones[milestone as usize - 1].plan,
         }
     }
 
-    /// The same workload with `n` batches shaped like the first one.
+    /// The same workload with `n` batches shaped like the first one (one milestone: the counts of
+    /// the workload's milestones would not add up).
     pub fn with_batches_like_first(&self, n: usize) -> Workload {
         let mut w = self.clone();
         let first = self.batches[0].clone();
         w.batches = vec![first; n];
+        w.milestones = Vec::new();
         w
     }
 }

@@ -16,6 +16,8 @@ struct R {
     agent: Option<String>,
     phase: String,
     batch: Option<u64>,
+    /// Only on a `plan(m)` row (rule 9).
+    milestone: Option<u64>,
     start: f64,
     end: f64,
 }
@@ -74,10 +76,21 @@ pub fn validate_schedule(w: &Workload, out: &Value) -> Vec<String> {
         if start < -EPS || end + EPS < start {
             v.push(format!("row {i}: bad interval {start}..{end}"));
         }
+        let milestone = match &r["milestone"] {
+            Value::Null => None,
+            m => match m.as_u64() {
+                Some(m) => Some(m),
+                None => {
+                    v.push(format!("row {i}: milestone {m} is not a number"));
+                    continue;
+                }
+            },
+        };
         rows.push(R {
             agent,
             phase: phase.to_string(),
             batch,
+            milestone,
             start,
             end,
         });
@@ -92,6 +105,7 @@ pub fn validate_schedule(w: &Workload, out: &Value) -> Vec<String> {
 
     // ---- classify rows ----
     let mut preamble: Vec<&R> = Vec::new();
+    let mut plans: BTreeMap<u64, Vec<&R>> = BTreeMap::new();
     let mut verifies: BTreeMap<u64, Vec<&R>> = BTreeMap::new();
     let mut per_batch: BTreeMap<(u64, &str), Vec<&R>> = BTreeMap::new();
     for r in &rows {
@@ -115,6 +129,16 @@ pub fn validate_schedule(w: &Workload, out: &Value) -> Vec<String> {
                 )),
                 _ => {}
             },
+        }
+        if let Some(m) = r.milestone {
+            if r.phase != "plan" || r.batch.is_some() {
+                v.push(format!(
+                    "{} {:?} names milestone {m}: only plan rows (batch null) do",
+                    r.phase, r.batch
+                ));
+            }
+            plans.entry(m).or_default().push(r);
+            continue;
         }
         match r.batch {
             None => preamble.push(r),
@@ -365,6 +389,52 @@ pub fn validate_schedule(w: &Workload, out: &Value) -> Vec<String> {
     for (i, r) in preamble.iter().enumerate() {
         ready_at.push((r, if i == 0 { 0.0 } else { preamble[i - 1].end }));
     }
+
+    // ---- milestones (rule 9) ----
+    // plan_end[b]: the end of the plan(m) batch b's design waits for (b first of milestone m).
+    let mut plan_end = vec![0.0f64; n + 1];
+    let milestones = w.milestones.len().max(1);
+    for &m in plans.keys() {
+        if m < 2 || m as usize > milestones {
+            v.push(format!(
+                "plan(milestone {m}) runs, but the workload's milestones needing a plan are 2..={milestones}"
+            ));
+        }
+    }
+    let mut first = 1usize;
+    let mut prev_plan_end = last_preamble;
+    for m in 1..=milestones {
+        if m >= 2 {
+            let Some(list) = plans.get(&(m as u64)) else {
+                v.push(format!("plan({m}) missing"));
+                return v;
+            };
+            if list.len() != 1 {
+                v.push(format!(
+                    "plan({m}) runs {} times, expected once",
+                    list.len()
+                ));
+            }
+            let r = list[0];
+            let minutes = w.milestones[m - 1].plan;
+            if !near(r.dur(), minutes) {
+                v.push(format!("plan({m}) lasts {}, expected {minutes}", r.dur()));
+            }
+            let ready = prev_plan_end.max(design_end[first - 1]);
+            if r.start + EPS < ready {
+                v.push(format!(
+                    "plan({m}) starts at {} before plan({}) / the preamble and design({}) end ({ready})",
+                    r.start,
+                    m - 1,
+                    first - 1
+                ));
+            }
+            ready_at.push((r, ready));
+            plan_end[first] = r.end;
+            prev_plan_end = r.end;
+        }
+        first += w.milestones.get(m - 1).map_or(n, |x| x.batches as usize);
+    }
     for b in 1..=n {
         let spec = &w.batches[b - 1];
         let d = get(b, "design")[0];
@@ -379,9 +449,10 @@ pub fn validate_schedule(w: &Workload, out: &Value) -> Vec<String> {
                 ready = ready.max(accepted[b - l - 1]);
             }
         }
+        ready = ready.max(plan_end[b]);
         if d.start + EPS < ready {
             v.push(format!(
-                "design({b}) starts at {} before it may (design chain / lookahead: {ready})",
+                "design({b}) starts at {} before it may (design chain / lookahead / plan: {ready})",
                 d.start
             ));
         }
@@ -497,6 +568,7 @@ pub fn validate_schedule(w: &Workload, out: &Value) -> Vec<String> {
             })
             .sum::<f64>()
         + w.verify_minutes * syncs as f64
+        + w.milestones.iter().skip(1).map(|m| m.plan).sum::<f64>()
         + w.recheck * (1..=n).map(|c| get(c, "recheck").len()).sum::<usize>() as f64;
     let seq = out["sequential_minutes"].as_f64().unwrap_or(f64::NAN);
     let par = out["parallel_minutes"].as_f64().unwrap_or(f64::NAN);

@@ -54,6 +54,13 @@ fn scan_file(path: &Path) -> Result<Vec<Handoff>> {
             path.display()
         );
     }
+    if !meta.is_file() {
+        // A device or FIFO could stream forever; standard input (`-`) is the way to pipe.
+        bail!(
+            "{} is not a regular file (a device, FIFO or socket); pipe it through `-` instead",
+            path.display()
+        );
+    }
     let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     scan(path, file)
 }
@@ -135,7 +142,7 @@ fn render(m: &Handoff) -> String {
 }
 
 /// Writes to stdout; a closed pipe (`leap handoff parse x | head`) ends quietly.
-fn print(s: &str) -> Result<()> {
+pub(crate) fn print(s: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(s.as_bytes()).and_then(|_| stdout.flush()) {
         Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),

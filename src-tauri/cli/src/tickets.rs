@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Subcommand;
 use leapfrog_engine::tickets::sync::{TicketsFile, WriteOptions};
 use leapfrog_engine::tickets::{Document, Edit, MAX_FILE_BYTES};
@@ -107,19 +107,8 @@ pub fn run(cmd: TicketsCmd) -> Result<()> {
 
 /// Reads a file with a clear error for the usual mistakes.
 fn read(path: &Path) -> Result<Vec<u8>> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    if meta.is_dir() {
-        bail!("{}: is a directory, not a TICKETS.md file", path.display());
-    }
-    if meta.len() > MAX_FILE_BYTES as u64 {
-        bail!(
-            "{}: file too large ({} bytes, limit {MAX_FILE_BYTES})",
-            path.display(),
-            meta.len()
-        );
-    }
-    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
+    leapfrog_engine::files::read_regular(path, "TICKETS.md file", MAX_FILE_BYTES as u64)
+        .map_err(anyhow::Error::msg)
 }
 
 fn load(path: &Path) -> Result<Document> {

@@ -43,7 +43,7 @@ fn bad_input_gives_a_one_line_error_and_exit_1() {
     let binary = dir.path().join("image.png");
     std::fs::write(&binary, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
     let missing = dir.path().join("missing.log");
-    let cases: [(PathBuf, String); 3] = [
+    let cases: [(PathBuf, String); 4] = [
         (
             missing.clone(),
             format!(
@@ -64,6 +64,12 @@ fn bad_input_gives_a_one_line_error_and_exit_1() {
                 "leap: {} looks binary (4 control bytes in its first 16 bytes), not terminal output or markdown\n",
                 binary.display()
             ),
+        ),
+        // A device streams forever: refused before reading.
+        (
+            PathBuf::from("/dev/zero"),
+            "leap: /dev/zero is not a regular file (a device, FIFO or socket); pipe it through `-` instead\n"
+                .to_string(),
         ),
     ];
     for (path, expected) in cases {

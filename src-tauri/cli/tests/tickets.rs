@@ -171,6 +171,15 @@ fn move_refuses_a_file_without_tickets_unless_forced() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no tickets recognised"));
 }
 
+/// A FIFO nobody writes to: reading it would block forever.
+fn fifo(dir: &std::path::Path) -> String {
+    let path = dir.join("fifo.md");
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    path.to_str().unwrap().to_string()
+}
+
 #[test]
 fn bad_input_gives_one_line_errors_never_a_panic() {
     let dir = tempfile::tempdir().unwrap();
@@ -188,6 +197,10 @@ fn bad_input_gives_one_line_errors_never_a_panic() {
         (bin.to_str().unwrap().to_string(), "binary file"),
         (latin1.to_str().unwrap().to_string(), "not UTF-8"),
         (big.to_str().unwrap().to_string(), "too large"),
+        // Devices and FIFOs are refused before anything is read (they never end).
+        ("/dev/zero".to_string(), "not a regular file"),
+        ("/dev/urandom".to_string(), "not a regular file"),
+        (fifo(dir.path()), "not a regular file"),
     ];
     for (path, want) in cases {
         for cmd in ["parse", "check"] {
@@ -196,6 +209,123 @@ fn bad_input_gives_one_line_errors_never_a_panic() {
             let err = String::from_utf8(out.stderr).unwrap();
             assert_eq!(err.lines().count(), 1, "{err}");
             assert!(err.contains(want), "{cmd} {path}: {err}");
+        }
+    }
+}
+
+/// Issue 10, item 10, as it was found: `leap tickets move` in a loop, two of them at once on
+/// different tickets, while another process appends lines to the same TICKETS.md (open, append,
+/// close, like `echo >>`). Every move lands and stays (neither `leap` undoes the other's), and
+/// every appended line is in the file once.
+#[test]
+fn moves_racing_appends_and_each_other_lose_nothing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    const MOVES: usize = 50;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("TICKETS.md");
+    fs::write(
+        &path,
+        "# Tickets\n\n## Batch 1: One\n\n### T-001: A\n- **Status:** todo\n\n### T-002: B\n- **Status:** todo\n\n## Batch 2: Two\n\n### T-003: C\n- **Status:** todo\n\n## Log\n\n",
+    )
+    .unwrap();
+    let batch_of = |text: &str, id: &str| -> u32 {
+        // The batch heading above the ticket's heading.
+        let at = text.find(&format!("### {id}:")).unwrap();
+        let heading = text[..at].rfind("## Batch ").unwrap();
+        text[heading + 9..heading + 10].parse().unwrap()
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let appender = {
+        let (path, stop) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let line = format!("line {n}\n");
+                let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
+                f.write_all(line.as_bytes()).unwrap();
+                drop(f);
+                n += 1;
+                std::thread::sleep(std::time::Duration::from_micros(300 + n as u64 % 7 * 200));
+            }
+            n
+        })
+    };
+    let mover = |id: &'static str, first: u32| {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            let mut to = first;
+            for m in 0..MOVES {
+                to = if m % 2 == 0 { first } else { 3 - first };
+                let out = leap(&[
+                    "tickets",
+                    "move",
+                    path.to_str().unwrap(),
+                    id,
+                    "--to-batch",
+                    &to.to_string(),
+                ]);
+                if !out.status.success() {
+                    failures.push(format!(
+                        "{id} move {m}: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ));
+                    continue;
+                }
+                // Only this thread moves this ticket: it is where this thread put it.
+                let now = batch_of(&fs::read_to_string(&path).unwrap(), id);
+                if now != to {
+                    failures.push(format!("{id} move {m}: in batch {now}, not {to}"));
+                }
+            }
+            (failures, to)
+        })
+    };
+    let (a, b) = (mover("T-001", 2), mover("T-003", 1));
+    let (mut failures, a_to) = a.join().unwrap();
+    let (b_failures, b_to) = b.join().unwrap();
+    failures.extend(b_failures);
+    stop.store(true, Ordering::SeqCst);
+    let lines = appender.join().unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    assert_eq!(batch_of(&text, "T-001"), a_to);
+    assert_eq!(batch_of(&text, "T-003"), b_to);
+    let lost: Vec<usize> = (0..lines)
+        .filter(|i| text.lines().filter(|l| *l == format!("line {i}")).count() != 1)
+        .collect();
+    assert!(
+        lost.is_empty() && failures.is_empty(),
+        "lost or doubled {} of {lines} appended lines: {lost:?}; {} of {} moves failed: {failures:?}",
+        lost.len(),
+        failures.len(),
+        2 * MOVES
+    );
+}
+
+/// Past the cap, the error says the file's size and Leapfrog's limit in words, on one line.
+#[test]
+fn a_file_over_the_cap_names_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            4_000_001,
+            "too large: 4000001 bytes; Leapfrog reads TICKETS.md files up to 4 MB (4000000 bytes)",
+        ),
+        (
+            17_200_000,
+            "too large: 17.2 MB; Leapfrog reads TICKETS.md files up to 4 MB",
+        ),
+    ];
+    for (size, want) in cases {
+        let path = dir.path().join(format!("TICKETS-{size}.md"));
+        fs::File::create(&path).unwrap().set_len(size).unwrap();
+        for cmd in ["parse", "check"] {
+            let out = leap(&["tickets", cmd, path.to_str().unwrap()]);
+            assert_eq!(out.status.code(), Some(1), "{cmd}");
+            let err = String::from_utf8(out.stderr).unwrap();
+            assert_eq!(err, format!("leap: {}: {want}\n", path.display()), "{cmd}");
         }
     }
 }

@@ -14,32 +14,15 @@
 //!
 //! The `leap` binary: `$LEAP`, else `leap` next to this example's directory (target/release).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use leapfrog_engine::orchestrator::{EngineEvent, OpenOptions, Orchestrator};
 use leapfrog_engine::store::SledStore;
 
-fn leap_binary() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os("LEAP") {
-        return Ok(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let p = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .map(|d| d.join("leap"))
-        .ok_or("cannot locate target dir")?;
-    if p.exists() {
-        Ok(p)
-    } else {
-        Err(format!(
-            "{} not found: run `cargo build --release -p leapfrog-cli` first (or set LEAP)",
-            p.display()
-        ))
-    }
-}
+#[path = "support/leap_binary.rs"]
+mod support;
+use support::leap_binary;
 
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -71,6 +54,7 @@ fn main() -> Result<(), String> {
     let status = std::process::Command::new(&leap)
         .args(["demo", "init"])
         .arg(&dir)
+        .env("LEAPFROG_DATA_DIR", tmp.join("data"))
         .arg("--leap")
         .arg(&leap)
         .stdout(std::process::Stdio::null())
@@ -110,6 +94,8 @@ fn main() -> Result<(), String> {
     let store = Arc::new(SledStore::open(tmp.join("data/db")).map_err(|e| e.to_string())?);
     let mut opts = OpenOptions::new(&dir, store)?;
     opts.data_dir = tmp.join("data");
+    // The bench wrote this project's commands itself.
+    opts.trust = leapfrog_engine::orchestrator::TrustCheck::Vouched;
     opts.runtime_dir = tmp.join("rt");
     opts.write_token_file = false;
     opts.leap_program = leap.display().to_string();

@@ -20,7 +20,7 @@
 //! a long line mid-word by moving the cursor (vim) gets its two halves joined with a space; a program that
 //! updates a few cells of a row in place (a diff renderer) shows only those cells, as a line of their own.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -58,8 +58,10 @@ pub struct HandoffScanner {
     stripper: Stripper,
     draft: Option<Draft>,
     /// Canonical forms of the messages reported so far.
-    reported: Vec<Handoff>,
     reported_keys: HashSet<String>,
+    /// The messages reported so far, found by what they say (each check is a lookup, not a scan of
+    /// every message: a capture holds tens of thousands of them).
+    reported: Reported,
 }
 
 impl HandoffScanner {
@@ -96,10 +98,7 @@ impl HandoffScanner {
                 // A message not yet seen complete, followed by a header of itself or of a message already
                 // reported: the screen is being redrawn (streaming output), the redraw will show it again.
                 let redraw = (draft.kind == kind && draft.batch == batch)
-                    || self
-                        .reported
-                        .iter()
-                        .any(|m| m.kind == kind && m.batch == batch);
+                    || self.reported.batches.contains(&(kind, batch));
                 if draft.is_confirmed() || !redraw {
                     self.close(draft, out);
                 }
@@ -125,13 +124,110 @@ impl HandoffScanner {
         }
         let message = draft.build();
         let key = canonical(&message);
-        let covered = self.reported.iter().any(|old| covers(old, &message));
-        if covered || !self.reported_keys.insert(key) {
+        if self.reported.covers(&message) || !self.reported_keys.insert(key) {
             return;
         }
-        self.reported.push(message.clone());
+        self.reported.insert(message.clone());
         out.push(message);
     }
+}
+
+/// The reported messages, indexed so that "was this message already reported?" costs a few hash
+/// lookups. [`covers`]`(old, new)` asks that `old` has the same kind and batch and the same value
+/// for every field `new` has; so each message is filed under every subset of the fields it has
+/// (a hash of kind, batch, the subset and those fields' values without whitespace), and a new
+/// message looks up the subset of the fields it has. A hash collision only costs a [`covers`]
+/// call: every candidate is checked with it.
+#[derive(Debug, Default)]
+struct Reported {
+    messages: Vec<Handoff>,
+    /// Kind and batch of every reported message.
+    batches: HashSet<(HandoffKind, u32)>,
+    /// Hash of (kind, batch, field subset, values) → messages filed under it (one per distinct
+    /// set of values: any of them covers the same messages).
+    by_fields: HashMap<u64, Vec<usize>>,
+}
+
+/// The fields [`covers`] compares, in a fixed order; bit `i` of a subset is field `i`.
+const COVER_FIELDS: usize = 7;
+
+impl Reported {
+    fn covers(&self, new: &Handoff) -> bool {
+        let values = cover_values(new);
+        let mask = present(&values);
+        self.by_fields
+            .get(&subset_hash(new, &values, mask))
+            .is_some_and(|c| c.iter().any(|&i| covers(&self.messages[i], new)))
+    }
+
+    fn insert(&mut self, message: Handoff) {
+        let values = cover_values(&message);
+        let have = present(&values);
+        let index = self.messages.len();
+        // Every subset of the fields it has (sub = have, …, 0 in the usual bit trick).
+        let mut sub = have;
+        loop {
+            let candidates = self
+                .by_fields
+                .entry(subset_hash(&message, &values, sub))
+                .or_default();
+            let same = candidates
+                .iter()
+                .any(|&i| same_fields(&cover_values(&self.messages[i]), &values, sub));
+            if !same {
+                candidates.push(index);
+            }
+            if sub == 0 {
+                break;
+            }
+            sub = (sub - 1) & have;
+        }
+        self.batches.insert((message.kind, message.batch));
+        self.messages.push(message);
+    }
+}
+
+/// The fields of a message as [`covers`] compares them (whitespace removed); `None` when the
+/// message does not have the field.
+fn cover_values(h: &Handoff) -> [Option<String>; COVER_FIELDS] {
+    let list = |v: &[String]| (!v.is_empty()).then(|| squash_all(v).join("\n"));
+    [
+        list(&h.tickets),
+        list(&h.files),
+        h.dependencies.as_deref().map(squash),
+        h.verify_command.as_deref().map(squash),
+        list(&h.commits),
+        h.verify.map(|v| format!("{v:?}")),
+        list(&h.ready_for),
+    ]
+}
+
+fn present(values: &[Option<String>; COVER_FIELDS]) -> u8 {
+    (0..COVER_FIELDS)
+        .filter(|&i| values[i].is_some())
+        .fold(0, |m, i| m | 1 << i)
+}
+
+fn same_fields(
+    a: &[Option<String>; COVER_FIELDS],
+    b: &[Option<String>; COVER_FIELDS],
+    mask: u8,
+) -> bool {
+    (0..COVER_FIELDS)
+        .filter(|&i| mask & (1 << i) != 0)
+        .all(|i| a[i] == b[i])
+}
+
+fn subset_hash(h: &Handoff, values: &[Option<String>; COVER_FIELDS], mask: u8) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (h.kind, h.batch, mask).hash(&mut hasher);
+    for (i, v) in values.iter().enumerate() {
+        if mask & (1 << i) != 0 {
+            v.hash(&mut hasher);
+        }
+    }
+    hasher.finish()
 }
 
 // ---- 1. escape sequences ----
@@ -782,4 +878,48 @@ fn covers(old: &Handoff, new: &Handoff) -> bool {
         && list_ok(&old.commits, &new.commits)
         && (new.verify.is_none() || old.verify == new.verify)
         && list_ok(&old.ready_for, &new.ready_for)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A message with each field taken from a small pool (or left out), so that many cover others.
+    fn message(pick: &[usize; 9]) -> Handoff {
+        let list = |n: usize, words: &[&str]| -> Vec<String> {
+            words[..n].iter().map(|w| w.to_string()).collect()
+        };
+        let opt = |n: usize, words: &[&str]| (n > 0).then(|| words[n - 1].to_string());
+        Handoff {
+            kind: [HandoffKind::Handoff, HandoffKind::Complete][pick[0] % 2],
+            batch: (pick[1] % 3) as u32,
+            tickets: list(pick[2] % 3, &["T-1", "T-2"]),
+            files: list(pick[3] % 3, &["a.rs", "b c.rs"]),
+            dependencies: opt(pick[4] % 3, &["none", "n o n e"]),
+            verify_command: opt(pick[5] % 3, &["cargo test", "make"]),
+            commits: list(pick[6] % 2, &["abc"]),
+            verify: [None, Some(VerifyResult::Passed), Some(VerifyResult::Failed)][pick[7] % 3],
+            ready_for: list(pick[8] % 2, &["review"]),
+        }
+    }
+
+    proptest::proptest! {
+        /// The index answers what comparing with every reported message answers.
+        #[test]
+        fn the_index_agrees_with_a_scan_of_every_message(
+            picks in proptest::collection::vec(proptest::array::uniform9(0usize..6), 1..80)
+        ) {
+            let mut index = Reported::default();
+            let mut all: Vec<Handoff> = Vec::new();
+            for pick in &picks {
+                let m = message(pick);
+                let scan = all.iter().any(|old| covers(old, &m));
+                proptest::prop_assert_eq!(index.covers(&m), scan, "{:?}", m);
+                if !scan {
+                    index.insert(m.clone());
+                    all.push(m);
+                }
+            }
+        }
+    }
 }

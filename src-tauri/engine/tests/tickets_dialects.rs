@@ -550,3 +550,141 @@ fn moves_reorder_within_a_batch_and_keep_crlf_and_the_missing_final_newline() {
         "# M1\n\n# M2\n\n### T-2: b\n\n### T-1: a\n#### Notes\nx\n\n",
     );
 }
+
+/// `head`, then `item(1)`, `item(2)`, … while the text stays within `bytes`.
+fn generated(bytes: usize, head: &str, item: impl Fn(usize) -> String) -> String {
+    let mut text = String::from(head);
+    for n in 1.. {
+        let next = item(n);
+        if text.len() + next.len() > bytes {
+            break;
+        }
+        text.push_str(&next);
+    }
+    text
+}
+
+/// Large files parse in one pass: each shape here used to compare every ticket, heading or key
+/// with every other (1 MiB of one-ticket batches took 105 s), and now parses in a fraction of a
+/// second. Counts and a few tickets (index, ID, batch number) show the outline is whole.
+#[test]
+fn large_files_parse_in_one_pass() {
+    /// (ticket index, ID, batch number)
+    type Sample = (usize, &'static str, Option<u32>);
+    /// (shape, bytes, head, item, batches, tickets, samples)
+    type Case = (
+        &'static str,
+        usize,
+        &'static str,
+        fn(usize) -> String,
+        usize,
+        usize,
+        [Sample; 2],
+    );
+    let cases: [Case; 7] = [
+        (
+            "1 MiB of one-ticket batches (the report's file)",
+            1 << 20,
+            "# Tickets\n\n",
+            |n| format!("## Batch {n}\n### T-{n}: x\n"),
+            35_692,
+            35_692,
+            [
+                (17_845, "T-17846", Some(17_846)),
+                (35_691, "T-35692", Some(35_692)),
+            ],
+        ),
+        (
+            "one batch of heading tickets",
+            300_000,
+            "# Tickets\n\n## Batch 1: All\n",
+            |n| format!("### T-{n}: Ticket\n"),
+            1,
+            15_553,
+            [(0, "T-1", Some(1)), (15_552, "T-15553", Some(1))],
+        ),
+        (
+            "sticky phases at ticket level",
+            300_000,
+            "# Tickets\n\n",
+            |n| format!("### Phase {n}: p\n### T-{n}: t\n"),
+            9_443,
+            9_443,
+            [(0, "T-1", Some(1)), (9_442, "T-9443", Some(9_443))],
+        ),
+        (
+            "list-item tickets",
+            300_000,
+            "# Tickets\n\n## Batch 1: All\n",
+            |n| format!("- T-{n}: Ticket\n"),
+            1,
+            17_282,
+            [(0, "T-1", Some(1)), (17_281, "T-17282", Some(1))],
+        ),
+        (
+            "numbered headings, no IDs",
+            200_000,
+            "# Notes\n\n",
+            |n| format!("## {n}. Note\n"),
+            0,
+            14_073,
+            [(0, "1", None), (14_072, "14073", None)],
+        ),
+        (
+            "bold paragraphs, no headings",
+            200_000,
+            "Notes\n\n",
+            |n| format!("**{n}. Title**\ntext\n"),
+            0,
+            9_576,
+            [(0, "1", None), (9_575, "9576", None)],
+        ),
+        (
+            "dependencies on tickets not in the file",
+            300_000,
+            "# Tickets\n\n## Batch 1: All\n",
+            |n| format!("### T-{n}: Ticket\n- **Depends on:** X-{n}, {}\n", n + 7),
+            1,
+            6_065,
+            [(0, "T-1", Some(1)), (6_064, "T-6065", Some(1))],
+        ),
+    ];
+    for (shape, bytes, head, item, batches, tickets, samples) in cases {
+        let text = generated(bytes, head, item);
+        let d = Document::parse_bytes(text.as_bytes()).unwrap();
+        assert_eq!(
+            (d.batches.len(), d.tickets.len()),
+            (batches, tickets),
+            "{shape}"
+        );
+        for (i, id, batch) in samples {
+            let t = &d.tickets[i];
+            assert_eq!(t.display_id(), id, "{shape}");
+            assert_eq!(t.batch.map(|b| d.batches[b].number), batch, "{shape}: {id}");
+        }
+    }
+}
+
+/// Past the cap, a file is refused in words, with the limit.
+#[test]
+fn a_file_past_the_cap_is_refused_with_the_limit() {
+    use leapfrog_engine::tickets::MAX_FILE_BYTES;
+    let cases: [(usize, String); 2] = [
+        (
+            MAX_FILE_BYTES + 1,
+            format!(
+                "too large: {} bytes; Leapfrog reads TICKETS.md files up to 4 MB ({MAX_FILE_BYTES} bytes)",
+                MAX_FILE_BYTES + 1
+            ),
+        ),
+        (
+            17_200_000,
+            "too large: 17.2 MB; Leapfrog reads TICKETS.md files up to 4 MB".to_string(),
+        ),
+    ];
+    for (size, message) in cases {
+        let err = Document::parse_bytes(&vec![b'x'; size]).unwrap_err();
+        assert_eq!(err.to_string(), message);
+    }
+    assert!(Document::parse_bytes(&vec![b'x'; MAX_FILE_BYTES]).is_ok());
+}

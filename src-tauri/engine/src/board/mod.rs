@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{PhaseKind, TicketStatus};
 use crate::tickets::source::atx_heading;
-use crate::tickets::sync::{read_doc, write_atomic, SyncError, TicketsFile, Watch, WriteOptions};
+use crate::tickets::sync::{
+    read_doc, write_atomic, write_lock, SyncError, TicketsFile, Watch, WriteOptions,
+};
 use crate::tickets::{vocab, BatchKind, Document, Edit, EditError};
 
 /// Which column: a batch (by number) or the Backlog.
@@ -279,7 +281,7 @@ pub enum BoardError {
 impl From<SyncError> for BoardError {
     fn from(e: SyncError) -> Self {
         match e {
-            SyncError::Conflict(_) | SyncError::ChangedDuringWrite(_) => {
+            SyncError::Conflict(_) | SyncError::ChangedDuringWrite(_) | SyncError::Raced(_) => {
                 BoardError::Conflict(e.to_string())
             }
             SyncError::Edit(e) => BoardError::Refused(e.to_string()),
@@ -394,6 +396,9 @@ impl Board {
 
     /// Applies one operation (see the module docs).
     pub fn apply(&mut self, op: &BoardOp, confirmed: bool) -> Result<OpOutcome, BoardError> {
+        // One step for Leapfrog's other writers (the orchestrator, `leap tickets`): from reading
+        // the file to the last write.
+        let _lock = write_lock(self.file.path())?;
         // Work on what is on disk now, so ids and line numbers are current.
         self.file.reload()?;
         let doc = self.file.doc().clone();
@@ -450,6 +455,10 @@ impl Board {
 
     /// Takes back the last operation (see the module docs).
     pub fn undo(&mut self) -> Result<OpOutcome, BoardError> {
+        if self.undo.is_empty() {
+            return Err(BoardError::NothingToUndo);
+        }
+        let _lock = write_lock(self.file.path())?;
         let entry = self.undo.pop().ok_or(BoardError::NothingToUndo)?;
         let result = self.undo_entry(&entry);
         if result.is_err() {

@@ -166,13 +166,14 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         for &k in &weak {
             *by_level.entry(heads[k].level).or_default() += 1;
         }
+        // `weak` is in line order: the first weak heading after `start` says whether one is inside.
+        let weak_lines: Vec<usize> = weak.iter().map(|&k| heads[k].line).collect();
         for &k in &weak {
             if by_level[&heads[k].level] >= 2 {
                 let end = head_end(&heads, k);
                 let start = heads[k].line;
-                let holds = weak
-                    .iter()
-                    .any(|&o| heads[o].line > start && heads[o].line < end);
+                let first_after = weak_lines.partition_point(|&l| l <= start);
+                let holds = weak_lines.get(first_after).is_some_and(|&l| l < end);
                 if !holds {
                     heads[k].role = Role::Ticket { weak: true };
                 }
@@ -490,7 +491,20 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             7
         };
         let before = heads.partition_point(|h| h.line < line);
-        if let Some(k) = heads[..before].iter().rposition(|h| h.level < lvl) {
+        // The nearest heading above with a lower level: the heading just above for lines that are
+        // not headings, the heading's parent for a heading ticket (looked up, not searched for: a
+        // batch of thousands of tickets would be scanned back once per ticket).
+        let above = if lvl == 7 {
+            before.checked_sub(1)
+        } else if heads
+            .get(before)
+            .is_some_and(|h| h.line == line && h.level == lvl)
+        {
+            status_ctx.parent[before]
+        } else {
+            heads[..before].iter().rposition(|h| h.level < lvl)
+        };
+        if let Some(k) = above {
             let h = &heads[k];
             let generic = is_generic_title(&src.text[h.text.clone()]);
             if h.role == Role::Plain && !generic && !(h.level == 1 && Some(h.line) == first_heading)
@@ -591,17 +605,11 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         });
     }
     // Each ticket joins the innermost batch whose scope holds it.
-    for (ti, t) in tickets.iter_mut().enumerate() {
-        let line = t.span.start;
-        let best = batches
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.heading_line < line && b.scope.contains(&line))
-            .max_by_key(|(_, b)| b.heading_line);
-        if let Some((bi, _)) = best {
-            t.batch = Some(bi);
+    let lines: Vec<usize> = tickets.iter().map(|t| t.span.start).collect();
+    for (t, best) in tickets.iter_mut().zip(innermost_batches(&batches, &lines)) {
+        if best.is_some() {
+            t.batch = best;
         }
-        let _ = ti;
     }
     for (ti, t) in tickets.iter().enumerate() {
         if let Some(b) = t.batch {
@@ -649,17 +657,11 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
     for b in batches.iter_mut() {
         b.tickets.clear();
     }
-    for (ti, t) in tickets.iter_mut().enumerate() {
-        if let Some(line) = t.batch.map(|_| ()).and(Some(t.span.start)) {
-            let best = batches
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| b.heading_line < line && b.scope.contains(&line))
-                .max_by_key(|(_, b)| b.heading_line)
-                .map(|(i, _)| i);
+    let lines: Vec<usize> = tickets.iter().map(|t| t.span.start).collect();
+    for (t, best) in tickets.iter_mut().zip(innermost_batches(&batches, &lines)) {
+        if t.batch.is_some() {
             t.batch = best;
         }
-        let _ = ti;
     }
     let _ = order;
     for (ti, t) in tickets.iter().enumerate() {
@@ -707,7 +709,7 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
     }
 
     // 10. Fields, checkboxes and the final status of each ticket.
-    let keys: HashSet<String> = tickets.iter().map(|t| t.key.clone()).collect();
+    let keys = Keys::new(tickets.iter().map(|t| t.key.as_str()));
     for t in tickets.iter_mut() {
         read_body(src, t, &tables);
         resolve_fields(t, &keys);
@@ -746,6 +748,39 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         );
     }
     (batches, tickets, warnings)
+}
+
+/// For each line: the batch with the latest heading line among those whose heading is above the
+/// line and whose scope holds it (the last such batch in `batches` on equal heading lines). One
+/// sweep in line order with a heap of the batches open so far, instead of every batch for every
+/// line: a scope that ended above a line has ended for every later line too.
+fn innermost_batches(batches: &[Batch], lines: &[usize]) -> Vec<Option<usize>> {
+    use std::collections::BinaryHeap;
+    // A batch is a candidate from the first line below its heading and inside its scope.
+    let from = |b: usize| (batches[b].heading_line + 1).max(batches[b].scope.start);
+    let mut by_heading: Vec<usize> = (0..batches.len()).collect();
+    by_heading.sort_by_key(|&b| from(b));
+    let mut order: Vec<usize> = (0..lines.len()).collect();
+    order.sort_by_key(|&i| lines[i]);
+    let mut open: BinaryHeap<(usize, usize)> = BinaryHeap::new(); // (heading line, batch)
+    let mut next = 0;
+    let mut out = vec![None; lines.len()];
+    for i in order {
+        let line = lines[i];
+        while next < by_heading.len() && from(by_heading[next]) <= line {
+            let b = by_heading[next];
+            open.push((batches[b].heading_line, b));
+            next += 1;
+        }
+        while open
+            .peek()
+            .is_some_and(|&(_, b)| !batches[b].scope.contains(&line))
+        {
+            open.pop();
+        }
+        out[i] = open.peek().map(|&(_, b)| b);
+    }
+    out
 }
 
 fn new_ticket(
@@ -1254,10 +1289,17 @@ fn fallback_bold_paragraphs(src: &Source, head_at: &[Option<usize>], tickets: &m
     if starts.len() < 2 {
         return;
     }
+    // The first heading line after each line, from the bottom up (not searched once per paragraph).
+    let mut next_heading = vec![src.len(); src.len() + 1];
+    for j in (0..src.len()).rev() {
+        next_heading[j] = if head_at.get(j + 1).is_some_and(|h| h.is_some()) {
+            j + 1
+        } else {
+            next_heading[j + 1]
+        };
+    }
     for (k, &s) in starts.iter().enumerate() {
-        let next_head = (s + 1..src.len())
-            .find(|&j| head_at[j].is_some())
-            .unwrap_or(src.len());
+        let next_head = next_heading[s];
         let end = starts
             .get(k + 1)
             .copied()
@@ -1373,7 +1415,9 @@ fn read_body(src: &Source, t: &mut Ticket, tables: &[Table]) {
         let base = src.lines[i].start;
         // A per-ticket `| Field | Value |` table.
         if source::is_table_row(line) {
-            if let Some(tb) = tables.iter().find(|tb| tb.header == i) {
+            // Tables are in line order.
+            let at = tables.partition_point(|tb| tb.header < i);
+            if let Some(tb) = tables.get(at).filter(|tb| tb.header == i) {
                 for r in tb.rows.clone() {
                     let l = src.line(r);
                     let cells = source::table_cells(l);
@@ -1504,7 +1548,7 @@ fn split_multi_field(line: &str) -> Vec<Range<usize>> {
     out
 }
 
-fn resolve_fields(t: &mut Ticket, keys: &HashSet<String>) {
+fn resolve_fields(t: &mut Ticket, keys: &Keys) {
     let mut status_fields = Vec::new();
     for f in &t.fields {
         let v = f.value.trim();
@@ -1540,24 +1584,47 @@ fn strip_md(v: &str) -> String {
     v.replace("**", "").replace('`', "").trim().to_string()
 }
 
-/// Dependency IDs: comma/`and`/`→` lists, ranges `A–B` and `A through B`, short forms resolved against the file.
-pub fn parse_deps(v: &str, keys: &HashSet<String>) -> Vec<String> {
-    let ids = vocab::ids_in(v);
-    let mut out: Vec<String> = Vec::new();
-    let resolve = |raw: &str| -> String {
+/// The ticket keys of a file, and the keys each short form names: `001A` for `SCOTTISH-001A`,
+/// `ETUDE-6` for `TICKET-ETUDE-6`, `3` for `TICKET 3` (what follows a `-` or a space in a key).
+/// A short form that several keys end with names the first of them in file order.
+pub struct Keys {
+    keys: HashSet<String>,
+    short: HashMap<String, String>,
+}
+
+impl Keys {
+    pub fn new<'a>(keys: impl IntoIterator<Item = &'a str>) -> Keys {
+        let mut all = HashSet::new();
+        let mut short = HashMap::new();
+        for key in keys {
+            for (i, _) in key.match_indices(['-', ' ']) {
+                short
+                    .entry(key[i + 1..].to_string())
+                    .or_insert_with(|| key.to_string());
+            }
+            all.insert(key.to_string());
+        }
+        Keys { keys: all, short }
+    }
+
+    /// The ID as written when it is a key, the key its short form names, else as written.
+    fn resolve(&self, raw: &str) -> String {
         let k = vocab::id_key(raw);
-        if keys.contains(&k) {
+        if self.keys.contains(&k) {
             return raw.to_string();
         }
-        // Short forms: `001a` for `SCOTTISH-001a`, `ETUDE-06` for `TICKET-ETUDE-06`, `3` for `Ticket 3`.
-        if let Some(full) = keys
-            .iter()
-            .find(|key| key.ends_with(&format!("-{k}")) || key.ends_with(&format!(" {k}")))
-        {
-            return full.clone();
+        match self.short.get(&k) {
+            Some(full) => full.clone(),
+            None => raw.to_string(),
         }
-        raw.to_string()
-    };
+    }
+}
+
+/// Dependency IDs: comma/`and`/`→` lists, ranges `A–B` and `A through B`, short forms resolved against the file.
+pub fn parse_deps(v: &str, keys: &Keys) -> Vec<String> {
+    let ids = vocab::ids_in(v);
+    let mut out: Vec<String> = Vec::new();
+    let resolve = |raw: &str| keys.resolve(raw);
     let mut k = 0;
     while k < ids.len() {
         let (r, raw) = &ids[k];
@@ -1675,10 +1742,7 @@ mod tests {
 
     #[test]
     fn dependency_lists() {
-        let keys: HashSet<String> = ["ACA-2", "ACA-3", "ACA-4", "T-1", "SCOTTISH-1A"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let keys = Keys::new(["ACA-2", "ACA-3", "ACA-4", "T-1", "SCOTTISH-1A"]);
         assert_eq!(
             parse_deps("ACA-002 through ACA-004", &keys),
             ["ACA-002", "ACA-003", "ACA-004"]
@@ -1687,6 +1751,12 @@ mod tests {
         assert_eq!(
             parse_deps("T-001 – T-003", &keys),
             ["T-001", "T-002", "T-003"]
+        );
+        // Short forms name the key they end; the first key in file order when several do.
+        let keys = Keys::new(["SCOTTISH-1A", "TICKET-ETUDE-6", "TICKET 3", "B-ETUDE-6"]);
+        assert_eq!(
+            parse_deps("001a, ETUDE-06 and 3, Z-9", &keys),
+            ["SCOTTISH-1A", "TICKET-ETUDE-6", "TICKET 3", "Z-9"]
         );
         assert!(vocab::is_empty_value("—"));
         assert!(vocab::is_empty_value("aucune (COT câblé)"));

@@ -289,6 +289,39 @@ fn bad_arguments_are_one_line_errors() {
         "leap: --batch counts from 1\n",
         None,
     );
+    // clap's own usage errors too: one line in leap's form, then at most the usage.
+    check(
+        &["simulate", "--bogus"],
+        2,
+        "",
+        "leap: unexpected argument '--bogus' found\nUsage: leap simulate [OPTIONS] --workload <FILE>\n",
+        None,
+    );
+    check(
+        &["tickets", "parse"],
+        2,
+        "",
+        "leap: the following required arguments were not provided: <FILE>\nUsage: leap tickets parse <FILE>\n",
+        None,
+    );
+}
+
+#[test]
+fn an_error_wrapping_its_cause_says_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = dir.path().join("w.json");
+    std::fs::write(
+        &workload,
+        r#"{"batches":[{"design":1,"build":1,"review":1}],"agents":[{"id":"a","roles":["design"]},{"id":"a","roles":["build","review"]}]}"#,
+    )
+    .unwrap();
+    check(
+        &["simulate", "--workload", workload.to_str().unwrap()],
+        1,
+        "",
+        "leap: duplicate agent id `a`\n",
+        None,
+    );
 }
 
 #[test]
@@ -486,7 +519,7 @@ fn agents_lists_installed_clis_and_their_command_lines() {
     let leap = std::fs::canonicalize(env!("CARGO_BIN_EXE_leap")).unwrap();
     let codex_cmd = row("codex")["command"].as_str().unwrap().to_string();
     let notify = format!(
-        "codex -c 'notify=[\"{}\",\"hook\",\"codex-notify\"]' -c 'developer_instructions=\"You are the Builder",
+        "codex -c 'notify=[\"{}\",\"hook\",\"codex-notify\"]' --no-daemon -c 'developer_instructions=\"You are the Builder",
         leap.display()
     );
     assert!(codex_cmd.starts_with(&notify), "{codex_cmd}");

@@ -414,9 +414,17 @@ fn runtime_dir_and_env() {
                 "LEAPFROG_SOCKET".to_string(),
                 "/run/user/1000/leapfrog/control.sock".to_string()
             ),
-            ("LEAPFROG_TOKEN".to_string(), "abc".to_string()),
+            // The agent's own token, derived from the launch's: it speaks only for builder.
+            (
+                "LEAPFROG_TOKEN".to_string(),
+                leapfrog_engine::control::agent_token("abc", "builder")
+            ),
             ("LEAPFROG_AGENT".to_string(), "builder".to_string()),
         ]
+    );
+    assert_ne!(
+        leapfrog_engine::control::agent_token("abc", "builder"),
+        leapfrog_engine::control::agent_token("abc", "designer")
     );
     assert_eq!(Endpoint::from_env_values(None, Some("abc")), Ok(None));
     assert_eq!(Endpoint::from_env_values(Some(""), None), Ok(None));
@@ -439,6 +447,61 @@ fn status_report_renders_for_humans() {
         report().render(),
         "Project demo (leapfrog)\n\nAgents\n  designer  custom    working  design batch 2\n  builder   codex     idle\n\nBatches\n    1  building    Foundation  [T-001, T-002]\n"
     );
+}
+
+#[test]
+fn a_fifo_or_a_symlink_in_the_inbox_is_removed_unread_and_later_reports_still_count() {
+    use leapfrog_engine::control::protocol::Envelope;
+    use leapfrog_engine::control::spool;
+    let project = tempfile::tempdir().unwrap();
+    let inbox = spool::project_inbox(project.path());
+    std::fs::create_dir_all(&inbox).unwrap();
+    let fifo = inbox.join("za-fifo.json");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    std::os::unix::fs::symlink("/dev/zero", inbox.join("zb-zero.json")).unwrap();
+    std::fs::write(inbox.join("zc-huge.json"), vec![b' '; 2 << 20]).unwrap();
+    let report = Request::Complete(CompleteRequest {
+        batch: Some(1),
+        ..Default::default()
+    });
+    let p = spool::write(
+        &inbox,
+        &Envelope {
+            v: 1,
+            token: "tok".into(),
+            agent: Some("codex".into()),
+            request: report.clone(),
+        },
+    )
+    .unwrap();
+    let rec = Recorder::default();
+    // Would block forever on the FIFO, or read /dev/zero without end, before the fix.
+    let answers = spool::drain(&inbox, "tok", &rec);
+    let by_name: Vec<(String, bool, String)> = answers
+        .iter()
+        .map(|(path, r)| {
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                r.ok,
+                r.error.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    // The report (named by its time, so first), then the three refused.
+    assert_eq!(by_name.len(), 4, "{by_name:?}");
+    assert!(by_name[0].1, "{by_name:?}");
+    assert_eq!(p.file_name().unwrap().to_string_lossy(), by_name[0].0);
+    for (name, ok, error) in &by_name[1..] {
+        assert!(!ok, "{name}");
+        assert!(
+            error.contains("not a regular file") || error.contains("too large"),
+            "{name}: {error}"
+        );
+    }
+    assert_eq!(rec.seen(), vec![(Some("codex".into()), report)]);
+    assert_eq!(std::fs::read_dir(&inbox).unwrap().count(), 0);
 }
 
 #[test]

@@ -12,6 +12,7 @@ fn spec(dir: &std::path::Path, command: &str) -> VerifySpec {
         command: command.into(),
         cwd: dir.to_path_buf(),
         env: vec![("VERIFY_WORD".into(), "hello".into())],
+        log: None,
     }
 }
 
@@ -100,4 +101,81 @@ fn an_empty_command_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let err = run_verify(&spec(tmp.path(), "  ")).unwrap_err();
     assert_eq!(err, "the project has no verify command");
+}
+
+/// A verify that prints 12 MB (6 million lines, like `yes | head -c 12M`): at most a paced
+/// number of lines reach the listener, with a count of the rest naming the log; the log holds the
+/// whole output in at most two rotated parts; the tail and the verdict are right.
+#[test]
+fn a_flood_of_output_is_paced_logged_in_rotated_parts_and_the_verdict_kept() {
+    use leapfrog_engine::verify::{LOG_ROTATE_BYTES, PACE_LINES, PACE_WINDOW};
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("run/verify.log");
+    let mut spec = spec(tmp.path(), "yes | head -c 12000000; echo last line; exit 4");
+    spec.log = Some(log.clone());
+    let panes = Panes::new();
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (tx, rx) = mpsc::channel();
+    let seen = lines.clone();
+    let started = std::time::Instant::now();
+    spawn_verify(
+        &panes,
+        &spec,
+        move |l| seen.lock().unwrap().push(l),
+        move |o| tx.send(o).unwrap(),
+    )
+    .unwrap();
+    let o = rx.recv_timeout(Duration::from_secs(600)).unwrap();
+    let took = started.elapsed();
+    assert!(!o.passed);
+    assert_eq!(o.code, 4);
+    assert_eq!(o.tail.last().map(|l| l.trim_end()), Some("last line"));
+    let lines = lines.lock().unwrap();
+    // Paced: never more than the budget of the windows the run lasted (plus the count lines).
+    let windows = (took.as_millis() / PACE_WINDOW.as_millis()) as usize + 1;
+    assert!(
+        lines.len() <= windows * PACE_LINES + 1,
+        "{} lines in {took:?}",
+        lines.len()
+    );
+    let held: u64 = lines
+        .iter()
+        .filter(|l| l.starts_with("… "))
+        .map(|l| {
+            assert!(l.contains(&log.display().to_string()), "{l}");
+            l[4..].split(' ').next().unwrap().parse::<u64>().unwrap()
+        })
+        .sum();
+    let shown = lines.iter().filter(|l| !l.starts_with("… ")).count() as u64;
+    assert_eq!(shown + held, 6_000_001, "every line is shown or counted");
+    // The log: this part and the one before it, each within the cap, ending with the last line.
+    let part = std::fs::metadata(&log).unwrap().len();
+    let older = std::fs::metadata(tmp.path().join("run/verify.log.1"))
+        .unwrap()
+        .len();
+    assert!(
+        part <= LOG_ROTATE_BYTES && older <= LOG_ROTATE_BYTES,
+        "{part} {older}"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.ends_with("last line\n"),
+        "{:?}",
+        &text[text.len().saturating_sub(40)..]
+    );
+    assert!(text.lines().all(|l| l == "y" || l == "last line"));
+}
+
+/// A new verify starts a new log: the last run's parts are gone.
+#[test]
+fn each_verify_starts_its_log_afresh() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("verify.log");
+    std::fs::write(&log, "old run\n").unwrap();
+    std::fs::write(tmp.path().join("verify.log.1"), "older run\n").unwrap();
+    let mut spec = spec(tmp.path(), "echo new run");
+    spec.log = Some(log.clone());
+    assert!(run_verify(&spec).unwrap().passed);
+    assert_eq!(std::fs::read_to_string(&log).unwrap().trim_end(), "new run");
+    assert!(!tmp.path().join("verify.log.1").exists());
 }

@@ -86,9 +86,22 @@ pub fn agent_env(endpoint: &Endpoint, agent_id: &str) -> Vec<(String, String)> {
             ENV_SOCKET.to_string(),
             endpoint.socket.display().to_string(),
         ),
-        (ENV_TOKEN.to_string(), endpoint.token.clone()),
+        (
+            ENV_TOKEN.to_string(),
+            agent_token(&endpoint.token, agent_id),
+        ),
         (ENV_AGENT.to_string(), agent_id.to_string()),
     ]
+}
+
+/// The token of one agent: derived from the launch's token and the agent's id, so that it speaks
+/// only for that agent (the server checks it against the request's `agent`). The launch's own
+/// token, in the 0600 token file, stays the user's.
+pub fn agent_token(launch_token: &str, agent_id: &str) -> String {
+    let key = blake3::hash(launch_token.as_bytes());
+    blake3::keyed_hash(key.as_bytes(), agent_id.as_bytes())
+        .to_hex()
+        .to_string()
 }
 
 /// [`agent_env`] plus `LEAPFROG_SPOOL`, the project's inbox ([`spool::project_inbox`]), for agents

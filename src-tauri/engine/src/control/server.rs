@@ -308,7 +308,13 @@ pub fn handle_line(line: &[u8], token: &str, handler: &dyn ControlHandler) -> Re
         Err(e) => return Response::error(format!("request is not JSON: {e}")),
     };
     let given = value.get("token").and_then(|t| t.as_str()).unwrap_or("");
-    if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
+    // The launch's token (the user's shell, the app), or the token of the agent the request
+    // speaks for: an agent cannot speak for another.
+    let claimed = value.get("agent").and_then(|a| a.as_str());
+    let agent_ok = claimed.is_some_and(|a| {
+        constant_time_eq(given.as_bytes(), super::agent_token(token, a).as_bytes())
+    });
+    if !agent_ok && !constant_time_eq(given.as_bytes(), token.as_bytes()) {
         return Response::error("wrong token: this request is not from this Leapfrog launch");
     }
     let env: Envelope = match serde_json::from_value(value) {

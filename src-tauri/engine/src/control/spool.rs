@@ -47,6 +47,18 @@ pub fn write(dir: &Path, envelope: &Envelope) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+/// Whether an inbox file holds a request the client queues there: a report (`complete`, `handoff`,
+/// `hook`). A verify, a status or an open-project request from a file is refused.
+fn is_report(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| {
+        let op = v.get("op").and_then(|o| o.as_str());
+        matches!(op, Some("complete" | "handoff" | "hook"))
+    })
+}
+
+/// The largest report file read from the inbox (a report is a line of JSON).
+pub const MAX_REQUEST_BYTES: u64 = 1 << 20;
+
 /// Handles every request waiting in the inbox, oldest first, and removes each file once handled.
 /// Returns each file with the answer it got (a wrong token or a bad file is answered with an error
 /// and removed too, so the inbox never jams). Temporary files being written are left alone.
@@ -67,9 +79,23 @@ pub fn drain(dir: &Path, token: &str, handler: &dyn ControlHandler) -> Vec<(Path
     files.sort();
     let mut out = Vec::new();
     for path in files {
-        let response = match std::fs::read(&path) {
-            Ok(bytes) => handle_line(&bytes, token, handler),
-            Err(e) => Response::error(format!("cannot read {}: {e}", path.display())),
+        // Only regular files, not followed through a symlink: a FIFO would block this thread
+        // (and every later report) forever, and a device would be read without end.
+        let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
+        let response = if regular {
+            match crate::files::read_regular(&path, "report file", MAX_REQUEST_BYTES) {
+                Ok(bytes) if !is_report(&bytes) => Response::error(format!(
+                    "{}: only reports (complete, handoff, hook) come through the inbox; ignored",
+                    path.display()
+                )),
+                Ok(bytes) => handle_line(&bytes, token, handler),
+                Err(e) => Response::error(e),
+            }
+        } else {
+            Response::error(format!(
+                "{}: not a regular file; ignored and removed",
+                path.display()
+            ))
         };
         let _ = std::fs::remove_file(&path);
         out.push((path, response));

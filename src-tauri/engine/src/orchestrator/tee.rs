@@ -1,13 +1,15 @@
 //! The tee sink of an agent's pane: every frame goes to the orchestrator's loop and to the UI
-//! sink when one is attached. Without a UI sink the tee acks each frame itself (the pane is
-//! spawned in [`crate::pty::AckMode::Consumer`] so that an attached UI can do flow control).
+//! sink when one is attached. The pane is spawned in [`crate::pty::AckMode::Consumer`]: an
+//! attached UI acks what it rendered; without one the loop acks each frame once it has read it,
+//! so a headless pane has the same bounded buffer as a pane in the window (a flooding agent waits
+//! for the loop, instead of its output piling up in the loop's queue).
 
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use crate::pty::{Pane, PaneExit, PaneSink};
 
-use super::engine::Msg;
+use super::engine::{Backlog, Msg};
 
 /// The UI side of a tee, shared with the orchestrator handle.
 pub type UiSlot = Arc<Mutex<Option<Box<dyn PaneSink>>>>;
@@ -16,6 +18,7 @@ pub struct Tee {
     pub agent: usize,
     pub generation: u64,
     pub tx: Sender<Msg>,
+    pub backlog: Arc<Backlog>,
     pub ui: UiSlot,
     pub pane: Arc<OnceLock<Weak<Pane>>>,
 }
@@ -24,23 +27,37 @@ impl PaneSink for Tee {
     fn output(&mut self, frame: Vec<u8>) {
         let len = frame.len();
         let mut ui = self.ui.lock().unwrap_or_else(|e| e.into_inner());
+        self.backlog.sent(len);
         match ui.as_mut() {
             Some(sink) => {
-                let _ = self.tx.send(Msg::Output {
-                    agent: self.agent,
-                    generation: self.generation,
-                    bytes: frame.clone(),
-                });
+                if self
+                    .tx
+                    .send(Msg::Output {
+                        agent: self.agent,
+                        generation: self.generation,
+                        bytes: frame.clone(),
+                        ack: None,
+                    })
+                    .is_err()
+                {
+                    self.backlog.gone(len);
+                }
                 sink.output(frame);
             }
             None => {
-                let _ = self.tx.send(Msg::Output {
+                let pane = self.pane.get().cloned();
+                let sent = self.tx.send(Msg::Output {
                     agent: self.agent,
                     generation: self.generation,
                     bytes: frame,
+                    ack: pane.clone(),
                 });
-                if let Some(p) = self.pane.get().and_then(Weak::upgrade) {
-                    p.ack(len);
+                // The loop is gone (stopping): nobody will ack, so ack here.
+                if sent.is_err() {
+                    self.backlog.gone(len);
+                    if let Some(p) = pane.and_then(|w| Weak::upgrade(&w)) {
+                        p.ack(len);
+                    }
                 }
             }
         }

@@ -23,6 +23,10 @@ const COMMANDS: &[&str] = &[
     "timeline",
     "live_state",
     "live_command",
+    "project_hold",
+    "project_hold_answer",
+    "about",
+    "diagnostics",
 ];
 
 fn main() {

@@ -145,6 +145,9 @@ mod tests {
             one::<setup::SetupPlan>("SetupPlan"),
             one::<sim::Row>("SimRow"),
             one::<sim::SimOutput>("SimOutput"),
+            one::<leapfrog_engine::trust::ProjectCommand>("ProjectCommand"),
+            one::<leapfrog_engine::trust::ProjectCommands>("ProjectCommands"),
+            one::<leapfrog_engine::trust::TrustReview>("TrustReview"),
             // The shell's own view types.
             one::<crate::projects::ProjectSummary>("ProjectSummary"),
             one::<crate::projects::SetupChoices>("SetupChoices"),
@@ -152,6 +155,7 @@ mod tests {
             one::<crate::timeline::TimelineSource>("TimelineSource"),
             one::<crate::live::Notice>("AppNotice"),
             one::<crate::live::NoticeKind>("NoticeKind"),
+            one::<crate::about::AboutInfo>("AboutInfo"),
         ]
     }
 

@@ -2,6 +2,7 @@
 //! `leapfrog-engine`; this crate turns engine panes into IPC (raw byte channels out, commands in)
 //! and forwards the app's log to the Logs pane.
 
+pub mod about;
 pub mod board;
 pub mod cockpit;
 pub mod commands;
@@ -11,6 +12,7 @@ pub mod logs;
 pub mod panes;
 pub mod projects;
 pub mod timeline;
+pub mod window_state;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -99,6 +101,15 @@ pub fn run() {
     let bench = std::env::var_os("LEAPFROG_BENCH").map(|_| bench::Bench::new(started));
     // `leapfrog [PROJECT_DIR]`: open that project (its panes start there too).
     let project_dir = std::env::args_os().nth(1).map(std::path::PathBuf::from);
+    // One window per user: a Leapfrog already running takes the folder, and this one ends.
+    if let Some(dir) = &project_dir {
+        if bench.is_none() {
+            if let Some(said) = projects::pass_to_running(dir) {
+                println!("{said}");
+                return;
+            }
+        }
+    }
     if let Some(dir) = &project_dir {
         if let Err(e) = std::env::set_current_dir(dir) {
             eprintln!("leapfrog: cannot open {}: {e}", dir.display());
@@ -106,6 +117,8 @@ pub fn run() {
         }
     }
 
+    // The window's size and position, written shortly after each change.
+    let geometry = window_state::Tracker::start();
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
@@ -133,8 +146,39 @@ pub fn run() {
             timeline::timeline,
             live::live_state,
             live::live_command,
+            live::project_hold,
+            live::project_hold_answer,
+            about::about,
+            about::diagnostics,
         ])
+        .on_window_event(move |window, event| {
+            match event {
+                tauri::WindowEvent::Moved(_) | tauri::WindowEvent::Resized(_) => {
+                    if let Some(g) = window_state::of(window) {
+                        geometry.changed(g);
+                    }
+                }
+                tauri::WindowEvent::CloseRequested { .. } | tauri::WindowEvent::Destroyed => {
+                    geometry.flush()
+                }
+                _ => {}
+            }
+            // A folder (or a file in it) dropped on the window opens as a project.
+            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+                match projects::dropped_folder(paths) {
+                    Some(dir) => {
+                        if let Err(e) = projects::open(window.app_handle(), &dir) {
+                            tracing::warn!("{}: not opened: {e}", dir.display());
+                        }
+                    }
+                    None => tracing::warn!("only a folder can be dropped here"),
+                }
+            }
+        })
         .setup(move |app| {
+            if let Some(window) = app.get_webview_window("main") {
+                window_state::restore(&window);
+            }
             let state = start_panes(app.handle(), &agents, logs, bench)?;
             if state.bench.is_some() {
                 bench::read_commands(app.handle().clone());

@@ -15,13 +15,14 @@ use leapfrog_engine::control::server::{Lobby, ServerConfig};
 use leapfrog_engine::control::ControlServer;
 use leapfrog_engine::model::{CompletionDetection, PhaseOutcome, PhaseRun, Role};
 use leapfrog_engine::orchestrator::{
-    Command, EngineEvent, OpenOptions, Orchestrator, ProjectConfig, Snapshot,
+    is_damaged_run_state, Command, EngineEvent, OpenOptions, Orchestrator, ProjectConfig, Snapshot,
 };
 use leapfrog_engine::pty::{
     PaneExit as EngineExit, PaneId, PaneSink, PaneSize as EngineSize, Panes,
 };
 use leapfrog_engine::scheduler::PhaseId;
 use leapfrog_engine::store::{SledStore, Store};
+use leapfrog_engine::trust::{ProjectCommands, TrustFile, TrustReview};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Listener, Manager, State};
 use ts_rs::TS;
@@ -40,7 +41,7 @@ type Result<T> = std::result::Result<T, String>;
 #[serde(rename_all = "camelCase")]
 pub struct LiveAgent {
     pub id: String,
-    /// `working`, `idle`, `needs_input`, `exited`, `offline`.
+    /// `working`, `idle`, `needs_input`, `exited`, `offline`, `limited`.
     pub status: String,
     /// What produced the status: `hook`, `session_file`, `screen`, `process`.
     pub signal: String,
@@ -119,6 +120,50 @@ pub enum LiveCommand {
     },
 }
 
+/// A project that is open but does not run, and why: the cockpit shows it with the way on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectHold {
+    pub dir: String,
+    pub name: String,
+    pub reason: HoldReason,
+    /// Why, in words.
+    pub message: String,
+}
+
+/// Why a project does not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum HoldReason {
+    /// Its commands are not approved on this machine: show them and ask ([`HoldAnswer::Approve`]).
+    Trust { review: TrustReview },
+    /// Its saved run state is damaged: start a fresh run ([`HoldAnswer::StartFresh`]), which keeps
+    /// the damaged file beside the new one.
+    DamagedRunState,
+    /// It could not start (a broken project file, a busy socket): fix it and retry.
+    Failed,
+}
+
+/// The user's answer to a [`ProjectHold`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum HoldAnswer {
+    /// Approve the commands that were shown (their fingerprint), then run.
+    Approve {
+        fingerprint: String,
+    },
+    StartFresh,
+    Retry,
+}
+
 /// Sent as `live-event`: something happened; the UI refreshes its [`LiveState`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -160,6 +205,8 @@ pub struct Live {
     store: Mutex<Option<Arc<dyn Store>>>,
     /// The control endpoint while no project runs: it answers `leap start` (see [`serve_lobby`]).
     lobby: Mutex<Option<ControlServer>>,
+    /// The open project that does not run, and why.
+    hold: Mutex<Option<ProjectHold>>,
 }
 
 /// The pane of a live agent, for the pane commands.
@@ -307,8 +354,14 @@ pub fn leap_program() -> String {
 
 /// `leap start DIR` reaches the window even when no project runs: opens DIR here.
 fn open_here(handle: &AppHandle, path: PathBuf) -> Result<String> {
-    crate::projects::open(handle, &path)
-        .map(|p| format!("opened {} in the running Leapfrog", p.dir))
+    let opened = crate::projects::open(handle, &path)
+        .map(|p| format!("opened {} in the running Leapfrog", p.dir))?;
+    // The user asked for this window (`leap start`, a second launch): bring it to the front.
+    if let Some(window) = handle.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+    Ok(opened)
 }
 
 /// While no project's orchestrator holds the control socket, the window serves a [`Lobby`] there,
@@ -337,32 +390,81 @@ fn close_lobby(live: &Live) {
 }
 
 /// Starts the project in `dir` (stopping the one running). A folder without
-/// `.leapfrog/project.json` keeps the login-shell cockpit. Whatever happens, the control socket
-/// answers `leap start` afterwards: the project's orchestrator, else the lobby.
+/// `.leapfrog/project.json` keeps the login-shell cockpit. A project that cannot run yet (its
+/// commands not approved, its run state damaged, an error) is held: [`project_hold`] says why and
+/// [`project_hold_answer`] goes on. Whatever happens, the control socket answers `leap start`
+/// afterwards: the project's orchestrator, else the lobby.
 pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
-    let result = start_project(handle, dir);
-    serve_lobby(handle);
-    result
+    start_with(handle, dir, false)
 }
 
-fn start_project(handle: &AppHandle, dir: &Path) -> Result<()> {
+fn start_with(handle: &AppHandle, dir: &Path, fresh: bool) -> Result<()> {
+    let live = handle.state::<Live>();
+    let result = start_project(handle, dir, fresh);
+    let hold = match &result {
+        Ok(hold) => hold.clone(),
+        Err(e) => Some(held(dir, HoldReason::Failed, e.clone())),
+    };
+    *live.hold.lock().unwrap_or_else(|e| e.into_inner()) = hold;
+    serve_lobby(handle);
+    let _ = handle.emit("live-changed", 0);
+    result.map(|_| ())
+}
+
+fn held(dir: &Path, reason: HoldReason, message: String) -> ProjectHold {
+    let name = ProjectConfig::load(dir)
+        .ok()
+        .and_then(|c| c.name)
+        .unwrap_or_else(|| {
+            dir.file_name().map_or(dir.display().to_string(), |n| {
+                n.to_string_lossy().into_owned()
+            })
+        });
+    ProjectHold {
+        dir: dir.display().to_string(),
+        name,
+        reason,
+        message,
+    }
+}
+
+/// Runs the project, or says why it is held (`Ok(Some(hold))`).
+fn start_project(handle: &AppHandle, dir: &Path, fresh: bool) -> Result<Option<ProjectHold>> {
     let live = handle.state::<Live>();
     if let Some(run) = live.current() {
         if run.dir == dir {
-            return Ok(());
+            return Ok(None);
         }
     }
     // The previous project stops first: one control endpoint and one set of agents at a time.
     stop_running(&live);
     let _ = handle.emit("live-changed", 0);
+    if !leapfrog_engine::orchestrator::config::config_path(dir).is_file() {
+        // Not a Leapfrog project (yet): the cockpit keeps its login shells.
+        return Ok(None);
+    }
     let config = ProjectConfig::load(dir)?;
     let store = live.store()?;
     let mut opts = OpenOptions::new(dir, store)?;
     opts.leap_program = leap_program();
+    opts.fresh = fresh;
     let h = handle.clone();
     // `leap start DIR` while this window runs: open DIR here.
     opts.on_open_project = Some(Arc::new(move |path: PathBuf| open_here(&h, path)));
-    let orch = Arc::new(Orchestrator::open(opts)?);
+    let orch = match Orchestrator::open(opts) {
+        Ok(o) => Arc::new(o),
+        Err(e) if is_damaged_run_state(&e) => {
+            return Ok(Some(held(dir, HoldReason::DamagedRunState, e)))
+        }
+        Err(e) => return Err(e),
+    };
+    // Opening a folder runs nothing its user has not approved on this machine.
+    let review = orch.trust_review()?;
+    if !review.approved {
+        let message = review.refusal();
+        tracing::info!("{message}");
+        return Ok(Some(held(dir, HoldReason::Trust { review }, message)));
+    }
     let mut agents = Vec::new();
     let mut infos = Vec::new();
     for profile in &config.agents {
@@ -427,7 +529,7 @@ fn start_project(handle: &AppHandle, dir: &Path) -> Result<()> {
     forward_events(handle.clone(), run.clone(), events)?;
     tracing::info!(project = %run.name, agents = run.agents.len(), "project running");
     let _ = handle.emit("live-changed", generation);
-    Ok(())
+    Ok(None)
 }
 
 /// Starts the orchestrator of every project the app opens, and stops it when the app exits.
@@ -641,6 +743,7 @@ pub fn completed_by(d: CompletionDetection) -> &'static str {
         CompletionDetection::Idle => "idle",
         CompletionDetection::Manual => "click",
         CompletionDetection::Command => "leap complete",
+        CompletionDetection::UsageLimit => "usage limit",
     }
 }
 
@@ -811,6 +914,53 @@ pub fn engine_command(cmd: LiveCommand, agents: &[&str]) -> Result<Command> {
 pub fn live_state(live: State<'_, Live>) -> Option<LiveState> {
     let run = live.current()?;
     Some(state_dto(&run, &run.orch.state()))
+}
+
+/// The open project that does not run, and why; `None` when it runs or none is open.
+#[tauri::command]
+pub fn project_hold(live: State<'_, Live>) -> Option<ProjectHold> {
+    live.hold.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Goes on from a [`ProjectHold`]: approve the commands shown and run, start fresh, or retry.
+/// Answers a line; the cockpit follows `live-changed`.
+#[tauri::command]
+pub async fn project_hold_answer(handle: AppHandle, answer: HoldAnswer) -> Result<String> {
+    let hold = project_hold(handle.state::<Live>())
+        .ok_or_else(|| "no project is waiting for an answer".to_string())?;
+    let dir = PathBuf::from(&hold.dir);
+    tauri::async_runtime::spawn_blocking(move || answer_hold(&handle, &dir, answer))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+fn answer_hold(handle: &AppHandle, dir: &Path, answer: HoldAnswer) -> Result<String> {
+    let fresh = match answer {
+        HoldAnswer::Approve { fingerprint } => {
+            let file = TrustFile::default_location()?;
+            let now = ProjectCommands::load(dir)?;
+            // Approve what the user saw, never what the folder says after it changed.
+            if now.fingerprint != fingerprint {
+                start_with(handle, dir, false)?;
+                return Err(
+                    "the project's commands changed while they were shown; look at them again"
+                        .into(),
+                );
+            }
+            file.approve(&now)?;
+            tracing::info!(target: "leapfrog::run", "user approved the commands of {}", now.dir);
+            false
+        }
+        HoldAnswer::StartFresh => true,
+        HoldAnswer::Retry => false,
+    };
+    start_with(handle, dir, fresh)?;
+    let hold = project_hold(handle.state::<Live>());
+    Ok(match hold {
+        Some(h) => h.message,
+        None if fresh => "started a fresh run (the damaged state file is kept beside it)".into(),
+        None => "running".into(),
+    })
 }
 
 /// A control of the cockpit: verify, pause/resume/restart an agent, retry or mark complete a phase.
@@ -1028,6 +1178,9 @@ mod tests {
             one::<LiveState>("LiveState"),
             one::<LiveCommand>("LiveCommand"),
             one::<LiveEvent>("LiveEvent"),
+            one::<ProjectHold>("ProjectHold"),
+            one::<HoldReason>("HoldReason"),
+            one::<HoldAnswer>("HoldAnswer"),
         ] {
             let path = dir.join(format!("{name}.ts"));
             if std::fs::read_to_string(&path).unwrap_or_default() != text {
@@ -1076,7 +1229,11 @@ mod tests {
                 "Designer · leap demo-agent",
             ),
             (
-                AgentProfile::custom("builder", "codex --full-auto", vec![Role::Build]),
+                AgentProfile::custom(
+                    "builder",
+                    "codex --sandbox workspace-write",
+                    vec![Role::Build],
+                ),
                 "Builder · codex",
             ),
             (AgentProfile::custom("x", "aider", vec![]), "Agent · aider"),

@@ -49,6 +49,13 @@ impl LogHub {
         st.backlog.push_back(line);
     }
 
+    /// The last `n` lines (at most [`BACKLOG`]).
+    pub fn recent(&self, n: usize) -> Vec<LogLine> {
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let skip = st.backlog.len().saturating_sub(n);
+        st.backlog.iter().skip(skip).cloned().collect()
+    }
+
     /// Sends the backlog to `sink`, then every later line.
     pub fn subscribe(&self, mut sink: Box<dyn LogSink>) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());

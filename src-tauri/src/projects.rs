@@ -286,6 +286,9 @@ pub async fn project_finish(
             report.tickets.action,
             report.registered
         );
+        // The user chose these commands in the wizard: approve them, so the first run does not ask.
+        let commands = leapfrog_engine::trust::ProjectCommands::load(&plan.dir)?;
+        leapfrog_engine::trust::TrustFile::default_location()?.approve(&commands)?;
         Ok::<_, String>(())
     })
     .await
@@ -329,8 +332,61 @@ pub fn forward_notices(handle: &AppHandle) {
     });
 }
 
+/// What a drop on the window opens: the first folder dropped, else the folder of the first file
+/// (a dropped TICKETS.md opens its project).
+pub fn dropped_folder(paths: &[PathBuf]) -> Option<PathBuf> {
+    paths.iter().find(|p| p.is_dir()).cloned().or_else(|| {
+        paths
+            .iter()
+            .find(|p| p.is_file())
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+    })
+}
+
+/// When a Leapfrog already answers on this user's control socket, hands it `dir` (it opens the
+/// folder in its window and comes to the front) and returns its answer: this process then ends.
+/// `None` when none runs, or the one that runs cannot open projects (a headless `leap run`).
+pub fn pass_to_running(dir: &Path) -> Option<String> {
+    use leapfrog_engine::control::{ControlClient, OpenProjectRequest, Request};
+    let dir = dir.canonicalize().ok()?;
+    let mut client = ControlClient::discover().ok()?;
+    client.agent = None;
+    let reply = client
+        .request(Request::OpenProject(OpenProjectRequest {
+            path: dir.clone(),
+        }))
+        .ok()?;
+    Some(if reply.message.is_empty() {
+        format!("opened {} in the running Leapfrog", dir.display())
+    } else {
+        reply.message
+    })
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_drop_opens_the_first_folder_or_the_folder_of_a_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        let file = b.join("TICKETS.md");
+        std::fs::write(&file, "# T\n").unwrap();
+        let gone = tmp.path().join("gone");
+        let cases: Vec<(Vec<PathBuf>, Option<PathBuf>)> = vec![
+            (vec![a.clone(), b.clone()], Some(a.clone())),
+            (vec![file.clone(), a.clone()], Some(a.clone())),
+            (vec![file.clone()], Some(b.clone())),
+            (vec![gone.clone()], None),
+            (vec![], None),
+        ];
+        for (paths, want) in cases {
+            assert_eq!(super::dropped_folder(&paths), want, "{paths:?}");
+        }
+    }
+
     use super::*;
     use leapfrog_engine::model::Project;
     use leapfrog_engine::store::SledStore;

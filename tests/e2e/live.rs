@@ -5,7 +5,7 @@
 //! Needs `ui/dist` built and `cargo build -p leapfrog -p leapfrog-cli` done first (`.ci/test`
 //! builds the workspace): `leap` is taken from next to the `leapfrog` binary.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -81,6 +81,8 @@ fn demo(extra: &str) -> Result<Demo> {
         agent["command"] = json!(format!("{command} {extra}"));
     }
     std::fs::write(&config, serde_json::to_string_pretty(&project)?)?;
+    // The commands changed since `demo init` approved them; the user approved them again.
+    leapfrog_e2e::agent_clis::approve_project(&dir, &root.path().join("data"))?;
     Ok(Demo {
         _root: root,
         dir,
@@ -291,10 +293,8 @@ async fn an_agent_killed_mid_phase_shows_exited_and_its_phase_retries() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn leap_start_opens_another_project_in_the_running_window() {
-    let first = demo("--speed 0.5").expect("demo project");
-    // The second project lives beside the first, under another name.
+/// A second demo project beside `first`, named `second-demo`, made with the same environment.
+fn second_demo(first: &Demo) -> PathBuf {
     let second = first.dir.with_file_name("second");
     let leap = leap().expect("leap");
     let out = Command::new(&leap)
@@ -317,6 +317,14 @@ async fn leap_start_opens_another_project_in_the_running_window() {
         text.replace("\"leapfrog-demo\"", "\"second-demo\""),
     )
     .unwrap();
+    second
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leap_start_opens_another_project_in_the_running_window() {
+    let first = demo("--speed 0.5").expect("demo project");
+    let second = second_demo(&first);
+    let leap = leap().expect("leap");
 
     let env = first.env.clone();
     with_demo(&first, |app| async move {
@@ -445,4 +453,215 @@ async fn leap_start_opens_a_project_in_a_window_with_none_open() {
     let result = body.await;
     app.close().await.expect("close the app");
     result.unwrap_or_else(|e| panic!("{e:#}"));
+}
+
+/// A cloned folder whose project file was crafted: the window opens it, shows its exact commands
+/// and runs nothing until the user clicks "Trust and run"; then it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloned_project_runs_nothing_until_its_commands_are_approved_in_the_window() {
+    let demo = demo("--speed 2").expect("demo project");
+    let config = demo.dir.join(".leapfrog/project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    project["verify"] = json!("touch pwned-by-verify; sh verify.sh");
+    std::fs::write(&config, serde_json::to_string_pretty(&project).unwrap()).unwrap();
+    // This user never approved anything on this machine.
+    let data_dir = demo.dir.with_file_name("data");
+    let _ = std::fs::remove_file(data_dir.join(leapfrog_engine::trust::TRUST_FILE));
+    let dir = demo.dir.clone();
+    with_demo(&demo, |app| async move {
+        expect_hold(&app, "trust").await?;
+        let shown = app
+            .exec(
+                "return document.querySelector(\"[data-testid='trust-commands']\").textContent",
+                vec![],
+            )
+            .await?;
+        let shown = shown.as_str().unwrap_or_default();
+        for want in [
+            "agent designer",
+            "agent builder",
+            "touch pwned-by-verify; sh verify.sh",
+        ] {
+            anyhow::ensure!(shown.contains(want), "{want:?} not shown in {shown:?}");
+        }
+        // Nothing runs while the question is open.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        anyhow::ensure!(run_project(&app).await?.is_empty(), "a project runs");
+        anyhow::ensure!(!dir.join("src/t-001.sh").exists(), "an agent ran");
+        app.click("trust-approve", LONG).await?;
+        app.wait_until("the approved project to run", LONG, |app| async move {
+            Ok(run_project(app).await? == "leapfrog-demo")
+        })
+        .await?;
+        anyhow::ensure!(
+            data(&app, "project-hold").await?.is_none(),
+            "the card stays"
+        );
+        anyhow::ensure!(
+            data_file_contains(&dir, "touch pwned-by-verify"),
+            "the approval is not in the user's trust file"
+        );
+        Ok(app)
+    })
+    .await;
+}
+
+/// Waits for the held-project card and checks its kind, saying what it shows when it differs.
+async fn expect_hold(app: &App, kind: &str) -> Result<()> {
+    app.wait_until("the held-project card", LONG, |app| async move {
+        Ok(data(app, "project-hold").await?.is_some())
+    })
+    .await?;
+    let shown = attr(app, "project-hold", "kind").await?;
+    if shown != kind {
+        let text = app
+            .exec(
+                "return document.querySelector(\"[data-testid='project-hold']\").textContent",
+                vec![],
+            )
+            .await?;
+        bail!("the card is {shown}, not {kind}: {text}");
+    }
+    Ok(())
+}
+
+fn data_file_contains(dir: &Path, text: &str) -> bool {
+    let file = dir
+        .with_file_name("data")
+        .join(leapfrog_engine::trust::TRUST_FILE);
+    std::fs::read_to_string(file).is_ok_and(|t| t.contains(text))
+}
+
+/// A damaged saved run is not a dead end: the window says so in words and "Start a fresh run"
+/// goes on, keeping the damaged file beside the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_run_state_is_shown_and_a_fresh_run_starts_from_the_window() {
+    let demo = demo("--speed 2").expect("demo project");
+    // As setup writes it: the run's state lives under the project's id.
+    let path = demo.dir.join(".leapfrog/project.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["id"] = json!("damaged-demo");
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let run_dir = demo
+        .dir
+        .with_file_name("data")
+        .join("projects")
+        .join("damaged-demo");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::write(run_dir.join("run.json"), b"{\"scheduler\": {\"ba").unwrap();
+    with_demo(&demo, |app| async move {
+        expect_hold(&app, "damagedRunState").await?;
+        let text = app
+            .exec(
+                "return document.querySelector(\"[data-testid='project-hold']\").textContent",
+                vec![],
+            )
+            .await?;
+        anyhow::ensure!(
+            text.as_str().unwrap_or_default().contains("is damaged"),
+            "{text}"
+        );
+        app.click("hold-start-fresh", LONG).await?;
+        app.wait_until("the fresh run", LONG, |app| async move {
+            Ok(run_project(app).await? == "leapfrog-demo")
+        })
+        .await?;
+        let kept = std::fs::read_dir(&run_dir)?
+            .filter_map(|e| e.ok())
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("run.json.damaged-")
+            });
+        anyhow::ensure!(kept, "the damaged file was not kept");
+        Ok(app)
+    })
+    .await;
+}
+
+/// One window per user: launching the app again with another folder hands the folder to the
+/// running window (which opens it) and the second process ends at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_launch_opens_its_folder_in_the_running_window() {
+    let first = demo("--speed 0.5").expect("demo project");
+    let second = second_demo(&first);
+    let env = first.env.clone();
+    with_demo(&first, |app| async move {
+        app.wait_until("the first project to run", LONG, |app| async move {
+            Ok(run_project(app).await? == "leapfrog-demo")
+        })
+        .await?;
+        let mut child = tokio::process::Command::new(app_binary()?)
+            .arg(&second)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .context("the second launch did not end: it started a second window")??;
+        let mut said = String::new();
+        if let Some(mut out) = child.stdout.take() {
+            use tokio::io::AsyncReadExt;
+            out.read_to_string(&mut said).await?;
+        }
+        anyhow::ensure!(status.success(), "second launch: {status}");
+        anyhow::ensure!(said.contains("in the running Leapfrog"), "{said:?}");
+        app.wait_until(
+            "the second project in the first window",
+            LONG,
+            |app| async move { Ok(run_project(app).await? == "second-demo") },
+        )
+        .await?;
+        Ok(app)
+    })
+    .await;
+}
+
+/// The window remembers its size and position: moved and resized, it is saved shortly after,
+/// and the next launch opens it there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_opens_where_it_was_left() {
+    let demo = demo("--speed 0.5").expect("demo project");
+    let saved = demo.dir.with_file_name("data").join("window.json");
+    let file = saved.clone();
+    with_demo(&demo, |app| async move {
+        app.client
+            .set_window_rect(40, 30, 1100, 720)
+            .await
+            .map_err(|e| anyhow!("set_window_rect: {e}"))?;
+        app.wait_until("the geometry to be saved", LONG, |_| {
+            let file = file.clone();
+            async move {
+                let g: Value = match std::fs::read(&file) {
+                    Ok(b) => serde_json::from_slice(&b)?,
+                    Err(_) => return Ok(false),
+                };
+                Ok(g["width"] == 1100 && g["height"] == 720)
+            }
+        })
+        .await?;
+        Ok(app)
+    })
+    .await;
+    let g: Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    with_demo(&demo, |app| async move {
+        let (x, y, w, h) = app
+            .client
+            .get_window_rect()
+            .await
+            .map_err(|e| anyhow!("get_window_rect: {e}"))?;
+        anyhow::ensure!(
+            (w as i64 - 1100).abs() <= 2 && (h as i64 - 720).abs() <= 2,
+            "reopened at {w}x{h}, saved {g}"
+        );
+        anyhow::ensure!(
+            (x as i64 - g["x"].as_i64().unwrap_or(0)).abs() <= 2
+                && (y as i64 - g["y"].as_i64().unwrap_or(0)).abs() <= 2,
+            "reopened at ({x}, {y}), saved {g}"
+        );
+        Ok(app)
+    })
+    .await;
 }

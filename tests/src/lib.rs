@@ -15,6 +15,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
+pub mod agent_clis;
+pub mod model;
+pub mod procs;
+
 /// The prompt of the shells in an E2E app.
 pub const PROMPT: &str = "e2e$ ";
 
@@ -29,19 +33,28 @@ pub mod keys {
 /// The `leapfrog` binary next to the running test's own target directory (`target/debug`), or
 /// `LEAPFROG_BIN`.
 pub fn app_binary() -> Result<PathBuf> {
-    if let Some(bin) = std::env::var_os("LEAPFROG_BIN") {
+    built_binary(
+        "leapfrog",
+        "LEAPFROG_BIN",
+        "(cd ui && npm run build) && cargo build -p leapfrog",
+    )
+}
+
+/// A workspace binary beside the running test (`target/<profile>/deps/<test>` or
+/// `target/<profile>/<bin>`), or the path in `env_var`; the error says how to build it.
+pub fn built_binary(name: &str, env_var: &str, build: &str) -> Result<PathBuf> {
+    if let Some(bin) = std::env::var_os(env_var) {
         return Ok(PathBuf::from(bin));
     }
     let exe = std::env::current_exe()?;
-    // target/<profile>/deps/<test>  or  target/<profile>/<bin>
     for dir in exe.ancestors().skip(1).take(2) {
-        let candidate = dir.join("leapfrog");
+        let candidate = dir.join(name);
         if candidate.is_file() {
             return Ok(candidate);
         }
     }
     bail!(
-        "no leapfrog binary next to {} — build it first: (cd ui && npm run build) && cargo build -p leapfrog",
+        "no {name} binary next to {} — build it first: {build}",
         exe.display()
     )
 }
@@ -244,6 +257,12 @@ impl App {
         })
         .await?;
         Ok(app)
+    }
+
+    /// The pid of the WebDriver process group's leader (tauri-driver): the app and its agents
+    /// run under it.
+    pub fn driver_pid(&self) -> u32 {
+        self._driver.0.id()
     }
 
     pub async fn exec(&self, script: &str, args: Vec<Value>) -> Result<Value> {

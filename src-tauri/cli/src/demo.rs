@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use leapfrog_engine::agents::AgentProfile;
+use leapfrog_engine::agents::{shell_quote, AgentProfile};
 use leapfrog_engine::model::Pattern;
 use leapfrog_engine::project::ProjectFile;
 
@@ -114,12 +114,12 @@ pub fn demo_project(leap: &str) -> ProjectFile {
         agents: vec![
             AgentProfile::custom(
                 "designer",
-                &format!("{leap} demo-agent --role designer"),
+                &format!("{} demo-agent --role designer", shell_quote(leap)),
                 vec![Discovery, Requirements, Plan, Design, Review, Qa],
             ),
             AgentProfile::custom(
                 "builder",
-                &format!("{leap} demo-agent --role builder"),
+                &format!("{} demo-agent --role builder", shell_quote(leap)),
                 vec![Build, Fix],
             ),
         ],
@@ -205,6 +205,8 @@ pub fn create(dir: &Path, leap: &str) -> Result<(), String> {
 
 pub fn init(dir: &Path, leap: &str) -> Result<ExitCode, String> {
     create(dir, leap)?;
+    // Leapfrog wrote these commands itself: approve them, so the demo runs without a question.
+    crate::trust::approve_written(dir)?;
     println!("Demo project ready in {}", dir.display());
     println!(
         "  TICKETS.md: 4 batches, 9 tickets · verify: sh verify.sh · agents: designer, builder"

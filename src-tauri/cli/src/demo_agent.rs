@@ -55,6 +55,14 @@ pub struct DemoAgentArgs {
     /// phase. Inside Leapfrog it also calls the Notification hook, as Claude Code does.
     #[arg(long)]
     pub ask_before_edit: bool,
+    /// Ignore Enter for this many seconds after starting, as Claude Code 2.1 does for a few
+    /// seconds after it draws its prompt (what is typed or pasted stays in the input box).
+    #[arg(long, default_value_t = 0.0)]
+    pub deaf_for: f64,
+    /// Ignore an Enter that comes within this many milliseconds of a paste, as Gemini CLI does
+    /// (about 40 ms).
+    #[arg(long, default_value_t = 0)]
+    pub paste_settle_ms: u64,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -455,6 +463,8 @@ impl Agent {
         let mut buf: Vec<u8> = Vec::new();
         self.draw_prompt(&buf);
         let mut ctrl_c_armed = false;
+        let start = Instant::now();
+        let mut pasted_at: Option<Instant> = None;
         while let Some(key) = input.next_key() {
             match key {
                 Key::Text(t) => {
@@ -466,6 +476,7 @@ impl Agent {
                         .replace("\r\n", "\n")
                         .replace('\r', "\n");
                     buf.extend(p.as_bytes());
+                    pasted_at = Some(Instant::now());
                 }
                 Key::Backspace => {
                     while let Some(b) = buf.pop() {
@@ -492,6 +503,13 @@ impl Agent {
                     continue;
                 }
                 Key::Enter => {
+                    let deaf = start.elapsed().as_secs_f64() < self.args.deaf_for
+                        || pasted_at.is_some_and(|t| {
+                            t.elapsed() < Duration::from_millis(self.args.paste_settle_ms)
+                        });
+                    if deaf {
+                        continue;
+                    }
                     let prompt = String::from_utf8_lossy(&buf).trim().to_string();
                     if prompt.is_empty() {
                         continue;

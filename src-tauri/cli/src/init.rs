@@ -24,7 +24,7 @@ pub struct InitArgs {
     #[arg(long, value_enum)]
     pub pattern: Option<PatternArg>,
     /// Put a command on an agent: ROLE is a slot (designer, builder, reviewer) or a role name (design,
-    /// build, review, qa, ...: the agent that has it). A known CLI (`claude`, `codex --full-auto`) runs
+    /// build, review, qa, ...: the agent that has it). A known CLI (`claude`, `codex --sandbox workspace-write`) runs
     /// with Leapfrog's integration, anything else as a custom command line. Repeatable.
     #[arg(long = "agent", value_name = "ROLE=COMMAND")]
     pub agents: Vec<String>,
@@ -97,6 +97,20 @@ pub fn run(args: InitArgs) -> Result<ExitCode, String> {
             .map(|s| s as &dyn leapfrog_engine::store::Store),
     )
     .map_err(|e| e.0)?;
+    // The user chose these commands here: approve them, so the first run does not ask again.
+    let store_note = match crate::trust::approve_written(&plan.dir) {
+        Ok(()) => store_note,
+        Err(e) => Some(
+            [
+                store_note,
+                Some(format!("commands not approved ({e}); run `leap trust`")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; "),
+        ),
+    };
     if args.json {
         let out = serde_json::json!({ "plan": plan, "report": report, "note": store_note });
         println!(

@@ -9,6 +9,7 @@ mod run;
 mod simulate;
 mod start;
 mod tickets;
+mod trust;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,8 +65,9 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// How long each `--version` may take, in milliseconds.
-        #[arg(long, default_value_t = 5000)]
+        /// How long each `--version` may take, in milliseconds (they run in parallel; Gemini CLI
+        /// takes 4.5-6 s to answer).
+        #[arg(long, default_value_t = 10000)]
         timeout_ms: u64,
     },
     /// Set up a project in DIR: detect git, agent CLIs and the verify command, create or adopt
@@ -78,6 +80,20 @@ enum Command {
     },
     /// Run a project's pipeline headless (agents in PTYs, control endpoint) and print the summary.
     Run(run::RunArgs),
+    /// Show the commands a project runs (agents, verify) and approve them on this machine.
+    ///
+    /// A project's commands run only once this user approved them; a cloned folder runs nothing
+    /// until then. On a terminal this asks; `--yes` approves without asking.
+    Trust {
+        /// The project folder.
+        project: PathBuf,
+        /// Approve without asking.
+        #[arg(long)]
+        yes: bool,
+        /// Print JSON (the commands, whether approved) instead of text; never asks.
+        #[arg(long)]
+        json: bool,
+    },
     /// A scripted stand-in for an AI coding CLI, for demos and tests.
     DemoAgent(demo_agent::DemoAgentArgs),
     /// The demo project.
@@ -103,17 +119,59 @@ enum DemoCommand {
     /// .leapfrog/project.json running two demo agents.
     Init {
         dir: PathBuf,
-        /// How the project's agents call leap (default `leap`, i.e. found on PATH).
-        #[arg(long, default_value = "leap")]
-        leap: String,
+        /// How the project's agents call leap (default: this `leap`, by its absolute path, so the
+        /// agents find it whether or not it is on PATH).
+        #[arg(long)]
+        leap: Option<String>,
     },
 }
 
-/// Prints an engine error on one line (the error and its causes, joined).
+/// Prints an engine error on one line: the error and those of its causes that say something new
+/// (an error that wraps its cause with `{0}` would otherwise say it twice).
 fn one_line(e: anyhow::Error) -> ExitCode {
-    let msg = format!("{e:#}").replace('\n', " ");
-    eprintln!("leap: {msg}");
+    eprintln!("leap: {}", error_line(&e));
     ExitCode::FAILURE
+}
+
+fn error_line(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if msg.contains(text.trim()) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(text.trim());
+    }
+    msg
+}
+
+/// A usage error of clap in `leap`'s form: `leap: <what is wrong>` on one line, then at most one
+/// line of usage.
+fn usage_error(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut what = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error:")
+        .trim()
+        .to_string();
+    // "the following required arguments were not provided:" names them on the next line.
+    if what.ends_with(':') {
+        if let Some(next) = lines.next().filter(|l| !l.starts_with("Usage:")) {
+            what = format!("{what} {next}");
+        }
+    }
+    let usage = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("Usage:"))
+        .map(|u| format!("\n{u}"))
+        .unwrap_or_default();
+    format!("leap: {what}{usage}")
 }
 
 fn done(result: anyhow::Result<()>) -> Result<ExitCode, String> {
@@ -132,7 +190,20 @@ fn main() -> ExitCode {
             eprintln!("leap: {}", e.kind());
             return ExitCode::SUCCESS;
         }
-        Err(e) => e.exit(),
+        Err(e) => {
+            use clap::error::ErrorKind;
+            // Help and version are not errors; they print as clap writes them.
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            eprintln!("{}", usage_error(&e));
+            return ExitCode::from(2);
+        }
     };
     let result = match cli.command {
         Command::Simulate(args) => done(simulate::run(args)),
@@ -158,10 +229,20 @@ fn main() -> ExitCode {
         Command::Init(args) => init::run(args),
         Command::Start { project } => start::run(&project),
         Command::Run(args) => run::run(args),
+        Command::Trust { project, yes, json } => trust::run(&project, yes, json),
         Command::DemoAgent(args) => demo_agent::run(args),
         Command::Demo {
             command: DemoCommand::Init { dir, leap },
-        } => demo::init(&dir, &leap),
+        } => {
+            let leap = leap.unwrap_or_else(|| {
+                std::env::current_exe()
+                    .ok()
+                    .and_then(|p| p.canonicalize().ok())
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "leap".into())
+            });
+            demo::init(&dir, &leap)
+        }
     };
     match result {
         Ok(code) => code,

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use leapfrog_engine::agents::AgentStatus;
-use leapfrog_engine::orchestrator::{EngineEvent, OpenOptions, Orchestrator};
+use leapfrog_engine::orchestrator::{EngineEvent, OpenOptions, Orchestrator, TrustCheck};
 use leapfrog_engine::scheduler::sim::render;
 use leapfrog_engine::store::{default_db_path, SledStore};
 
@@ -35,6 +35,10 @@ pub struct RunArgs {
     /// Ignore a saved run of this project and start over.
     #[arg(long)]
     pub fresh: bool,
+    /// Run the project's commands even if this user has not approved them (scripts, CI); nothing
+    /// is recorded. Without it an unapproved project is refused (see `leap trust`).
+    #[arg(long)]
+    pub trust: bool,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 3600)]
     pub timeout: u64,
@@ -58,6 +62,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     let store = Arc::new(SledStore::open(&db).map_err(|e| e.to_string())?);
     let mut opts = OpenOptions::new(&project, store)?;
     opts.fresh = args.fresh;
+    if args.trust {
+        opts.trust = TrustCheck::Vouched;
+    }
     opts.leap_program = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "leap".into());
@@ -68,6 +75,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     let deadline = started + Duration::from_secs(args.timeout);
     let mut quiet_since: Option<Instant> = None;
     let mut needs_input = std::collections::BTreeSet::new();
+    // The last notifications, repeated when the run stalls (headless has no notification list).
+    let mut recent: std::collections::VecDeque<String> = Default::default();
     let outcome: Result<(), String> = loop {
         match events.recv_timeout(Duration::from_millis(250)) {
             Ok(e) => {
@@ -95,8 +104,14 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
                             needs_input.remove(&agent);
                         }
                     }
-                    EngineEvent::Notification { message } if !args.events && !args.json => {
-                        eprintln!("leap: {message}")
+                    EngineEvent::Notification { message } => {
+                        if !args.events && !args.json {
+                            eprintln!("leap: {message}");
+                        }
+                        if recent.len() == 3 {
+                            recent.pop_front();
+                        }
+                        recent.push_back(message);
                     }
                     _ => {}
                 }
@@ -117,7 +132,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
         if s.busy == 0 && settled && !s.finished {
             let since = *quiet_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= Duration::from_secs(args.stall) {
-                break Err("stalled: nothing is running or queued (see the notifications)".into());
+                break Err(stalled_message(&s, args.stall, &recent));
             }
         } else {
             quiet_since = None;
@@ -141,4 +156,48 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Why a run stalled, in words: every agent with its status, the batches not done yet, and the
+/// last notifications.
+fn stalled_message(
+    s: &leapfrog_engine::orchestrator::Snapshot,
+    stall_secs: u64,
+    recent: &std::collections::VecDeque<String>,
+) -> String {
+    let agents: Vec<String> = s
+        .agents
+        .iter()
+        .map(|a| {
+            let status = serde_json::to_value(a.status)
+                .ok()
+                .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+                .unwrap_or_default();
+            if a.reason.is_empty() {
+                format!("{} {status}", a.id)
+            } else {
+                format!("{} {status} ({})", a.id, a.reason)
+            }
+        })
+        .collect();
+    let waiting: Vec<String> = s
+        .batches
+        .iter()
+        .filter(|b| !b.stage.contains("passed") || b.stage.starts_with("waiting"))
+        .map(|b| format!("batch {}: {}", b.batch.number, b.stage))
+        .collect();
+    let mut msg = format!(
+        "stalled: no agent worked and no prompt waited for {stall_secs}s. Agents: {}.",
+        agents.join("; ")
+    );
+    if !waiting.is_empty() {
+        msg.push_str(&format!(" Not done: {}.", waiting.join("; ")));
+    }
+    if !recent.is_empty() {
+        msg.push_str(&format!(
+            " Last notifications: {}",
+            recent.iter().cloned().collect::<Vec<_>>().join(" | ")
+        ));
+    }
+    msg
 }

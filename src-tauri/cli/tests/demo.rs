@@ -41,6 +41,7 @@ fn demo_project() -> (tempfile::TempDir, PathBuf) {
     let o = Command::new(LEAP)
         .args(["demo", "init"])
         .arg(&dir)
+        .env("LEAPFROG_DATA_DIR", dir.with_file_name("data"))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -106,9 +107,12 @@ fn demo_init_makes_a_valid_project() {
         a.validate().unwrap();
         assert_eq!(a.cli, CliKind::Custom);
         assert_eq!(a.id, role);
+        // The agents call the `leap` that made the project, by its absolute path: they find it
+        // whether or not it is on PATH.
+        let leap = std::path::Path::new(LEAP).canonicalize().unwrap();
         assert_eq!(
             a.command.as_deref(),
-            Some(format!("leap demo-agent --role {role}").as_str())
+            Some(format!("{} demo-agent --role {role}", leap.display()).as_str())
         );
     }
 
@@ -116,6 +120,7 @@ fn demo_init_makes_a_valid_project() {
     let o = Command::new(LEAP)
         .args(["demo", "init"])
         .arg(&dir)
+        .env("LEAPFROG_DATA_DIR", dir.with_file_name("data"))
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
@@ -553,6 +558,7 @@ fn project_profiles_launch_and_default_prompts_drive_the_demo_agents() {
     let o = Command::new(LEAP)
         .args(["demo", "init"])
         .arg(&dir)
+        .env("LEAPFROG_DATA_DIR", dir.with_file_name("data"))
         .args(["--leap", LEAP])
         .output()
         .unwrap();

@@ -38,10 +38,12 @@ struct Project {
 fn demo(batches: u32, speed: f64, builder_speed: f64) -> Project {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
+    let data = tmp.path().join("data");
     let o = Command::new(LEAP)
         .args(["demo", "init"])
         .arg(&dir)
         .args(["--leap", LEAP])
+        .env("LEAPFROG_DATA_DIR", &data)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -61,7 +63,8 @@ fn demo(batches: u32, speed: f64, builder_speed: f64) -> Project {
     }
     std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
     git(&dir, &["commit", "-qam", "test setup"]);
-    let data = tmp.path().join("data");
+    // The agents' arguments changed since `demo init` approved them: approve them again.
+    trust(&dir, &data);
     let runtime = tmp.path().join("rt");
     Project {
         _tmp: tmp,
@@ -69,6 +72,18 @@ fn demo(batches: u32, speed: f64, builder_speed: f64) -> Project {
         data,
         runtime,
     }
+}
+
+/// `leap trust DIR --yes`: approves the project's commands as they are now.
+fn trust(dir: &Path, data: &Path) {
+    let o = Command::new(LEAP)
+        .arg("trust")
+        .arg(dir)
+        .arg("--yes")
+        .env("LEAPFROG_DATA_DIR", data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -157,6 +172,7 @@ fn measured_workload(p: &Project, out: &Value) -> Workload {
                 builds_after: None,
             })
             .collect(),
+        milestones: Vec::new(),
     }
 }
 
@@ -254,6 +270,77 @@ fn headless_leapfrog_of_three_batches_finishes_unattended() {
         batched.iter().all(|(_, s)| *s == "done"),
         "tickets not done after the run: {batched:?}\n{text}"
     );
+}
+
+/// A cloned folder with a crafted project file: `leap run` refuses it in one line naming the
+/// commands, and nothing of it runs; `leap trust` shows them, refuses to approve without an answer,
+/// and `--yes` approves; `--trust` runs it once without recording anything.
+#[test]
+fn a_cloned_project_runs_nothing_until_its_commands_are_approved() {
+    let p = demo(1, 8.0, 8.0);
+    let path = p.dir.join(".leapfrog/project.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["verify"] = Value::from("touch pwned-by-verify");
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    // This machine's user never approved anything: another data folder.
+    let other = p.dir.with_file_name("other-user");
+    let run = |extra: &[&str]| {
+        leap_run(&p, extra)
+            .env("LEAPFROG_DATA_DIR", &other)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--json"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("has commands you have not approved on this machine"),
+        "{err}"
+    );
+    assert!(err.contains("verify: `touch pwned-by-verify`"), "{err}");
+    assert!(err.contains("leap trust"), "{err}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!p.dir.join("pwned-by-verify").exists());
+    // `leap trust` without a terminal and without --yes shows the commands and approves nothing.
+    let trust = |extra: &[&str]| {
+        Command::new(LEAP)
+            .arg("trust")
+            .arg(&p.dir)
+            .args(extra)
+            .env("LEAPFROG_DATA_DIR", &other)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = trust(&[]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out.contains("not yet approved on this machine"), "{out}");
+    assert!(out.contains("touch pwned-by-verify"), "{out}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--yes"));
+    let o = trust(&["--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["approved"], false);
+    assert_eq!(
+        v["review"]["project"]["commands"].as_array().unwrap().len(),
+        3
+    );
+    // `--trust` runs it once and records nothing.
+    let o = run(&["--json", "--trust"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        p.dir.join("pwned-by-verify").exists(),
+        "the run's verify ran"
+    );
+    let v: Value = serde_json::from_slice(&trust(&["--json"]).stdout).unwrap();
+    assert_eq!(v["approved"], false, "--trust recorded nothing");
+    // `--yes` approves; then it runs without a flag.
+    assert!(trust(&["--yes"]).status.success());
+    let v: Value = serde_json::from_slice(&trust(&["--json"]).stdout).unwrap();
+    assert_eq!(v["approved"], true);
+    let o = run(&["--json", "--fresh"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]
@@ -470,6 +557,75 @@ fn set_agent_args(p: &Project, agent: &str, extra: &[&str]) {
         }
     }
     std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    trust(&p.dir, &p.data);
+}
+
+/// Real CLIs lose an Enter: Claude Code ignores it for a few seconds after it starts, Gemini CLI
+/// within about 40 ms of a paste. The designer here does both (`--deaf-for`, `--paste-settle-ms`);
+/// the prompt still goes through, because Leapfrog presses Enter again until the agent takes it.
+#[test]
+fn a_lost_enter_is_pressed_again_until_the_agent_takes_its_prompt() {
+    let p = demo(1, 8.0, 8.0);
+    set_agent_args(
+        &p,
+        "designer",
+        &["--deaf-for", "4", "--paste-settle-ms", "200"],
+    );
+    let o = leap_run(&p, &["--json", "--events"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    for phase in ["design", "build", "review"] {
+        row(&out, phase, 1);
+    }
+    let again: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("designer has not taken its prompt yet: pressed Enter again"))
+        .collect();
+    // Deaf for 4 s after start, Enter every 1.5 s: at least one more press for design(1).
+    assert!(!again.is_empty(), "{stderr}");
+    // The builder hears every Enter: never pressed again.
+    assert!(
+        !stderr.contains("builder has not taken its prompt yet"),
+        "{stderr}"
+    );
+}
+
+/// A damaged run state never restarts the run in silence: the run refuses in words, and
+/// `--fresh` starts over, keeping the damaged file.
+#[test]
+fn a_truncated_run_file_is_refused_in_words_and_fresh_keeps_it() {
+    let p = demo(1, 8.0, 8.0);
+    let o = leap_run(&p, &["--json"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let projects = p.data.join("projects");
+    let run_dir = std::fs::read_dir(&projects)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|d| d.join("run.json").is_file())
+        .expect("a run.json");
+    let state = std::fs::read(run_dir.join("run.json")).unwrap();
+    std::fs::write(run_dir.join("run.json"), &state[..state.len() / 2]).unwrap();
+    let o = leap_run(&p, &[]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is damaged") && err.contains("--fresh"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let o = leap_run(&p, &["--fresh", "--json"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let kept: Vec<String> = std::fs::read_dir(&run_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("run.json.damaged-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        std::fs::read(run_dir.join(&kept[0])).unwrap(),
+        &state[..state.len() / 2]
+    );
 }
 
 #[test]
@@ -590,7 +746,10 @@ fn a_failed_sync_point_verify_holds_later_builds_and_stops_the_run() {
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     config["verify"] = Value::from("echo 'verify: 2 tests failed'; exit 1");
     std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    let o = leap_run(&p, &["--json", "--stall", "3"]).output().unwrap();
+    // A script that just wrote the verify command vouches for it for this one run.
+    let o = leap_run(&p, &["--json", "--stall", "3", "--trust"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         !o.status.success(),
@@ -680,7 +839,7 @@ fn an_agent_asking_permission_is_shown_needs_input_and_goes_on_after_the_answer(
     set_agent_args(&p, "builder", &["--ask-before-edit"]);
     let (orch, events) = open_started(&p);
     // Each question is answered `y` in the builder's pane once the builder is shown needs-input;
-    // the builder must then be shown working again before the next question counts.
+    // the builder must then leave needs-input before the next question counts.
     let mut asked: Vec<String> = Vec::new();
     let mut waiting_answer = false;
     let mut resumed = 0;
@@ -712,7 +871,9 @@ fn an_agent_asking_permission_is_shown_needs_input_and_goes_on_after_the_answer(
                     let pane = orch.agent_pane("builder").unwrap();
                     orch.panes().write(pane, b"y").unwrap();
                 }
-                AgentStatus::Working if waiting_answer => {
+                // After the last answer the builder may finish its turn before a status poll
+                // sees it working: leaving needs-input for working or idle both mean it went on.
+                AgentStatus::Working | AgentStatus::Idle if waiting_answer => {
                     waiting_answer = false;
                     resumed += 1;
                 }

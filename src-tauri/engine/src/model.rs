@@ -290,6 +290,8 @@ pub enum CompletionDetection {
     Manual,
     /// `leap complete` or `leap handoff` reached the control endpoint (the agent reported it).
     Command,
+    /// The agent's usage limit interrupted the phase (it runs again after the reset).
+    UsageLimit,
 }
 
 /// One run of one phase on one agent.

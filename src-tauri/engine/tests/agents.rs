@@ -85,6 +85,63 @@ fn screens_of_real_clis() {
     }
 }
 
+/// A dialog's reading says in words what the CLI wants and where to answer.
+#[test]
+fn dialogs_say_what_the_cli_wants() {
+    use CliKind::*;
+    let table: &[(&str, CliKind, &str)] = &[
+        // Captured from Claude Code 2.1.332 and Codex 0.171.0 in tmux.
+        (
+            "claude-2.1.332-permission.txt",
+            ClaudeCode,
+            "Claude Code asks permission to run a command: answer in its pane",
+        ),
+        (
+            "claude-2.1.332-auto-mode-notice.txt",
+            ClaudeCode,
+            "Claude Code shows a notice to continue past: answer in its pane",
+        ),
+        (
+            "claude-apikey.txt",
+            ClaudeCode,
+            "Claude Code asks whether to use the API key in its environment",
+        ),
+        (
+            "claude-trust.txt",
+            ClaudeCode,
+            "Claude Code asks whether you trust this folder",
+        ),
+        (
+            "codex-0.171-approval.txt",
+            Codex,
+            "Codex asks approval to run a command: answer in its pane",
+        ),
+        (
+            "codex-0.171-rate-limit-popup.txt",
+            Codex,
+            "Codex offers to switch to a cheaper model near its limit: answer in its pane",
+        ),
+        ("codex-signin.txt", Codex, "Codex wants you to sign in"),
+        (
+            "codex-trust.txt",
+            Codex,
+            "Codex asks whether you trust this folder",
+        ),
+        ("gemini-auth.txt", Gemini, "Gemini CLI wants you to sign in"),
+    ];
+    for (file, cli, words) in table {
+        let screen = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/agents_screens")
+                .join(file),
+        )
+        .unwrap();
+        let got = detect_screen_status(*cli, &screen, Duration::from_secs(30));
+        assert_eq!(got.status, AgentStatus::NeedsInput, "{file}");
+        assert!(got.reason.starts_with(words), "{file}: {}", got.reason);
+    }
+}
+
 #[test]
 fn screen_phrases_above_the_tail_do_not_count() {
     // A conversation that quotes a dialog phrase far above the bottom, then an idle prompt.
@@ -171,7 +228,8 @@ fn launch_command_lines() {
     let reviewer = [Role::Review, Role::Qa];
     let designer = [Role::Design, Role::Review];
     let settings = "--settings /data/agents/a1/claude-settings.json";
-    let notify = "-c 'notify=[\"/opt/leap/bin/leap\",\"hook\",\"codex-notify\"]'";
+    // Every Codex launch runs without the background server that would outlive its pane.
+    let notify = "-c 'notify=[\"/opt/leap/bin/leap\",\"hook\",\"codex-notify\"]' --no-daemon";
     let claude_role = |roles: &[Role]| {
         format!(
             "--append-system-prompt {}",
@@ -263,7 +321,7 @@ fn launch_command_lines() {
         &profile(CliKind::Gemini, &reviewer),
         resume(None),
         "gemini --resume latest --approval-mode plan",
-        Enforced,
+        Partial,
         None,
     );
     check_launch(
@@ -277,7 +335,7 @@ fn launch_command_lines() {
         &profile(CliKind::Opencode, &reviewer),
         resume(None),
         "opencode --continue --agent plan",
-        Enforced,
+        Partial,
         None,
     );
     let aider_files = "--chat-history-file /data/agents/a1/aider.chat.history.md \
@@ -331,7 +389,7 @@ fn claude_settings_wire_three_hooks_to_leap() {
     assert_eq!(spec.files.len(), 1);
     assert_eq!(
         spec.files[0].contents,
-        claude_settings("/opt/leap/bin/leap")
+        claude_settings("/opt/leap/bin/leap", "/opt/leap/bin/leap")
     );
     let v: serde_json::Value = serde_json::from_str(&spec.files[0].contents).unwrap();
     assert_eq!(v["hooks"].as_object().unwrap().len(), 5);
@@ -349,9 +407,38 @@ fn claude_settings_wire_three_hooks_to_leap() {
         );
         assert_eq!(v["hooks"][event][0]["hooks"][0]["type"], "command");
     }
+    // The agent's `leap` reports run without a permission prompt: the program the prompts name,
+    // and a bare `leap` on PATH.
+    let allow: Vec<&str> = v["permissions"]["allow"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        allow,
+        [
+            "Bash(/opt/leap/bin/leap complete:*)",
+            "Bash(/opt/leap/bin/leap handoff:*)",
+            "Bash(/opt/leap/bin/leap status:*)",
+            "Bash(/opt/leap/bin/leap verify:*)",
+            "Bash(leap complete:*)",
+            "Bash(leap handoff:*)",
+            "Bash(leap status:*)",
+            "Bash(leap verify:*)",
+        ]
+    );
     // A leap path with spaces is quoted for the shell that runs hook commands.
-    let spaced = claude_settings(&leapfrog_engine::agents::shell_quote("/opt/my apps/leap"));
+    let spaced = claude_settings(
+        &leapfrog_engine::agents::shell_quote("/opt/my apps/leap"),
+        "/opt/my apps/leap",
+    );
     assert!(spaced.contains("'/opt/my apps/leap' hook stop"), "{spaced}");
+    assert!(
+        spaced.contains("Bash('/opt/my apps/leap' complete:*)")
+            && spaced.contains("Bash(/opt/my apps/leap complete:*)"),
+        "{spaced}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let mut c = ctx(fresh());
@@ -612,6 +699,31 @@ fn hooks_map_to_status() {
             None,
         ),
         ("notification", r#"{}"#, None, None),
+        // Claude Code 2.1.x: an answered question or a finished sign-in asks nothing.
+        (
+            "notification",
+            r#"{"session_id":"s1","notification_type":"elicitation_complete","message":"MCP server elicitation completed"}"#,
+            None,
+            Some("s1"),
+        ),
+        (
+            "notification",
+            r#"{"notification_type":"elicitation_response","message":"User responded"}"#,
+            None,
+            None,
+        ),
+        (
+            "notification",
+            r#"{"notification_type":"auth_success","message":"Authentication successful"}"#,
+            None,
+            None,
+        ),
+        (
+            "notification",
+            r#"{"notification_type":"elicitation_dialog","message":"MCP server wants input"}"#,
+            Some(NeedsInput),
+            None,
+        ),
         (
             "codex-notify",
             r#"{"type":"agent-turn-complete","thread-id":"019a-77","turn-id":"3","input-messages":["Execute Batch 1"],"last-assistant-message":"Done."}"#,

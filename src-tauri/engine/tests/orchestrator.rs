@@ -13,6 +13,7 @@ use leapfrog_engine::model::{CompletionDetection, PhaseKind, PhaseOutcome};
 use leapfrog_engine::orchestrator::{EngineEvent, OpenOptions, Orchestrator, ProjectConfig};
 use leapfrog_engine::scheduler::PhaseId;
 use leapfrog_engine::store::SledStore;
+use leapfrog_engine::trust::{ProjectCommands, TrustFile};
 use serde_json::json;
 
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -56,7 +57,20 @@ fn project(designer_cmd: &str) -> Fixture {
     }
 }
 
+/// Records the user's approval of the project's commands as they are now (what the app's
+/// "Trust and run" does).
+fn approve(f: &Fixture) {
+    TrustFile::in_data_dir(&f.data)
+        .approve(&ProjectCommands::load(&f.dir).unwrap())
+        .unwrap();
+}
+
 fn open(f: &Fixture) -> Orchestrator {
+    approve(f);
+    open_unapproved(f)
+}
+
+fn open_unapproved(f: &Fixture) -> Orchestrator {
     let store = Arc::new(SledStore::open(f.data.join("db")).unwrap());
     let mut opts = OpenOptions::new(&f.dir, store).unwrap();
     opts.data_dir = f.data.clone();
@@ -555,6 +569,7 @@ fn claude_code_session_file_tells_the_status_when_no_hook_does() {
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     config["agents"][0]["cli"] = "claude-code".into();
     std::fs::write(&path, config.to_string()).unwrap();
+    approve(&f);
     let home = f.data.parent().unwrap().join("home");
     let store = Arc::new(SledStore::open(f.data.join("db")).unwrap());
     let mut opts = OpenOptions::new(&f.dir, store).unwrap();
@@ -653,4 +668,188 @@ fn an_agent_back_at_its_prompt_without_reporting_is_notified_not_marked_done() {
         "an unreported phase at an idle prompt waits on the user"
     );
     orch.stop();
+}
+
+#[test]
+fn a_handoff_for_a_batch_the_project_lacks_or_too_large_is_refused_and_not_stored() {
+    use leapfrog_engine::control::HandoffRequest;
+    use leapfrog_engine::store::Store;
+    let f = project("sh -c 'exec cat >/dev/null'");
+    let orch = open(&f);
+    orch.start().unwrap();
+    let endpoint = orch.endpoint().unwrap();
+    let client = ControlClient::new(endpoint, Some("designer".into()));
+    let cases = [
+        (
+            HandoffRequest {
+                batch: 99,
+                tickets: vec!["T-001".into()],
+                ..Default::default()
+            },
+            "batch 99 is not a batch of this project",
+        ),
+        (
+            HandoffRequest {
+                batch: 1,
+                tickets: (0..3000).map(|i| format!("T-{i}")).collect(),
+                ..Default::default()
+            },
+            "is too large",
+        ),
+        (
+            HandoffRequest {
+                batch: 1,
+                tickets: vec!["T-001".into()],
+                notes: Some("x".repeat(100 * 1024)),
+                ..Default::default()
+            },
+            "is too large",
+        ),
+    ];
+    for (request, want) in cases {
+        let err = match client.request(Request::Handoff(request)) {
+            Err(ClientError::Refused(e)) => e,
+            other => panic!("{want}: {other:?}"),
+        };
+        assert!(err.contains(want), "{err}");
+    }
+    orch.stop();
+    drop(orch);
+    let store = SledStore::open(f.data.join("db")).unwrap();
+    let id = store.projects().unwrap().remove(0).id;
+    assert!(store.handoffs(&id).unwrap().is_empty());
+}
+
+/// One agent cannot speak for another: each has its own token, which is refused for any other
+/// agent's name, and an agent completes only the phase it runs itself.
+#[test]
+fn an_agent_cannot_complete_or_fail_another_agents_phase() {
+    use leapfrog_engine::control::{agent_token, CompleteRequest, Outcome};
+    let f = project("sh -c 'exec cat > received.txt'");
+    let orch = open(&f);
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    let endpoint = orch.endpoint().unwrap();
+    hook(&endpoint, "designer", "stop", json!({}));
+    wait_for(&events, "design(1) dispatched", |e| {
+        matches!(e, EngineEvent::PhaseDispatched { agent, phase: PhaseId::Design { batch: 1 }, .. }
+                 if agent == "designer")
+    });
+    let as_agent = |token_of: &str, claim: &str| {
+        ControlClient::new(
+            Endpoint {
+                socket: endpoint.socket.clone(),
+                token: agent_token(&endpoint.token, token_of),
+            },
+            Some(claim.into()),
+        )
+    };
+    let fail_design = || {
+        Request::Complete(CompleteRequest {
+            batch: Some(1),
+            verify: Some(Outcome::Failed),
+            ..Default::default()
+        })
+    };
+    // The builder's token claiming to be the designer: not this launch's.
+    match as_agent("builder", "designer").request(fail_design()) {
+        Err(ClientError::Refused(e)) => assert!(e.contains("wrong token"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // The builder as itself: it runs nothing, so it completes nothing.
+    match as_agent("builder", "builder").request(fail_design()) {
+        Err(ClientError::Refused(e)) => assert!(e.contains("no running phase"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    let s = orch.state();
+    let designer = s.agents.iter().find(|a| a.id == "designer").unwrap();
+    assert_eq!(
+        designer.phase,
+        Some(PhaseId::Design { batch: 1 }),
+        "{designer:?}"
+    );
+    // The designer, with its own token, completes its own design.
+    as_agent("designer", "designer")
+        .request(Request::Complete(CompleteRequest {
+            batch: Some(1),
+            ..Default::default()
+        }))
+        .unwrap();
+    wait_for(&events, "design(1) completed", |e| {
+        matches!(
+            e,
+            EngineEvent::PhaseCompleted {
+                phase: PhaseId::Design { batch: 1 },
+                ..
+            }
+        )
+    });
+    orch.stop();
+}
+
+/// A folder nobody approved runs nothing: `start` refuses in words naming the commands, no agent
+/// starts; once approved it runs; a changed command is refused again.
+#[test]
+fn an_unapproved_project_runs_nothing_until_its_commands_are_approved() {
+    let f = project("sh -c 'touch designer-ran; exec cat >/dev/null'");
+    let orch = open_unapproved(&f);
+    let events = orch.subscribe();
+    let e = orch.start().unwrap_err();
+    assert!(e.contains("has commands you have not approved"), "{e}");
+    assert!(e.contains("touch designer-ran"), "{e}");
+    assert!(e.contains("leap trust"), "{e}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!f.dir.join("designer-ran").exists());
+    assert!(events.try_recv().is_err(), "nothing started");
+    assert!(orch.endpoint().is_none(), "no control endpoint either");
+    // Approved as shown: the same orchestrator starts.
+    assert!(!orch.trust_review().unwrap().approved);
+    approve(&f);
+    orch.start().unwrap();
+    wait_for(
+        &events,
+        "the designer to start",
+        |e| matches!(e, EngineEvent::AgentStarted { agent, .. } if agent == "designer"),
+    );
+    orch.stop();
+    // The folder changes its verify: asked again, naming only what changed.
+    let path = f.dir.join(".leapfrog/project.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["verify"] = "sh pwn.sh".into();
+    std::fs::write(&path, config.to_string()).unwrap();
+    let orch = open_unapproved(&f);
+    let e = orch.start().unwrap_err();
+    assert!(e.contains("changed its commands"), "{e}");
+    assert!(e.contains("verify: `sh pwn.sh`"), "{e}");
+    assert!(!e.contains("designer-ran"), "only what changed: {e}");
+}
+
+/// An agent printing 40 MB in a run with no window: the loop reads all of it, and what waits for
+/// the loop never exceeds a pane's flow-control window (it reached hundreds of MB when the tee
+/// acked frames before the loop had read them).
+#[test]
+fn a_flooding_agent_without_a_window_stays_within_the_flow_control_window() {
+    let f = project("sh -c 'yes | head -c 40000000; exec cat >/dev/null'");
+    let orch = open(&f);
+    orch.start().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while orch.output_backlog().1 < 40_000_000 {
+        assert!(
+            Instant::now() < deadline,
+            "the loop read {} bytes",
+            orch.output_backlog().1
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (peak, handled) = orch.output_backlog();
+    orch.stop();
+    assert!(handled >= 40_000_000);
+    let window = leapfrog_engine::pty::FlowControl::default().high_watermark;
+    let frame = leapfrog_engine::pty::CoalesceConfig::default().max_frame
+        + leapfrog_engine::pty::PaneConfig::default().read_chunk;
+    assert!(
+        peak <= window + frame,
+        "{peak} bytes waited for the loop (window {window}, frame and read {frame})"
+    );
 }

@@ -10,6 +10,9 @@ import type { UiMark } from './bindings/UiMark';
 import type { LiveCommand } from './bindings/LiveCommand';
 import type { LiveEvent } from './bindings/LiveEvent';
 import type { LiveState } from './bindings/LiveState';
+import type { ProjectHold } from './bindings/ProjectHold';
+import type { HoldAnswer } from './bindings/HoldAnswer';
+import type { AboutInfo } from './bindings/AboutInfo';
 import type {
   AppNotice,
   BoardOp,
@@ -74,8 +77,16 @@ export interface Backend {
   liveCommand(command: LiveCommand): Promise<string>;
   /** Something happened in the run (status, phase, verify, log): refresh `liveState`. */
   onLiveEvent(handler: (event: LiveEvent) => void): Promise<Unsubscribe>;
-  /** A (new) project started running. */
+  /** A (new) project started running, or was held. */
   onLiveChanged(handler: () => void): Promise<Unsubscribe>;
+  /** The open project that does not run, and why (commands to approve, damaged run state, an error). */
+  projectHold(): Promise<ProjectHold | null>;
+  /** Goes on from a hold: approve the commands shown and run, start fresh, or retry. Answers a line. */
+  projectHoldAnswer(answer: HoldAnswer): Promise<string>;
+  /** The app's and the engine's versions, and the agent CLIs found on PATH (takes up to ~10 s). */
+  about(): Promise<AboutInfo>;
+  /** Versions, agent CLIs, the open project's settings without secrets and the last 200 log lines. */
+  diagnostics(): Promise<string>;
 }
 
 const tauriBackend: Backend = {
@@ -127,6 +138,10 @@ const tauriBackend: Backend = {
   async onLiveChanged(handler) {
     return listen<number>('live-changed', () => handler());
   },
+  projectHold: () => invoke<ProjectHold | null>('project_hold'),
+  projectHoldAnswer: (answer) => invoke<string>('project_hold_answer', { answer }),
+  about: () => invoke<AboutInfo>('about'),
+  diagnostics: () => invoke<string>('diagnostics'),
 };
 
 let current: Backend = tauriBackend;

@@ -85,6 +85,13 @@ export function createTerminal(host: HTMLElement, opts: TerminalOptions): PaneTe
     scrollback: 10000,
     theme: THEME,
     macOptionIsMeta: true,
+    // OSC 8 hyperlinks from pane output go through the same policy as plain URLs: the backend's
+    // `open_link`, which opens http(s) only (xterm.js would otherwise confirm() and window.open
+    // any scheme).
+    linkHandler: {
+      activate: (_event, uri) => opts.openLink(uri),
+      allowNonHttpProtocols: true,
+    },
   });
   const fit = new FitAddon();
   const search = new SearchAddon();

@@ -27,6 +27,14 @@ describe('agent bar', () => {
       [agent('working'), 'pause-builder', { kind: 'pauseAgent', agent: 'builder' }],
       [agent('idle', { paused: true }), 'resume-builder', { kind: 'resumeAgent', agent: 'builder' }],
       [agent('exited'), 'restart-builder', { kind: 'restartAgent', agent: 'builder' }],
+      // A usage limit with no reset time waits for the user to resume the agent.
+      [
+        agent('limited', { reason: 'limited: usage limit reached with no reset time; resume the agent when it can work again' }),
+        'resume-builder',
+        { kind: 'resumeAgent', agent: 'builder' },
+      ],
+      // One with a reset time resumes by itself; the user may still pause it.
+      [agent('limited', { reason: 'limited until 19:46' }), 'pause-builder', { kind: 'pauseAgent', agent: 'builder' }],
     ];
     for (const [a, button, want] of cases) {
       const sent: LiveCommand[] = [];
@@ -46,6 +54,23 @@ describe('agent bar', () => {
     render(AgentBar, { id: 'builder', agent: agent('needs_input'), onCommand: () => {} });
     expect(screen.getByTestId('needs-input-builder').textContent).toBe('needs input');
     expect(screen.getByTestId('agent-status-builder').textContent).toContain('needs input');
+  });
+
+  it('shows until when a limited agent waits', () => {
+    const { unmount } = render(AgentBar, {
+      id: 'builder',
+      agent: agent('limited', { reason: 'limited until 19:46' }),
+      onCommand: () => {},
+    });
+    expect(screen.getByTestId('limited-builder').textContent).toBe('limited until 19:46');
+    expect(screen.getByTestId('agent-status-builder').textContent).toContain('limited');
+    unmount();
+    render(AgentBar, {
+      id: 'builder',
+      agent: agent('limited', { reason: 'limited: usage limit reached with no reset time; resume the agent when it can work again' }),
+      onCommand: () => {},
+    });
+    expect(screen.getByTestId('limited-builder').textContent).toBe('limited: no reset time');
   });
 });
 

@@ -7,6 +7,7 @@ const STATUS: Record<string, string> = {
   needs_input: 'needs input',
   exited: 'exited',
   offline: 'offline',
+  limited: 'limited',
 };
 
 export function statusLabel(status: string): string {

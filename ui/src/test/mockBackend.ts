@@ -9,6 +9,9 @@ import type { UiMark } from '../lib/bindings/UiMark';
 import type { LiveCommand } from '../lib/bindings/LiveCommand';
 import type { LiveEvent } from '../lib/bindings/LiveEvent';
 import type { LiveState } from '../lib/bindings/LiveState';
+import type { ProjectHold } from '../lib/bindings/ProjectHold';
+import type { HoldAnswer } from '../lib/bindings/HoldAnswer';
+import type { AboutInfo } from '../lib/bindings/AboutInfo';
 import type {
   AppNotice,
   BoardOp,
@@ -239,8 +242,37 @@ export class MockBackend implements Backend {
       this.liveHandlers = this.liveHandlers.filter((h) => h !== handler);
     };
   }
-  async onLiveChanged(_handler: () => void) {
-    return () => {};
+  liveChangedHandlers: Array<() => void> = [];
+  async onLiveChanged(handler: () => void) {
+    this.liveChangedHandlers.push(handler);
+    return () => {
+      this.liveChangedHandlers = this.liveChangedHandlers.filter((h) => h !== handler);
+    };
+  }
+  // A held project (live.rs): none unless a test sets `holdValue`; answers are recorded.
+  holdValue: ProjectHold | null = null;
+  holdAnswers: HoldAnswer[] = [];
+  /** What the next answer does: by default the project runs (no hold) and the answer is `running`. */
+  answerHold: (answer: HoldAnswer) => string = () => {
+    this.holdValue = null;
+    return 'running';
+  };
+  aboutValue: AboutInfo = { version: '0.1.0', engineVersion: '0.1.0', agentClis: [] };
+  async about() {
+    return this.aboutValue;
+  }
+  diagnosticsValue = 'Leapfrog 0.1.0 (engine 0.1.0)';
+  async diagnostics() {
+    return this.diagnosticsValue;
+  }
+  async projectHold() {
+    return this.holdValue;
+  }
+  async projectHoldAnswer(answer: HoldAnswer) {
+    this.holdAnswers.push(answer);
+    const line = this.answerHold(answer);
+    for (const h of this.liveChangedHandlers) h();
+    return line;
   }
   /** TICKETS.md changed on disk: the shell's `board-changed` event. */
   boardChanged(view: BoardView) {

@@ -22,7 +22,7 @@ function plan(isRepo: boolean): SetupPlan {
     pattern: 'leapfrog',
     agents: [
       { id: 'designer', cli: 'claude-code', roles: ['design'] },
-      { id: 'builder', cli: 'codex', command: 'codex', args: ['--full-auto'], roles: ['build'] },
+      { id: 'builder', cli: 'codex', command: 'codex', args: ['--sandbox', 'workspace-write'], roles: ['build'] },
     ],
     verify: 'cargo test',
     verify_source: 'Cargo.toml',

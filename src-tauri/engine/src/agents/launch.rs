@@ -181,7 +181,7 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
             let settings = ctx.agent_dir.join("claude-settings.json");
             files.push(LaunchFile {
                 path: settings.clone(),
-                contents: claude_settings(&leap),
+                contents: claude_settings(&leap, &ctx.leap_program),
             });
             args.extend(["--settings".into(), settings.display().to_string()]);
             if let Some(m) = &profile.model {
@@ -208,6 +208,10 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
         CliKind::Codex => {
             let mut opts = Vec::new();
             opts.extend(["-c".to_string(), codex_notify(&ctx.leap_program)]);
+            // Codex's TUI otherwise starts a background server that outlives its pane.
+            if !args.iter().any(|a| a == "--no-daemon") {
+                opts.push("--no-daemon".to_string());
+            }
             opts.extend([
                 "-c".to_string(),
                 format!(
@@ -261,9 +265,12 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
             }
             if read_only {
                 args.extend(["--approval-mode".into(), "plan".into()]);
+                // Gemini CLI 0.61 silently drops the approval mode in a folder it does not trust.
                 enforcement = RoleEnforcement {
-                    level: EnforcementLevel::Enforced,
-                    description: "Read-only: Gemini CLI runs in plan mode (--approval-mode plan)."
+                    level: EnforcementLevel::Partial,
+                    description: "Read-only in a trusted folder: Gemini CLI runs in plan mode \
+                                  (--approval-mode plan), which it silently drops in a folder it \
+                                  does not trust."
                         .into(),
                 };
             } else {
@@ -286,12 +293,13 @@ pub fn build_launch(profile: &AgentProfile, ctx: &LaunchContext) -> Result<Launc
             }
             if read_only {
                 args.extend(["--agent".into(), "plan".into()]);
+                // OpenCode 1.18's plan agent has no edit tools but still runs bash.
                 enforcement = RoleEnforcement {
-                    level: EnforcementLevel::Enforced,
-                    description:
-                        "Read-only: OpenCode runs its built-in plan agent (--agent plan), \
-                                  which may not edit files."
-                            .into(),
+                    level: EnforcementLevel::Partial,
+                    description: "Read-only tools: OpenCode runs its built-in plan agent \
+                                  (--agent plan), which has no edit tools. Its bash still runs, \
+                                  and could write."
+                        .into(),
                 };
             } else {
                 enforcement = prompt_only(profile, false);
@@ -420,8 +428,32 @@ pub fn toml_string(s: &str) -> String {
     out
 }
 
-/// The Claude Code settings file that wires its hooks to `leap hook <event>`.
-pub fn claude_settings(leap_quoted: &str) -> String {
+/// The `leap` subcommands an agent runs to report; Claude Code may run them without asking.
+pub const LEAP_AGENT_COMMANDS: [&str; 4] = ["complete", "handoff", "status", "verify"];
+
+/// Claude Code permission rules that let the agent run its `leap` reports without a "Do you want to
+/// proceed?" prompt (which would hold a headless run forever): `Bash(<leap> <subcommand>:*)` for the
+/// program the prompts name, quoted and unquoted, and for a bare `leap` on PATH.
+pub fn claude_leap_permissions(leap_quoted: &str, leap_program: &str) -> Vec<String> {
+    let mut programs = vec![leap_program.to_string()];
+    for p in [leap_quoted, "leap"] {
+        if !programs.iter().any(|q| q == p) {
+            programs.push(p.to_string());
+        }
+    }
+    programs
+        .iter()
+        .flat_map(|p| {
+            LEAP_AGENT_COMMANDS
+                .iter()
+                .map(move |c| format!("Bash({p} {c}:*)"))
+        })
+        .collect()
+}
+
+/// The Claude Code settings file that wires its hooks to `leap hook <event>` and allows the `leap`
+/// reports ([`claude_leap_permissions`]).
+pub fn claude_settings(leap_quoted: &str, leap_program: &str) -> String {
     let mut hooks = serde_json::Map::new();
     for (event, leap_event) in CLAUDE_HOOKS {
         hooks.insert(
@@ -431,7 +463,11 @@ pub fn claude_settings(leap_quoted: &str) -> String {
             }]),
         );
     }
-    serde_json::to_string_pretty(&serde_json::json!({ "hooks": hooks })).expect("json")
+    serde_json::to_string_pretty(&serde_json::json!({
+        "hooks": hooks,
+        "permissions": { "allow": claude_leap_permissions(leap_quoted, leap_program) },
+    }))
+    .expect("json")
 }
 
 /// The `-c` override that makes Codex run `leap hook codex-notify <json>` after each turn.

@@ -11,6 +11,7 @@
 
 pub mod detect;
 pub mod launch;
+pub mod limits;
 pub mod prompts;
 pub mod screen;
 pub mod status;

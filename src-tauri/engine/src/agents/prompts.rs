@@ -133,7 +133,9 @@ one commit per ticket where you can. Run `{{verify_command}}`. When done, run `{
 Done` block, and wait for the next batch.",
         PromptPhase::Review => "Review the Batch {{batch}} diff against its tickets in {{tickets_file}}. \
 Only review: don't edit source files. When done, run `{{leap}} complete --batch {{batch}} --phase review \
---verify passed|failed` (failed if anything must be fixed, with the findings in your reply).",
+--verify passed|failed` (failed if anything must be fixed, with the findings in your reply). If you \
+cannot run commands, end your reply with a `## COMPLETE — Batch {{batch}} Done` block holding a \
+`Verify: PASSED` or `Verify: FAILED` line instead.",
         PromptPhase::Fix => "Fix Batch {{batch}}: its review failed. Findings: {{notes}}. Fix \
 this batch only and commit. Run `{{verify_command}}`. When done, run `{{leap}} complete --batch {{batch}} \
 --phase fix --verify passed|failed --commits <hashes>`.",

@@ -20,39 +20,98 @@ pub const QUIET: Duration = Duration::from_secs(3);
 /// the bottom; older conversation text above could quote any phrase.
 const TAIL_LINES: usize = 24;
 
-/// Phrases (lower case) of dialogs that wait for a human, per CLI.
-fn needs_input_phrases(cli: CliKind) -> &'static [&'static str] {
+/// Phrases (lower case) of dialogs that wait for a human, per CLI, each with what the CLI wants in
+/// words the pane shows.
+fn needs_input_phrases(cli: CliKind) -> &'static [(&'static str, &'static str)] {
     match cli {
         CliKind::ClaudeCode => &[
-            "do you want to proceed?",
-            "do you want to make this edit",
-            "do you want to create",
-            "do you want to use this api key?",
-            "is this a project you created or one you trust",
-            "do you trust the files in this folder",
-            "select login method",
-            "enter to confirm · esc to cancel",
-            "paste code here if prompted",
+            (
+                "do you want to proceed?",
+                "asks permission to run a command",
+            ),
+            (
+                "do you want to make this edit",
+                "asks permission to edit a file",
+            ),
+            ("do you want to create", "asks permission to create a file"),
+            (
+                "do you want to use this api key?",
+                "asks whether to use the API key in its environment",
+            ),
+            (
+                "is this a project you created or one you trust",
+                "asks whether you trust this folder",
+            ),
+            (
+                "do you trust the files in this folder",
+                "asks whether you trust this folder",
+            ),
+            ("select login method", "wants you to sign in"),
+            (
+                "enter to confirm · esc to cancel",
+                "shows a dialog to confirm",
+            ),
+            // Claude Code 2.1.332: the auto-mode billing notice on a custom API endpoint.
+            (
+                "enter to continue · esc to cancel",
+                "shows a notice to continue past",
+            ),
+            ("paste code here if prompted", "waits for a sign-in code"),
+            (
+                "choose the text style",
+                "runs its first-start setup (text style)",
+            ),
+            ("press enter to continue", "shows a notice to continue past"),
         ],
         CliKind::Codex => &[
-            "would you like to run the following command?",
-            "would you like to make the following edits?",
-            "allow command?",
-            "trust this folder?",
-            "sign in with chatgpt",
-            "paste or type your api key",
-            "press enter to continue",
-            "press enter to confirm or esc to cancel",
+            (
+                "would you like to run the following command?",
+                "asks approval to run a command",
+            ),
+            (
+                "would you like to make the following edits?",
+                "asks approval to edit files",
+            ),
+            ("allow command?", "asks approval to run a command"),
+            ("trust this folder?", "asks whether you trust this folder"),
+            ("sign in with chatgpt", "wants you to sign in"),
+            ("paste or type your api key", "wants an API key"),
+            ("press enter to continue", "shows a notice to continue past"),
+            (
+                "press enter to confirm or esc to cancel",
+                "shows a dialog to confirm",
+            ),
+            // Codex 0.171 near its usage limit: Enter would switch the model (and drop a prompt).
+            (
+                "approaching rate limits",
+                "offers to switch to a cheaper model near its limit",
+            ),
         ],
-        CliKind::Aider => &["(y)es/(n)o", "open documentation url for more info?"],
+        CliKind::Aider => &[
+            ("(y)es/(n)o", "asks a yes/no question"),
+            (
+                "open documentation url for more info?",
+                "asks whether to open its documentation",
+            ),
+        ],
         CliKind::Gemini => &[
-            "waiting for user confirmation",
-            "allow execution",
-            "do you trust the files in this folder?",
-            "how would you like to authenticate",
-            "apply this change?",
+            (
+                "waiting for user confirmation",
+                "asks approval for a tool call",
+            ),
+            ("allow execution", "asks approval to run a command"),
+            (
+                "do you trust the files in this folder?",
+                "asks whether you trust this folder",
+            ),
+            ("how would you like to authenticate", "wants you to sign in"),
+            ("apply this change?", "asks approval to edit a file"),
+            ("enter gemini api key", "wants an API key"),
         ],
-        CliKind::Opencode => &["permission required", "allow once"],
+        CliKind::Opencode => &[
+            ("permission required", "asks permission for a tool call"),
+            ("allow once", "asks permission for a tool call"),
+        ],
         CliKind::Custom => &[],
     }
 }
@@ -112,9 +171,25 @@ pub fn detect_screen_status(
                 .map(|p| p.to_string())
         })
     };
-
-    if let Some(p) = find(needs_input_phrases(cli)).or_else(|| find(&GENERIC_NEEDS_INPUT)) {
-        return obs(AgentStatus::NeedsInput, format!("screen shows \"{p}\""));
+    let dialog = lower.iter().find_map(|l| {
+        needs_input_phrases(cli)
+            .iter()
+            .find(|(p, _)| l.contains(*p))
+    });
+    if let Some((p, what)) = dialog {
+        return obs(
+            AgentStatus::NeedsInput,
+            format!(
+                "{} {what}: answer in its pane (screen shows \"{p}\")",
+                super::cli_display_name(cli)
+            ),
+        );
+    }
+    if let Some(p) = find(&GENERIC_NEEDS_INPUT) {
+        return obs(
+            AgentStatus::NeedsInput,
+            format!("waits for an answer in its pane (screen shows \"{p}\")"),
+        );
     }
     if let Some(p) = find(working_phrases(cli)) {
         return obs(AgentStatus::Working, format!("screen shows \"{p}\""));

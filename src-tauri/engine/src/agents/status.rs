@@ -23,6 +23,9 @@ pub enum AgentStatus {
     Exited,
     /// Not started, or not installed.
     Offline,
+    /// Its account's usage limit is reached: no phases until the reset time (or until the user
+    /// resumes it, when the CLI gave none).
+    Limited,
 }
 
 impl AgentStatus {
@@ -33,6 +36,7 @@ impl AgentStatus {
             AgentStatus::NeedsInput => "needs-input",
             AgentStatus::Exited => "exited",
             AgentStatus::Offline => "offline",
+            AgentStatus::Limited => "limited",
         }
     }
 }
@@ -114,7 +118,15 @@ pub fn status_from_hook(event: &str, payload: &serde_json::Value) -> HookReading
             let message = str_field("message").unwrap_or_default();
             let lower = message.to_lowercase();
             let kind = str_field("notification_type").unwrap_or_default();
-            let observation = if kind == "idle_prompt" {
+            // Claude Code 2.1.x: a question answered or a sign-in done ends a wait; it asks
+            // nothing. The screen and the next hooks tell what follows.
+            let answered = matches!(
+                kind.as_str(),
+                "elicitation_complete" | "elicitation_response" | "auth_success"
+            );
+            let observation = if answered {
+                None
+            } else if kind == "idle_prompt" {
                 hook(AgentStatus::Idle, &message)
             } else if kind.contains("permission")
                 || kind.contains("elicitation")
@@ -161,12 +173,32 @@ pub fn status_from_hook(event: &str, payload: &serde_json::Value) -> HookReading
 /// Where Claude Code keeps the transcript of `session_id` for a project directory:
 /// `<home>/.claude/projects/<dir with every non-alphanumeric character replaced by '-'>/<id>.jsonl`.
 pub fn claude_session_file(home: &Path, project_dir: &Path, session_id: &str) -> PathBuf {
+    claude_session_file_in(&home.join(".claude"), project_dir, session_id)
+}
+
+/// Claude Code's configuration folder for an agent: its `CLAUDE_CONFIG_DIR` (the agent's own
+/// environment first, then Leapfrog's), else `~/.claude`.
+pub fn claude_config_dir(
+    home: &Path,
+    agent_env: &std::collections::BTreeMap<String, String>,
+) -> PathBuf {
+    agent_env
+        .get("CLAUDE_CONFIG_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("CLAUDE_CONFIG_DIR").map(PathBuf::from))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| home.join(".claude"))
+}
+
+/// The transcript of a Claude Code session under its configuration folder (see
+/// [`claude_config_dir`]).
+pub fn claude_session_file_in(config_dir: &Path, project_dir: &Path, session_id: &str) -> PathBuf {
     let escaped: String = project_dir
         .to_string_lossy()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    home.join(".claude")
+    config_dir
         .join("projects")
         .join(escaped)
         .join(format!("{session_id}.jsonl"))

@@ -125,6 +125,8 @@ impl ProjectConfig {
                 .as_deref()
                 .and_then(PriorityRule::parse)
                 .unwrap_or(PriorityRule::default_for(self.pattern)),
+            // the live app runs one milestone (rule 9 of the contract is simulator-only for now).
+            milestones: Vec::new(),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -15,8 +15,11 @@ use super::tee::{Tee, UiSlot};
 use super::{
     AgentView, BatchView, Command, EngineEvent, OpenOptions, Snapshot, VerifyRecord, DEBOUNCE,
 };
+use crate::agents::limits::{limit_in_text, limit_on_screen, UsageLimit};
 use crate::agents::prompts::PromptPhase;
-use crate::agents::status::{claude_session_file, status_from_claude_transcript, status_from_hook};
+use crate::agents::status::{
+    claude_config_dir, claude_session_file_in, status_from_claude_transcript, status_from_hook,
+};
 use crate::agents::{
     build_launch, detect_screen_status, AgentProfile, AgentStatus, LaunchContext, PromptContext,
     PromptTemplates, SessionPlan, StatusObservation, StatusSignal,
@@ -37,8 +40,50 @@ use crate::scheduler::sim::Row;
 use crate::scheduler::{lower_bound, Effect, Event, PhaseId, Scheduler, SimOutput, Workload};
 use crate::store::Store;
 use crate::tickets::sync::{TicketsFile, WriteOptions};
-use crate::tickets::{Document, Edit};
+use crate::tickets::Edit;
+use crate::trust::{ProjectCommands, TrustFile, TrustReview};
 use crate::verify::{spawn_verify, VerifyOutcome, VerifySpec};
+
+/// Agents' output bytes sent to the loop and not yet handled: what a flood could pile up.
+#[derive(Debug, Default)]
+pub struct Backlog {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+    handled: AtomicU64,
+}
+
+impl Backlog {
+    /// Before a frame is sent to the loop.
+    pub(super) fn sent(&self, bytes: usize) {
+        let now = self.now.fetch_add(bytes, Ordering::SeqCst) + bytes;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+    }
+
+    /// A sent frame never reached the loop, or the loop is done with it.
+    pub(super) fn gone(&self, bytes: usize) {
+        self.now.fetch_sub(bytes, Ordering::SeqCst);
+    }
+}
+
+/// Done with a frame of [`Msg::Output`] when dropped: it leaves the backlog and, for a headless
+/// pane, is acked so the pane reads on.
+struct Handled {
+    ack: Option<std::sync::Weak<crate::pty::Pane>>,
+    bytes: usize,
+    backlog: Arc<Backlog>,
+}
+
+impl Drop for Handled {
+    fn drop(&mut self) {
+        self.backlog.gone(self.bytes);
+        self.backlog
+            .handled
+            .fetch_add(self.bytes as u64, Ordering::SeqCst);
+        if let Some(pane) = self.ack.take().and_then(|w| w.upgrade()) {
+            pane.ack(self.bytes);
+        }
+    }
+}
 
 /// Messages to the loop thread.
 pub enum Msg {
@@ -46,6 +91,9 @@ pub enum Msg {
         agent: usize,
         generation: u64,
         bytes: Vec<u8>,
+        /// The pane to ack once the loop has read these bytes: set when no UI acks them, so a
+        /// flooding agent waits for the loop instead of queueing output here without bound.
+        ack: Option<std::sync::Weak<crate::pty::Pane>>,
     },
     Exit {
         agent: usize,
@@ -114,6 +162,20 @@ pub struct Orchestrator {
     open_project: Option<super::OpenProjectFn>,
     project_dir: PathBuf,
     spool: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
+    /// What the project runs (agents, verify): shown for approval, checked at start.
+    commands: ProjectCommands,
+    /// Where approvals are checked at start; `None` when the caller vouched for this run.
+    trust: Option<TrustFile>,
+    backlog: Arc<Backlog>,
+}
+
+/// How [`Orchestrator::open`]'s refusal of a damaged run state begins (see [`is_damaged_run_state`]).
+const DAMAGED_RUN_STATE: &str = "the saved state of this project's run";
+
+/// Whether an error of [`Orchestrator::open`] is a damaged saved run state, which a fresh start
+/// ([`super::OpenOptions::fresh`]) gets past while keeping the damaged file.
+pub fn is_damaged_run_state(error: &str) -> bool {
+    error.starts_with(DAMAGED_RUN_STATE)
 }
 
 /// How long an agent may sit idle at its prompt with an unreported phase before the user is told.
@@ -121,6 +183,35 @@ const UNREPORTED_AFTER: Duration = Duration::from_secs(10);
 
 /// How often a Claude Code agent's session file is looked at (a stat; read only when it changed).
 const SESSION_EVERY: Duration = Duration::from_secs(1);
+
+/// How long after a pasted prompt its Enter is pressed. An Enter right behind the paste is lost:
+/// Gemini CLI ignores one within about 40 ms of a paste, and Claude Code lost it in 5 of 8 runs at
+/// 0 ms and in none at 5 ms or more.
+const ENTER_AFTER_PASTE: Duration = Duration::from_millis(120);
+
+/// How long to wait for a sign that a prompt was submitted before pressing Enter again. Claude Code
+/// draws its prompt about 0.65 s after start but ignores Enter for another 3-5 s, so the first
+/// prompt's Enter is often lost.
+const ENTER_RETRY: Duration = Duration::from_millis(1500);
+
+/// How many times Enter is pressed for one prompt before the user is told it sits unsent.
+const ENTER_TRIES: u32 = 12;
+
+/// A CLI that just started may draw its prompt and then a first-run dialog over it (Codex 0.171
+/// draws its composer, then its sign-in or folder-trust screen). Within [`STARTUP`] of its start,
+/// an agent gets its first prompt only once its screen has been still for [`STARTUP_SETTLE`].
+const STARTUP: Duration = Duration::from_secs(8);
+const STARTUP_SETTLE: Duration = Duration::from_millis(1500);
+
+/// CLIs show a limit's reset to the minute (`resets 7:46pm`), and the real reset may come up to a
+/// minute later. A limited agent gets work again this long after the minute it showed; when that
+/// is already past (the limit came back at once), every [`LIMIT_RETRY`] until it holds. A retry
+/// that meets the limit again costs one refused request.
+const LIMIT_MARGIN: Duration = Duration::from_secs(5);
+const LIMIT_RETRY: Duration = Duration::from_secs(20);
+
+/// The largest handoff (tickets, files and notes together) the store keeps.
+const MAX_HANDOFF_BYTES: usize = 64 * 1024;
 
 /// How often the inbox of sandboxed agents' reports is drained.
 const SPOOL_EVERY: Duration = Duration::from_millis(500);
@@ -189,6 +280,12 @@ impl Orchestrator {
         let (tx, rx) = mpsc::channel();
         let panes = Arc::new(Panes::new());
         let core = Core::open(&opts, tx.clone(), panes.clone())?;
+        let commands = ProjectCommands::of(&opts.project_dir, &core.config);
+        let backlog = core.backlog.clone();
+        let trust = match opts.trust {
+            super::TrustCheck::Required => Some(TrustFile::in_data_dir(&opts.data_dir)),
+            super::TrustCheck::Vouched => None,
+        };
         let ui = core
             .agents
             .iter()
@@ -212,11 +309,48 @@ impl Orchestrator {
             write_token_file: opts.write_token_file,
             project_dir: opts.project_dir,
             spool: Mutex::new(None),
+            commands,
+            trust,
+            backlog,
         })
     }
 
-    /// Starts the control endpoint, the agents and the loop.
+    /// Agents' output bytes queued for the loop: (the most there ever were, all handled so far).
+    /// With no window the loop acks what it read, so the peak stays within a pane's flow-control
+    /// window however much an agent prints (tests and benches read it).
+    pub fn output_backlog(&self) -> (usize, u64) {
+        (
+            self.backlog.peak.load(Ordering::SeqCst),
+            self.backlog.handled.load(Ordering::SeqCst),
+        )
+    }
+
+    /// The commands this project runs: what the user approves before its first run.
+    pub fn commands(&self) -> &ProjectCommands {
+        &self.commands
+    }
+
+    /// Whether this user approved the project's commands on this machine (always, when the
+    /// caller vouched for the run).
+    pub fn trust_review(&self) -> Result<TrustReview, String> {
+        match &self.trust {
+            Some(file) => file.review(&self.commands),
+            None => Ok(TrustReview {
+                project: self.commands.clone(),
+                approved: true,
+                approved_before: false,
+                changed: Vec::new(),
+            }),
+        }
+    }
+
+    /// Starts the control endpoint, the agents and the loop. Refused, with nothing started, while
+    /// the project's commands are not approved (see [`crate::trust`]).
     pub fn start(&self) -> Result<(), String> {
+        let review = self.trust_review()?;
+        if !review.approved {
+            return Err(review.refusal());
+        }
         let Some((mut core, rx)) = self
             .pending
             .lock()
@@ -423,6 +557,8 @@ impl<'de> Deserialize<'de> for SummaryWire {
             agent: Option<String>,
             phase: String,
             batch: Option<u32>,
+            #[serde(default)]
+            milestone: Option<u32>,
             start: f64,
             end: f64,
         }
@@ -456,6 +592,7 @@ impl<'de> Deserialize<'de> for SummaryWire {
                     agent: r.agent,
                     phase: r.phase,
                     batch: r.batch,
+                    milestone: r.milestone,
                     start: r.start,
                     end: r.end,
                 })
@@ -489,6 +626,18 @@ struct AgentRt {
     quiet_checked: bool,
     last_write: Option<Instant>,
     output_since_write: bool,
+    /// A pasted prompt whose Enter is still to be pressed, or whose submission is not confirmed yet.
+    enter: Option<PendingEnter>,
+    /// The usage limit the agent is held by, and when it ends (`None`: when the user resumes it).
+    limit: Option<(UsageLimit, Option<std::time::SystemTime>)>,
+    /// The last limit line handled and how many times the screen showed it then: the same line
+    /// still on screen is not a new limit, one more copy of it is.
+    limit_seen: Option<(String, usize)>,
+    /// The last prompt written (to tell Codex's own side threads from the agent's turn).
+    last_prompt: Option<String>,
+    /// The command line of the running launch and when it started (named when it exits).
+    command_line: String,
+    started: Instant,
     idle_edge: Option<Instant>,
     /// A screen / session-file reading waiting out the debounce.
     candidate: Option<(StatusObservation, Instant)>,
@@ -504,7 +653,18 @@ struct AgentRt {
     dirty: bool,
 }
 
+/// The Enter that submits a pasted prompt: pressed [`ENTER_AFTER_PASTE`] after the paste, and again
+/// every [`ENTER_RETRY`] until the CLI shows that it took the prompt (a prompt-submit hook, its busy
+/// marker, a turn's end), never while the screen shows a dialog (an Enter there would answer it).
+#[derive(Debug, Clone, Copy)]
+struct PendingEnter {
+    due: Instant,
+    tries: u32,
+}
+
 struct Core {
+    /// Agents' output queued for this loop (see [`Backlog`]).
+    backlog: Arc<Backlog>,
     project_id: String,
     project_dir: PathBuf,
     config: ProjectConfig,
@@ -572,6 +732,9 @@ fn prompt_phase(plan: &crate::scheduler::Plan, phase: PhaseId) -> Option<PromptP
         PhaseId::Fix { .. } => PromptPhase::Fix,
         PhaseId::Qa { .. } => PromptPhase::Qa,
         PhaseId::Recheck { .. } => PromptPhase::Recheck,
+        // rule 9: planning the next milestone is a plan phase (the live app's plans have one
+        // milestone: `ProjectConfig::plan` sets none, so this is not dispatched there yet).
+        PhaseId::PlanMilestone { .. } => PromptPhase::Plan,
         PhaseId::Verify { .. } => return None,
     })
 }
@@ -590,6 +753,7 @@ fn model_kind(plan: &crate::scheduler::Plan, phase: PhaseId) -> PhaseKind {
         PhaseId::Qa { .. } => PhaseKind::Qa,
         PhaseId::Recheck { .. } => PhaseKind::Recheck,
         PhaseId::Verify { .. } => PhaseKind::Verify,
+        PhaseId::PlanMilestone { .. } => PhaseKind::Plan,
     }
 }
 
@@ -631,9 +795,8 @@ impl Core {
         }
         let config = ProjectConfig::load(dir)?;
         let tickets_path = dir.join(&config.tickets);
-        let text = std::fs::read_to_string(&tickets_path)
-            .map_err(|e| format!("cannot read {}: {e}", tickets_path.display()))?;
-        let doc = Document::parse(&text);
+        // Bounded like every TICKETS.md read: a regular file within the cap.
+        let (doc, _) = crate::tickets::sync::read_doc(&tickets_path).map_err(|e| e.to_string())?;
         if doc.batches.is_empty() {
             return Err(format!("{} has no batches", tickets_path.display()));
         }
@@ -680,12 +843,30 @@ impl Core {
             .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
         let state_file = run_dir.join("run.json");
         let saved: Option<Saved> = if opts.fresh {
+            // A fresh start keeps a damaged state file beside, for whoever wants to look.
+            if std::fs::read_to_string(&state_file)
+                .is_ok_and(|t| serde_json::from_str::<Saved>(&t).is_err())
+            {
+                let kept = run_dir.join(format!("run.json.damaged-{}", now_ms()));
+                let _ = std::fs::rename(&state_file, &kept);
+            }
             None
         } else {
-            std::fs::read_to_string(&state_file)
-                .ok()
-                .and_then(|t| serde_json::from_str::<Saved>(&t).ok())
-                .filter(|s| !s.scheduler.is_finished())
+            match std::fs::read_to_string(&state_file) {
+                Err(_) => None,
+                Ok(text) => match serde_json::from_str::<Saved>(&text) {
+                    Ok(s) => Some(s).filter(|s| !s.scheduler.is_finished()),
+                    // Never start over in silence: the run's progress is in that file.
+                    Err(e) => {
+                        return Err(format!(
+                            "{DAMAGED_RUN_STATE} ({}) is damaged ({e}); \
+                             start a fresh run to go on (`leap run DIR --headless --fresh`), \
+                             which keeps the damaged file beside it",
+                            state_file.display()
+                        ))
+                    }
+                },
+            }
         };
         let plan = config.plan(&doc);
         let resumed = saved.is_some();
@@ -741,6 +922,12 @@ impl Core {
                 quiet_checked: false,
                 last_write: None,
                 output_since_write: false,
+                enter: None,
+                limit: None,
+                limit_seen: None,
+                last_prompt: None,
+                command_line: String::new(),
+                started: now,
                 idle_edge: None,
                 candidate: None,
                 hook: None,
@@ -770,6 +957,7 @@ impl Core {
             .collect();
         let batch_cache = store.batches(&project_id).map_err(|e| e.to_string())?;
         Ok(Core {
+            backlog: Arc::new(Backlog::default()),
             project_id,
             project_dir: dir.clone(),
             config,
@@ -896,7 +1084,14 @@ impl Core {
             if stop {
                 break;
             }
+            self.press_enters();
+            self.end_limits();
             self.evaluate_all();
+            for i in 0..self.agents.len() {
+                if self.agents[i].queued.is_some() {
+                    self.try_dispatch(i);
+                }
+            }
             if self.last_tick.elapsed() >= Duration::from_secs(10) {
                 self.last_tick = Instant::now();
                 let effects = self.scheduler.step(Event::Tick { at: self.minutes() });
@@ -919,6 +1114,18 @@ impl Core {
         let now = Instant::now();
         let mut wake = now + Duration::from_secs(10);
         for a in &self.agents {
+            if let Some(enter) = &a.enter {
+                wake = wake.min(enter.due);
+            }
+            if let Some((_, Some(resume))) = &a.limit {
+                let left = resume
+                    .duration_since(std::time::SystemTime::now())
+                    .unwrap_or_default();
+                wake = wake.min(now + left);
+            }
+            if a.queued.is_some() && Self::settling(a) {
+                wake = wake.min(a.last_output + STARTUP_SETTLE);
+            }
             if let Some((_, since)) = &a.candidate {
                 wake = wake.min(*since + DEBOUNCE);
             }
@@ -955,7 +1162,14 @@ impl Core {
                 agent,
                 generation,
                 bytes,
+                ack,
             } => {
+                // Acked after this message is handled (whatever happens to it): the pane reads on.
+                let _handled = Handled {
+                    ack,
+                    bytes: bytes.len(),
+                    backlog: self.backlog.clone(),
+                };
                 if generation != self.agents[agent].generation {
                     return false;
                 }
@@ -1023,8 +1237,15 @@ impl Core {
         let Some(endpoint) = self.endpoint.clone() else {
             return;
         };
+        // A Claude Code session exists only once its first prompt was sent: an id pre-assigned at a
+        // launch that never got a prompt has no conversation to resume ("No conversation found").
+        let claude_without_session = self.agents[i].profile.cli == CliKind::ClaudeCode
+            && !self.claude_session_path(i).is_some_and(|p| p.is_file());
+        if claude_without_session {
+            self.agents[i].session_id = None;
+        }
         let a = &mut self.agents[i];
-        let resumes = a.session_id.is_some() || a.generation > 0;
+        let resumes = !claude_without_session && (a.session_id.is_some() || a.generation > 0);
         let session = if resumes {
             SessionPlan::Resume {
                 session_id: a.session_id.clone(),
@@ -1073,6 +1294,7 @@ impl Core {
         let tee = Tee {
             agent: i,
             generation: a.generation,
+            backlog: self.backlog.clone(),
             tx: self.tx.clone(),
             ui: a.ui.clone(),
             pane: once.clone(),
@@ -1094,6 +1316,9 @@ impl Core {
                 a.hook = None;
                 a.candidate = None;
                 a.last_write = None;
+                a.enter = None;
+                a.command_line = launch.command_line();
+                a.started = Instant::now();
                 a.idle_edge = None;
                 a.last_output = Instant::now();
                 a.quiet_checked = false;
@@ -1209,7 +1434,7 @@ impl Core {
                 let effects = self.scheduler.step(Event::AgentBusy { agent: id, at });
                 self.apply_effects(effects);
             }
-            AgentStatus::Exited | AgentStatus::Offline if was_online => {
+            AgentStatus::Exited | AgentStatus::Offline | AgentStatus::Limited if was_online => {
                 self.agents[i].online = false;
                 let effects = self.scheduler.step(Event::AgentOffline { agent: id, at });
                 self.apply_effects(effects);
@@ -1253,16 +1478,23 @@ impl Core {
         }
     }
 
+    /// The transcript of a Claude Code agent's session, when its id is known.
+    fn claude_session_path(&self, i: usize) -> Option<PathBuf> {
+        let a = &self.agents[i];
+        let dir = claude_config_dir(self.home.as_ref()?, &a.profile.env);
+        Some(claude_session_file_in(
+            &dir,
+            &self.project_dir,
+            a.session_id.as_ref()?,
+        ))
+    }
+
     fn session_reading(&self, i: usize) -> Option<StatusObservation> {
         let a = &self.agents[i];
         if a.profile.cli != CliKind::ClaudeCode {
             return None;
         }
-        let path = claude_session_file(
-            self.home.as_ref()?,
-            &self.project_dir,
-            a.session_id.as_ref()?,
-        );
+        let path = self.claude_session_path(i)?;
         let bytes = std::fs::read(&path).ok()?;
         let start = bytes.len().saturating_sub(64 * 1024);
         status_from_claude_transcript(&String::from_utf8_lossy(&bytes[start..]))
@@ -1303,10 +1535,9 @@ impl Core {
         if a.profile.cli != CliKind::ClaudeCode || now < a.session_checked + SESSION_EVERY {
             return false;
         }
-        let (Some(home), Some(id)) = (self.home.as_ref(), a.session_id.as_ref()) else {
+        let Some(path) = self.claude_session_path(i) else {
             return false;
         };
-        let path = claude_session_file(home, &self.project_dir, id);
         let stamp = std::fs::metadata(&path)
             .ok()
             .and_then(|m| Some((m.len(), m.modified().ok()?)));
@@ -1333,8 +1564,21 @@ impl Core {
         let Some(pane) = self.agents[i].pane.clone() else {
             return;
         };
+        if self.agents[i].limit.is_some() {
+            // Held until the reset (or the user's resume): see `end_limits`.
+            return;
+        }
         let a = &self.agents[i];
         let screen = Self::screen_reading(a.profile.cli, &pane, a.last_output.elapsed());
+        // A limit ends the turn: look for one only once the busy marker is gone (not on every
+        // frame of a turn's output).
+        if screen.status != AgentStatus::Working || !screen.reason.starts_with("screen shows") {
+            if let Some(limit) = self.new_limit_on_screen(i, &pane) {
+                self.on_limit(i, limit, StatusSignal::Screen);
+                return;
+            }
+        }
+        let a = &self.agents[i];
         let hook = a.hook.clone();
         let reading = match hook {
             Some(h)
@@ -1362,9 +1606,16 @@ impl Core {
                 _ => screen,
             },
         };
+        if reading.status == AgentStatus::Working && reading.reason.starts_with("screen shows") {
+            self.prompt_taken(i);
+        }
         let a = &mut self.agents[i];
         // Right after a prompt is written the screen still shows the old prompt: wait for output.
         if reading.status == AgentStatus::Idle && a.last_write.is_some() && !a.output_since_write {
+            return;
+        }
+        // The prompt is pasted but not yet taken: its input box is not an idle edge.
+        if reading.status == AgentStatus::Idle && a.enter.is_some() {
             return;
         }
         if reading.status == a.status.status {
@@ -1386,9 +1637,82 @@ impl Core {
         }
     }
 
+    /// Presses the Enter of each pasted prompt that is due (see [`PendingEnter`]).
+    fn press_enters(&mut self) {
+        let now = Instant::now();
+        for i in 0..self.agents.len() {
+            let a = &self.agents[i];
+            let Some(enter) = a.enter else { continue };
+            if now < enter.due {
+                continue;
+            }
+            let (Some(pane), true, false) = (a.pane.clone(), a.current.is_some(), a.exited) else {
+                self.agents[i].enter = None;
+                continue;
+            };
+            if enter.tries > 0 {
+                // Pressed once already: press again only while the prompt still waits unsent.
+                let screen = Self::screen_reading(a.profile.cli, &pane, a.last_output.elapsed());
+                if screen.status == AgentStatus::NeedsInput {
+                    // A dialog holds the screen: an Enter would answer it. Wait for the human.
+                    self.agents[i].enter = Some(PendingEnter {
+                        due: now + ENTER_RETRY,
+                        ..enter
+                    });
+                    continue;
+                }
+                if enter.tries >= ENTER_TRIES {
+                    let id = a.profile.id.clone();
+                    self.agents[i].enter = None;
+                    self.notify(format!(
+                        "{id} did not take its prompt after {ENTER_TRIES} Enter presses: it may \
+                         sit unsent in {id}'s input box; press Enter in its pane"
+                    ));
+                    continue;
+                }
+            }
+            if let Err(e) = pane.write(b"\r") {
+                self.agents[i].enter = None;
+                let id = self.agents[i].profile.id.clone();
+                self.notify(format!("cannot press Enter in {id}'s pane: {e}"));
+                continue;
+            }
+            self.agents[i].enter = Some(PendingEnter {
+                due: now + ENTER_RETRY,
+                tries: enter.tries + 1,
+            });
+            if enter.tries > 0 {
+                let id = self.agents[i].profile.id.clone();
+                self.emit(EngineEvent::Log {
+                    source: id.clone(),
+                    line: format!(
+                        "{id} has not taken its prompt yet: pressed Enter again (press {})",
+                        enter.tries + 1
+                    ),
+                });
+            }
+        }
+    }
+
+    /// The agent showed that it took its prompt: no more Enters for it.
+    fn prompt_taken(&mut self, i: usize) {
+        let a = &mut self.agents[i];
+        if a.enter.is_some_and(|e| e.tries > 0) {
+            a.enter = None;
+        }
+    }
+
+    /// Just started and its screen still moves: a first-run dialog may yet cover the prompt.
+    fn settling(a: &AgentRt) -> bool {
+        a.started.elapsed() < STARTUP && a.last_output.elapsed() < STARTUP_SETTLE
+    }
+
     fn try_dispatch(&mut self, i: usize) {
         let a = &self.agents[i];
         if a.queued.is_none() || a.paused || a.exited || a.status.status != AgentStatus::Idle {
+            return;
+        }
+        if Self::settling(a) {
             return;
         }
         // An idle edge after the last prompt.
@@ -1403,11 +1727,19 @@ impl Core {
         let Some(pane) = a.pane.clone() else {
             return;
         };
+        // The screen as it is now, not as it was when the status was read: never paste into a
+        // dialog.
+        let now = Self::screen_reading(a.profile.cli, &pane, a.last_output.elapsed());
+        if now.status == AgentStatus::NeedsInput {
+            self.agents[i].dirty = true;
+            return;
+        }
         let (phase, prompt, since) = self.agents[i].queued.take().expect("queued");
         let mut bytes = b"\x1b[200~".to_vec();
         bytes.extend_from_slice(prompt.as_bytes());
         bytes.extend_from_slice(b"\x1b[201~");
-        let written = pane.write(&bytes).and_then(|_| pane.write(b"\r"));
+        // The Enter follows in `press_enters`, after a pause.
+        let written = pane.write(&bytes);
         let agent = self.agents[i].profile.id.clone();
         if let Err(e) = written {
             self.notify(format!(
@@ -1439,6 +1771,11 @@ impl Core {
         a.current = Some((phase, run_id));
         a.last_write = Some(Instant::now());
         a.output_since_write = false;
+        a.enter = Some(PendingEnter {
+            due: Instant::now() + ENTER_AFTER_PASTE,
+            tries: 0,
+        });
+        a.last_prompt = Some(prompt.clone());
         a.hook = None;
         a.status =
             StatusObservation::new(AgentStatus::Working, StatusSignal::Process, "prompt sent");
@@ -1456,6 +1793,99 @@ impl Core {
         });
     }
 
+    /// A limit on the screen that was not handled yet: after a prompt was written and answered,
+    /// and not the same line (and copy) as the last one handled.
+    fn new_limit_on_screen(&mut self, i: usize, pane: &Pane) -> Option<UsageLimit> {
+        let a = &self.agents[i];
+        if a.last_write.is_none() || !a.output_since_write {
+            return None;
+        }
+        let text = pane.screen_text();
+        let limit = limit_on_screen(a.profile.cli, &text, std::time::SystemTime::now())?;
+        let count = count_lines(&text, &limit.line);
+        if let Some((line, n)) = &a.limit_seen {
+            if *line == limit.line && count <= *n {
+                // Still the handled copy (or fewer, scrolled away): not a new limit.
+                self.agents[i].limit_seen = Some((limit.line, count));
+                return None;
+            }
+        }
+        self.agents[i].limit_seen = Some((limit.line.clone(), count));
+        Some(limit)
+    }
+
+    /// The agent's account hit its usage limit: its interrupted phase goes back to the queue
+    /// (another agent with the role may take it), and it gets no phase until the reset time
+    /// ([`LIMIT_MARGIN`] after the minute it showed), or, with no reset time, until the user
+    /// resumes it.
+    fn on_limit(&mut self, i: usize, limit: UsageLimit, signal: StatusSignal) {
+        let now = std::time::SystemTime::now();
+        let resume = limit.until.map(|t| {
+            let after_reset = t + LIMIT_MARGIN;
+            if after_reset > now {
+                after_reset
+            } else {
+                now + LIMIT_RETRY
+            }
+        });
+        let reason = limit.reason();
+        let a = &mut self.agents[i];
+        a.enter = None;
+        a.hook = None;
+        a.candidate = None;
+        a.queued = None;
+        a.limit = Some((limit.clone(), resume));
+        let id = a.profile.id.clone();
+        let interrupted = a.current.take();
+        let what = match interrupted {
+            Some((phase, run_id)) => {
+                self.finish_run(
+                    run_id,
+                    PhaseOutcome::Cancelled,
+                    CompletionDetection::UsageLimit,
+                    Some(id.clone()),
+                    phase,
+                );
+                format!(
+                    "; {} goes back to the queue and resumes then (or another agent with its role \
+                     takes it)",
+                    phase_name(self.scheduler.plan(), phase)
+                )
+            }
+            None => String::new(),
+        };
+        self.set_status(
+            i,
+            StatusObservation::new(AgentStatus::Limited, signal, &reason),
+        );
+        let when = match limit.until {
+            Some(_) => reason.clone(),
+            None => "no reset time given: resume it when it can work again".into(),
+        };
+        self.notify(format!(
+            "{id} reached its usage limit (\"{}\"): {when}{what}",
+            limit.line
+        ));
+    }
+
+    /// Ends the limits whose reset time has come: the agent's screen is read again, and at its
+    /// idle prompt it comes back online.
+    fn end_limits(&mut self) {
+        let now = std::time::SystemTime::now();
+        for i in 0..self.agents.len() {
+            let due = matches!(&self.agents[i].limit, Some((_, Some(resume))) if *resume <= now);
+            if due {
+                self.agents[i].limit = None;
+                let id = self.agents[i].profile.id.clone();
+                self.emit(EngineEvent::Log {
+                    source: id.clone(),
+                    line: format!("{id}'s usage limit has reset: it gets work again"),
+                });
+                self.agents[i].dirty = true;
+            }
+        }
+    }
+
     fn on_exit(&mut self, i: usize, exit: PaneExit) {
         let a = &mut self.agents[i];
         a.exited = true;
@@ -1466,6 +1896,38 @@ impl Core {
             None => format!("exit code {}", exit.code),
         };
         let current = a.current.take();
+        // What the user needs to act on an agent that did not start or stopped: its command, how
+        // it ended, and the last lines its screen showed.
+        let last_lines = a
+            .pane
+            .as_ref()
+            .map(|p| {
+                // Lines with words, their runs of blanks collapsed (rules and box edges are not
+                // worth reading in a notice).
+                let text = p.screen_text();
+                let lines: Vec<String> = text
+                    .lines()
+                    .filter(|l| l.chars().any(char::is_alphanumeric))
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .collect();
+                lines[lines.len().saturating_sub(6)..].join(" / ")
+            })
+            .unwrap_or_default();
+        let at_once = a.started.elapsed() < Duration::from_secs(10);
+        let detail = format!(
+            "{}command: {}{}",
+            if at_once {
+                "it exited right after it started; "
+            } else {
+                ""
+            },
+            a.command_line,
+            if last_lines.is_empty() {
+                " (its screen was blank)".to_string()
+            } else {
+                format!("; its screen last showed: {last_lines}")
+            }
+        );
         let message = if let Some((phase, run_id)) = current {
             let name = phase_name(self.scheduler.plan(), phase);
             self.finish_run(
@@ -1481,9 +1943,11 @@ impl Core {
                 at: self.minutes(),
             });
             self.apply_effects(effects);
-            format!("agent {id} exited ({how}) during {name}; retry the phase to run it again")
+            format!(
+                "agent {id} exited ({how}) during {name}; retry the phase to run it again. {detail}"
+            )
         } else {
-            format!("agent {id} exited ({how})")
+            format!("agent {id} exited ({how}). {detail}")
         };
         // The status first (it is what the pane shows), then the notification.
         self.set_status(
@@ -1645,20 +2109,26 @@ impl Core {
                     && batch.is_none_or(|b| p.batch() == Some(b))
             })
         };
+        // An agent completes only the phase it runs; a caller with no agent (the user's shell)
+        // completes whichever agent runs it.
         if let Some(c) = caller {
             if let Some(i) = self.agents.iter().position(|a| a.profile.id == c) {
-                if matches(&self.agents[i]) {
-                    return Some(i);
-                }
-                if want.is_none() && batch.is_none() {
-                    return None;
-                }
+                return matches(&self.agents[i]).then_some(i);
             }
         }
         self.agents.iter().position(matches)
     }
 
+    /// Whether `batch` is one of the project's batches.
+    fn has_batch(&self, batch: u32) -> bool {
+        self.scheduler.plan().batches.iter().any(|b| b.id == batch)
+    }
+
     fn on_block(&mut self, i: usize, h: Handoff) {
+        // A block in the output about a batch the project does not have is not stored.
+        if !self.has_batch(h.batch) {
+            return;
+        }
         let record = HandoffRecord {
             id: self.store.generate_id().unwrap_or_else(|_| now_ms()),
             project: self.project_id.clone(),
@@ -1713,6 +2183,32 @@ impl Core {
                     .map(Reply::message)
             }
             ControlReq::Handoff(h) => {
+                // Only what fits the project is stored: a handoff names one of its batches and
+                // stays small (200 forged ones of about 1 MB each grew the store by 1 GB).
+                if !self.has_batch(h.batch) {
+                    return Err(format!(
+                        "batch {} is not a batch of this project; the handoff was not recorded",
+                        h.batch
+                    ));
+                }
+                let size = h
+                    .tickets
+                    .iter()
+                    .chain(&h.files)
+                    .map(String::len)
+                    .sum::<usize>()
+                    + [&h.dependencies, &h.verify_command, &h.notes]
+                        .iter()
+                        .filter_map(|f| f.as_ref().map(String::len))
+                        .sum::<usize>();
+                if size > MAX_HANDOFF_BYTES || h.tickets.len() + h.files.len() > 2_000 {
+                    return Err(format!(
+                        "the handoff of batch {} is too large ({size} bytes, {} tickets and files; \
+                         the limit is {MAX_HANDOFF_BYTES} bytes and 2000 entries): not recorded",
+                        h.batch,
+                        h.tickets.len() + h.files.len()
+                    ));
+                }
                 let record = HandoffRecord {
                     id: self.store.generate_id().unwrap_or_else(|_| now_ms()),
                     project: self.project_id.clone(),
@@ -1769,10 +2265,61 @@ impl Core {
                 else {
                     return Ok(Reply::message("hook ignored (no agent)"));
                 };
+                if h.event == "codex-notify" && !self.codex_turn_is_ours(i, &h.payload) {
+                    return Ok(Reply::message(
+                        "hook ignored (a turn of another Codex thread, such as its title thread)",
+                    ));
+                }
                 if let Some(s) = reading.session_id {
                     self.agents[i].session_id = Some(s);
                 }
+                if h.event == "stop-failure"
+                    && h.payload.get("error").and_then(|e| e.as_str()) == Some("rate_limit")
+                {
+                    let text = h
+                        .payload
+                        .get("last_assistant_message")
+                        .and_then(|m| m.as_str())
+                        .unwrap_or_default();
+                    let cli = self.agents[i].profile.cli;
+                    let limit = limit_in_text(cli, text, std::time::SystemTime::now())
+                        .unwrap_or_else(|| UsageLimit {
+                            until: None,
+                            line: text.trim().to_string(),
+                        });
+                    // The screen shows the same line: remember it as handled.
+                    if let Some(pane) = self.agents[i].pane.clone() {
+                        let count = count_lines(&pane.screen_text(), &limit.line);
+                        self.agents[i].limit_seen = Some((limit.line.clone(), count.max(1)));
+                    }
+                    self.on_limit(i, limit, StatusSignal::Hook);
+                    return Ok(Reply::message("ok"));
+                }
+                if h.event == "stop-failure" {
+                    // Claude Code gave up on its API (after its own retries): say so in words, with
+                    // the phase that is left open.
+                    let what = h
+                        .payload
+                        .get("last_assistant_message")
+                        .and_then(|m| m.as_str())
+                        .map(|m| m.lines().next().unwrap_or_default().trim().to_string())
+                        .filter(|m| !m.is_empty())
+                        .unwrap_or_else(|| "an API error".into());
+                    let id = self.agents[i].profile.id.clone();
+                    let open = match self.agents[i].current {
+                        Some((phase, _)) => format!(
+                            "; {} is still open: retry it, or type \"continue\" in its pane",
+                            phase_name(self.scheduler.plan(), phase)
+                        ),
+                        None => String::new(),
+                    };
+                    self.notify(format!("{id}'s turn ended on an error: {what}{open}"));
+                }
                 if let Some(obs) = reading.observation {
+                    if matches!(obs.status, AgentStatus::Working | AgentStatus::Idle) {
+                        // A turn started (prompt submitted) or ended: the prompt was taken.
+                        self.prompt_taken(i);
+                    }
                     self.agents[i].hook = Some(obs);
                     self.agents[i].hook_at = Instant::now();
                     self.agents[i].output_since_write = true;
@@ -1780,6 +2327,38 @@ impl Core {
                 }
                 Ok(Reply::message("ok"))
             }
+        }
+    }
+
+    /// Whether a Codex `notify` is about the agent's own conversation. Codex 0.171 also runs side
+    /// threads (the session title, on the first turn) whose turns notify too, with another thread
+    /// id: taken as the agent's, they were a false idle mid-turn and a thread id that cannot be
+    /// resumed. A turn is ours when its thread is the one we know, or, before we know one (or after
+    /// the user started a new thread), when its input holds the prompt we sent last.
+    fn codex_turn_is_ours(&self, i: usize, payload: &serde_json::Value) -> bool {
+        let a = &self.agents[i];
+        let thread = payload
+            .get("thread-id")
+            .or_else(|| payload.get("thread_id"))
+            .and_then(|v| v.as_str());
+        if thread.is_some() && thread == a.session_id.as_deref() {
+            return true;
+        }
+        let Some(prompt) = &a.last_prompt else {
+            // Nothing sent yet: the user's own turn in the pane.
+            return a.session_id.is_none();
+        };
+        let head: String = prompt.chars().take(60).collect();
+        let inputs = payload
+            .get("input-messages")
+            .or_else(|| payload.get("input_messages"))
+            .and_then(|v| v.as_array());
+        match inputs {
+            Some(inputs) => inputs
+                .iter()
+                .filter_map(|m| m.as_str())
+                .any(|m| m.trim_start().starts_with(head.trim_start())),
+            None => a.session_id.is_none(),
         }
     }
 
@@ -1822,8 +2401,9 @@ impl Core {
         };
         let batch = phase.batch();
         let tickets = batch.and_then(|b| {
-            let text = std::fs::read_to_string(self.project_dir.join(&self.config.tickets)).ok()?;
-            let doc = Document::parse(&text);
+            let (doc, _) =
+                crate::tickets::sync::read_doc(&self.project_dir.join(&self.config.tickets))
+                    .ok()?;
             let s = doc.summary();
             let ids: Vec<String> = s
                 .tickets
@@ -1894,10 +2474,12 @@ impl Core {
         };
         self.put_run(&run);
         let (tx_line, tx_done) = (self.tx.clone(), self.tx.clone());
+        let log = self.state_file.with_file_name("verify.log");
         let spec = VerifySpec {
             command: command.clone(),
             cwd: self.project_dir.clone(),
             env: Vec::new(),
+            log: Some(log),
         };
         match spawn_verify(
             &self.panes,
@@ -1985,13 +2567,15 @@ impl Core {
             .unwrap_or_else(|| "verify".into());
         if !outcome.passed {
             self.notify(format!(
-                "{where_}: verify FAILED (exit {}); later builds wait until it passes (Verify / Retry){}",
+                "{where_}: verify FAILED (exit {}); later builds wait until it passes (Verify / Retry){} \
+                 (whole output: {})",
                 outcome.code,
                 outcome
                     .tail
                     .last()
                     .map(|l| format!(": {l}"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                self.state_file.with_file_name("verify.log").display()
             ));
         }
         if let Some(sync) = sync {
@@ -2039,6 +2623,11 @@ impl Core {
             Command::ResumeAgent { agent } => {
                 let i = self.agent_index(&agent)?;
                 self.agents[i].paused = false;
+                if self.agents[i].limit.take().is_some() {
+                    // The user says the limit is over: read the agent's screen again.
+                    self.agents[i].dirty = true;
+                    self.evaluate(i);
+                }
                 let effects = self.scheduler.step(Event::ResumeAgent {
                     agent: agent.clone(),
                     at,
@@ -2207,8 +2796,8 @@ impl Core {
 
     fn status_report(&self, snap: &Snapshot) -> StatusReport {
         let plan = self.scheduler.plan();
-        let tickets = std::fs::read_to_string(self.project_dir.join(&self.config.tickets))
-            .map(|t| Document::parse(&t).summary())
+        let tickets = crate::tickets::sync::read_doc(&self.project_dir.join(&self.config.tickets))
+            .map(|(doc, _)| doc.summary())
             .ok();
         StatusReport {
             project: self
@@ -2354,6 +2943,7 @@ impl Core {
                         .unwrap_or_default(),
                 },
                 batch: r.batch,
+                milestone: None,
                 start: t(r.started_at),
                 end: t(r.ended_at.unwrap_or(r.started_at)),
             })
@@ -2422,6 +3012,8 @@ impl Core {
                     }
                 })
                 .collect(),
+            // leaving plan(m) out only lowers the bound: it stays a bound.
+            milestones: Vec::new(),
         };
         let bound = if workload.validate().is_ok() {
             lower_bound(&workload)
@@ -2439,4 +3031,9 @@ impl Core {
             schedule: rows,
         }
     }
+}
+
+/// How many lines of `screen` hold `text` (a limit's words, without the screen's decoration).
+fn count_lines(screen: &str, text: &str) -> usize {
+    screen.lines().filter(|l| l.contains(text)).count()
 }

@@ -95,7 +95,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use self::config::ProjectConfig;
-pub use self::engine::{Orchestrator, RunProgress};
+pub use self::engine::{is_damaged_run_state, Orchestrator, RunProgress};
 
 use crate::agents::{AgentStatus, StatusSignal};
 use crate::model::{Batch, PhaseRun};
@@ -127,6 +127,18 @@ pub struct OpenOptions {
     /// What `leap start DIR` (`open_project` on the control endpoint) does: the app opens the
     /// folder in its window and answers a line. `None`: the request is refused.
     pub on_open_project: Option<OpenProjectFn>,
+    /// Whether [`Orchestrator::start`] requires the user's approval of the project's commands.
+    pub trust: TrustCheck,
+}
+
+/// Whether a project's commands must be approved before they run (see [`crate::trust`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrustCheck {
+    /// Refuse to start unless the user's trust file (in the data dir) approves them as they are.
+    #[default]
+    Required,
+    /// The caller vouches for this one run (`leap run --headless --trust`); nothing is recorded.
+    Vouched,
 }
 
 /// The app's answer to `open_project` (see [`OpenOptions::on_open_project`]).
@@ -146,6 +158,7 @@ impl OpenOptions {
             home_dir: std::env::var_os("HOME").map(PathBuf::from),
             pane_size: PaneSize::new(40, 120),
             on_open_project: None,
+            trust: TrustCheck::Required,
         })
     }
 }

@@ -46,7 +46,9 @@ impl Default for DetectOptions {
     fn default() -> Self {
         DetectOptions {
             path_var: std::env::var_os("PATH"),
-            version_timeout: Duration::from_secs(3),
+            // `gemini --version` takes 4.5-6 s and `opencode --version` 2.4-3.7 s on a 2-core
+            // machine; the probes run in parallel, so this is the most detection waits.
+            version_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -76,6 +78,18 @@ pub struct DetectedCli {
     pub version: Option<String>,
     #[serde(default)]
     pub error: Option<String>,
+}
+
+impl From<agents::Installed> for DetectedCli {
+    fn from(i: agents::Installed) -> DetectedCli {
+        DetectedCli {
+            cli: i.cli,
+            program: i.program,
+            path: i.path,
+            version: i.version,
+            error: i.error,
+        }
+    }
 }
 
 impl DetectedCli {
@@ -381,8 +395,12 @@ fn tickets_report(path: &str, action: TicketsAction, doc: &Document) -> TicketsR
 }
 
 fn read_tickets(path: &Path) -> Result<Document, SetupError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = crate::files::read_regular(
+        path,
+        "TICKETS.md file",
+        crate::tickets::MAX_FILE_BYTES as u64,
+    )
+    .map_err(err)?;
     Document::parse_bytes(&bytes).map_err(|e| err(format!("{}: {e}", path.display())))
 }
 
@@ -403,13 +421,7 @@ pub fn inspect(dir: &Path, opts: &DetectOptions) -> Result<SetupPlan, SetupError
     let detected: Vec<DetectedCli> =
         agents::detect_installed(opts.path_var.as_deref(), opts.version_timeout)
             .into_iter()
-            .map(|i| DetectedCli {
-                cli: i.cli,
-                program: i.program,
-                path: i.path,
-                version: i.version,
-                error: i.error,
-            })
+            .map(DetectedCli::from)
             .collect();
     let mut warnings = Vec::new();
     if git.git_missing {
@@ -515,7 +527,7 @@ impl SetupPlan {
 
 /// Puts `command` on an agent slot. `key` is a slot (`designer`, `builder`, `reviewer`: an agent id of the
 /// plan) or a role name (`design`, `build`, `review`, ...: the first agent that has it). A command whose
-/// program is a known CLI (`claude`, `codex --full-auto`, `/opt/bin/aider`) runs that CLI with Leapfrog's
+/// program is a known CLI (`claude`, `codex --sandbox workspace-write`, `/opt/bin/aider`) runs that CLI with Leapfrog's
 /// integration; anything else runs as a custom command line.
 pub fn assign_agent(plan: &mut SetupPlan, key: &str, command: &str) -> Result<(), SetupError> {
     let key = key.trim();

@@ -5,7 +5,7 @@
  */
 export type LiveAgent = { id: string, 
 /**
- * `working`, `idle`, `needs_input`, `exited`, `offline`.
+ * `working`, `idle`, `needs_input`, `exited`, `offline`, `limited`.
  */
 status: string, 
 /**

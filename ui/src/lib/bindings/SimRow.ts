@@ -3,4 +3,8 @@
 /**
  * One phase run.
  */
-export type SimRow = { agent: string | null, phase: string, batch: number | null, start: number, end: number, };
+export type SimRow = { agent: string | null, phase: string, batch: number | null, 
+/**
+ * Only on a `plan(m)` row (rule 9): the milestone it plans. Absent on every other row.
+ */
+milestone?: number, start: number, end: number, };

@@ -274,11 +274,22 @@ async fn real_claude_code_and_codex_render_and_run_in_the_window() -> Result<()>
         ("designer", ["Claude Code v", "❯"]),
         ("builder", ["OpenAI Codex", "›"]),
     ] {
-        app.wait_until(&format!("{pane}'s CLI on screen"), long, |app| async move {
-            let text = app.pane_text(pane).await.unwrap_or_default();
-            Ok(marks.iter().all(|m| text.contains(m)))
-        })
-        .await?;
+        let seen = app
+            .wait_until(&format!("{pane}'s CLI on screen"), long, |app| async move {
+                let text = app.pane_text(pane).await.unwrap_or_default();
+                Ok(marks.iter().all(|m| text.contains(m)))
+            })
+            .await;
+        if let Err(e) = seen {
+            for p in ["designer", "builder"] {
+                eprintln!(
+                    "--- {p}: mounted {} time(s), buffer:\n{}",
+                    app.pane_mounts(p).await.unwrap_or_default(),
+                    app.pane_text(p).await.unwrap_or_else(|e| e.to_string())
+                );
+            }
+            return Err(e);
+        }
     }
     app.client
         .wait()
@@ -306,6 +317,11 @@ async fn real_claude_code_and_codex_render_and_run_in_the_window() -> Result<()>
         })
         .await
         .with_context(|| format!("{pane} pane"))?;
+    }
+    // Each agent's terminal was mounted once: a second mount starts blank and loses what the CLI
+    // printed once (its banner), which is how this test once failed in CI.
+    for pane in ["designer", "builder"] {
+        assert_eq!(app.pane_mounts(pane).await?, 1, "{pane} mounts");
     }
     app.close().await?;
     Ok(())

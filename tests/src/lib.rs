@@ -295,7 +295,6 @@ impl App {
         }
     }
 
-    /// The pane's whole xterm.js buffer, one line per row.
     /// Waits up to `timeout` for the element with `data-testid="{testid}"`, then clicks it.
     pub async fn click(&self, testid: &str, timeout: Duration) -> Result<()> {
         self.client
@@ -310,6 +309,18 @@ impl App {
         Ok(())
     }
 
+    /// How many times a terminal was mounted for `pane` (0 if never).
+    pub async fn pane_mounts(&self, pane: &str) -> Result<u64> {
+        let v = self
+            .exec(
+                "return (window.__leapfrog && window.__leapfrog.mounts[arguments[0]]) || 0",
+                vec![json!(pane)],
+            )
+            .await?;
+        v.as_u64().context("mount count")
+    }
+
+    /// The pane's whole xterm.js buffer, one line per row.
     pub async fn pane_text(&self, pane: &str) -> Result<String> {
         self.pane_call(pane, "text").await
     }

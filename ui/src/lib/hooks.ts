@@ -18,6 +18,8 @@ export interface PaneHook {
 
 interface Hooks {
   panes: Record<string, PaneHook>;
+  /** How many times a terminal was mounted for each pane id (a remount starts blank). */
+  mounts: Record<string, number>;
   /** Longest gap between animation frames (ms) since the last reset (bench mode only). */
   maxFrameGapMs: number;
   resetFrameGap(): void;
@@ -33,6 +35,7 @@ function hooks(): Hooks {
   if (!window.__leapfrog) {
     const h: Hooks = {
       panes: {},
+      mounts: {},
       maxFrameGapMs: 0,
       resetFrameGap() {
         h.maxFrameGapMs = 0;
@@ -73,6 +76,7 @@ export function bufferLines(term: Terminal, from: number, to: number): string {
 
 export function registerPane(id: string, term: Terminal, acked: () => number, renderer: string): () => void {
   const h = hooks();
+  h.mounts[id] = (h.mounts[id] ?? 0) + 1;
   h.panes[id] = {
     text: () => bufferLines(term, 0, term.buffer.active.length),
     screen: () => {

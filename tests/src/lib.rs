@@ -249,12 +249,21 @@ impl App {
             _display: display,
             _home: home,
         };
-        app.wait_until("the cockpit to load", Duration::from_secs(30), |app| async move {
-            let n = app
-                .exec("return window.__leapfrog ? Object.keys(window.__leapfrog.panes).length : 0", vec![])
+        // Loaded: a pane is mounted, or the project is held on a card (no pane until answered).
+        app.wait_until(
+            "the cockpit to load",
+            Duration::from_secs(30),
+            |app| async move {
+                let loaded = app
+                .exec(
+                    "return (window.__leapfrog && Object.keys(window.__leapfrog.panes).length > 0) \
+                     || !!document.querySelector(\"[data-testid='project-hold']\")",
+                    vec![],
+                )
                 .await?;
-            Ok(n.as_u64().unwrap_or(0) > 0)
-        })
+                Ok(loaded.as_bool().unwrap_or(false))
+            },
+        )
         .await?;
         Ok(app)
     }

@@ -27,6 +27,9 @@ const COMMANDS: &[&str] = &[
     "project_hold_answer",
     "about",
     "diagnostics",
+    "welcome",
+    "cli_install",
+    "demo_open",
 ];
 
 fn main() {

@@ -156,6 +156,8 @@ mod tests {
             one::<crate::live::Notice>("AppNotice"),
             one::<crate::live::NoticeKind>("NoticeKind"),
             one::<crate::about::AboutInfo>("AboutInfo"),
+            one::<crate::welcome::Welcome>("Welcome"),
+            one::<crate::welcome::WelcomeCli>("WelcomeCli"),
         ]
     }
 

@@ -12,6 +12,7 @@ pub mod logs;
 pub mod panes;
 pub mod projects;
 pub mod timeline;
+pub mod welcome;
 pub mod window_state;
 
 use std::collections::HashMap;
@@ -75,6 +76,16 @@ pub mod bench;
 /// Starts the app. `started` is when the process began (for the start-up figure in bench mode).
 pub fn run() {
     let started = Instant::now();
+    // CLIs installed from the welcome screen live in ~/.local/bin, which a desktop session's PATH
+    // may lack: add it (at the end) before any thread starts, so detection and agent launches
+    // find them.
+    if let Some(home) = std::env::var_os("HOME") {
+        let path = leapfrog_engine::agents::install::with_user_bin(
+            std::env::var_os("PATH").as_deref(),
+            std::path::Path::new(&home),
+        );
+        std::env::set_var("PATH", path);
+    }
     let logs = LogHub::default();
     let filter = EnvFilter::try_from_env("LEAPFROG_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::registry()
@@ -150,6 +161,9 @@ pub fn run() {
             live::project_hold_answer,
             about::about,
             about::diagnostics,
+            welcome::welcome,
+            welcome::cli_install,
+            welcome::demo_open,
         ])
         .on_window_event(move |window, event| {
             match event {

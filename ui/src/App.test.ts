@@ -130,3 +130,27 @@ describe('cockpit', () => {
     expect((await screen.findByRole('alert')).textContent).toContain('backend down');
   });
 });
+
+describe('welcome on the first run', () => {
+  it('opens when no project was ever opened, closes, and reopens from the top bar', async () => {
+    await cockpit();
+    expect(await screen.findByTestId('welcome')).toBeTruthy();
+    await fireEvent.click(screen.getByTestId('welcome-close'));
+    expect(screen.queryByTestId('welcome')).toBeNull();
+    await fireEvent.click(screen.getByTestId('welcome-open'));
+    expect(await screen.findByTestId('welcome')).toBeTruthy();
+  });
+
+  it('stays closed once a project is known, and the demo button opens the demo project', async () => {
+    mock.projects = [{ id: 'p', name: 'p', dir: '/p' }];
+    await cockpit();
+    // The decision is made once both reads are answered; the cockpit is up by then.
+    await waitFor(() => expect(screen.getByTestId('nav-cockpit')).toBeTruthy());
+    await new Promise((r) => setTimeout(r, 50));
+    expect(screen.queryByTestId('welcome')).toBeNull();
+    await fireEvent.click(screen.getByTestId('welcome-open'));
+    await fireEvent.click(await screen.findByTestId('welcome-demo'));
+    await waitFor(() => expect(screen.queryByTestId('welcome')).toBeNull());
+    expect(mock.calls).toContainEqual({ cmd: 'demoOpen' });
+  });
+});

@@ -13,6 +13,9 @@ import type { LiveState } from './bindings/LiveState';
 import type { ProjectHold } from './bindings/ProjectHold';
 import type { HoldAnswer } from './bindings/HoldAnswer';
 import type { AboutInfo } from './bindings/AboutInfo';
+import type { Welcome } from './bindings/Welcome';
+import type { WelcomeCli } from './bindings/WelcomeCli';
+import type { CliKind } from './bindings/CliKind';
 import type {
   AppNotice,
   BoardOp,
@@ -87,6 +90,12 @@ export interface Backend {
   about(): Promise<AboutInfo>;
   /** Versions, agent CLIs, the open project's settings without secrets and the last 200 log lines. */
   diagnostics(): Promise<string>;
+  /** The welcome screen: each agent CLI found or missing, its install command and sign-in line. */
+  welcome(): Promise<Welcome>;
+  /** Installs a missing npm-distributed CLI into ~/.local; npm's output arrives line by line. */
+  cliInstall(cli: CliKind, onLine: (line: string) => void): Promise<WelcomeCli>;
+  /** Makes a fresh demo project (scripted agents, no account) and opens it. */
+  demoOpen(): Promise<ProjectSummary>;
 }
 
 const tauriBackend: Backend = {
@@ -142,6 +151,13 @@ const tauriBackend: Backend = {
   projectHoldAnswer: (answer) => invoke<string>('project_hold_answer', { answer }),
   about: () => invoke<AboutInfo>('about'),
   diagnostics: () => invoke<string>('diagnostics'),
+  welcome: () => invoke<Welcome>('welcome'),
+  async cliInstall(cli, onLine) {
+    const output = new Channel<string>();
+    output.onmessage = onLine;
+    return invoke<WelcomeCli>('cli_install', { cli, output });
+  },
+  demoOpen: () => invoke<ProjectSummary>('demo_open'),
 };
 
 let current: Backend = tauriBackend;

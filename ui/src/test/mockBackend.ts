@@ -12,6 +12,9 @@ import type { LiveState } from '../lib/bindings/LiveState';
 import type { ProjectHold } from '../lib/bindings/ProjectHold';
 import type { HoldAnswer } from '../lib/bindings/HoldAnswer';
 import type { AboutInfo } from '../lib/bindings/AboutInfo';
+import type { Welcome } from '../lib/bindings/Welcome';
+import type { WelcomeCli } from '../lib/bindings/WelcomeCli';
+import type { CliKind } from '../lib/bindings/CliKind';
 import type {
   AppNotice,
   BoardOp,
@@ -37,7 +40,9 @@ export type Call =
   | { cmd: 'undo' }
   | { cmd: 'projectOpen'; dir: string }
   | { cmd: 'inspect'; dir: string }
-  | { cmd: 'finish'; plan: SetupPlan; choices: SetupChoices };
+  | { cmd: 'finish'; plan: SetupPlan; choices: SetupChoices }
+  | { cmd: 'cliInstall'; cli: CliKind }
+  | { cmd: 'demoOpen' };
 
 export class MockBackend implements Backend {
   calls: Call[] = [];
@@ -260,6 +265,26 @@ export class MockBackend implements Backend {
   aboutValue: AboutInfo = { version: '0.1.0', engineVersion: '0.1.0', agentClis: [] };
   async about() {
     return this.aboutValue;
+  }
+  welcomeValue: Welcome = { clis: [], userBin: '/home/u/.local/bin' };
+  async welcome() {
+    return this.welcomeValue;
+  }
+  /** What an install prints, line by line, and what it answers (or throws). */
+  installLines: string[] = [];
+  installResult: (cli: CliKind) => WelcomeCli = (cli) => {
+    throw new Error(`no install scripted for ${cli}`);
+  };
+  async cliInstall(cli: CliKind, onLine: (line: string) => void) {
+    this.calls.push({ cmd: 'cliInstall', cli });
+    for (const l of this.installLines) onLine(l);
+    return this.installResult(cli);
+  }
+  demoProject: ProjectSummary = { id: 'demo', name: 'demo-1', dir: '/data/demos/demo-1' };
+  async demoOpen() {
+    this.calls.push({ cmd: 'demoOpen' });
+    this.current = this.demoProject;
+    return this.demoProject;
   }
   diagnosticsValue = 'Leapfrog 0.1.0 (engine 0.1.0)';
   async diagnostics() {

@@ -8,8 +8,10 @@
 //! - [`status`]: the status model (working, idle, needs-input, exited, offline) and the signals behind it.
 //! - [`screen`]: a pure status detector over what a vt100 mirror of the agent's screen shows.
 //! - [`detect`]: which CLIs are installed on `PATH`, with their versions.
+//! - [`install`]: installing a CLI into the user's own prefix with npm, and each CLI's sign-in.
 
 pub mod detect;
+pub mod install;
 pub mod launch;
 pub mod limits;
 pub mod prompts;

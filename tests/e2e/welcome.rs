@@ -1,0 +1,101 @@
+//! The first run in the real window: with no project ever opened, the welcome screen lists the
+//! agent CLIs this machine has (the pinned Claude Code and Codex on PATH, with their versions),
+//! and "Try the demo project" makes a demo project and runs it, with no terminal involved.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use leapfrog_e2e::agent_clis::{leap_binary, AgentClis};
+use leapfrog_e2e::{App, Launch};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_welcome_finds_the_clis_and_opens_the_demo() -> Result<()> {
+    let clis = AgentClis::find()?;
+    let leap = leap_binary()?;
+    let data = tempfile::tempdir()?;
+    let path = format!(
+        "{}:{}:{}",
+        clis.claude.parent().context("cli dir")?.display(),
+        leap.parent().context("leap dir")?.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let app = App::launch(Launch {
+        env: vec![
+            ("PATH".into(), path),
+            (
+                "LEAPFROG_DATA_DIR".into(),
+                data.path().display().to_string(),
+            ),
+        ],
+        ..Launch::default()
+    })
+    .await?;
+    let long = Duration::from_secs(60);
+    app.wait_until("the welcome screen's CLI list", long, |app| async move {
+        let n = app
+            .exec(
+                "return document.querySelectorAll(\"[data-testid='welcome-clis'] li\").length",
+                vec![],
+            )
+            .await?;
+        Ok(n.as_u64() == Some(5))
+    })
+    .await?;
+    let found = app
+        .exec(
+            "return [...document.querySelectorAll(\"[data-testid='welcome-clis'] li\")]\
+               .map(li => [li.dataset.cli, li.dataset.found, li.textContent])",
+            vec![],
+        )
+        .await?;
+    let rows = found.as_array().context("rows")?;
+    for (cli, version) in [
+        ("claude-code", AgentClis::version(&clis.claude)?),
+        ("codex", AgentClis::version(&clis.codex)?),
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == cli)
+            .with_context(|| format!("no {cli} row in {found}"))?;
+        assert_eq!(row[1], "yes", "{cli}: {row}");
+        let version_number = version
+            .split_whitespace()
+            .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+            .unwrap_or(&version)
+            .to_string();
+        assert!(
+            row[2]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&version_number),
+            "{cli} row shows its version {version_number}: {row}"
+        );
+    }
+    // The demo: made in the data folder, opened, and its scripted agents at work in their panes
+    // (the demo's run to its end is live.rs's test).
+    app.click("welcome-demo", long).await?;
+    app.wait_until("the demo project running", long, |app| async move {
+        let project = app
+            .exec(
+                "const e = document.querySelector(\"[data-testid='run-project']\"); return e ? e.textContent : ''",
+                vec![],
+            )
+            .await?;
+        let designer = app.pane_text("designer").await.unwrap_or_default();
+        Ok(project.as_str() == Some("leapfrog-demo") && designer.contains("Design"))
+    })
+    .await?;
+    let gone = app
+        .exec(
+            "return !document.querySelector(\"[data-testid='welcome']\")",
+            vec![],
+        )
+        .await?;
+    assert_eq!(gone, serde_json::json!(true), "the welcome screen closes");
+    assert!(
+        data.path().join("demos/demo-1/TICKETS.md").is_file(),
+        "the demo lives in the data folder"
+    );
+    app.close().await?;
+    Ok(())
+}

@@ -3,6 +3,7 @@
 mod control_cmds;
 mod demo;
 mod demo_agent;
+mod diff;
 mod handoff;
 mod init;
 mod run;
@@ -94,6 +95,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a batch's diff: the changes between the commits recorded when its build (or, after
+    /// a failed review, its latest fix) started and when it completed.
+    Diff(diff::DiffArgs),
     /// A scripted stand-in for an AI coding CLI, for demos and tests.
     DemoAgent(demo_agent::DemoAgentArgs),
     /// The demo project.
@@ -230,6 +234,7 @@ fn main() -> ExitCode {
         Command::Start { project } => start::run(&project),
         Command::Run(args) => run::run(args),
         Command::Trust { project, yes, json } => trust::run(&project, yes, json),
+        Command::Diff(args) => diff::run(args),
         Command::DemoAgent(args) => demo_agent::run(args),
         Command::Demo {
             command: DemoCommand::Init { dir, leap },

@@ -579,6 +579,7 @@ fn project_profiles_launch_and_default_prompts_drive_the_demo_agents() {
         leap: "leap".into(),
         tickets: None,
         notes: Some("T-001 lacks a usage line".into()),
+        diff: None,
     };
 
     let mut agents = Vec::new();

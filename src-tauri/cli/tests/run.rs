@@ -663,6 +663,44 @@ fn a_failed_review_gets_a_fix_and_a_second_review() {
         .map(|r| r.outcome)
         .collect();
     assert_eq!(reviews, [PhaseOutcome::Failed, PhaseOutcome::Passed]);
+
+    // A batch's diff is its latest round: batch 1's is the fix of its two scripts (what the second
+    // review is about), batch 2's its build, and neither holds the other's scripts.
+    let diff = |args: &[&str]| {
+        Command::new(LEAP)
+            .arg("diff")
+            .args(args)
+            .arg(&p.dir)
+            .output()
+            .unwrap()
+    };
+    let files = |batch: &str| -> Vec<String> {
+        let o = diff(&["--batch", batch, "--json"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .filter(|f| f.starts_with("src/"))
+            .collect()
+    };
+    assert_eq!(files("1"), ["src/t-001.sh", "src/t-002.sh"]);
+    assert_eq!(files("2"), ["src/t-003.sh", "src/t-004.sh", "src/t-005.sh"]);
+    let o = diff(&["--batch", "1"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("+# Fixed after the review of Batch 1."),
+        "the fix is in batch 1's diff:\n{text}"
+    );
+    let o = diff(&["--batch", "9"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("batch 9 has no recorded build"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]

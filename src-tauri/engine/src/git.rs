@@ -12,7 +12,15 @@
 //! repo.diff(base, head)                the batch diff: `git diff base head`
 //! repo.changed_files(base, head)       per file: path, lines added / removed
 //! integrate(&repo, &Integration)       merges batch branches, in order, into the integration branch
+//! record_batch_base / _head, batch_range  the batch diff's two ends, kept as private refs
 //! ```
+//!
+//! A batch's diff is defined by two refs the orchestrator writes: `refs/leapfrog/batch-N/base`
+//! (HEAD when the batch's build, or a fix after a failed review, was dispatched) and
+//! `refs/leapfrog/batch-N/head` (HEAD when that build or fix completed): what the next review
+//! is about. The reviewer's prompt, `leap diff --batch N` and the app's review
+//! view all read the same two refs, and any git tool can (`git diff refs/leapfrog/batch-2/base
+//! refs/leapfrog/batch-2/head`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,6 +34,20 @@ pub fn batch_branch(prefix: &str, n: u32) -> String {
 
 /// The default branch prefix: `leapfrog/batch-1`, `leapfrog/batch-2`, ...
 pub const DEFAULT_BRANCH_PREFIX: &str = "leapfrog/batch-";
+
+/// The private ref holding one end (`base` or `head`) of batch `n`'s diff.
+pub fn batch_ref(n: u32, end: &str) -> String {
+    format!("refs/leapfrog/batch-{n}/{end}")
+}
+
+/// A batch diff's two ends, as full commit hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BatchRange {
+    pub batch: u32,
+    pub base: String,
+    pub head: String,
+}
 
 /// A git checkout (the project's, or a worktree) that Leapfrog may work with.
 #[derive(Debug, Clone)]
@@ -95,6 +117,21 @@ impl Repo {
         Repo {
             dir: dir.to_path_buf(),
         }
+    }
+
+    /// The work tree containing `dir` when it has at least one commit, without [`Repo::open`]'s
+    /// refusals: enough to record and read a batch's diff refs. `None` for a folder outside git.
+    pub fn work_tree(dir: &Path) -> Option<Repo> {
+        let repo = Repo {
+            dir: dir.to_path_buf(),
+        };
+        (repo
+            .git(&["rev-parse", "--is-inside-work-tree"])
+            .ok()?
+            .trim()
+            == "true"
+            && repo.commit("HEAD").is_ok())
+        .then_some(repo)
     }
 
     pub fn dir(&self) -> &Path {
@@ -192,6 +229,51 @@ impl Repo {
             }
         }
         Ok(files)
+    }
+
+    /// Records HEAD as the start of batch `n`'s diff (its build is being dispatched), and forgets
+    /// an earlier end. Returns the commit. A repository without commits has no HEAD: an error.
+    pub fn record_batch_base(&self, n: u32) -> Result<String, String> {
+        let head = self.commit("HEAD")?;
+        self.git(&["update-ref", &batch_ref(n, "base"), &head])?;
+        let _ = self.git(&["update-ref", "-d", &batch_ref(n, "head")]);
+        Ok(head)
+    }
+
+    /// Records HEAD as the end of batch `n`'s diff (its build or a fix completed).
+    pub fn record_batch_head(&self, n: u32) -> Result<String, String> {
+        let head = self.commit("HEAD")?;
+        self.git(&["update-ref", &batch_ref(n, "head"), &head])?;
+        Ok(head)
+    }
+
+    /// Whether batch `n`'s diff has a recorded start (and whether an end).
+    pub fn batch_refs(&self, n: u32) -> (Option<String>, Option<String>) {
+        (
+            self.commit(&batch_ref(n, "base")).ok(),
+            self.commit(&batch_ref(n, "head")).ok(),
+        )
+    }
+
+    /// Batch `n`'s diff ends; an error in words when its build has not started or not completed.
+    pub fn batch_range(&self, n: u32) -> Result<BatchRange, String> {
+        match self.batch_refs(n) {
+            (Some(base), Some(head)) => Ok(BatchRange {
+                batch: n,
+                base,
+                head,
+            }),
+            (Some(_), None) => Err(format!(
+                "batch {n}'s build has not completed yet: its diff has a start ({}) but no end",
+                batch_ref(n, "base")
+            )),
+            _ => Err(format!(
+                "batch {n} has no recorded build in {}: Leapfrog records a batch's diff when it \
+                 runs the build ({})",
+                self.dir.display(),
+                batch_ref(n, "base")
+            )),
+        }
     }
 
     /// The worktree that has `branch` checked out, if any.

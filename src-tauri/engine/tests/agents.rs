@@ -565,6 +565,7 @@ fn pctx(batch: Option<u32>) -> PromptContext {
         leap: "leap".into(),
         tickets: Some("T-004, T-005".into()),
         notes: Some("T-004 misses a test".into()),
+        diff: Some("`git diff refs/leapfrog/batch-3/base refs/leapfrog/batch-3/head`".into()),
     }
 }
 
@@ -583,6 +584,23 @@ fn default_prompts_render_and_read_back() {
 can. Run `sh verify.sh`. When done, run `leap complete --batch 1 --verify passed|failed --commits \
 <hashes>`, print a `## COMPLETE — Batch 1 Done` block, and wait for the next batch."
     );
+    // The reviewer is told which diff: the two refs the run recorded, or in words outside git.
+    let review = t.render(PromptPhase::Review, &pctx(Some(3))).unwrap();
+    assert!(
+        review.starts_with(
+            "Review the Batch 3 diff (`git diff refs/leapfrog/batch-3/base refs/leapfrog/batch-3/head`) \
+against its tickets in TICKETS.md."
+        ),
+        "{review}"
+    );
+    let plain = PromptContext {
+        diff: None,
+        ..pctx(Some(3))
+    };
+    assert!(t
+        .render(PromptPhase::Review, &plain)
+        .unwrap()
+        .starts_with("Review the Batch 3 diff (the batch's commits) against"));
 }
 
 #[test]
@@ -635,7 +653,7 @@ fn prompt_overrides_per_project() {
     std::fs::write(prompts.join("review.md"), "Review {{batchh}}").unwrap();
     let err = PromptTemplates::for_project(dir.path()).unwrap_err();
     assert!(
-        err.ends_with("review.md: unknown variable {{batchh}} (known: batch, agent, tickets_file, verify_command, leap, tickets, notes)"),
+        err.ends_with("review.md: unknown variable {{batchh}} (known: batch, agent, tickets_file, verify_command, leap, tickets, notes, diff)"),
         "{err}"
     );
 }

@@ -366,3 +366,58 @@ fn a_moved_integration_branch_or_a_change_in_the_way_is_refused_and_nothing_merg
         "status edit\n"
     );
 }
+
+#[test]
+fn a_batch_diff_is_what_changed_between_its_two_recorded_refs() {
+    let (_tmp, dir) = repo();
+    let repo = Repo::work_tree(&dir).unwrap();
+    assert!(repo
+        .batch_range(1)
+        .unwrap_err()
+        .contains("batch 1 has no recorded build"));
+    let base = repo.record_batch_base(1).unwrap();
+    assert!(repo
+        .batch_range(1)
+        .unwrap_err()
+        .contains("has not completed yet"));
+    std::fs::write(dir.join("c.txt"), "new\n").unwrap();
+    git(&dir, &["add", "c.txt"]);
+    git(&dir, &["commit", "-qm", "T-001"]);
+    let head = repo.record_batch_head(1).unwrap();
+    let range = repo.batch_range(1).unwrap();
+    assert_eq!(
+        (range.base.as_str(), range.head.as_str()),
+        (base.as_str(), head.as_str())
+    );
+    assert_ne!(base, head);
+    assert_eq!(
+        repo.changed_files(&range.base, &range.head).unwrap(),
+        [FileChange {
+            path: "c.txt".into(),
+            added: Some(1),
+            removed: Some(0),
+        }]
+    );
+    // Any git tool reads the same refs.
+    assert_eq!(
+        git(
+            &dir,
+            &[
+                "diff",
+                "--name-only",
+                "refs/leapfrog/batch-1/base",
+                "refs/leapfrog/batch-1/head"
+            ]
+        ),
+        "c.txt"
+    );
+    // A new start forgets the old end.
+    repo.record_batch_base(1).unwrap();
+    assert_eq!(repo.batch_refs(1), (Some(head.clone()), None));
+    // Outside git, or in a repository with no commit yet, there is nothing to record in.
+    let empty = dir.with_file_name("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert!(Repo::work_tree(&empty).is_none());
+    git(&empty, &["init", "-q"]);
+    assert!(Repo::work_tree(&empty).is_none());
+}

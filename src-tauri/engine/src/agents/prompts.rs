@@ -109,6 +109,9 @@ pub struct PromptContext {
     pub tickets: Option<String>,
     /// Free notes (`{{notes}}`): the failed review's findings for a fix, the reason for a re-check.
     pub notes: Option<String>,
+    /// How to see the batch's diff (`{{diff}}`): the `git diff` of its two recorded refs in a git
+    /// project; "the batch's commits" otherwise.
+    pub diff: Option<String>,
 }
 
 /// The default template of each phase.
@@ -131,7 +134,7 @@ design notes under docs/. Don't wait for earlier batches to be built. When done,
 one commit per ticket where you can. Run `{{verify_command}}`. When done, run `{{leap}} complete \
 --batch {{batch}} --verify passed|failed --commits <hashes>`, print a `## COMPLETE — Batch {{batch}} \
 Done` block, and wait for the next batch.",
-        PromptPhase::Review => "Review the Batch {{batch}} diff against its tickets in {{tickets_file}}. \
+        PromptPhase::Review => "Review the Batch {{batch}} diff ({{diff}}) against its tickets in {{tickets_file}}. \
 Only review: don't edit source files. When done, run `{{leap}} complete --batch {{batch}} --phase review \
 --verify passed|failed` (failed if anything must be fixed, with the findings in your reply). If you \
 cannot run commands, end your reply with a `## COMPLETE — Batch {{batch}} Done` block holding a \
@@ -149,7 +152,7 @@ done, run `{{leap}} handoff --batch {{batch}} --tickets <ids>`.",
 }
 
 /// The variables templates may use.
-pub const VARIABLES: [&str; 7] = [
+pub const VARIABLES: [&str; 8] = [
     "batch",
     "agent",
     "tickets_file",
@@ -157,6 +160,7 @@ pub const VARIABLES: [&str; 7] = [
     "leap",
     "tickets",
     "notes",
+    "diff",
 ];
 
 /// A set of templates: the defaults, with a project's overrides on top.
@@ -255,6 +259,11 @@ pub fn render(template: &str, ctx: &PromptContext) -> Result<String, String> {
             "leap" => Some(or_default(&ctx.leap, "leap")),
             "tickets" => ctx.tickets.clone(),
             "notes" => ctx.notes.clone(),
+            "diff" => Some(
+                ctx.diff
+                    .clone()
+                    .unwrap_or_else(|| "the batch's commits".to_string()),
+            ),
             other => return Err(format!("unknown variable {{{{{other}}}}}")),
         };
         let value = value.ok_or_else(|| format!("no value for {{{{{name}}}}}"))?;

@@ -692,6 +692,8 @@ struct Core {
     verifies: Vec<VerifyRecord>,
     /// Findings of the last failed review per batch (for the fix prompt).
     findings: BTreeMap<u32, String>,
+    /// Batches whose diff start this orchestrator recorded (a retried build keeps it).
+    based: std::collections::BTreeSet<u32>,
     recheck_flags: usize,
     restored_running: Vec<PhaseRun>,
     /// Agent processes a previous run recorded: (agent, pid, program).
@@ -981,6 +983,7 @@ impl Core {
             verifying: BTreeMap::new(),
             verifies: Vec::new(),
             findings: BTreeMap::new(),
+            based: Default::default(),
             recheck_flags,
             restored_running,
             run_cache,
@@ -2025,7 +2028,55 @@ impl Core {
         run.outcome = outcome;
         run.detection = Some(detection);
         self.put_run(&run);
+        match phase {
+            PhaseId::Build { batch } | PhaseId::Fix { batch } => self.record_batch_head(batch),
+            // The review round is over: a fix after it starts the next diff.
+            PhaseId::Review { batch } => {
+                self.based.remove(&batch);
+            }
+            _ => {}
+        }
         self.emit(EngineEvent::PhaseCompleted { agent, phase, run });
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Batch diffs (git::Repo::record_batch_base/head)
+
+    /// Batch `batch`'s build (or a fix after a failed review) is being dispatched: HEAD becomes
+    /// the start of its diff, so the next review sees what this round changes. A round this
+    /// orchestrator already started (a retry) keeps its start, and so does one interrupted before
+    /// it completed (a start with no end, found after a restart).
+    ///
+    /// In a shared checkout the range also holds whatever else was committed meanwhile (the
+    /// designer's TICKETS.md edits); builds of one builder never overlap, so one batch's diff
+    /// holds no other batch's build.
+    fn record_batch_base(&mut self, batch: u32) {
+        let Some(repo) = crate::git::Repo::work_tree(&self.project_dir) else {
+            return;
+        };
+        if self.based.contains(&batch) {
+            return;
+        }
+        self.based.insert(batch);
+        if let (Some(_), None) = repo.batch_refs(batch) {
+            return;
+        }
+        if let Err(e) = repo.record_batch_base(batch) {
+            self.notify(format!("batch {batch}'s diff has no recorded start: {e}"));
+        }
+    }
+
+    /// Batch `batch`'s build or fix completed: HEAD becomes the end of its diff.
+    fn record_batch_head(&mut self, batch: u32) {
+        let Some(repo) = crate::git::Repo::work_tree(&self.project_dir) else {
+            return;
+        };
+        if repo.batch_refs(batch).0.is_none() {
+            return;
+        }
+        if let Err(e) = repo.record_batch_head(batch) {
+            self.notify(format!("batch {batch}'s diff has no recorded end: {e}"));
+        }
     }
 
     /// Completes agent `i`'s running phase. `passed: false` fails a review (or records a failed
@@ -2372,6 +2423,9 @@ impl Core {
                     if let PhaseId::Build { batch } = phase {
                         self.mark_tickets(batch, TicketStatus::Doing);
                     }
+                    if let PhaseId::Build { batch } | PhaseId::Fix { batch } = phase {
+                        self.record_batch_base(batch);
+                    }
                     self.queue_prompt(&agent, phase)
                 }
                 Effect::RunVerify { sync, .. } => self.start_verify(Some(sync)),
@@ -2430,6 +2484,15 @@ impl Core {
             leap: self.leap_program.clone(),
             tickets,
             notes,
+            diff: batch
+                .filter(|_| crate::git::Repo::work_tree(&self.project_dir).is_some())
+                .map(|b| {
+                    format!(
+                        "`git diff {} {}`",
+                        crate::git::batch_ref(b, "base"),
+                        crate::git::batch_ref(b, "head")
+                    )
+                }),
         };
         match self.templates.render(pp, &ctx) {
             Ok(prompt) => {

@@ -181,6 +181,46 @@ pub fn verify(json: bool) -> Result<ExitCode, String> {
     })
 }
 
+/// `leap review`: approves a batch whose review is running, or requests changes with comments
+/// that go together into its builder's fix prompt.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("verdict").required(true).args(["approve", "request_changes"])))]
+pub struct ReviewArgs {
+    /// The batch.
+    #[arg(long)]
+    pub batch: u32,
+    /// The batch is good: its review passes.
+    #[arg(long)]
+    pub approve: bool,
+    /// The batch needs changes: its review fails and the builder gets a fix with the comments.
+    #[arg(long)]
+    pub request_changes: bool,
+    /// A comment, as FILE:LINE:TEXT, FILE::TEXT or TEXT (repeat for more).
+    #[arg(long = "comment", value_name = "FILE:LINE:TEXT")]
+    pub comments: Vec<String>,
+    /// Print JSON instead of a line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn review(args: ReviewArgs) -> Result<ExitCode, String> {
+    let comments = args
+        .comments
+        .iter()
+        .map(|c| leapfrog_engine::orchestrator::ReviewComment::parse(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let reply = send(
+        &client()?,
+        Request::Review(leapfrog_engine::control::ReviewRequest {
+            batch: args.batch,
+            approve: args.approve,
+            comments,
+        }),
+    )?;
+    print_reply(&reply, args.json);
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The hook's payload: the argument when given (Codex), else stdin when it is not a terminal.
 /// Text that is not JSON is passed on as a JSON string.
 fn hook_payload(arg: Option<&str>) -> serde_json::Value {

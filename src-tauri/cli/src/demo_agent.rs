@@ -63,6 +63,10 @@ pub struct DemoAgentArgs {
     /// (about 40 ms).
     #[arg(long, default_value_t = 0)]
     pub paste_settle_ms: u64,
+    /// Take this many more seconds over each review (reading every line), so that a user's own
+    /// review (`leap review`, the app's review view) can come in while it runs.
+    #[arg(long, default_value_t = 0.0)]
+    pub review_secs: f64,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -377,6 +381,18 @@ struct Agent {
     project: PathBuf,
     /// Reviews done per batch, to fail only the first review of a scripted batch.
     reviews: std::collections::HashMap<u32, u32>,
+    /// The findings the current fix prompt names ("Findings: ...").
+    findings: Option<String>,
+}
+
+/// The findings a fix prompt names: what follows `Findings: ` up to `. Fix this batch` (the
+/// default template) or the end of the prompt.
+fn findings_in(prompt: &str) -> Option<String> {
+    let start = prompt.find("Findings: ")? + "Findings: ".len();
+    let rest = &prompt[start..];
+    let end = rest.find(". Fix this batch").unwrap_or(rest.len());
+    let f = rest[..end].trim();
+    (!f.is_empty()).then(|| f.to_string())
 }
 
 struct Interrupted;
@@ -543,7 +559,10 @@ impl Agent {
             (PromptPhase::Design, Some(b)) => self.design(b, input, false),
             (PromptPhase::Recheck, Some(b)) => self.design(b, input, true),
             (PromptPhase::Build, Some(b)) => self.build(b, input, false),
-            (PromptPhase::Fix, Some(b)) => self.build(b, input, true),
+            (PromptPhase::Fix, Some(b)) => {
+                self.findings = findings_in(prompt);
+                self.build(b, input, true)
+            }
             (PromptPhase::Review, Some(b)) => self.review(b, input, PromptPhase::Review),
             (PromptPhase::Qa, Some(b)) => self.review(b, input, PromptPhase::Qa),
             (p, _) if p.is_preamble() => self.preamble(p, input),
@@ -903,6 +922,9 @@ impl Agent {
             let body = if fix {
                 let mut b = std::fs::read_to_string(&path).unwrap_or_default();
                 b.push_str(&format!("# Fixed after the review of Batch {batch}.\n"));
+                if let Some(f) = &self.findings {
+                    b.push_str(&format!("# Addressed: {}\n", f.replace('\n', " ")));
+                }
                 b
             } else {
                 format!(
@@ -982,6 +1004,20 @@ impl Agent {
             1.0,
             started,
         )?;
+        if self.args.review_secs > 0.0 {
+            let speed = if self.args.speed > 0.0 {
+                self.args.speed
+            } else {
+                1.0
+            };
+            self.step(
+                input,
+                verb,
+                "Reading every line of it",
+                self.args.review_secs * speed,
+                started,
+            )?;
+        }
         let tickets = self
             .read_tickets()
             .ok()
@@ -1291,6 +1327,7 @@ pub fn run(args: DemoAgentArgs) -> Result<ExitCode, String> {
         args,
         project,
         reviews: Default::default(),
+        findings: None,
     };
     let mut input = Input::start();
     agent.run(&mut input);
@@ -1303,6 +1340,16 @@ pub fn run(args: DemoAgentArgs) -> Result<ExitCode, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fix_prompt_names_its_findings() {
+        assert_eq!(
+            findings_in("Fix Batch 1: its review failed. Findings: from the user's review: src/a.sh:2: add usage; test it. Fix this batch only and commit."),
+            Some("from the user's review: src/a.sh:2: add usage; test it".into())
+        );
+        assert_eq!(findings_in("Fix Batch 1. Findings: . Fix this batch"), None);
+        assert_eq!(findings_in("Fix Batch 1."), None);
+    }
 
     fn check_keys(chunks: &[&[u8]], expect: &[Key]) {
         let mut p = KeyParser::default();

@@ -42,6 +42,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Review a batch whose review is running: `--approve`, or `--request-changes` with
+    /// `--comment FILE:LINE:TEXT` (repeatable); the comments go together into the fix prompt.
+    Review(control_cmds::ReviewArgs),
     /// Run the project's verify command in the app now.
     Verify {
         /// Print JSON instead of a line.
@@ -225,6 +228,7 @@ fn main() -> ExitCode {
         Command::Complete(args) => control_cmds::complete(args),
         Command::Status { json } => control_cmds::status(json),
         Command::Verify { json } => control_cmds::verify(json),
+        Command::Review(args) => control_cmds::review(args),
         Command::Hook { event, payload } => {
             control_cmds::hook(&event, payload.first().map(String::as_str));
             Ok(ExitCode::SUCCESS)

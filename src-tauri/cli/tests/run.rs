@@ -941,3 +941,103 @@ fn an_agent_asking_permission_is_shown_needs_input_and_goes_on_after_the_answer(
         assert!(p.dir.join(format!("src/{id}.sh")).exists(), "{id}");
     }
 }
+
+/// The user's review through `leap review` (the app's review view sends the same command): while
+/// the designer's review of batch 1 runs, the user requests changes with two comments; the
+/// review fails, the builder's fix prompt carries both comments with their file and line (the
+/// demo builder writes what it addressed into the batch's diff), and the user approves the second
+/// review. A review that is not running is refused in words.
+#[test]
+fn leap_review_requests_changes_with_comments_that_reach_the_fix() {
+    let p = demo(1, 8.0, 8.0);
+    set_agent_args(&p, "designer", &["--review-secs", "120"]);
+    // Killed if the test fails before the run ends, so no run outlives it.
+    struct Run(Option<std::process::Child>);
+    impl Drop for Run {
+        fn drop(&mut self) {
+            if let Some(c) = self.0.as_mut() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+    let mut run = Run(Some(
+        leap_run(&p, &["--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    let leap = |args: &[&str]| {
+        Command::new(LEAP)
+            .args(args)
+            .env("LEAPFROG_RUNTIME_DIR", &p.runtime)
+            .env_remove("LEAPFROG_SOCKET")
+            .env_remove("LEAPFROG_TOKEN")
+            .env_remove("LEAPFROG_AGENT")
+            .output()
+            .unwrap()
+    };
+    // Waits until `args` succeeds (the review it answers is running), or fails the test.
+    let until_ok = |args: &[&str]| {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let o = leap(args);
+            if o.status.success() {
+                return String::from_utf8_lossy(&o.stdout).into_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "leap {args:?} never succeeded: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    until_ok(&["status"]);
+    let o = leap(&["review", "--batch", "7", "--approve"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("batch 7's review is not running"),
+        "{err}"
+    );
+    let said = until_ok(&[
+        "review",
+        "--batch",
+        "1",
+        "--request-changes",
+        "--comment",
+        "src/t-001.sh:2:print a usage line",
+        "--comment",
+        "run each script once",
+    ]);
+    assert!(said.contains("review"), "{said}");
+    until_ok(&["review", "--batch", "1", "--approve"]);
+    let out = run.0.take().unwrap().wait_with_output().unwrap();
+    assert!(out.status.success(), "the run did not finish");
+    let reviews: Vec<(PhaseOutcome, Option<CompletionDetection>)> = runs_in_store(&p)
+        .iter()
+        .filter(|r| r.kind == PhaseKind::Review && r.batch == Some(1))
+        .map(|r| (r.outcome, r.detection))
+        .collect();
+    assert_eq!(
+        reviews,
+        [
+            (PhaseOutcome::Failed, Some(CompletionDetection::Manual)),
+            (PhaseOutcome::Passed, Some(CompletionDetection::Manual))
+        ]
+    );
+    // The fix is batch 1's diff now, and it addressed both comments, as one prompt gave them.
+    let o = Command::new(LEAP)
+        .args(["diff", "--batch", "1"])
+        .arg(&p.dir)
+        .output()
+        .unwrap();
+    let diff = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        diff.contains(
+            "+# Addressed: from the user's review: src/t-001.sh:2: print a usage line; run each script once"
+        ),
+        "{diff}"
+    );
+}

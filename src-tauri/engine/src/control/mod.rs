@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 pub use client::{ClientError, ControlClient};
 pub use protocol::{
     AgentLine, BatchLine, CompleteRequest, HandoffRequest, HookRequest, OpenProjectRequest,
-    Outcome, Reply, Request, StatusReport,
+    Outcome, Reply, Request, ReviewRequest, StatusReport,
 };
 pub use server::{ControlHandler, ControlServer};
 

@@ -49,6 +49,17 @@ pub enum Request {
     Hook(HookRequest),
     /// Show this project in the running window (`leap start DIR`).
     OpenProject(OpenProjectRequest),
+    /// The user's review of a batch (`leap review`): only with the launch's own token.
+    Review(ReviewRequest),
+}
+
+/// `leap review --batch N --approve|--request-changes [--comment FILE:LINE:TEXT]...`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewRequest {
+    pub batch: u32,
+    pub approve: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<crate::orchestrator::ReviewComment>,
 }
 
 impl Request {
@@ -60,6 +71,7 @@ impl Request {
             Request::Verify => "verify",
             Request::Hook(_) => "hook",
             Request::OpenProject(_) => "open_project",
+            Request::Review(_) => "review",
         }
     }
 }

@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 
 use super::protocol::{
     CompleteRequest, Envelope, HandoffRequest, HookRequest, OpenProjectRequest, Reply, Request,
-    Response, MAX_LINE,
+    Response, ReviewRequest, MAX_LINE,
 };
 use super::{current_uid, Endpoint, SOCKET_NAME, TOKEN_NAME};
 
@@ -22,6 +22,13 @@ pub trait ControlHandler: Send + Sync + 'static {
     fn handoff(&self, agent: Option<&str>, req: HandoffRequest) -> Result<Reply, String>;
     fn status(&self, agent: Option<&str>) -> Result<Reply, String>;
     fn verify(&self, agent: Option<&str>) -> Result<Reply, String>;
+    /// The user's review of a batch (`leap review`). Apps with no run say so.
+    fn review(&self, _agent: Option<&str>, req: ReviewRequest) -> Result<Reply, String> {
+        Err(format!(
+            "no project is running here, so batch {}'s review cannot be answered",
+            req.batch
+        ))
+    }
     fn hook(&self, agent: Option<&str>, req: HookRequest) -> Result<Reply, String>;
     /// Show a project in the window (`leap start`). Apps that cannot say so.
     fn open_project(&self, _agent: Option<&str>, req: OpenProjectRequest) -> Result<Reply, String> {
@@ -336,6 +343,7 @@ pub fn handle_line(line: &[u8], token: &str, handler: &dyn ControlHandler) -> Re
         Request::Verify => handler.verify(agent),
         Request::Hook(r) => handler.hook(agent, r),
         Request::OpenProject(r) => handler.open_project(agent, r),
+        Request::Review(r) => handler.review(agent, r),
     }));
     match result {
         Ok(r) => Response::from_result(r),

@@ -124,6 +124,7 @@ pub enum ControlReq {
     Status,
     Verify,
     Hook(HookRequest),
+    Review(crate::control::ReviewRequest),
 }
 
 /// What is saved between runs.
@@ -258,6 +259,13 @@ impl ControlHandler for Bridge {
     }
     fn hook(&self, agent: Option<&str>, req: HookRequest) -> Result<Reply, String> {
         self.ask(agent, ControlReq::Hook(req))
+    }
+    fn review(
+        &self,
+        agent: Option<&str>,
+        req: crate::control::ReviewRequest,
+    ) -> Result<Reply, String> {
+        self.ask(agent, ControlReq::Review(req))
     }
     fn open_project(
         &self,
@@ -2219,6 +2227,20 @@ impl Core {
 
     fn on_control(&mut self, caller: Option<&str>, req: ControlReq) -> Result<Reply, String> {
         match req {
+            ControlReq::Review(r) => {
+                if let Some(agent) = caller {
+                    return Err(format!(
+                        "a review of batch {} comes from the user, not from agent {agent}",
+                        r.batch
+                    ));
+                }
+                self.on_command(Command::ReviewBatch {
+                    batch: r.batch,
+                    approve: r.approve,
+                    comments: r.comments,
+                })
+                .map(Reply::message)
+            }
             ControlReq::Complete(c) => {
                 let Some(i) = self.find_running(caller, c.phase, c.batch) else {
                     return Err(format!(
@@ -2725,6 +2747,40 @@ impl Core {
                     return Err(format!("{phase} is not running"));
                 };
                 return self.complete(i, passed, CompletionDetection::Manual, None);
+            }
+            Command::ReviewBatch {
+                batch,
+                approve,
+                comments,
+            } => {
+                let phase = PhaseId::Review { batch };
+                let Some(i) = self
+                    .agents
+                    .iter()
+                    .position(|a| a.current.is_some_and(|(p, _)| p == phase))
+                else {
+                    let stage = self
+                        .snapshot(true)
+                        .batches
+                        .iter()
+                        .find(|b| b.batch.number == batch)
+                        .map(|b| b.stage.clone())
+                        .unwrap_or_else(|| "not in the run".into());
+                    return Err(format!(
+                        "batch {batch}'s review is not running ({stage}): a review of yours takes \
+                         the place of a running review"
+                    ));
+                };
+                let findings = super::review_findings(&comments);
+                self.notify(format!(
+                    "your review of batch {batch}: {}",
+                    if approve {
+                        "approved".to_string()
+                    } else {
+                        format!("changes requested, {findings}")
+                    }
+                ));
+                return self.complete(i, approve, CompletionDetection::Manual, Some(findings));
             }
             Command::RunVerify => {
                 let failed = self

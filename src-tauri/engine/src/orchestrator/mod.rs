@@ -193,6 +193,15 @@ pub enum Command {
         phase: PhaseId,
         passed: bool,
     },
+    /// The user's review of a batch whose review is running (from the app's review view or
+    /// `leap review`): approve passes that review; request changes fails it, and the comments go
+    /// together into the fix prompt of the batch's builder.
+    ReviewBatch {
+        batch: u32,
+        approve: bool,
+        #[serde(default)]
+        comments: Vec<ReviewComment>,
+    },
     /// Run the verify command now (re-runs a failed sync point if there is one).
     RunVerify,
     /// New order for batches not yet started.
@@ -203,6 +212,75 @@ pub enum Command {
     RestartAgent {
         agent: String,
     },
+}
+
+/// One comment of a user's review: on a line of a file of the batch diff, on a file, or on the
+/// batch as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ReviewComment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The line in the new version of `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    pub text: String,
+}
+
+impl ReviewComment {
+    /// `FILE:LINE:TEXT`, `FILE::TEXT` (no line) or `TEXT` (`leap review --comment`).
+    pub fn parse(s: &str) -> Result<ReviewComment, String> {
+        let mut parts = s.splitn(3, ':');
+        let (a, b, c) = (parts.next(), parts.next(), parts.next());
+        let comment = match (a, b, c) {
+            (Some(file), Some(line), Some(text)) if !file.is_empty() && line.is_empty() => {
+                ReviewComment {
+                    file: Some(file.to_string()),
+                    line: None,
+                    text: text.to_string(),
+                }
+            }
+            (Some(file), Some(line), Some(text)) if !file.is_empty() => ReviewComment {
+                file: Some(file.to_string()),
+                line: Some(line.trim().parse().map_err(|_| {
+                    format!("`{s}`: the line after the file must be a number (FILE:LINE:TEXT)")
+                })?),
+                text: text.to_string(),
+            },
+            _ => ReviewComment {
+                file: None,
+                line: None,
+                text: s.to_string(),
+            },
+        };
+        if comment.text.trim().is_empty() {
+            return Err(format!("`{s}`: the comment has no text"));
+        }
+        Ok(comment)
+    }
+
+    /// `src/a.rs:12: text`, `src/a.rs: text` or `text`.
+    pub fn describe(&self) -> String {
+        let text = self.text.trim();
+        match (&self.file, self.line) {
+            (Some(f), Some(l)) => format!("{f}:{l}: {text}"),
+            (Some(f), None) => format!("{f}: {text}"),
+            _ => text.to_string(),
+        }
+    }
+}
+
+/// The findings a user's review hands to the fix prompt: every comment, with its file and line,
+/// on one line (prompts are typed into the agents' terminals).
+pub fn review_findings(comments: &[ReviewComment]) -> String {
+    if comments.is_empty() {
+        return "the user requested changes (no comments)".to_string();
+    }
+    let parts: Vec<String> = comments
+        .iter()
+        .map(|c| c.describe().replace(['\n', '\r'], " "))
+        .collect();
+    format!("from the user's review: {}", parts.join("; "))
 }
 
 /// Something that happened, for the UI and logs.

@@ -231,7 +231,7 @@ fn raw_protocol_lines() {
         ),
         (
             format!(r#"{{"token":"{token}","op":"dance"}}"#),
-            r#"{"ok":false,"error":"bad request: unknown variant `dance`, expected one of `complete`, `handoff`, `status`, `verify`, `hook`, `open_project`"}"#,
+            r#"{"ok":false,"error":"bad request: unknown variant `dance`, expected one of `complete`, `handoff`, `status`, `verify`, `hook`, `open_project`, `review`"}"#,
         ),
         // An app whose handler does not open projects says so (the default of ControlHandler).
         (

@@ -2,7 +2,7 @@
 //!
 //! Request: `{"token": "...", "agent": "builder", "op": "complete", "batch": 1, "verify": "passed", "commits": ["a1b2c3d"]}`.
 //! `agent` is the caller's `LEAPFROG_AGENT` (absent outside an agent's PTY). `op` is one of
-//! `complete`, `handoff`, `status`, `verify`, `hook`, `open_project`.
+//! `complete`, `handoff`, `status`, `verify`, `hook`, `open_project`, `review`.
 //!
 //! Response: `{"ok": true, "message": "Batch 1 build recorded", "data": {...}}` or
 //! `{"ok": false, "error": "wrong token"}`.

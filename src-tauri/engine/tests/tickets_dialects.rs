@@ -625,7 +625,7 @@ fn large_files_parse_in_one_pass() {
             "numbered headings, no IDs",
             200_000,
             "# Notes\n\n",
-            |n| format!("## {n}. Note\n"),
+            |n| format!("## {n}| Note\n"),
             0,
             14_073,
             [(0, "1", None), (14_072, "14073", None)],

@@ -70,10 +70,10 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         let text = &line[r.clone()];
         let id = vocab::find_id(text);
         let status = vocab::status_section(text);
-        let strong_id = id
-            .as_ref()
-            .is_some_and(|m| m.strength == IdStrength::Strong);
-        let group = vocab::group_word(text, !strong_id);
+        // A group word anywhere in the heading (`Infrastructure (Epic 1)`) only counts when the heading has
+        // no ID: `PH-001 · Andamiaje (Fase 0)` and `P1 · Pulir (Phase 2 follow-up)` are tickets.
+        let no_id = id.as_ref().is_none_or(|m| m.strength == IdStrength::Weak);
+        let group = vocab::group_word(text, no_id);
         head_at[i] = Some(heads.len());
         heads.push(Heading {
             line: i,
@@ -103,8 +103,9 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             let line = src.line(row);
             let cells = source::table_cells(line);
             if let Some(cell) = cells.get(c) {
-                if let Some(m) = vocab::find_id(&line[cell.clone()]) {
-                    if m.strength == IdStrength::Strong {
+                let cell_text = &line[cell.clone()];
+                if let Some(m) = vocab::find_id(cell_text) {
+                    if m.strength == IdStrength::Strong && !names_several_ids(cell_text, &m) {
                         table_rows.push((ti, row, m));
                     }
                 }
@@ -125,6 +126,24 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
                 _ => Role::Plain,
             }
         };
+    }
+    // A heading that reports on a ticket (`### T-004 — Résultat`, `### T-005 — Results`) is not a new ticket.
+    for h in heads.iter_mut() {
+        if !matches!(h.role, Role::Ticket { .. }) {
+            continue;
+        }
+        let text = &src.text[h.text.clone()];
+        if let Some(m) = &h.id {
+            if is_report_title(&text[m.title_start.min(text.len())..]) {
+                warnings.push(format!(
+                    "line {}: heading \"{}\" reports on {}; it is read as text, not as a ticket",
+                    h.line + 1,
+                    text.trim(),
+                    &text[m.range.clone()]
+                ));
+                h.role = Role::Plain;
+            }
+        }
     }
     // Containment: a ticket-looking heading that holds strong ticket headings, or ≥ 2 ID rows of a table, is a group.
     let strong_lines: Vec<usize> = heads
@@ -168,8 +187,22 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         }
         // `weak` is in line order: the first weak heading after `start` says whether one is inside.
         let weak_lines: Vec<usize> = weak.iter().map(|&k| heads[k].line).collect();
+        // Numbered documentation sections (`## 1. Introduction`) are not tickets: at a level, at least half
+        // of the numbered headings must look like tickets (`N|` titles, fields, checkboxes).
+        let mut evidence: HashMap<u8, usize> = HashMap::new();
         for &k in &weak {
-            if by_level[&heads[k].level] >= 2 {
+            let sep_pipe = heads[k]
+                .id
+                .as_ref()
+                .is_some_and(|m| m.separator.trim() == "|");
+            if sep_pipe || body_looks_like_ticket(src, heads[k].line + 1..head_end(&heads, k)) {
+                *evidence.entry(heads[k].level).or_default() += 1;
+            }
+        }
+        for &k in &weak {
+            let lvl = heads[k].level;
+            if by_level[&lvl] >= 2 && evidence.get(&lvl).copied().unwrap_or(0) * 2 >= by_level[&lvl]
+            {
                 let end = head_end(&heads, k);
                 let start = heads[k].line;
                 let first_after = weak_lines.partition_point(|&l| l <= start);
@@ -211,6 +244,33 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
                     if strong_lines.get(first_after).is_none_or(|&l| l >= end) {
                         heads[k].role = Role::Ticket { weak: true };
                     }
+                }
+            }
+        }
+    }
+
+    // ID-less sibling headings that each carry a status field (`### Login crashes` / `- **Status:** Open`
+    // under `## QA`) are tickets too, weakly: at least two of them under one parent.
+    {
+        let mut siblings: HashMap<(Option<usize>, u8), Vec<usize>> = HashMap::new();
+        for k in 0..heads.len() {
+            let h = &heads[k];
+            if h.role == Role::Plain && h.id.is_none() && h.group.is_none() {
+                let end = head_end(&heads, k);
+                let first_after = strong_lines.partition_point(|&l| l <= h.line);
+                let holds = strong_lines.get(first_after).is_some_and(|&l| l < end);
+                if !holds && has_status_field(src, h.line + 1..end) {
+                    siblings
+                        .entry((status_ctx.parent[k], h.level))
+                        .or_default()
+                        .push(k);
+                }
+            }
+        }
+        for group in siblings.values() {
+            if group.len() >= 2 {
+                for &k in group {
+                    heads[k].role = Role::Ticket { weak: true };
                 }
             }
         }
@@ -271,6 +331,16 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
                 raw,
             });
         }
+        if let Some(cb) = h.id.as_ref().and_then(|m| m.checkbox.clone()) {
+            let raw = text[cb.clone()].to_string();
+            t.status_marks.push(StatusMark {
+                source: StatusSource::Checkbox,
+                line: h.line,
+                range: h.text.start + cb.start..h.text.start + cb.end,
+                status: Some(checkbox_status(&raw)),
+                raw,
+            });
+        }
         t.separator = separator;
         t.title_range = title_start.min(h.text.end)..h.text.end;
         let id_is_priority =
@@ -298,6 +368,7 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
     for (i, t) in tickets.iter().enumerate() {
         by_key.entry(t.key.clone()).or_insert(i);
     }
+    let list_keys = list_item_keys(src, &head_at, &in_ticket);
     for (ti, row, m) in &table_rows {
         if in_ticket[*row].is_some() {
             continue;
@@ -317,6 +388,10 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         let cell = &cells[t.id_col.unwrap_or(0)];
         let raw = &line[cell.clone()][m.range.clone()];
         let key = vocab::id_key(raw);
+        if !by_key.contains_key(&key) && list_keys.contains(&key) {
+            // An overview row of a ticket that a list item defines below.
+            continue;
+        }
         if let Some(&owner) = by_key.get(&key) {
             tickets[owner].views.push(*row);
             if let Some(sc) = t.status_col.and_then(|c| cells.get(c)) {
@@ -376,6 +451,7 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         tickets.push(tk);
     }
 
+    let lead = lead_lines(src, &head_at);
     // 6. List-item tickets and status dividers (plain lines such as `🟩 DONE (Completado)`).
     let mut divider: Option<(TicketStatus, usize)> = None;
     let mut section_refs: Vec<(usize, TicketStatus, usize)> = Vec::new(); // (ticket, status, line)
@@ -415,7 +491,8 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         let raw = &rest[m.range.clone()];
         let key = vocab::id_key(raw);
         let end = list_item_end(src, i, indent, &head_at);
-        if group_keys.contains(&key) {
+        // `- M2 — 40%`, `- Phase 1: done`: progress of a group, not a ticket.
+        if group_keys.contains(&key) || vocab::group_word(rest, false).is_some() {
             i = end;
             continue;
         }
@@ -424,6 +501,30 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             if let Some((st, dl)) = divider.or_else(|| enclosing_status(&heads, &status_ctx, i)) {
                 section_refs.push((owner, st, dl));
             }
+            i = end;
+            continue;
+        }
+        // `- T-011, T-012`, `- **US1 (Phase 3)**: …`, or an item in a "next tickets:" / dependency list:
+        // it names an ID that nothing defines.
+        let title_text = rest[m.title_start.min(rest.len())..].trim();
+        let after_id = rest[m.range.end..].trim_start_matches(['*', ']', '`', ' ']);
+        let ranged = after_id
+            .strip_prefix(['–', '-', '…'])
+            .or_else(|| after_id.strip_prefix("to "))
+            .or_else(|| after_id.strip_prefix("through "))
+            .is_some_and(|r| {
+                vocab::find_id(r.trim_start()).is_some_and(|x| x.strength == IdStrength::Strong)
+            });
+        let listing = after_id.starts_with(',')
+            || ranged
+            || title_text.is_empty()
+            || (m.separator.trim().is_empty() && title_text.starts_with('('));
+        if listing || in_reference_context(src, &heads, &head_at, &lead, i) {
+            warnings.push(format!(
+                "line {}: {} is only mentioned in a list of references; it is not read as a ticket",
+                i + 1,
+                raw
+            ));
             i = end;
             continue;
         }
@@ -450,6 +551,7 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             });
         }
         heading_title_and_status(src, &mut tk);
+        strip_leading_tags(src, &mut tk);
         if let Some((st, dl)) = divider {
             tk.status_marks.push(StatusMark {
                 source: StatusSource::Section,
@@ -468,9 +570,18 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
     }
 
     // 7. Fallbacks when nothing was found: checklists, then bold numbered paragraphs.
+    if tickets.is_empty() {
+        fallback_kanban(src, &heads, &head_at, &mut tickets);
+    }
     let mut checklist_groups: Vec<(usize, Range<usize>)> = Vec::new();
     if tickets.is_empty() {
-        fallback_checklist(src, &head_at, &mut tickets, &mut checklist_groups);
+        fallback_checklist(
+            src,
+            &head_at,
+            &mut tickets,
+            &mut checklist_groups,
+            &mut warnings,
+        );
     }
     if tickets.is_empty() {
         fallback_bold_paragraphs(src, &head_at, &mut tickets);
@@ -507,8 +618,22 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         if let Some(k) = above {
             let h = &heads[k];
             let generic = is_generic_title(&src.text[h.text.clone()]);
-            if h.role == Role::Plain && !generic && !(h.level == 1 && Some(h.line) == first_heading)
-            {
+            // `### Implementation for User Story 1` under `## Phase 3: …`: list and table tickets belong to
+            // the phase, not to the sub-heading.
+            let in_keyword_group = lvl == 7 && {
+                let mut p = status_ctx.parent[k];
+                let mut found = false;
+                while let Some(q) = p {
+                    if heads[q].role == Role::Group && heads[q].group.is_some() {
+                        found = true;
+                        break;
+                    }
+                    p = status_ctx.parent[q];
+                }
+                found
+            };
+            let first_h1 = h.level == 1 && Some(h.line) == first_heading;
+            if h.role == Role::Plain && !generic && !in_keyword_group && !first_h1 {
                 container.insert(k);
             }
         }
@@ -748,6 +873,245 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         );
     }
     (batches, tickets, warnings)
+}
+
+/// A table cell that names several tickets (`T-001, T-002`, `T001–T004`, `A-1 to A-3`): an overview, not a row ticket.
+fn names_several_ids(cell: &str, m: &vocab::IdMatch) -> bool {
+    let mut after = &cell[m.range.end..];
+    // `[PR-008](PR-008.md)`: the link target repeats the ID.
+    if let Some(rest) = after.strip_prefix("](") {
+        after = rest.split_once(')').map(|(_, r)| r).unwrap_or("");
+    }
+    let after = after.trim_start();
+    after.starts_with([',', '–', '—', '…', '/', '&'])
+        || after.starts_with(" to ")
+        || after.starts_with("..")
+        || vocab::ids_in(after)
+            .iter()
+            .any(|(_, id)| id.starts_with(|c: char| c.is_ascii_uppercase()))
+}
+
+/// A title that reports on a ticket rather than naming one: `Résultat (2026-05-13)`, `Results`, `Outcome`.
+fn is_report_title(title: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(?i)^(?:résultats?|resultats?|resultados?|results?|outcome|rapport|report|bilan|follow-up|update|notes?|retro(?:spective)?)(?:\s*\(.*\))?\s*[:.]?\s*$")
+            .expect("regex")
+    });
+    re.is_match(&clean_title(title))
+}
+
+/// A status field line (`- **Status:** Open`, `Estado: Hecho`) in a section's first lines.
+fn has_status_field(src: &Source, lines: Range<usize>) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(?i)^\s*(?:[-*+]\s+)?(?:\*\*)?(?:status|state|estado|statut|stato|статус|状態|ステータス|상태|状态)(?:\*\*)?\s*[:：](?:\*\*)?\s*\S")
+            .expect("regex")
+    });
+    lines
+        .filter(|&i| !src.is_opaque(i) && !src.line(i).trim().is_empty())
+        .take(8)
+        .any(|i| re.is_match(src.line(i)))
+}
+
+/// Ticket evidence in a section: a checkbox, or a field whose label is a ticket field (status, depends on, …).
+fn body_looks_like_ticket(src: &Source, lines: Range<usize>) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"^\s*(?:[-*+]\s+)?(?:\*\*)?([^*:：]{1,40}?)(?:\*\*)?\s*[:：]").expect("regex")
+    });
+    lines.filter(|&i| !src.is_opaque(i)).any(|i| {
+        let l = src.line(i);
+        if let Some((_, off, _)) = source::list_item(l) {
+            if checkbox_prefix(&l[off..]).0.is_some() {
+                return true;
+            }
+        }
+        re.captures(l).is_some_and(|c| {
+            !matches!(
+                vocab::field_kind(c.get(1).expect("key").as_str()),
+                FieldKind::Other | FieldKind::Files | FieldKind::Labels
+            )
+        })
+    })
+}
+
+/// Keys of the IDs that top-level list items outside heading tickets start with.
+fn list_item_keys(
+    src: &Source,
+    head_at: &[Option<usize>],
+    in_ticket: &[Option<usize>],
+) -> HashSet<String> {
+    let mut keys = HashSet::new();
+    for i in 0..src.len() {
+        if src.is_opaque(i) || head_at[i].is_some() || in_ticket[i].is_some() {
+            continue;
+        }
+        let line = src.line(i);
+        let Some((indent, off, _)) = source::list_item(line) else {
+            continue;
+        };
+        if indent >= 2 {
+            continue;
+        }
+        let (_, after) = checkbox_prefix(&line[off..]);
+        if let Some(m) =
+            vocab::find_id(&line[off + after..]).filter(|m| m.strength == IdStrength::Strong)
+        {
+            keys.insert(vocab::id_key(&line[off + after..][m.range.clone()]));
+        }
+    }
+    keys
+}
+
+/// The list at `line` sits under a heading or lead-in that makes it a list of references: next tickets,
+/// related work, dependencies, execution order, parallel work, summaries.
+fn in_reference_context(
+    src: &Source,
+    heads: &[Heading],
+    head_at: &[Option<usize>],
+    lead: &[Option<usize>],
+    line: usize,
+) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(?i)\b(?:next|up next|related|see also|follow[- ]?ups?|blocked by|depends|dependenc\w*|execution order|parallel\w*|critical path|build order|strategy|summary|siguientes?|próxim\w*|prochains?|nächste)\b")
+            .expect("regex")
+    });
+    // The lead-in: the nearest line above the list that is not part of it.
+    if let Some(j) = lead[line] {
+        let l = src.line(j);
+        if head_at[j].is_none() && l.trim_end().ends_with(':') && re.is_match(l) {
+            return true;
+        }
+    }
+    let k = heads.partition_point(|h| h.line < line);
+    k > 0 && re.is_match(&src.text[heads[k - 1].text.clone()])
+}
+
+/// For each line, the nearest line above it that is not blank, code, a list item or an indented
+/// continuation: the heading or paragraph that introduces the list the line is in. One pass.
+fn lead_lines(src: &Source, head_at: &[Option<usize>]) -> Vec<Option<usize>> {
+    let mut out = vec![None; src.len()];
+    let mut prev = None;
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = prev;
+        let l = src.line(i);
+        let part_of_list = src.is_opaque(i)
+            || l.trim().is_empty()
+            || source::list_item(l).is_some()
+            || (source::indent_width(l) >= 2 && head_at[i].is_none());
+        if !part_of_list {
+            prev = Some(i);
+        }
+    }
+    out
+}
+
+/// Leading spec-kit tags in a list item's title (`[P] [US1] Create …`, `[AUTH-US1] …`) are labels, not title.
+fn strip_leading_tags(src: &Source, t: &mut Ticket) {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"^(?:\[(?:P|[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*)\]\s*)+").expect("regex")
+    });
+    let text = &src.text[t.title_range.clone()];
+    if let Some(m) = re.find(text) {
+        if m.end() < text.len() {
+            t.title_range.start += m.end();
+            t.title = clean_title(&src.text[t.title_range.clone()]);
+        }
+    }
+}
+
+/// Kanban files: top-level items (with or without a checkbox) under status-column headings (`#### Doing`,
+/// `### Done ✓`), in a file with at least two such columns and no other tickets. The column says the status.
+fn fallback_kanban(
+    src: &Source,
+    heads: &[Heading],
+    head_at: &[Option<usize>],
+    tickets: &mut Vec<Ticket>,
+) {
+    if heads
+        .iter()
+        .filter(|h| matches!(h.role, Role::Status(_)))
+        .count()
+        < 2
+    {
+        return;
+    }
+    let mut i = 0;
+    while i < src.len() {
+        if src.is_opaque(i) || head_at[i].is_some() {
+            i += 1;
+            continue;
+        }
+        let k = heads.partition_point(|h| h.line < i);
+        let status = k.checked_sub(1).and_then(|k| match heads[k].role {
+            Role::Status(st) => Some((st, heads[k].line)),
+            _ => None,
+        });
+        let line = src.line(i);
+        let (Some((st, dl)), Some((indent, off, _))) = (status, source::list_item(line)) else {
+            i += 1;
+            continue;
+        };
+        let end = list_item_end(src, i, indent, head_at);
+        let (_, after) = checkbox_prefix(&line[off..]);
+        let body = line[off + after..].trim();
+        if indent >= 2 || body.is_empty() {
+            i = end;
+            continue;
+        }
+        let base = src.lines[i].start;
+        let mut t = new_ticket(
+            src,
+            if after > 0 {
+                TicketKind::Checkbox
+            } else {
+                TicketKind::ListItem
+            },
+            i..end,
+            indent as u8,
+            None,
+            None,
+            true,
+        );
+        t.title_range = base + off + after..src.lines[i].content_end;
+        t.title = clean_title(body);
+        t.status_marks.push(StatusMark {
+            source: StatusSource::Section,
+            line: dl,
+            range: 0..0,
+            raw: src.line(dl).trim().to_string(),
+            status: Some(st),
+        });
+        tickets.push(t);
+        i = end;
+    }
+}
+
+/// A checkbox under an acceptance-criteria heading or bold label (`## Acceptance Criteria`,
+/// `**Definition of done:**`), found by walking up over the list.
+fn under_acceptance_label(
+    src: &Source,
+    head_at: &[Option<usize>],
+    lead: &[Option<usize>],
+    line: usize,
+) -> bool {
+    if let Some(j) = lead[line] {
+        let l = src.line(j);
+        let label = match head_at[j] {
+            Some(_) => source::atx_heading(l)
+                .map(|(_, r)| l[r].to_string())
+                .unwrap_or_default(),
+            None => l.to_string(),
+        };
+        let label = clean_title(&label);
+        let label = label.trim_end_matches([':', '：', ' ']);
+        return vocab::field_kind(label) == FieldKind::Acceptance
+            || label.to_lowercase().ends_with("checklist");
+    }
+    false
 }
 
 /// For each line: the batch with the latest heading line among those whose heading is above the
@@ -1013,7 +1377,7 @@ fn checkbox_prefix(text: &str) -> (Option<&str>, usize) {
         None => return (None, 0),
     };
     let mark = &text[1..close];
-    if !matches!(mark, " " | "x" | "X" | "" | "-" | "~" | "/") {
+    if !matches!(mark, " " | "x" | "X" | "" | "-" | "~" | "/" | ">") {
         return (None, 0);
     }
     let mut after = close + 1;
@@ -1028,7 +1392,7 @@ fn checkbox_status(mark: &str) -> TicketStatus {
         "x" | "X" => TicketStatus::Done,
         "-" => TicketStatus::Dropped,
         "~" => TicketStatus::Blocked,
-        "/" => TicketStatus::Doing,
+        "/" | ">" => TicketStatus::Doing,
         _ => TicketStatus::Todo,
     }
 }
@@ -1112,8 +1476,27 @@ fn find_tables(src: &Source) -> Vec<Table> {
         }
         let header = i;
         let mut end = i + 2;
-        while end < n && !src.is_opaque(end) && source::is_table_row(src.line(end)) {
-            end += 1;
+        let width = source::table_cells(src.line(header)).len();
+        loop {
+            while end < n && !src.is_opaque(end) && source::is_table_row(src.line(end)) {
+                end += 1;
+            }
+            // A blank line inside a table: rows of the same width that follow (and are not a new table's
+            // header) continue it.
+            let mut j = end;
+            while j < n && j < end + 2 && src.line(j).trim().is_empty() {
+                j += 1;
+            }
+            let continues = j > end
+                && j < n
+                && !src.is_opaque(j)
+                && source::is_table_row(src.line(j))
+                && source::table_cells(src.line(j)).len() == width
+                && !(j + 1 < n && source::is_table_delimiter(src.line(j + 1)));
+            if !continues {
+                break;
+            }
+            end = j;
         }
         let hl = src.line(header);
         let names: Vec<String> = source::table_cells(hl)
@@ -1210,7 +1593,10 @@ fn fallback_checklist(
     head_at: &[Option<usize>],
     tickets: &mut Vec<Ticket>,
     groups: &mut Vec<(usize, Range<usize>)>,
+    warnings: &mut Vec<String>,
 ) {
+    let lead = lead_lines(src, head_at);
+    let mut skipped: Vec<usize> = Vec::new();
     // (line, indent, mark, text offset after the checkbox, item text offset)
     let mut items: Vec<(usize, usize, String, usize)> = Vec::new();
     for i in 0..src.len() {
@@ -1234,7 +1620,22 @@ fn fallback_checklist(
         if after == 0 {
             continue;
         }
+        if under_acceptance_label(src, head_at, &lead, i) {
+            skipped.push(i);
+            continue;
+        }
         items.push((i, indent, mark.to_string(), off));
+    }
+    if !skipped.is_empty() {
+        warnings.push(format!(
+            "lines {}: {} acceptance-criteria checkboxes are criteria, not tickets; skipped",
+            skipped
+                .iter()
+                .map(|l| (l + 1).to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            skipped.len()
+        ));
     }
     if items.len() < 2 {
         return;

@@ -30,9 +30,16 @@ pub struct IdMatch {
     pub title_start: usize,
     /// The separator between ID and title as written (`": "`, `" — "`, `" "`), including spaces.
     pub separator: String,
-    /// A status tag written before the ID (`[OPEN] TICKET-004`): the tag's text range.
+    /// A status tag written before the ID (`[OPEN] TICKET-004`, `✅ T-001`): the tag's text range.
     pub tag: Option<Range<usize>>,
+    /// A checkbox written before the ID (`[x] PH-001`, `[~] PH-002`): the range of the mark between
+    /// the brackets (empty for `[]`).
+    pub checkbox: Option<Range<usize>>,
 }
+
+/// Status emoji that can stand before an ID (`### ✅ T-001 · …`). Colour dots (🔴 🟡 🟢) are left out:
+/// before an ID they more often mean priority.
+const LEAD_STATUS: &[&str] = &["✅", "☑", "✔", "⛔", "🚧", "⏳", "❌", "⬜", "⬛", "🔲"];
 
 fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pat).expect("valid regex"))
@@ -60,19 +67,50 @@ pub fn find_id(s: &str) -> Option<IdMatch> {
     static HASH: OnceLock<Regex> = OnceLock::new();
     static WORD: OnceLock<Regex> = OnceLock::new();
     static NUM: OnceLock<Regex> = OnceLock::new();
-    let hyph = re(&HYPH, r"^(?:[A-Z][A-Z0-9]*-)+[A-Z]*\d+[A-Za-z]?'?");
+    let hyph = re(
+        &HYPH,
+        r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-[A-Z]*\d+[A-Za-z]?'?",
+    );
     let short = re(&SHORT, r"^[A-Z]{1,3}\d+(?:\.\d+)?[a-z]?");
     let hash = re(&HASH, r"^#\d+");
     let word = re(
         &WORD,
-        r"^(?i:ticket|issue|task|story|bug|tkt|тикет|задача|チケット|티켓)\s*#?\s*\d+(?:\.\d+)*",
+        r"^(?i:ticket|issue|task|story|bug|tkt|tarea|tarefa|tâche|aufgabe|тикет|задача|задание|チケット|티켓)\s*#?\s*\d+(?:\.\d+)*",
     );
     let num = re(&NUM, r"^\d+(?:\.\d+)*");
 
     static TAG: OnceLock<Regex> = OnceLock::new();
     let tag_re = re(&TAG, r"^([A-Z][A-Z _-]{1,20})\]\s*");
-    let mut start = skip_decoration(s);
+    static CHECK: OnceLock<Regex> = OnceLock::new();
+    static UNIT: OnceLock<Regex> = OnceLock::new();
+    let check_re = re(&CHECK, r"^\s*(?:\*\*)?\[([ xX>~/-]?)\]\s+");
+    let unit_re = re(
+        &UNIT,
+        r"^\s*(?:(?i:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|seconds?|secs?)|[hdsm])\b",
+    );
+    let mut checkbox = None;
+    let mut start = match check_re.captures(s) {
+        Some(c) => {
+            checkbox = Some(c.get(1).expect("group").range());
+            let after = c.get(0).expect("match").end();
+            after + skip_decoration(&s[after..])
+        }
+        None => skip_decoration(s),
+    };
     let mut tag = None;
+    if checkbox.is_none() {
+        let lead = &s[..start];
+        if let Some((at, e)) = LEAD_STATUS
+            .iter()
+            .find_map(|e| lead.find(e).map(|at| (at, *e)))
+        {
+            let mut end = at + e.len();
+            if lead[end..].starts_with('\u{fe0f}') {
+                end += '\u{fe0f}'.len_utf8();
+            }
+            tag = Some(at..end);
+        }
+    }
     if let Some(c) = tag_re.captures(&s[start..]) {
         let word = c.get(1).expect("group");
         if normalize_status(word.as_str()).is_some() {
@@ -85,6 +123,17 @@ pub fn find_id(s: &str) -> Option<IdMatch> {
     let (len, strength) = if let Some(m) = word.find(rest) {
         (m.end(), IdStrength::Strong)
     } else if let Some(m) = hyph.find(rest) {
+        // `T001-T004` is a range of two IDs, not one ID (`E0-T1` is one: its parts differ in kind).
+        if let Some((a, b)) = m.as_str().split_once('-') {
+            fn letters(x: &str) -> Option<&str> {
+                let l = x.trim_end_matches(|c: char| c.is_ascii_digit());
+                (l.len() < x.len() && !l.is_empty() && l.chars().all(|c| c.is_ascii_uppercase()))
+                    .then_some(l)
+            }
+            if !b.contains('-') && letters(a).is_some() && letters(a) == letters(b) {
+                return None;
+            }
+        }
         (m.end(), IdStrength::Strong)
     } else if let Some(m) = short.find(rest) {
         let tok = &rest[..m.end()];
@@ -115,6 +164,10 @@ pub fn find_id(s: &str) -> Option<IdMatch> {
         return None;
     };
     let id_end = start + len;
+    // `T-60 minutes`, `T-1 day`: a countdown offset in prose, not an ID.
+    if unit_re.is_match(&s[id_end..]) {
+        return None;
+    }
     // The ID must end at a word boundary.
     if let Some(c) = s[id_end..].chars().next() {
         if c.is_alphanumeric() || c == '_' {
@@ -156,6 +209,7 @@ pub fn find_id(s: &str) -> Option<IdMatch> {
         title_start: id_end + k,
         separator,
         tag,
+        checkbox,
     })
 }
 
@@ -182,7 +236,7 @@ pub fn ids_in(s: &str) -> Vec<(Range<usize>, String)> {
     static ANY: OnceLock<Regex> = OnceLock::new();
     let any = re(
         &ANY,
-        r"(?:[A-Z][A-Z0-9]*-)+[A-Z]*\d+[A-Za-z]?'?|\b[A-Z]{1,3}\d+(?:\.\d+)?\b|#\d+|\b\d+(?:\.\d+)?[a-z]?\b",
+        r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-[A-Z]*\d+[A-Za-z]?'?|\b[A-Z]{1,3}\d+(?:\.\d+)?\b|#\d+|\b\d+(?:\.\d+)?[a-z]?\b",
     );
     any.find_iter(s)
         .map(|m| (m.range(), m.as_str().to_string()))
@@ -293,6 +347,10 @@ pub fn normalize_status(raw: &str) -> Option<TicketStatus> {
         ("ongoing", Doing),
         ("in arbeit", Doing),
         ("en desarrollo", Doing),
+        ("en curso", Doing),
+        ("en progreso", Doing),
+        ("em andamento", Doing),
+        ("fazendo", Doing),
         ("en cours", Doing),
         ("進行中", Doing),
         ("进行中", Doing),
@@ -315,6 +373,9 @@ pub fn normalize_status(raw: &str) -> Option<TicketStatus> {
         ("erledigt", Done),
         ("completado", Done),
         ("hecho", Done),
+        ("hecha", Done),
+        ("feito", Done),
+        ("concluido", Done),
         ("concluído", Done),
         ("完了", Done),
         ("已完成", Done),
@@ -335,6 +396,10 @@ pub fn normalize_status(raw: &str) -> Option<TicketStatus> {
         ("ready", Todo),
         ("pending", Todo),
         ("pendiente", Todo),
+        ("pendente", Todo),
+        ("por hacer", Todo),
+        ("a fazer", Todo),
+        ("inbox", Todo),
         ("planned", Todo),
         ("deferred", Todo),
         ("offen", Todo),
@@ -399,7 +464,7 @@ pub fn status_section(text: &str) -> Option<TicketStatus> {
     static SECTION: OnceLock<Regex> = OnceLock::new();
     let section = re(
         &SECTION,
-        r"(?i)^(open|closed|done|completed?|in progress|in-progress|doing|to ?do|backlog|resolved|blocked|in review|review|offen|in arbeit|erledigt|完了|進行中|待办|terminé|pendiente|en desarrollo|not started|finished|active|current)\b\s*(tickets?|issues?|tasks?|items?|work)?\s*(\(.*\))?\s*[:\-—]?\s*$",
+        r"(?i)^(open|closed|done|completed?|in progress|in-progress|doing|to ?do|backlog|inbox|resolved|blocked|in review|review|offen|in arbeit|erledigt|完了|進行中|待办|terminé|pendiente|en desarrollo|en curso|por hacer|hecho|pendente|em andamento|feito|a fazer|not started|finished|active|current)\b\s*(tickets?|issues?|tasks?|items?|work)?\s*(\(.*\))?\s*[:\-—]?[\s\p{So}\u{2713}\u{2714}\u{FE0F}]*$",
     );
     let s = strip_decoration(text);
     if section.is_match(s) {

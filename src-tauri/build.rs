@@ -30,6 +30,8 @@ const COMMANDS: &[&str] = &[
     "welcome",
     "cli_install",
     "demo_open",
+    "review_batches",
+    "batch_diff",
 ];
 
 fn main() {

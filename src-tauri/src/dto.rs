@@ -158,6 +158,10 @@ mod tests {
             one::<crate::about::AboutInfo>("AboutInfo"),
             one::<crate::welcome::Welcome>("Welcome"),
             one::<crate::welcome::WelcomeCli>("WelcomeCli"),
+            one::<crate::review::BatchDiff>("BatchDiff"),
+            one::<leapfrog_engine::git::BatchRange>("BatchRange"),
+            one::<leapfrog_engine::git::FileChange>("FileChange"),
+            one::<leapfrog_engine::orchestrator::ReviewComment>("ReviewComment"),
         ]
     }
 

@@ -11,6 +11,7 @@ pub mod live;
 pub mod logs;
 pub mod panes;
 pub mod projects;
+pub mod review;
 pub mod timeline;
 pub mod welcome;
 pub mod window_state;
@@ -164,6 +165,8 @@ pub fn run() {
             welcome::welcome,
             welcome::cli_install,
             welcome::demo_open,
+            review::review_batches,
+            review::batch_diff,
         ])
         .on_window_event(move |window, event| {
             match event {

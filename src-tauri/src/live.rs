@@ -118,6 +118,13 @@ pub enum LiveCommand {
         phase: String,
         passed: bool,
     },
+    /// The user's review of a batch whose review is running (the review view's Approve and
+    /// Send review).
+    ReviewBatch {
+        batch: u32,
+        approve: bool,
+        comments: Vec<leapfrog_engine::orchestrator::ReviewComment>,
+    },
 }
 
 /// A project that is open but does not run, and why: the cockpit shows it with the way on.
@@ -905,6 +912,15 @@ pub fn engine_command(cmd: LiveCommand, agents: &[&str]) -> Result<Command> {
         LiveCommand::MarkComplete { phase, passed } => Command::MarkComplete {
             phase: parse_phase(&phase)?,
             passed,
+        },
+        LiveCommand::ReviewBatch {
+            batch,
+            approve,
+            comments,
+        } => Command::ReviewBatch {
+            batch,
+            approve,
+            comments,
         },
     })
 }

@@ -665,3 +665,86 @@ async fn the_window_opens_where_it_was_left() {
     })
     .await;
 }
+
+/// Batch review in the window: while the designer's review of batch 1 runs (slowed by
+/// `--review-secs`), the user opens the Review view, comments on a line of the batch diff, and
+/// sends the review. The review fails, and the fix prompt that reaches the builder's pane holds
+/// the comment with its file and line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_comment_sent_from_the_review_view_reaches_the_builders_fix_prompt() {
+    let demo = demo("--speed 8 --review-secs 600").expect("demo project");
+    with_demo(&demo, |app| async move {
+        wait_attr(&app, "run-review(1)", "outcome", "running", RUN).await?;
+        app.click("nav-review", LONG).await?;
+        app.click("review-batch-1", LONG).await?;
+        let stage = "const e = document.querySelector(\"[data-testid='review-stage']\"); return e ? e.textContent : ''";
+        let shown = app
+            .wait_until("review(1) running in the review view", LONG, |app| async move {
+                Ok(app.exec(stage, vec![]).await?.as_str() == Some("review(1) running"))
+            })
+            .await;
+        if let Err(e) = shown {
+            let view = app
+                .exec("const e = document.querySelector(\"[data-testid='review']\"); return e ? e.innerText : 'no review view'", vec![])
+                .await?;
+            bail!("{e:#}\nthe review view shows:\n{}", view.as_str().unwrap_or_default());
+        }
+        // Click the line of src/t-001.sh that echoes its title, once the diff is there.
+        app.wait_until("the line of src/t-001.sh in the diff", LONG, |app| async move {
+            let clicked = app
+                .exec(
+                    "const rows = [...document.querySelectorAll(\"[data-testid='review-diff'] tr\")];
+                     const row = rows.find((r) => r.textContent.includes('echo \"T-001'));
+                     if (!row) return false;
+                     row.querySelector('td:last-child').click();
+                     return true;",
+                    vec![],
+                )
+                .await?;
+            Ok(clicked == json!(true))
+        })
+        .await?;
+        let draft = app
+            .client
+            .wait()
+            .at_most(LONG)
+            .for_element(Locator::Css("[data-testid='review-draft']"))
+            .await?;
+        assert!(
+            draft.text().await?.contains("src/t-001.sh:3"),
+            "{}",
+            draft.text().await?
+        );
+        app.client
+            .find(Locator::Css("[data-testid='review-comment']"))
+            .await?
+            .send_keys("print a usage line")
+            .await?;
+        app.click("review-add-comment", LONG).await?;
+        app.click("review-send", LONG).await?;
+        // The demo builder says what its fix prompt asks it to address. Lines wrap in the pane:
+        // compare without whitespace.
+        let squeeze = |s: &str| s.split_whitespace().collect::<String>();
+        let want = squeeze(
+            "Addressing the review: from the user's review: src/t-001.sh:3: print a usage line",
+        );
+        let fixed = app
+            .wait_until("the fix prompt with the comment in the builder's pane", LONG, |app| {
+                let want = want.clone();
+                async move { Ok(squeeze(&app.pane_text("builder").await?).contains(&want)) }
+            })
+            .await;
+        if let Err(e) = fixed {
+            let message = app
+                .exec("const e = document.querySelector(\"[data-testid='review-message']\"); return e ? e.textContent : 'no message'", vec![])
+                .await?;
+            bail!(
+                "{e:#}\nreview message: {}\nbuilder:\n{}",
+                message.as_str().unwrap_or_default(),
+                app.pane_text("builder").await?
+            );
+        }
+        Ok(app)
+    })
+    .await;
+}

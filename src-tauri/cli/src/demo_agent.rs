@@ -561,6 +561,9 @@ impl Agent {
             (PromptPhase::Build, Some(b)) => self.build(b, input, false),
             (PromptPhase::Fix, Some(b)) => {
                 self.findings = findings_in(prompt);
+                if let Some(f) = &self.findings {
+                    out(&format!("{GREEN}⏺{RESET} Addressing the review: {f}\n"));
+                }
                 self.build(b, input, true)
             }
             (PromptPhase::Review, Some(b)) => self.review(b, input, PromptPhase::Review),

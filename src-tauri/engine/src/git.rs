@@ -255,6 +255,23 @@ impl Repo {
         )
     }
 
+    /// The batches with a recorded diff start, in order.
+    pub fn recorded_batches(&self) -> Vec<u32> {
+        let out = self
+            .git(&["for-each-ref", "--format=%(refname)", "refs/leapfrog/"])
+            .unwrap_or_default();
+        let mut batches: Vec<u32> = out
+            .lines()
+            .filter_map(|r| {
+                r.strip_prefix("refs/leapfrog/batch-")?
+                    .strip_suffix("/base")
+            })
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        batches.sort_unstable();
+        batches
+    }
+
     /// Batch `n`'s diff ends; an error in words when its build has not started or not completed.
     pub fn batch_range(&self, n: u32) -> Result<BatchRange, String> {
         match self.batch_refs(n) {

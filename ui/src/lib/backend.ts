@@ -14,6 +14,7 @@ import type { ProjectHold } from './bindings/ProjectHold';
 import type { HoldAnswer } from './bindings/HoldAnswer';
 import type { AboutInfo } from './bindings/AboutInfo';
 import type { Welcome } from './bindings/Welcome';
+import type { BatchDiff } from './bindings/BatchDiff';
 import type { WelcomeCli } from './bindings/WelcomeCli';
 import type { CliKind } from './bindings/CliKind';
 import type {
@@ -96,6 +97,10 @@ export interface Backend {
   cliInstall(cli: CliKind, onLine: (line: string) => void): Promise<WelcomeCli>;
   /** Makes a fresh demo project (scripted agents, no account) and opens it. */
   demoOpen(): Promise<ProjectSummary>;
+  /** The open project's batches with a recorded diff (src-tauri/src/review.rs). */
+  reviewBatches(): Promise<number[]>;
+  /** One batch's diff: its two refs, files and unified patch. */
+  batchDiff(batch: number): Promise<BatchDiff>;
 }
 
 const tauriBackend: Backend = {
@@ -158,6 +163,8 @@ const tauriBackend: Backend = {
     return invoke<WelcomeCli>('cli_install', { cli, output });
   },
   demoOpen: () => invoke<ProjectSummary>('demo_open'),
+  reviewBatches: () => invoke<number[]>('review_batches'),
+  batchDiff: (batch) => invoke<BatchDiff>('batch_diff', { batch }),
 };
 
 let current: Backend = tauriBackend;

@@ -13,6 +13,7 @@ import type { ProjectHold } from '../lib/bindings/ProjectHold';
 import type { HoldAnswer } from '../lib/bindings/HoldAnswer';
 import type { AboutInfo } from '../lib/bindings/AboutInfo';
 import type { Welcome } from '../lib/bindings/Welcome';
+import type { BatchDiff } from '../lib/bindings/BatchDiff';
 import type { WelcomeCli } from '../lib/bindings/WelcomeCli';
 import type { CliKind } from '../lib/bindings/CliKind';
 import type {
@@ -285,6 +286,16 @@ export class MockBackend implements Backend {
     this.calls.push({ cmd: 'demoOpen' });
     this.current = this.demoProject;
     return this.demoProject;
+  }
+  reviewBatchesValue: number[] = [];
+  diffs = new Map<number, BatchDiff>();
+  async reviewBatches() {
+    return this.reviewBatchesValue;
+  }
+  async batchDiff(batch: number) {
+    const d = this.diffs.get(batch);
+    if (!d) throw new Error(`batch ${batch} has no recorded build`);
+    return d;
   }
   diagnosticsValue = 'Leapfrog 0.1.0 (engine 0.1.0)';
   async diagnostics() {

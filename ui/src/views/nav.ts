@@ -1,10 +1,11 @@
-// The app's views and their shortcuts: Ctrl+1 Cockpit, Ctrl+2 Board, Ctrl+3 Timeline.
-export type View = 'cockpit' | 'board' | 'timeline';
+// The app's views and their shortcuts: Ctrl+1 Cockpit, Ctrl+2 Board, Ctrl+3 Timeline, Ctrl+4 Review.
+export type View = 'cockpit' | 'board' | 'timeline' | 'review';
 
 export const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
   { id: 'cockpit', label: 'Cockpit' },
   { id: 'board', label: 'Board' },
   { id: 'timeline', label: 'Timeline' },
+  { id: 'review', label: 'Review' },
 ];
 
 export function viewForKey(e: { key: string; code?: string; ctrlKey: boolean; altKey: boolean; shiftKey: boolean; metaKey: boolean }): View | null {

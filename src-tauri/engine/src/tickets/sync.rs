@@ -587,10 +587,14 @@ fn folder(target: &Path) -> PathBuf {
 ///   was kept;
 /// * each displaced file stays open, and is looked at once more as the very last step.
 ///
+/// * after the write returns, the displaced files are looked at for two seconds more, and lines
+///   a writer that opened the file before a swap appended to them late (descheduled between its
+///   open and its write) are appended to the file ([`settle_late_appends`] waits for that).
+///
 /// The remaining window is a writer that opened the file by name before a swap and writes to it
-/// only after that last look (a few hundred microseconds later, at most), or one that keeps the
-/// file open across the write (`exec 3>>TICKETS.md`): that write goes into the replaced file, as it
-/// would if a person had replaced the file meanwhile. `echo >>` or an agent's append opens, writes
+/// more than two seconds later, or one that keeps the file open across the write
+/// (`exec 3>>TICKETS.md`): that write goes into the replaced file, as it would if a person had
+/// replaced the file meanwhile. `echo >>` or an agent's append opens, writes
 /// and closes within microseconds, and a save by rename is never in it. Where the filesystem
 /// cannot swap (some network filesystems), the temp file is renamed over the file instead: appends
 /// are still kept (through the handle), but an editor's save by rename in the microseconds between
@@ -950,6 +954,7 @@ fn replace(path: &Path, make: &mut Make) -> Result<Replaced, SyncError> {
             }
             tails.clear();
         }
+        watch_late_appends(&target, gone, limit);
         return match restoring {
             Some(e) => Err(e),
             None => Ok(Replaced {
@@ -984,6 +989,70 @@ fn salvage(e: SyncError, target: &Path, tails: &[u8], ours: &mut Seen) -> SyncEr
 /// Appends `bytes` to the file at `target` the way any other writer appends (by name, with
 /// `O_APPEND`, in one write), then reads back what `ours` (the version this write put in place)
 /// holds now.
+/// How long after a write the files it replaced are watched for late appends.
+const LATE_APPEND_CHECKS_MS: [u64; 5] = [2, 20, 100, 500, 2000];
+
+/// Late-append watchers still running (see [`settle_late_appends`]).
+static LATE_WATCHERS: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+/// A writer that opened the file by name before a swap may write into the replaced file after
+/// the write's last look (an `echo >>` descheduled between its open and its write, on a loaded
+/// machine). The replaced files stay open and are looked at again for two seconds; anything
+/// appended to them is appended to the file, as that writer meant to.
+fn watch_late_appends(target: &Path, gone: Vec<Seen>, limit: u64) {
+    if gone.is_empty() {
+        return;
+    }
+    *LATE_WATCHERS.0.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    let target = target.to_path_buf();
+    let spawned = std::thread::Builder::new()
+        .name("tickets-late-appends".into())
+        .spawn(move || {
+            let mut gone = gone;
+            for ms in LATE_APPEND_CHECKS_MS {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                for g in &mut gone {
+                    let Ok(now) = crate::files::reread(&g.file, &target, "TICKETS.md file", limit) else {
+                        continue;
+                    };
+                    let Some(tail) = now.strip_prefix(g.bytes.as_slice()) else {
+                        continue;
+                    };
+                    if tail.is_empty() {
+                        continue;
+                    }
+                    use std::os::unix::fs::OpenOptionsExt;
+                    let appended = fs::OpenOptions::new()
+                        .append(true)
+                        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                        .open(&target)
+                        .and_then(|mut f| f.write_all(tail).and_then(|_| f.sync_data()));
+                    if appended.is_ok() {
+                        g.bytes = now;
+                    }
+                }
+            }
+            let mut n = LATE_WATCHERS.0.lock().unwrap_or_else(|e| e.into_inner());
+            *n -= 1;
+            LATE_WATCHERS.1.notify_all();
+        });
+    if spawned.is_err() {
+        *LATE_WATCHERS.0.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+    }
+}
+
+/// Waits until every write's late-append watch is over (about two seconds after the last write).
+pub fn settle_late_appends() {
+    let mut n = LATE_WATCHERS.0.lock().unwrap_or_else(|e| e.into_inner());
+    while *n > 0 {
+        n = LATE_WATCHERS
+            .1
+            .wait(n)
+            .unwrap_or_else(|e| e.into_inner());
+    }
+}
+
 fn append_in_place(target: &Path, bytes: &[u8], ours: &mut Seen) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = fs::OpenOptions::new()

@@ -1013,7 +1013,8 @@ fn watch_late_appends(target: &Path, gone: Vec<Seen>, limit: u64) {
             for ms in LATE_APPEND_CHECKS_MS {
                 std::thread::sleep(std::time::Duration::from_millis(ms));
                 for g in &mut gone {
-                    let Ok(now) = crate::files::reread(&g.file, &target, "TICKETS.md file", limit) else {
+                    let Ok(now) = crate::files::reread(&g.file, &target, "TICKETS.md file", limit)
+                    else {
                         continue;
                     };
                     let Some(tail) = now.strip_prefix(g.bytes.as_slice()) else {
@@ -1046,10 +1047,7 @@ fn watch_late_appends(target: &Path, gone: Vec<Seen>, limit: u64) {
 pub fn settle_late_appends() {
     let mut n = LATE_WATCHERS.0.lock().unwrap_or_else(|e| e.into_inner());
     while *n > 0 {
-        n = LATE_WATCHERS
-            .1
-            .wait(n)
-            .unwrap_or_else(|e| e.into_inner());
+        n = LATE_WATCHERS.1.wait(n).unwrap_or_else(|e| e.into_inner());
     }
 }
 

@@ -11,6 +11,7 @@ pub mod live;
 pub mod logs;
 pub mod panes;
 pub mod projects;
+pub mod recent;
 pub mod review;
 pub mod timeline;
 pub mod welcome;
@@ -88,6 +89,14 @@ pub fn run() {
         std::env::set_var("PATH", path);
     }
     let logs = LogHub::default();
+    // The log on disk, rotated, in the XDG state folder (About's "Copy diagnostics" reads the
+    // recent lines from the hub).
+    if let Some(dir) = logs::log_dir(|k| std::env::var_os(k)) {
+        match logs::LogFile::open(&dir, logs::LOG_FILE_BYTES, logs::LOG_FILES_KEPT) {
+            Ok(file) => logs.subscribe(Box::new(file)),
+            Err(e) => eprintln!("leapfrog: no log file in {}: {e}", dir.display()),
+        }
+    }
     let filter = EnvFilter::try_from_env("LEAPFROG_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::registry()
         .with(

@@ -167,6 +167,104 @@ impl MessageVisitor {
     }
 }
 
+/// The app's log on disk: `$XDG_STATE_HOME/leapfrog/logs/leapfrog.log` (default
+/// `~/.local/state/leapfrog/logs`), rotated at [`LOG_FILE_BYTES`] with [`LOG_FILES_KEPT`] older
+/// parts (`leapfrog.log.1` is the newest of them).
+pub struct LogFile {
+    path: std::path::PathBuf,
+    file: Option<std::fs::File>,
+    size: u64,
+    max: u64,
+    kept: usize,
+}
+
+/// Size at which the log file is rotated.
+pub const LOG_FILE_BYTES: u64 = 5 * 1024 * 1024;
+/// Older log files kept.
+pub const LOG_FILES_KEPT: usize = 3;
+
+/// Where the app's logs go: `$XDG_STATE_HOME/leapfrog/logs`, else `~/.local/state/leapfrog/logs`.
+pub fn log_dir(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<std::path::PathBuf> {
+    let state = var("XDG_STATE_HOME")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| var("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state")))?;
+    Some(state.join("leapfrog").join("logs"))
+}
+
+impl LogFile {
+    /// Appends to `dir/leapfrog.log`, creating `dir` (0700) when missing.
+    pub fn open(dir: &std::path::Path, max: u64, kept: usize) -> std::io::Result<LogFile> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        let path = dir.join("leapfrog.log");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        let size = file.metadata()?.len();
+        Ok(LogFile {
+            path,
+            file: Some(file),
+            size,
+            max,
+            kept,
+        })
+    }
+
+    fn part(&self, n: usize) -> std::path::PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(format!(".{n}"));
+        p.into()
+    }
+
+    /// leapfrog.log -> .1 -> .2 ...; the oldest beyond `kept` is removed.
+    fn rotate(&mut self) -> std::io::Result<()> {
+        self.file = None;
+        let _ = std::fs::remove_file(self.part(self.kept));
+        for n in (1..self.kept).rev() {
+            let _ = std::fs::rename(self.part(n), self.part(n + 1));
+        }
+        if self.kept > 0 {
+            std::fs::rename(&self.path, self.part(1))?;
+        } else {
+            std::fs::remove_file(&self.path)?;
+        }
+        self.file = Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?,
+        );
+        self.size = 0;
+        Ok(())
+    }
+}
+
+impl LogSink for LogFile {
+    fn send(&mut self, line: &LogLine) -> bool {
+        use std::io::Write;
+        let text = format!(
+            "{} {:?} {} {}\n",
+            line.time_ms, line.level, line.target, line.message
+        );
+        if self.size > 0 && self.size + text.len() as u64 > self.max && self.rotate().is_err() {
+            return false;
+        }
+        let Some(f) = self.file.as_mut() else {
+            return false;
+        };
+        if f.write_all(text.as_bytes()).is_err() {
+            return false;
+        }
+        self.size += text.len() as u64;
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +297,64 @@ mod tests {
             .iter()
             .map(|l| l.message.clone())
             .collect()
+    }
+
+    #[test]
+    fn the_log_file_rotates_and_keeps_three_older_parts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("state/leapfrog/logs");
+        let mut f = LogFile::open(&dir, 100, 3).unwrap();
+        for i in 0..40 {
+            assert!(f.send(&line(i, &format!("message number {i:02}"))));
+        }
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "leapfrog.log",
+                "leapfrog.log.1",
+                "leapfrog.log.2",
+                "leapfrog.log.3"
+            ]
+        );
+        for n in &names {
+            assert!(std::fs::metadata(dir.join(n)).unwrap().len() <= 100, "{n}");
+        }
+        let newest = std::fs::read_to_string(dir.join("leapfrog.log")).unwrap();
+        assert!(newest.ends_with("message number 39\n"), "{newest}");
+        let older = std::fs::read_to_string(dir.join("leapfrog.log.1")).unwrap();
+        assert!(!older.contains("number 39"), "{older}");
+        // Reopened, it appends.
+        let mut again = LogFile::open(&dir, 100, 3).unwrap();
+        assert!(again.send(&line(40, "after a restart")));
+        assert!(std::fs::read_to_string(dir.join("leapfrog.log"))
+            .unwrap()
+            .contains("after a restart"));
+    }
+
+    #[test]
+    fn logs_live_in_the_xdg_state_dir() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        assert_eq!(
+            log_dir(env(&[("XDG_STATE_HOME", "/s"), ("HOME", "/h")])),
+            Some("/s/leapfrog/logs".into())
+        );
+        assert_eq!(
+            log_dir(env(&[("XDG_STATE_HOME", "rel"), ("HOME", "/h")])),
+            Some("/h/.local/state/leapfrog/logs".into())
+        );
+        assert_eq!(log_dir(env(&[])), None);
     }
 
     #[test]

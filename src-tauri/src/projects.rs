@@ -108,6 +108,7 @@ pub fn open(handle: &AppHandle, dir: &Path) -> Result<ProjectSummary> {
     let stop = Arc::new(AtomicBool::new(false));
     start_watch(handle.clone(), tickets, stop.clone())?;
     tracing::info!(project = %summary.name, dir = %summary.dir, "project opened");
+    crate::recent::opened(&summary.name, &dir);
     let state = handle.state::<Projects>();
     *state.lock() = Some(OpenProject {
         summary: summary.clone(),
@@ -194,6 +195,16 @@ pub fn list_projects(
             list.push(open.clone());
         }
     }
+    // The most recently opened first (recent.json), the others after them as registered.
+    let recent: Vec<String> = leapfrog_engine::store::data_dir()
+        .map(|d| crate::recent::load(&d).into_iter().map(|r| r.dir).collect())
+        .unwrap_or_default();
+    list.sort_by_key(|p| {
+        recent
+            .iter()
+            .position(|d| *d == p.dir)
+            .unwrap_or(usize::MAX)
+    });
     list
 }
 

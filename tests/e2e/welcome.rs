@@ -13,6 +13,7 @@ async fn first_run_welcome_finds_the_clis_and_opens_the_demo() -> Result<()> {
     let clis = AgentClis::find()?;
     let leap = leap_binary()?;
     let data = tempfile::tempdir()?;
+    let xdg = tempfile::tempdir()?;
     let path = format!(
         "{}:{}:{}",
         clis.claude.parent().context("cli dir")?.display(),
@@ -26,6 +27,9 @@ async fn first_run_welcome_finds_the_clis_and_opens_the_demo() -> Result<()> {
                 "LEAPFROG_DATA_DIR".into(),
                 data.path().display().to_string(),
             ),
+            // The desktop entry with recent projects, as an installed app writes it.
+            ("XDG_DATA_HOME".into(), xdg.path().display().to_string()),
+            ("LEAPFROG_DESKTOP_ENTRY".into(), "1".into()),
         ],
         ..Launch::default()
     })
@@ -95,6 +99,18 @@ async fn first_run_welcome_finds_the_clis_and_opens_the_demo() -> Result<()> {
     assert!(
         data.path().join("demos/demo-1/TICKETS.md").is_file(),
         "the demo lives in the data folder"
+    );
+    // The demo is the first recent project, and the launcher's entry offers it.
+    let entry = std::fs::read_to_string(xdg.path().join("applications/Leapfrog.desktop"))
+        .context("the per-user desktop entry")?;
+    let demo = data.path().join("demos/demo-1").canonicalize()?;
+    assert!(
+        entry.contains(&format!(
+            "[Desktop Action recent-1]\nName=Open leapfrog-demo\nExec={} {}\n",
+            leap.with_file_name("leapfrog").display(),
+            demo.display()
+        )),
+        "{entry}"
     );
     app.close().await?;
     Ok(())

@@ -176,6 +176,8 @@ pub struct Launch {
     pub env: Vec<(String, String)>,
     /// Command-line arguments of the app (`leapfrog PROJECT_DIR`).
     pub args: Vec<String>,
+    /// The app binary; default [`app_binary`] (the build's). The package test runs the installed one.
+    pub bin: Option<PathBuf>,
 }
 
 /// A running app under WebDriver.
@@ -189,7 +191,10 @@ pub struct App {
 
 impl App {
     pub async fn launch(opts: Launch) -> Result<App> {
-        let bin = app_binary()?;
+        let bin = match &opts.bin {
+            Some(b) => b.clone(),
+            None => app_binary()?,
+        };
         let display = Display::get()?;
         let home = shell_home()?;
 

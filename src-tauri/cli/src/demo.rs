@@ -187,6 +187,11 @@ pub fn create(dir: &Path, leap: &str) -> Result<(), String> {
     write(dir, "verify.sh", DEMO_VERIFY)?;
     write(dir, "README.md", DEMO_README)?;
     write(dir, "src/.gitkeep", "")?;
+    write(
+        dir,
+        leapfrog_engine::context::RULES_FILE,
+        leapfrog_engine::context::DEFAULT_RULES,
+    )?;
     // Reports queued by sandboxed agents (control::spool) are not project files.
     write(dir, ".gitignore", ".leapfrog/inbox/\n")?;
     demo_project(leap).save(dir)?;

@@ -580,6 +580,7 @@ fn project_profiles_launch_and_default_prompts_drive_the_demo_agents() {
         tickets: None,
         notes: Some("T-001 lacks a usage line".into()),
         diff: None,
+        context: None,
     };
 
     let mut agents = Vec::new();

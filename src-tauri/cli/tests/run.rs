@@ -270,6 +270,46 @@ fn headless_leapfrog_of_three_batches_finishes_unattended() {
         batched.iter().all(|(_, s)| *s == "done"),
         "tickets not done after the run: {batched:?}\n{text}"
     );
+    // Every phase of a batch was pointed at its context pack: its own batch only, the role's
+    // rules from docs/CONTEXT.md, the diff for a review; git ignores the packs.
+    for b in 1..=3u32 {
+        for phase in ["design", "build", "review"] {
+            let pack = p
+                .dir
+                .join(format!(".leapfrog/context/batch-{b}/{phase}.md"));
+            let text = std::fs::read_to_string(&pack)
+                .unwrap_or_else(|e| panic!("{}: {e}", pack.display()));
+            assert!(text.contains(&format!("## Batch {b}:")), "{text}");
+            for other in (1..=3u32).filter(|o| *o != b) {
+                assert!(!text.contains(&format!("## Batch {other}:")), "{text}");
+            }
+            assert!(text.contains("Reading rules (docs/CONTEXT.md)"), "{text}");
+        }
+        let review =
+            std::fs::read_to_string(p.dir.join(format!(".leapfrog/context/batch-{b}/review.md")))
+                .unwrap();
+        assert!(
+            review.contains(&format!(
+                "`git diff refs/leapfrog/batch-{b}/base refs/leapfrog/batch-{b}/head`"
+            )),
+            "{review}"
+        );
+        let build =
+            std::fs::read_to_string(p.dir.join(format!(".leapfrog/context/batch-{b}/build.md")))
+                .unwrap();
+        assert!(build.contains("## Verify command"), "{build}");
+    }
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(&p.dir)
+        .args(["status", "--porcelain", "--", ".leapfrog/context"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout),
+        "",
+        "packs are not project files"
+    );
 }
 
 /// A cloned folder with a crafted project file: `leap run` refuses it in one line naming the

@@ -7,6 +7,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub mod agents;
 pub mod board;
+pub mod context;
 pub mod control;
 pub mod files;
 pub mod git;

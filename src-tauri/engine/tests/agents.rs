@@ -566,6 +566,7 @@ fn pctx(batch: Option<u32>) -> PromptContext {
         tickets: Some("T-004, T-005".into()),
         notes: Some("T-004 misses a test".into()),
         diff: Some("`git diff refs/leapfrog/batch-3/base refs/leapfrog/batch-3/head`".into()),
+        context: Some(".leapfrog/context/batch-3/build.md".into()),
     }
 }
 
@@ -582,7 +583,8 @@ fn default_prompts_render_and_read_back() {
         t.render(PromptPhase::Build, &pctx(Some(1))).unwrap(),
         "Read TICKETS.md. Execute Batch 1 only. Commit your work, one commit per ticket where you \
 can. Run `sh verify.sh`. When done, run `leap complete --batch 1 --verify passed|failed --commits \
-<hashes>`, print a `## COMPLETE — Batch 1 Done` block, and wait for the next batch."
+<hashes>`, print a `## COMPLETE — Batch 1 Done` block, and wait for the next batch. What this phase \
+needs is in .leapfrog/context/batch-3/build.md."
     );
     // The reviewer is told which diff: the two refs the run recorded, or in words outside git.
     let review = t.render(PromptPhase::Review, &pctx(Some(3))).unwrap();
@@ -653,7 +655,7 @@ fn prompt_overrides_per_project() {
     std::fs::write(prompts.join("review.md"), "Review {{batchh}}").unwrap();
     let err = PromptTemplates::for_project(dir.path()).unwrap_err();
     assert!(
-        err.ends_with("review.md: unknown variable {{batchh}} (known: batch, agent, tickets_file, verify_command, leap, tickets, notes, diff)"),
+        err.ends_with("review.md: unknown variable {{batchh}} (known: batch, agent, tickets_file, verify_command, leap, tickets, notes, diff, context)"),
         "{err}"
     );
 }

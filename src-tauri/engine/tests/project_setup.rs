@@ -188,6 +188,13 @@ fn a_plain_folder_gets_git_init_a_new_tickets_file_and_a_project_file() {
     assert_eq!(listed[0].sync_interval, Some(2));
     assert_eq!(report.project.id, "my-shop");
     assert_eq!(report.project.name, "My Shop");
+    // The context packs' reading rules: created when missing, and never rewritten.
+    let rules = d.path().join("docs/CONTEXT.md");
+    assert_eq!(
+        fs::read_to_string(&rules).unwrap(),
+        leapfrog_engine::context::DEFAULT_RULES
+    );
+    fs::write(&rules, "## Builder\n- Read only src/.\n").unwrap();
 
     // A second folder with the same name gets its own id; running setup again keeps the first one's.
     let other_parent = tempfile::tempdir().unwrap();
@@ -204,6 +211,11 @@ fn a_plain_folder_gets_git_init_a_new_tickets_file_and_a_project_file() {
     assert!(!again.git_init);
     let report3 = finish(&again, Some(&store)).unwrap();
     assert_eq!(report3.project.id, report.project.id);
+    assert_eq!(
+        fs::read_to_string(&rules).unwrap(),
+        "## Builder\n- Read only src/.\n",
+        "the user's rules are kept"
+    );
     assert_eq!(store.projects().unwrap().len(), 2);
 }
 

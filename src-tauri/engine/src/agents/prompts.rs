@@ -112,6 +112,9 @@ pub struct PromptContext {
     /// How to see the batch's diff (`{{diff}}`): the `git diff` of its two recorded refs in a git
     /// project; "the batch's commits" otherwise.
     pub diff: Option<String>,
+    /// The phase's context pack, relative to the project (`{{context}}`,
+    /// `.leapfrog/context/batch-N/<phase>.md`); the tickets file when there is none.
+    pub context: Option<String>,
 }
 
 /// The default template of each phase.
@@ -129,30 +132,30 @@ heading with `- **Status:** todo`. Don't build. When done, run `{{leap}} complet
         PromptPhase::Design => "Read {{tickets_file}}. Design Batch {{batch}} only: write its tickets \
 and specs under `## Batch {{batch}}` in {{tickets_file}} (acceptance criteria, files affected) and any \
 design notes under docs/. Don't wait for earlier batches to be built. When done, run `{{leap}} handoff \
---batch {{batch}} --tickets <ids> --files <paths>` and print a `## HANDOFF — Batch {{batch}} Ready` block.",
+--batch {{batch}} --tickets <ids> --files <paths>` and print a `## HANDOFF — Batch {{batch}} Ready` block. What this phase needs is in {{context}}.",
         PromptPhase::Build => "Read {{tickets_file}}. Execute Batch {{batch}} only. Commit your work, \
 one commit per ticket where you can. Run `{{verify_command}}`. When done, run `{{leap}} complete \
 --batch {{batch}} --verify passed|failed --commits <hashes>`, print a `## COMPLETE — Batch {{batch}} \
-Done` block, and wait for the next batch.",
+Done` block, and wait for the next batch. What this phase needs is in {{context}}.",
         PromptPhase::Review => "Review the Batch {{batch}} diff ({{diff}}) against its tickets in {{tickets_file}}. \
 Only review: don't edit source files. When done, run `{{leap}} complete --batch {{batch}} --phase review \
 --verify passed|failed` (failed if anything must be fixed, with the findings in your reply). If you \
 cannot run commands, end your reply with a `## COMPLETE — Batch {{batch}} Done` block holding a \
-`Verify: PASSED` or `Verify: FAILED` line instead.",
+`Verify: PASSED` or `Verify: FAILED` line instead. What this phase needs is in {{context}}.",
         PromptPhase::Fix => "Fix Batch {{batch}}: its review failed. Findings: {{notes}}. Fix \
 this batch only and commit. Run `{{verify_command}}`. When done, run `{{leap}} complete --batch {{batch}} \
---phase fix --verify passed|failed --commits <hashes>`.",
+--phase fix --verify passed|failed --commits <hashes>`. What this phase needs is in {{context}}.",
         PromptPhase::Qa => "QA Batch {{batch}}: exercise what its tickets in {{tickets_file}} deliver, \
 as a user would. Don't edit source files. When done, run `{{leap}} complete --batch {{batch}} --phase \
-qa --verify passed|failed`.",
+qa --verify passed|failed`. What this phase needs is in {{context}}.",
         PromptPhase::Recheck => "Re-check the design of Batch {{batch}} in {{tickets_file}}: an earlier \
 batch's review failed ({{notes}}). Update Batch {{batch}}'s tickets if they relied on what failed. When \
-done, run `{{leap}} handoff --batch {{batch}} --tickets <ids>`.",
+done, run `{{leap}} handoff --batch {{batch}} --tickets <ids>`. What this phase needs is in {{context}}.",
     }
 }
 
 /// The variables templates may use.
-pub const VARIABLES: [&str; 8] = [
+pub const VARIABLES: [&str; 9] = [
     "batch",
     "agent",
     "tickets_file",
@@ -161,6 +164,7 @@ pub const VARIABLES: [&str; 8] = [
     "tickets",
     "notes",
     "diff",
+    "context",
 ];
 
 /// A set of templates: the defaults, with a project's overrides on top.
@@ -263,6 +267,11 @@ pub fn render(template: &str, ctx: &PromptContext) -> Result<String, String> {
                 ctx.diff
                     .clone()
                     .unwrap_or_else(|| "the batch's commits".to_string()),
+            ),
+            "context" => Some(
+                ctx.context
+                    .clone()
+                    .unwrap_or_else(|| or_default(&ctx.tickets_file, "TICKETS.md")),
             ),
             other => return Err(format!("unknown variable {{{{{other}}}}}")),
         };

@@ -2467,6 +2467,83 @@ impl Core {
         self.save();
     }
 
+    /// Writes phase `pp`'s context pack for batch `batch` (crate::context) and returns its path
+    /// relative to the project; `None` (and a notice) when it cannot be written.
+    fn write_context_pack(
+        &mut self,
+        pp: PromptPhase,
+        batch: u32,
+        doc: Option<&crate::tickets::Document>,
+        notes: Option<&str>,
+        repo: Option<&crate::git::Repo>,
+    ) -> Option<String> {
+        // The design of batch N reads the previous batch's handoff; the others their own.
+        let handoff_batch = if matches!(pp, PromptPhase::Design | PromptPhase::Recheck) {
+            batch.checked_sub(1)
+        } else {
+            Some(batch)
+        };
+        let handoff = handoff_batch.and_then(|hb| {
+            self.store
+                .handoffs(&self.project_id)
+                .ok()?
+                .into_iter()
+                .rev()
+                .map(|r| r.message)
+                .find(|h| h.batch == hb && h.kind == crate::model::HandoffKind::Handoff)
+        });
+        let diff = (pp == PromptPhase::Review)
+            .then(|| {
+                let repo = repo?;
+                let range = repo.batch_range(batch).ok()?;
+                let files = repo.changed_files(&range.base, &range.head).ok()?;
+                let mut text = format!(
+                    "`git diff {} {}`\n\n",
+                    crate::git::batch_ref(batch, "base"),
+                    crate::git::batch_ref(batch, "head")
+                );
+                for f in files {
+                    let n = |v: Option<u32>| v.map_or("-".to_string(), |v| v.to_string());
+                    text.push_str(&format!(
+                        "- {} (+{} -{})\n",
+                        f.path,
+                        n(f.added),
+                        n(f.removed)
+                    ));
+                }
+                Some(text)
+            })
+            .flatten();
+        let rules = crate::files::read_regular(
+            &self.project_dir.join(crate::context::RULES_FILE),
+            crate::context::RULES_FILE,
+            256 * 1024,
+        )
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+        let input = crate::context::PackInput {
+            phase: pp,
+            batch,
+            tickets_file: &self.config.tickets,
+            doc,
+            handoff: handoff.as_ref(),
+            verify_command: self.config.verify_command(),
+            notes,
+            diff: diff.as_deref(),
+            rules: rules.as_deref(),
+        };
+        match crate::context::write(&self.project_dir, &input) {
+            Ok(rel) => Some(rel.display().to_string()),
+            Err(e) => {
+                self.notify(format!(
+                    "the context pack of {} (batch {batch}) could not be written: {e}",
+                    pp.as_str()
+                ));
+                None
+            }
+        }
+    }
+
     fn queue_prompt(&mut self, agent: &str, phase: PhaseId) {
         let Some(i) = self.agents.iter().position(|a| a.profile.id == agent) else {
             self.notify(format!("the scheduler named unknown agent {agent}"));
@@ -2476,11 +2553,13 @@ impl Core {
             return;
         };
         let batch = phase.batch();
+        let doc = batch.and_then(|_| {
+            crate::tickets::sync::read_doc(&self.project_dir.join(&self.config.tickets))
+                .ok()
+                .map(|(doc, _)| doc)
+        });
         let tickets = batch.and_then(|b| {
-            let (doc, _) =
-                crate::tickets::sync::read_doc(&self.project_dir.join(&self.config.tickets))
-                    .ok()?;
-            let s = doc.summary();
+            let s = doc.as_ref()?.summary();
             let ids: Vec<String> = s
                 .tickets
                 .iter()
@@ -2498,6 +2577,17 @@ impl Core {
             PhaseId::Recheck { .. } => Some("an earlier batch's review failed".into()),
             _ => None,
         };
+        let repo = batch.and_then(|_| crate::git::Repo::work_tree(&self.project_dir));
+        let diff = batch.filter(|_| repo.is_some()).map(|b| {
+            format!(
+                "`git diff {} {}`",
+                crate::git::batch_ref(b, "base"),
+                crate::git::batch_ref(b, "head")
+            )
+        });
+        let context = batch.and_then(|b| {
+            self.write_context_pack(pp, b, doc.as_ref(), notes.as_deref(), repo.as_ref())
+        });
         let ctx = PromptContext {
             batch,
             agent: agent.to_string(),
@@ -2506,15 +2596,8 @@ impl Core {
             leap: self.leap_program.clone(),
             tickets,
             notes,
-            diff: batch
-                .filter(|_| crate::git::Repo::work_tree(&self.project_dir).is_some())
-                .map(|b| {
-                    format!(
-                        "`git diff {} {}`",
-                        crate::git::batch_ref(b, "base"),
-                        crate::git::batch_ref(b, "head")
-                    )
-                }),
+            diff,
+            context,
         };
         match self.templates.render(pp, &ctx) {
             Ok(prompt) => {

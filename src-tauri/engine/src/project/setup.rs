@@ -696,6 +696,25 @@ pub fn finish(plan: &SetupPlan, store: Option<&dyn Store>) -> Result<SetupReport
         ),
         Err(e) => return Err(err(format!("cannot create {}: {e}", path.display()))),
     };
+    // The per-role reading rules the context packs quote: created when missing, never rewritten.
+    let rules = dir.join(crate::context::RULES_FILE);
+    if !rules.exists() {
+        let made = rules
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&rules)
+            })
+            .and_then(|mut f| f.write_all(crate::context::DEFAULT_RULES.as_bytes()));
+        if let Err(e) = made {
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                return Err(err(format!("cannot create {}: {e}", rules.display())));
+            }
+        }
+    }
     let id = match (&plan.id, store) {
         (Some(id), _) => id.clone(),
         (None, Some(s)) => free_id(s, &plan.name, dir)?,

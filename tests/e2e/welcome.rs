@@ -115,3 +115,72 @@ async fn first_run_welcome_finds_the_clis_and_opens_the_demo() -> Result<()> {
     app.close().await?;
     Ok(())
 }
+
+/// A machine with no agent CLI: the welcome screen shows them all missing, with their install
+/// commands. A CLI the user then installs into `~/.local/bin` (here a stub `claude` in that
+/// prefix, as `npm install --global --prefix ~/.local` puts it) is found after Refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_welcome_screen_finds_a_cli_installed_after_it_opened() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let app = App::launch(Launch {
+        env: vec![
+            // No CLI anywhere on PATH.
+            ("PATH".into(), "/usr/bin:/bin".into()),
+            (
+                "LEAPFROG_DATA_DIR".into(),
+                data.path().display().to_string(),
+            ),
+        ],
+        ..Launch::default()
+    })
+    .await?;
+    let long = Duration::from_secs(60);
+    let rows = "return [...document.querySelectorAll(\"[data-testid='welcome-clis'] li\")]\
+                  .map(li => [li.dataset.cli, li.dataset.found, li.textContent])";
+    app.wait_until("the CLI list", long, |app| async move {
+        Ok(app.exec(rows, vec![]).await?.as_array().map(Vec::len) == Some(5))
+    })
+    .await?;
+    let listed = app.exec(rows, vec![]).await?;
+    for row in listed.as_array().context("rows")? {
+        assert_eq!(row[1], "no", "{listed}");
+    }
+    let claude = listed
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r[0] == "claude-code"))
+        .context("claude row")?;
+    assert!(
+        claude[2].as_str().unwrap_or_default().contains(
+            "npm install --global --prefix ~/.local --no-audit --no-fund @anthropic-ai/claude-code"
+        ),
+        "{claude}"
+    );
+    // What `npm install --global --prefix ~/.local` leaves: an executable in ~/.local/bin.
+    let bin = app.home().join(".local/bin");
+    std::fs::create_dir_all(&bin)?;
+    std::fs::write(
+        bin.join("claude"),
+        "#!/bin/sh\necho '9.9.9 (Claude Code)'\n",
+    )?;
+    std::fs::set_permissions(
+        bin.join("claude"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )?;
+    app.click("welcome-refresh", long).await?;
+    app.wait_until("claude found after Refresh", long, |app| async move {
+        let rows = app.exec(rows, vec![]).await?;
+        Ok(rows.as_array().is_some_and(|r| {
+            r.iter().any(|r| {
+                r[0] == "claude-code"
+                    && r[1] == "yes"
+                    && r[2]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("9.9.9 (Claude Code)")
+            })
+        }))
+    })
+    .await?;
+    app.close().await?;
+    Ok(())
+}

@@ -273,6 +273,11 @@ impl App {
         Ok(app)
     }
 
+    /// The app's HOME (a throwaway folder).
+    pub fn home(&self) -> &Path {
+        self._home.path()
+    }
+
     /// The pid of the WebDriver process group's leader (tauri-driver): the app and its agents
     /// run under it.
     pub fn driver_pid(&self) -> u32 {

@@ -138,6 +138,12 @@ async fn the_installed_package_opens_to_the_welcome_and_runs_the_demo() -> Resul
 
     // The user's data: a data folder that must outlive the package.
     let data = tempfile::tempdir()?;
+    // Its own control socket's folder (0700), whatever else runs on the machine.
+    let runtime = tempfile::tempdir()?;
+    std::fs::set_permissions(
+        runtime.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )?;
     let launched = Instant::now();
     let app = App::launch(Launch {
         bin: Some(PathBuf::from("/usr/bin/leapfrog")),
@@ -145,6 +151,10 @@ async fn the_installed_package_opens_to_the_welcome_and_runs_the_demo() -> Resul
             (
                 "LEAPFROG_DATA_DIR".into(),
                 data.path().display().to_string(),
+            ),
+            (
+                "LEAPFROG_RUNTIME_DIR".into(),
+                runtime.path().display().to_string(),
             ),
             // Only what the package installed, plus the system: no build tree on PATH.
             ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),

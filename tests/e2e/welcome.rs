@@ -8,8 +8,24 @@ use anyhow::{Context, Result};
 use leapfrog_e2e::agent_clis::{leap_binary, AgentClis};
 use leapfrog_e2e::{App, Launch};
 
+/// One app at a time: two WebKit windows at once on 2 cores can hang a page past WebDriver's
+/// patience (seen in CI: "session deleted because of page crash or hang").
+static ONE_APP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A private runtime folder (the control socket's), 0700, so the app serves its own socket.
+fn runtime_dir() -> Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )?;
+    Ok(dir)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_welcome_finds_the_clis_and_opens_the_demo() -> Result<()> {
+    let _one = ONE_APP.lock().await;
+    let runtime = runtime_dir()?;
     let clis = AgentClis::find()?;
     let leap = leap_binary()?;
     let data = tempfile::tempdir()?;
@@ -26,6 +42,10 @@ async fn first_run_welcome_finds_the_clis_and_opens_the_demo() -> Result<()> {
             (
                 "LEAPFROG_DATA_DIR".into(),
                 data.path().display().to_string(),
+            ),
+            (
+                "LEAPFROG_RUNTIME_DIR".into(),
+                runtime.path().display().to_string(),
             ),
             // The desktop entry with recent projects, as an installed app writes it.
             ("XDG_DATA_HOME".into(), xdg.path().display().to_string()),
@@ -121,6 +141,8 @@ async fn first_run_welcome_finds_the_clis_and_opens_the_demo() -> Result<()> {
 /// prefix, as `npm install --global --prefix ~/.local` puts it) is found after Refresh.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_welcome_screen_finds_a_cli_installed_after_it_opened() -> Result<()> {
+    let _one = ONE_APP.lock().await;
+    let runtime = runtime_dir()?;
     let data = tempfile::tempdir()?;
     let app = App::launch(Launch {
         env: vec![
@@ -129,6 +151,10 @@ async fn the_welcome_screen_finds_a_cli_installed_after_it_opened() -> Result<()
             (
                 "LEAPFROG_DATA_DIR".into(),
                 data.path().display().to_string(),
+            ),
+            (
+                "LEAPFROG_RUNTIME_DIR".into(),
+                runtime.path().display().to_string(),
             ),
         ],
         ..Launch::default()

@@ -11,16 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, ensure, Context, Result};
+use leapfrog_e2e::package::{build_debug_packages, repo_root, workspace_version};
 
 /// The sizes (px) of the hicolor icons the desktop entry's `Icon=` must come in.
 const ICON_SIZES: [u32; 7] = [16, 32, 48, 64, 128, 256, 512];
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
 
 /// Runs a command and returns its stdout; fails with its stderr.
 fn run(cmd: &mut Command) -> Result<String> {
@@ -35,23 +29,6 @@ fn run(cmd: &mut Command) -> Result<String> {
         );
     }
     Ok(String::from_utf8(out.stdout)?)
-}
-
-/// `[workspace.package] version` in the root Cargo.toml.
-fn workspace_version(root: &Path) -> Result<String> {
-    let toml = std::fs::read_to_string(root.join("Cargo.toml"))?;
-    let mut in_section = false;
-    for line in toml.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_section = line == "[workspace.package]";
-        } else if in_section {
-            if let Some(value) = line.strip_prefix("version") {
-                let value = value.trim_start().trim_start_matches('=').trim();
-                return Ok(value.trim_matches('"').to_string());
-            }
-        }
-    }
-    bail!("no version in [workspace.package] of the root Cargo.toml")
 }
 
 /// The value of `field` in a control file or desktop entry (`Field: value` / `Field=value`).
@@ -107,39 +84,8 @@ fn man_tags(troff: &str) -> BTreeSet<String> {
 fn the_debian_package_installs_the_app_leap_its_man_page_icons_and_desktop_entry() -> Result<()> {
     let root = repo_root();
 
-    // Build it. The bundler's and cargo's output go to stderr (shown); stdout is the package paths.
-    let mut package = Command::new("bash");
-    package
-        .args([".ci/package", "--debug"])
-        .current_dir(&root)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    // What cargo sets for this test is not the package's business (the bundler reads Cargo.toml).
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if [
-            "CARGO_PKG_",
-            "CARGO_MANIFEST_",
-            "CARGO_CRATE_",
-            "CARGO_BIN_",
-            "CARGO_PRIMARY_",
-        ]
-        .iter()
-        .any(|p| name.starts_with(p))
-        {
-            package.env_remove(&*name);
-        }
-    }
-    let started = std::time::Instant::now();
-    let out = package.output().context("cannot run bash .ci/package")?;
-    ensure!(
-        out.status.success(),
-        "bash .ci/package --debug failed: {}",
-        out.status
-    );
-    eprintln!("package: built in {:.0?}", started.elapsed());
-    let stdout = String::from_utf8(out.stdout)?;
-    let packages: Vec<PathBuf> = stdout.lines().map(PathBuf::from).collect();
+    let packages = build_debug_packages(&root)?;
+    let stdout = format!("{packages:?}");
     let debs: Vec<&PathBuf> = packages
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "deb"))

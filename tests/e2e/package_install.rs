@@ -5,19 +5,13 @@
 //! user's data (the demo project, the data folder) is still there.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use fantoccini::Locator;
+use leapfrog_e2e::package::{build_debug_packages, repo_root, workspace_version};
 use leapfrog_e2e::{App, Launch};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
 
 /// `cmd` as root: itself when this is root, else through `sudo -n` (never asks).
 fn as_root(args: &[&str]) -> Command {
@@ -58,55 +52,12 @@ impl Drop for Installed {
     }
 }
 
-fn workspace_version(root: &Path) -> Result<String> {
-    let toml = std::fs::read_to_string(root.join("Cargo.toml"))?;
-    let section = toml
-        .split("[workspace.package]")
-        .nth(1)
-        .context("no [workspace.package]")?;
-    section
-        .lines()
-        .find_map(|l| {
-            l.trim().strip_prefix("version").map(|v| {
-                v.trim_start_matches([' ', '='])
-                    .trim()
-                    .trim_matches('"')
-                    .to_string()
-            })
-        })
-        .context("no version")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_installed_package_opens_to_the_welcome_and_runs_the_demo() -> Result<()> {
     let root = repo_root();
-    let mut package = Command::new("bash");
-    package
-        .args([".ci/package", "--debug"])
-        .current_dir(&root)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if [
-            "CARGO_PKG_",
-            "CARGO_MANIFEST_",
-            "CARGO_CRATE_",
-            "CARGO_BIN_",
-            "CARGO_PRIMARY_",
-        ]
-        .iter()
-        .any(|p| name.starts_with(p))
-        {
-            package.env_remove(&*name);
-        }
-    }
-    let out = package.output().context("bash .ci/package")?;
-    ensure!(out.status.success(), ".ci/package --debug failed");
-    let deb = String::from_utf8(out.stdout)?
-        .lines()
-        .find(|l| l.ends_with(".deb"))
-        .map(PathBuf::from)
+    let deb = build_debug_packages(&root)?
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
         .context("no .deb made")?;
 
     let started = Instant::now();

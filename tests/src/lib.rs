@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 pub mod agent_clis;
 pub mod model;
+pub mod package;
 pub mod procs;
 
 /// The prompt of the shells in an E2E app.

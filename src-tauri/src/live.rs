@@ -55,6 +55,34 @@ pub struct LiveAgent {
     pub paused: bool,
     /// The process id of its CLI, while it runs.
     pub pid: Option<u32>,
+    /// Its git worktree, when batches are on branches and it builds.
+    pub worktree: Option<LiveWorktree>,
+    /// "Undo this phase" is possible: batches are on branches (a checkpoint precedes each phase)
+    /// and it runs no phase now.
+    pub can_undo: bool,
+}
+
+/// A builder's worktree: where it is, the branch checked out, and its disk use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveWorktree {
+    pub path: String,
+    pub branch: Option<String>,
+    #[ts(type = "number")]
+    pub bytes: u64,
+}
+
+/// A sync point held by merging its accepted batches: a conflict (with the batch and files) or a
+/// refusal (the integration branch moved), in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveHeldSync {
+    pub sync: u32,
+    pub batch: Option<u32>,
+    pub files: Vec<String>,
+    pub message: String,
+    /// The builder resolving it, once handed over.
+    pub builder: Option<String>,
 }
 
 /// One phase run: what ran where and how it completed.
@@ -90,6 +118,7 @@ pub struct LiveState {
     pub agents: Vec<LiveAgent>,
     pub runs: Vec<LiveRun>,
     pub finished: bool,
+    pub held_sync: Option<LiveHeldSync>,
 }
 
 /// What the controls ask for.
@@ -124,6 +153,12 @@ pub enum LiveCommand {
         batch: u32,
         approve: bool,
         comments: Vec<leapfrog_engine::orchestrator::ReviewComment>,
+    },
+    /// A sync point held by a conflict goes to a free builder.
+    ConflictToBuilder,
+    /// The agent's checkout goes back to before its last phase.
+    UndoPhase {
+        agent: String,
     },
 }
 
@@ -837,6 +872,16 @@ pub fn event_dto(event: &EngineEvent) -> LiveEvent {
                 if *passed { "PASSED" } else { "FAILED" }
             ),
         ),
+        EngineEvent::Integrated {
+            sync,
+            batches,
+            millis,
+            ..
+        } => (
+            "integrated",
+            None,
+            format!("sync point {sync}: batches {batches:?} merged in {millis} ms; verify next"),
+        ),
         EngineEvent::Notification { message } => ("notification", None, message.clone()),
         EngineEvent::Log { source, line } => ("log", None, format!("{source}: {line}")),
         EngineEvent::Finished => ("finished", None, "all batches done".to_string()),
@@ -885,10 +930,27 @@ fn state_dto(run: &Running, snap: &Snapshot) -> LiveState {
                 queued: a.queued.as_ref().map(label),
                 paused: a.paused,
                 pid: a.pane.and_then(|p| panes.get(p).ok()).and_then(|p| p.pid()),
+                worktree: snap
+                    .worktrees
+                    .iter()
+                    .find(|w| w.agent == a.id)
+                    .map(|w| LiveWorktree {
+                        path: w.path.clone(),
+                        branch: w.branch.clone(),
+                        bytes: w.bytes,
+                    }),
+                can_undo: snap.branches && a.phase.is_none(),
             })
             .collect(),
         runs: snap.runs.iter().map(run_dto).collect(),
         finished: snap.finished,
+        held_sync: snap.held_sync.as_ref().map(|h| LiveHeldSync {
+            sync: h.sync,
+            batch: h.batch,
+            files: h.files.clone(),
+            message: h.message.clone(),
+            builder: h.builder.clone(),
+        }),
     }
 }
 
@@ -922,6 +984,8 @@ pub fn engine_command(cmd: LiveCommand, agents: &[&str]) -> Result<Command> {
             approve,
             comments,
         },
+        LiveCommand::ConflictToBuilder => Command::ConflictToBuilder,
+        LiveCommand::UndoPhase { agent: a } => Command::UndoPhase { agent: agent(a)? },
     })
 }
 
@@ -1190,6 +1254,8 @@ mod tests {
         let mut stale = Vec::new();
         for (name, text) in [
             one::<LiveAgent>("LiveAgent"),
+            one::<LiveWorktree>("LiveWorktree"),
+            one::<LiveHeldSync>("LiveHeldSync"),
             one::<LiveRun>("LiveRun"),
             one::<LiveState>("LiveState"),
             one::<LiveCommand>("LiveCommand"),

@@ -673,6 +673,7 @@ async fn the_window_opens_where_it_was_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_line_comment_sent_from_the_review_view_reaches_the_builders_fix_prompt() {
     let demo = demo("--speed 8 --review-secs 600").expect("demo project");
+    let dir = demo.dir.clone();
     with_demo(&demo, |app| async move {
         wait_attr(&app, "run-review(1)", "outcome", "running", RUN).await?;
         app.click("nav-review", LONG).await?;
@@ -744,6 +745,26 @@ async fn a_line_comment_sent_from_the_review_view_reaches_the_builders_fix_promp
                 app.pane_text("builder").await?
             );
         }
+        // The fix is made in the builder's worktree, on the batch's branch, and shown there.
+        app.wait_until("the builder's worktree on leapfrog/batch-1", LONG, |app| async move {
+            let bar = app
+                .exec("const e = document.querySelector(\"[data-testid='worktree-builder']\"); return e ? e.textContent : ''", vec![])
+                .await?;
+            Ok(bar.as_str().unwrap_or_default().contains("leapfrog/batch-1"))
+        })
+        .await?;
+        app.wait_until("the fix committed on leapfrog/batch-1", LONG, |_| {
+            let dir = dir.clone();
+            async move {
+                let o = std::process::Command::new("git")
+                    .arg("-C")
+                    .arg(&dir)
+                    .args(["log", "--format=%s", "leapfrog/batch-1"])
+                    .output()?;
+                Ok(String::from_utf8_lossy(&o.stdout).contains("fix after the review of Batch 1"))
+            }
+        })
+        .await?;
         Ok(app)
     })
     .await;

@@ -67,6 +67,10 @@ pub struct DemoAgentArgs {
     /// review (`leap review`, the app's review view) can come in while it runs.
     #[arg(long, default_value_t = 0.0)]
     pub review_secs: f64,
+    /// Each build also appends a line to this file (relative to the project) and commits it:
+    /// two batches built apart then touch one file, so their merge conflicts.
+    #[arg(long)]
+    pub touch: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,6 +391,24 @@ struct Agent {
 
 /// The findings a fix prompt names: what follows `Findings: ` up to `. Fix this batch` (the
 /// default template) or the end of the prompt.
+/// A conflict Leapfrog hands over ("Batch 2's branch leapfrog/batch-2 conflicts with main in
+/// ... run `git merge main` ..."): the batch and the branch to merge.
+fn conflict_prompt(prompt: &str) -> Option<(u32, String)> {
+    if !prompt.contains("conflicts with") {
+        return None;
+    }
+    let after = prompt.split("`git merge ").nth(1)?;
+    let integration = after.split('`').next()?.trim().to_string();
+    let batch = prompt
+        .split("--batch ")
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
+    Some((batch, integration))
+}
+
 fn findings_in(prompt: &str) -> Option<String> {
     let start = prompt.find("Findings: ")? + "Findings: ".len();
     let rest = &prompt[start..];
@@ -547,6 +569,11 @@ impl Agent {
     }
 
     fn handle(&mut self, prompt: &str, input: &mut Input) {
+        if let Some((batch, integration)) = conflict_prompt(prompt) {
+            let result = self.resolve_conflict(batch, &integration, input);
+            self.finish(result, Instant::now());
+            return;
+        }
         let Some((phase, batch)) = parse_prompt(prompt) else {
             out(&format!(
                 "{ORANGE}⏺{RESET} I am a demo agent: I understand Leapfrog prompts such as\n  \
@@ -572,6 +599,10 @@ impl Agent {
             (p, None) => Ok(Err(format!("the {} prompt names no batch", p.as_str()))),
             (p, Some(_)) => Ok(Err(format!("no script for {}", p.as_str()))),
         };
+        self.finish(result, started);
+    }
+
+    fn finish(&mut self, result: Result<Result<Report, String>, Interrupted>, started: Instant) {
         out("\r\x1b[K");
         match result {
             Err(Interrupted) => out(&format!(
@@ -896,6 +927,76 @@ impl Agent {
         }))
     }
 
+    /// A merge conflict Leapfrog handed over: merges `integration` into the batch's branch
+    /// checked out here and keeps both sides of every conflicting file (ours, then the lines of
+    /// theirs ours lacks), commits, and reports it as the batch's fix.
+    fn resolve_conflict(
+        &mut self,
+        batch: u32,
+        integration: &str,
+        input: &mut Input,
+    ) -> Result<Result<Report, String>, Interrupted> {
+        let started = Instant::now();
+        self.step(
+            input,
+            "Merging",
+            &format!("git merge {integration}"),
+            1.0,
+            started,
+        )?;
+        let merged = git(&self.project, &["merge", "--no-edit", integration]).is_ok();
+        if !merged {
+            let files = match git(&self.project, &["diff", "--name-only", "--diff-filter=U"]) {
+                Ok(f) => f,
+                Err(e) => return Ok(Err(e)),
+            };
+            for file in files.lines().filter(|l| !l.is_empty()) {
+                self.step(input, "Merging", &format!("Resolving {file}"), 1.0, started)?;
+                let side = |n: u8| git(&self.project, &["show", &format!(":{n}:{file}")]);
+                let ours = side(2).unwrap_or_default();
+                let theirs = side(3).unwrap_or_default();
+                let mut text = ours.clone();
+                for line in theirs.lines() {
+                    if !ours.lines().any(|l| l == line) {
+                        if !text.is_empty() && !text.ends_with('\n') {
+                            text.push('\n');
+                        }
+                        text.push_str(line);
+                        text.push('\n');
+                    }
+                }
+                if let Err(e) = std::fs::write(self.project.join(file), text) {
+                    return Ok(Err(format!("cannot write {file}: {e}")));
+                }
+                if let Err(e) = git(&self.project, &["add", "--", file]) {
+                    return Ok(Err(e));
+                }
+            }
+            if let Err(e) = git(&self.project, &["commit", "-q", "--no-edit"]) {
+                return Ok(Err(e));
+            }
+        }
+        let head = git(&self.project, &["rev-parse", "--short", "HEAD"])
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default();
+        out(&format!(
+            "\r\x1b[K{DIM}  └  merged {integration} into Batch {batch}'s branch: {head}{RESET}\n"
+        ));
+        Ok(Ok(Report {
+            command: format!("leap complete --batch {batch} --phase fix --commits {head}"),
+            request: Request::Complete(CompleteRequest {
+                batch: Some(batch),
+                phase: Some(PromptPhase::Fix),
+                verify: None,
+                commits: vec![head.clone()],
+                notes: None,
+            }),
+            block: format!(
+                "## COMPLETE — Batch {batch} Done\n\nMerged {integration}: {head}\n\nReady for: Sync point"
+            ),
+        }))
+    }
+
     fn build(
         &mut self,
         batch: u32,
@@ -950,6 +1051,19 @@ impl Agent {
                     out(&format!("\r\x1b[K{DIM}  └  committed {h} {msg}{RESET}\n"));
                     commits.push(h);
                 }
+                Ok(None) => {}
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        if let (Some(rel), false, Some((id, _))) = (self.args.touch.clone(), fix, tickets.first()) {
+            let path = self.project.join(&rel);
+            let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+            text.push_str(&format!("Batch {batch} was built here.\n"));
+            if let Err(e) = std::fs::write(&path, text) {
+                return Ok(Err(format!("cannot write {rel}: {e}")));
+            }
+            match self.commit(&[&rel], &format!("{id}: note Batch {batch} in {rel}")) {
+                Ok(Some(h)) => commits.push(h),
                 Ok(None) => {}
                 Err(e) => return Ok(Err(e)),
             }
@@ -1026,7 +1140,24 @@ impl Agent {
             .ok()
             .and_then(|t| batch_tickets(&t, batch))
             .unwrap_or_default();
-        let log = match git(&self.project, &["log", "--format=%h%x09%s"]) {
+        // The batch's recorded diff when the run keeps one (its commits may be on a branch
+        // that is not checked out here), else the history of HEAD.
+        let range = format!("refs/leapfrog/batch-{batch}/base..refs/leapfrog/batch-{batch}/head");
+        let ranged = git(
+            &self.project,
+            &[
+                "rev-parse",
+                "-q",
+                "--verify",
+                &format!("refs/leapfrog/batch-{batch}/head"),
+            ],
+        )
+        .is_ok();
+        let mut log_args = vec!["log", "--format=%h%x09%s"];
+        if ranged {
+            log_args.push(&range);
+        }
+        let log = match git(&self.project, &log_args) {
             Ok(l) => l,
             Err(e) => return Ok(Err(e)),
         };

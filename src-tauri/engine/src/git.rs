@@ -49,6 +49,86 @@ pub struct BatchRange {
     pub head: String,
 }
 
+/// The `git` section of `.leapfrog/project.json`: batches on branches.
+///
+/// ```json
+/// "git": {"branches": true, "branch_prefix": "leapfrog/batch-", "integration_branch": "main",
+///         "worktrees_dir": ".leapfrog/worktrees", "link": ["node_modules"]}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitSettings {
+    /// Each batch is built on its own branch, by its builder in a worktree of its own, and
+    /// accepted batches are merged into the integration branch at sync points.
+    #[serde(default)]
+    pub branches: bool,
+    /// Batch N's branch is `<prefix>N`.
+    #[serde(default = "default_prefix")]
+    pub branch_prefix: String,
+    /// The branch accepted batches go into (default: the branch the project is on when the run
+    /// starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_branch: Option<String>,
+    /// Where builders' worktrees live, relative to the project or absolute (default
+    /// `.leapfrog/worktrees`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktrees_dir: Option<String>,
+    /// Untracked folders of the project linked into every worktree (`node_modules`, a build
+    /// cache), like `.worktreeinclude` in other tools.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link: Vec<String>,
+}
+
+fn default_prefix() -> String {
+    DEFAULT_BRANCH_PREFIX.to_string()
+}
+
+impl GitSettings {
+    /// Branches on, everything else by default.
+    pub fn branches() -> GitSettings {
+        GitSettings {
+            branches: true,
+            branch_prefix: default_prefix(),
+            integration_branch: None,
+            worktrees_dir: None,
+            link: Vec::new(),
+        }
+    }
+
+    /// The folder holding the builders' worktrees.
+    pub fn worktrees_in(&self, project_dir: &Path) -> PathBuf {
+        let dir = self
+            .worktrees_dir
+            .as_deref()
+            .unwrap_or(".leapfrog/worktrees");
+        project_dir.join(dir)
+    }
+
+    /// Batch `n`'s branch.
+    pub fn branch_of(&self, n: u32) -> String {
+        batch_branch(&self.branch_prefix, n)
+    }
+}
+
+/// The private ref marking where Leapfrog last left the integration branch: a branch that no
+/// longer contains it was moved by hand.
+pub const INTEGRATED_REF: &str = "refs/leapfrog/integrated";
+
+/// A checkpoint: the whole state of a checkout before a phase (HEAD, and every uncommitted or
+/// untracked file that is not ignored) as a commit whose parent is that HEAD.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Checkpoint {
+    /// `refs/leapfrog/checkpoints/<agent>/<n>`.
+    pub name: String,
+    pub commit: String,
+    /// HEAD when it was taken.
+    pub head: String,
+    /// The branch checked out then (none: detached).
+    pub branch: Option<String>,
+    /// What it was taken before ("build of batch 2").
+    pub label: String,
+}
+
 /// A git checkout (the project's, or a worktree) that Leapfrog may work with.
 #[derive(Debug, Clone)]
 pub struct Repo {
@@ -353,13 +433,228 @@ impl Repo {
             .map_err(|e| format!("cannot write {}: {e}", info.display()))
     }
 
+    /// A builder's worktree at `path`: the one there, or a new one with `base` checked out
+    /// detached (each batch's branch is switched to when its build starts). Its folder is kept out
+    /// of the project's `git status` when it lies inside, and `link` folders of the project are
+    /// linked into it when it lacks them.
+    pub fn builder_worktree(
+        &self,
+        path: &Path,
+        base: &str,
+        link: &[String],
+    ) -> Result<Repo, String> {
+        let wt = if path.join(".git").exists() {
+            Repo::at(path)
+        } else {
+            self.exclude(path)?;
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            }
+            self.git(&[
+                "worktree",
+                "add",
+                "-q",
+                "--detach",
+                &path.display().to_string(),
+                base,
+            ])?;
+            Repo::at(path)
+        };
+        let top = PathBuf::from(self.git(&["rev-parse", "--show-toplevel"])?);
+        for name in link {
+            let (from, to) = (top.join(name), path.join(name));
+            if from.exists() && to.symlink_metadata().is_err() {
+                if let Some(parent) = to.parent() {
+                    let _ = std::fs::create_dir_all(parent);
+                }
+                std::os::unix::fs::symlink(&from, &to)
+                    .map_err(|e| format!("cannot link {name} into {}: {e}", path.display()))?;
+            }
+        }
+        Ok(wt)
+    }
+
+    /// Checks `branch` out here. Refused when tracked files have uncommitted changes (they
+    /// would be carried to the other branch).
+    pub fn switch(&self, branch: &str) -> Result<(), String> {
+        if self.branch().ok().as_deref() == Some(branch) {
+            return Ok(());
+        }
+        if !self.is_clean()? {
+            return Err(format!(
+                "{} has uncommitted changes: commit or stash them before Leapfrog checks out {branch}",
+                self.dir.display()
+            ));
+        }
+        self.git(&["switch", "-q", branch]).map(|_| ())
+    }
+
+    /// Commits every change here (tracked, and untracked files not ignored) with `message`;
+    /// the new commit, or `None` when there was nothing to commit.
+    pub fn commit_all(&self, message: &str) -> Result<Option<String>, String> {
+        if self.git(&["status", "--porcelain"])?.is_empty() {
+            return Ok(None);
+        }
+        self.git_retrying(&["add", "-A"])?;
+        self.git_retrying(&["commit", "-q", "--no-verify", "-m", message])?;
+        self.commit("HEAD").map(Some)
+    }
+
+    /// [`Repo::git`], tried again for a while when another git holds a lock here (an agent
+    /// committing at the same moment).
+    pub fn git_retrying(&self, args: &[&str]) -> Result<String, String> {
+        let mut tries = 0;
+        loop {
+            match self.git(args) {
+                Err(e) if e.contains(".lock") && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// Records this checkout's whole state as checkpoint `refs/leapfrog/checkpoints/<owner>/<n>`
+    /// (the next free n): HEAD plus every uncommitted and untracked file that is not ignored,
+    /// through a private index, so the checkout itself is not touched.
+    pub fn checkpoint(&self, owner: &str, label: &str) -> Result<Checkpoint, String> {
+        let head = self.commit("HEAD")?;
+        let index = std::env::temp_dir().join(format!(
+            "leapfrog-checkpoint-{}-{}",
+            std::process::id(),
+            CHECKPOINT_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let with_index = |args: &[&str]| -> Result<String, String> {
+            let out = Command::new("git")
+                .arg("-C")
+                .arg(&self.dir)
+                .args(args)
+                .env("GIT_INDEX_FILE", &index)
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .output()
+                .map_err(|e| format!("cannot run git: {e}"))?;
+            if out.status.success() {
+                Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+            } else {
+                Err(format!(
+                    "git {}: {}",
+                    args[0],
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ))
+            }
+        };
+        let tree = with_index(&["read-tree", &head])
+            .and_then(|_| with_index(&["add", "-A"]))
+            .and_then(|_| with_index(&["write-tree"]));
+        let _ = std::fs::remove_file(&index);
+        let tree = tree?;
+        let branch = self.branch().ok();
+        let message = format!("Leapfrog checkpoint before the {label}");
+        let commit = self.git(&["commit-tree", &tree, "-p", &head, "-m", &message])?;
+        let prefix = format!("refs/leapfrog/checkpoints/{owner}/");
+        let n = self
+            .git(&["for-each-ref", "--format=%(refname)", &prefix])
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|r| r.strip_prefix(&prefix)?.parse::<u32>().ok())
+            .max()
+            .map_or(1, |n| n + 1);
+        let name = format!("{prefix}{n}");
+        self.git(&["update-ref", &name, &commit])?;
+        Ok(Checkpoint {
+            name,
+            commit,
+            head,
+            branch,
+            label: label.to_string(),
+        })
+    }
+
+    /// The checkpoints of `owner`, oldest first, with what they were taken before.
+    pub fn checkpoints(&self, owner: &str) -> Vec<Checkpoint> {
+        let prefix = format!("refs/leapfrog/checkpoints/{owner}/");
+        let out = self
+            .git(&[
+                "for-each-ref",
+                "--format=%(refname)%09%(objectname)%09%(parent)%09%(contents:subject)",
+                &prefix,
+            ])
+            .unwrap_or_default();
+        let mut list: Vec<(u32, Checkpoint)> = out
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.splitn(4, '\t');
+                let (name, commit, head, subject) = (f.next()?, f.next()?, f.next()?, f.next()?);
+                let n = name.strip_prefix(&prefix)?.parse().ok()?;
+                let label = subject
+                    .strip_prefix("Leapfrog checkpoint before the ")
+                    .unwrap_or(subject);
+                Some((
+                    n,
+                    Checkpoint {
+                        name: name.to_string(),
+                        commit: commit.to_string(),
+                        head: head.to_string(),
+                        branch: None,
+                        label: label.to_string(),
+                    },
+                ))
+            })
+            .collect();
+        list.sort_by_key(|(n, _)| *n);
+        list.into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// Puts this checkout back to checkpoint `cp`: the branch (or HEAD) at the commit it was on,
+    /// and every file as it was, uncommitted changes included. What it replaces is kept first as a
+    /// checkpoint of its own (returned), so an undo can itself be undone.
+    pub fn restore(&self, owner: &str, cp: &Checkpoint) -> Result<Checkpoint, String> {
+        let saved = self.checkpoint(owner, &format!("undo of the {}", cp.label))?;
+        self.git_retrying(&["reset", "-q", "--hard", &cp.head])?;
+        self.git(&["clean", "-q", "-fd"])?;
+        self.git(&["checkout", &cp.commit, "--", "."])?;
+        self.git(&["reset", "-q"])?;
+        Ok(saved)
+    }
+
+    /// Removes this worktree when git allows it: never one with uncommitted changes or
+    /// untracked files (git refuses without `--force`, which is never given).
+    pub fn remove_worktree(&self, main: &Repo) -> Result<(), String> {
+        main.git(&["worktree", "remove", &self.dir.display().to_string()])
+            .map(|_| ())
+    }
+
+    /// Deletes branch `name` if it is merged into HEAD here (`git branch -d` refuses otherwise).
+    pub fn delete_merged_branch(&self, name: &str) -> Result<(), String> {
+        self.git(&["branch", "-d", name]).map(|_| ())
+    }
+
+    /// Disk use of a folder (bytes), not following links.
+    pub fn disk_use(dir: &Path) -> u64 {
+        fn walk(p: &Path) -> u64 {
+            let Ok(meta) = std::fs::symlink_metadata(p) else {
+                return 0;
+            };
+            if meta.is_dir() {
+                std::fs::read_dir(p)
+                    .map(|it| it.flatten().map(|e| walk(&e.path())).sum())
+                    .unwrap_or(0)
+            } else {
+                meta.len()
+            }
+        }
+        walk(dir)
+    }
+
     /// Merges `branch` into the branch checked out here with a merge commit (`--no-ff`), as the
     /// user's git does it (hooks, signing). On a conflict the merge is aborted, leaving this
     /// checkout as it was, and the conflicting files are returned.
     pub fn merge(&self, branch: &str, message: &str) -> Result<MergeResult, String> {
         let before = self.commit("HEAD")?;
         let status = self.git(&["status", "--porcelain", "--untracked-files=no"])?;
-        match self.git(&["merge", "--no-ff", "--no-edit", "-m", message, branch]) {
+        match self.git_retrying(&["merge", "--no-ff", "--no-edit", "-m", message, branch]) {
             Ok(_) => Ok(MergeResult::Merged {
                 commit: self.commit("HEAD")?,
             }),
@@ -479,6 +774,8 @@ pub fn integrate(repo: &Repo, plan: &Integration) -> Result<IntegrationOutcome, 
         merged,
     })
 }
+
+static CHECKPOINT_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn short(hash: &str) -> &str {
     &hash[..12.min(hash.len())]

@@ -17,9 +17,22 @@ function agent(status: string, extra: Partial<LiveAgent> = {}): LiveAgent {
     queued: null,
     paused: false,
     pid: 42,
+    worktree: null,
+    canUndo: false,
     ...extra,
   };
 }
+
+const base: LiveState = {
+  project: 'demo',
+  dir: '/tmp/demo',
+  generation: 1,
+  cockpit: { panes: [], workdir: '/tmp/demo', bench: false, gpu: false },
+  agents: [],
+  finished: false,
+  runs: [],
+  heldSync: null,
+};
 
 describe('agent bar', () => {
   it('shows status, signal, roles and phase, and the control that fits the status', async () => {
@@ -74,15 +87,69 @@ describe('agent bar', () => {
   });
 });
 
+describe('agent bar with batches on branches', () => {
+  it("shows the builder's worktree and branch, and Undo when it runs no phase", async () => {
+    const sent: LiveCommand[] = [];
+    render(AgentBar, {
+      id: 'builder',
+      agent: agent('idle', {
+        phase: null,
+        canUndo: true,
+        worktree: { path: '/p/.leapfrog/worktrees/builder', branch: 'leapfrog/batch-2', bytes: 1_300_000 },
+      }),
+      onCommand: (c: LiveCommand) => sent.push(c),
+    });
+    expect(screen.getByTestId('worktree-builder').textContent).toBe('⎇ leapfrog/batch-2 · 1.3 MB');
+    await fireEvent.click(screen.getByTestId('undo-builder'));
+    expect(sent).toEqual([{ kind: 'undoPhase', agent: 'builder' }]);
+  });
+
+  it('offers no Undo while a phase runs', () => {
+    render(AgentBar, { id: 'builder', agent: agent('working'), onCommand: () => {} });
+    expect(screen.queryByTestId('undo-builder')).toBeNull();
+    expect(screen.queryByTestId('worktree-builder')).toBeNull();
+  });
+});
+
+describe('held sync point', () => {
+
+  it('says which batch conflicts where, and retries or hands it to the builder', async () => {
+    const sent: LiveCommand[] = [];
+    const live = {
+      ...base,
+      heldSync: { sync: 1, batch: 2, files: ['NOTES.md', 'src/a.rs'], message: 'sync point 1 is held: ...', builder: null },
+    };
+    render(RunBar, { live, message: '', onCommand: (c: LiveCommand) => sent.push(c) });
+    expect(screen.getByTestId('sync-held').textContent).toContain('batch 2 conflicts in NOTES.md, src/a.rs');
+    await fireEvent.click(screen.getByTestId('sync-retry'));
+    await fireEvent.click(screen.getByTestId('sync-to-builder'));
+    expect(sent).toEqual([{ kind: 'runVerify' }, { kind: 'conflictToBuilder' }]);
+  });
+
+  it('shows who resolves it once handed over, and a refusal in words with only Retry', () => {
+    const { unmount } = render(RunBar, {
+      live: { ...base, heldSync: { sync: 1, batch: 2, files: ['NOTES.md'], message: 'm', builder: 'builder2' } },
+      message: '',
+      onCommand: () => {},
+    });
+    expect(screen.getByTestId('sync-held-builder').textContent).toBe('builder2 is resolving it');
+    expect(screen.queryByTestId('sync-retry')).toBeNull();
+    unmount();
+    render(RunBar, {
+      live: { ...base, heldSync: { sync: 2, batch: null, files: [], message: 'the integration branch main was moved during the run', builder: null } },
+      message: '',
+      onCommand: () => {},
+    });
+    expect(screen.getByTestId('sync-held').textContent).toContain('was moved during the run');
+    expect(screen.getByTestId('sync-retry')).toBeTruthy();
+    expect(screen.queryByTestId('sync-to-builder')).toBeNull();
+  });
+});
+
 describe('run bar', () => {
   it('lists phase runs with how they completed, retry for a crashed one, done for a running one, and verify', async () => {
     const live: LiveState = {
-      project: 'demo',
-      dir: '/tmp/demo',
-      generation: 1,
-      cockpit: { panes: [], workdir: '/tmp/demo', bench: false, gpu: false },
-      agents: [],
-      finished: false,
+      ...base,
       runs: [
         { id: 1, phase: 'design(1)', agent: 'designer', outcome: 'passed', completedBy: 'handoff block', startedMs: 1, endedMs: 2 },
         { id: 2, phase: 'build(1)', agent: 'builder', outcome: 'crashed', completedBy: 'process exit', startedMs: 2, endedMs: 3 },

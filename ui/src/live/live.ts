@@ -29,3 +29,16 @@ export function actions(run: LiveRun): Array<'retry' | 'complete'> {
   if (run.outcome === 'failed' || run.outcome === 'crashed' || run.outcome === 'cancelled') return ['retry'];
   return [];
 }
+
+/** A disk size in words: `812 B`, `4.2 KB`, `1.3 MB`, `2.0 GB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = bytes / 1000;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}

@@ -46,6 +46,13 @@ pub struct ProjectConfig {
     #[serde(default)]
     pub priority: Option<String>,
     pub agents: Vec<AgentProfile>,
+    /// Builds each batch's build waits for, by batch number (default: the previous batch's).
+    /// `{"2": []}` makes batch 2 independent, so a second builder can build it alongside batch 1.
+    #[serde(default)]
+    pub builds_after: std::collections::BTreeMap<u32, Vec<u32>>,
+    /// Batches on branches, builders in worktrees, integration at sync points (crate::git).
+    #[serde(default)]
+    pub git: Option<crate::git::GitSettings>,
 }
 
 fn default_tickets() -> String {
@@ -58,6 +65,11 @@ pub fn config_path(project_dir: &Path) -> PathBuf {
 }
 
 impl ProjectConfig {
+    /// The git settings when batches are on branches.
+    pub fn branches(&self) -> Option<&crate::git::GitSettings> {
+        self.git.as_ref().filter(|g| g.branches)
+    }
+
     /// Reads and checks `<dir>/.leapfrog/project.json`. Errors are one line naming the file.
     pub fn load(project_dir: &Path) -> Result<ProjectConfig, String> {
         let path = config_path(project_dir);
@@ -111,6 +123,7 @@ impl ProjectConfig {
                 .iter()
                 .map(|b| BatchSpec {
                     qa: self.qa,
+                    builds_after: self.builds_after.get(&b.number).cloned(),
                     ..BatchSpec::new(b.number)
                 })
                 .collect(),

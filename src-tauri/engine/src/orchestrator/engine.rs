@@ -44,6 +44,10 @@ use crate::tickets::Edit;
 use crate::trust::{ProjectCommands, TrustFile, TrustReview};
 use crate::verify::{spawn_verify, VerifyOutcome, VerifySpec};
 
+mod branches;
+use branches::GitRun;
+pub use branches::HeldSync;
+
 /// Agents' output bytes sent to the loop and not yet handled: what a flood could pile up.
 #[derive(Debug, Default)]
 pub struct Backlog {
@@ -671,6 +675,8 @@ struct PendingEnter {
 }
 
 struct Core {
+    /// Batches on branches (`git.branches`): the checkout, worktrees and integration state.
+    git: Option<GitRun>,
     /// Agents' output queued for this loop (see [`Backlog`]).
     backlog: Arc<Backlog>,
     project_id: String,
@@ -804,6 +810,10 @@ impl Core {
             return Err(format!("{} is not a directory", dir.display()));
         }
         let config = ProjectConfig::load(dir)?;
+        let git = match config.branches() {
+            Some(settings) => Some(GitRun::open(dir, settings)?),
+            None => None,
+        };
         let tickets_path = dir.join(&config.tickets);
         // Bounded like every TICKETS.md read: a regular file within the cap.
         let (doc, _) = crate::tickets::sync::read_doc(&tickets_path).map_err(|e| e.to_string())?;
@@ -967,6 +977,7 @@ impl Core {
             .collect();
         let batch_cache = store.batches(&project_id).map_err(|e| e.to_string())?;
         Ok(Core {
+            git,
             backlog: Arc::new(Backlog::default()),
             project_id,
             project_dir: dir.clone(),
@@ -1105,6 +1116,7 @@ impl Core {
             }
             if self.last_tick.elapsed() >= Duration::from_secs(10) {
                 self.last_tick = Instant::now();
+                self.refresh_disk_use();
                 let effects = self.scheduler.step(Event::Tick { at: self.minutes() });
                 self.apply_effects(effects);
             }
@@ -1117,6 +1129,7 @@ impl Core {
                 let _ = self.panes.remove(p.id());
             }
         }
+        self.clean_up_branches();
         self.save();
         self.publish_running(false);
     }
@@ -1255,6 +1268,15 @@ impl Core {
         if claude_without_session {
             self.agents[i].session_id = None;
         }
+        if let Err(e) = self.agent_repo(i) {
+            self.set_status(
+                i,
+                StatusObservation::new(AgentStatus::Offline, StatusSignal::Process, &e),
+            );
+            self.notify(e);
+            return;
+        }
+        let work_dir = self.work_dir(i);
         let a = &mut self.agents[i];
         let resumes = !claude_without_session && (a.session_id.is_some() || a.generation > 0);
         let session = if resumes {
@@ -1265,7 +1287,7 @@ impl Core {
             SessionPlan::fresh()
         };
         let ctx = LaunchContext {
-            project_dir: self.project_dir.clone(),
+            project_dir: work_dir,
             agent_dir: self.agents_dir.join(&a.profile.id),
             leap_program: self.leap_program.clone(),
             session,
@@ -1495,7 +1517,7 @@ impl Core {
         let dir = claude_config_dir(self.home.as_ref()?, &a.profile.env);
         Some(claude_session_file_in(
             &dir,
-            &self.project_dir,
+            &self.work_dir(i),
             a.session_id.as_ref()?,
         ))
     }
@@ -2015,6 +2037,27 @@ impl Core {
     // -----------------------------------------------------------------------------------------
     // Completion
 
+    /// Ends phase run `run_id` with `outcome` in the store; the run, when it is known.
+    fn close_run(
+        &mut self,
+        run_id: u64,
+        outcome: PhaseOutcome,
+        detection: CompletionDetection,
+    ) -> Option<PhaseRun> {
+        let cached = self.run_cache.get(&run_id).cloned();
+        let mut run = cached.or_else(|| {
+            self.store
+                .phase_run(&self.project_id, run_id)
+                .ok()
+                .flatten()
+        })?;
+        run.ended_at = Some(now_ms());
+        run.outcome = outcome;
+        run.detection = Some(detection);
+        self.put_run(&run);
+        Some(run)
+    }
+
     fn finish_run(
         &mut self,
         run_id: u64,
@@ -2023,21 +2066,13 @@ impl Core {
         agent: Option<String>,
         phase: PhaseId,
     ) {
-        let cached = self.run_cache.get(&run_id).cloned();
-        let Some(mut run) = cached.or_else(|| {
-            self.store
-                .phase_run(&self.project_id, run_id)
-                .ok()
-                .flatten()
-        }) else {
+        let Some(run) = self.close_run(run_id, outcome, detection) else {
             return;
         };
-        run.ended_at = Some(now_ms());
-        run.outcome = outcome;
-        run.detection = Some(detection);
-        self.put_run(&run);
         match phase {
-            PhaseId::Build { batch } | PhaseId::Fix { batch } => self.record_batch_head(batch),
+            PhaseId::Build { batch } | PhaseId::Fix { batch } => {
+                self.record_batch_head(agent.as_deref(), batch)
+            }
             // The review round is over: a fix after it starts the next diff.
             PhaseId::Review { batch } => {
                 self.based.remove(&batch);
@@ -2062,6 +2097,10 @@ impl Core {
         let Some(repo) = crate::git::Repo::work_tree(&self.project_dir) else {
             return;
         };
+        self.record_batch_base_in(&repo, batch);
+    }
+
+    fn record_batch_base_in(&mut self, repo: &crate::git::Repo, batch: u32) {
         if self.based.contains(&batch) {
             return;
         }
@@ -2074,9 +2113,10 @@ impl Core {
         }
     }
 
-    /// Batch `batch`'s build or fix completed: HEAD becomes the end of its diff.
-    fn record_batch_head(&mut self, batch: u32) {
-        let Some(repo) = crate::git::Repo::work_tree(&self.project_dir) else {
+    /// Batch `batch`'s build or fix (by `agent`) completed: its checkout's HEAD becomes the end
+    /// of the diff.
+    fn record_batch_head(&mut self, agent: Option<&str>, batch: u32) {
+        let Some(repo) = self.batch_repo(agent) else {
             return;
         };
         if repo.batch_refs(batch).0.is_none() {
@@ -2100,6 +2140,14 @@ impl Core {
         let Some((phase, run_id)) = self.agents[i].current.take() else {
             return Err(format!("{id} has no running phase"));
         };
+        if let Some(r) = self.complete_conflict_fix(i, phase, run_id, detection) {
+            return r;
+        }
+        if let Err(e) = self.check_builder_report(i, phase) {
+            self.agents[i].current = Some((phase, run_id));
+            self.notify(e.clone());
+            return Err(e);
+        }
         self.last_signal = Some(Instant::now());
         let name = phase_name(self.scheduler.plan(), phase);
         let outcome = if passed {
@@ -2445,12 +2493,28 @@ impl Core {
                     if let PhaseId::Build { batch } = phase {
                         self.mark_tickets(batch, TicketStatus::Doing);
                     }
-                    if let PhaseId::Build { batch } | PhaseId::Fix { batch } = phase {
+                    if self.git.is_some() {
+                        let prepared = match self.agent_index(&agent) {
+                            Ok(i) => self.prepare_phase(i, phase),
+                            Err(e) => Err(e),
+                        };
+                        if let Err(e) = prepared {
+                            let name = phase_name(self.scheduler.plan(), phase);
+                            self.notify(format!("{name} cannot start on {agent}: {e}"));
+                            let effects = self.scheduler.step(Event::PhaseFailed {
+                                phase,
+                                reason: e,
+                                at: self.minutes(),
+                            });
+                            self.apply_effects(effects);
+                            continue;
+                        }
+                    } else if let PhaseId::Build { batch } | PhaseId::Fix { batch } = phase {
                         self.record_batch_base(batch);
                     }
                     self.queue_prompt(&agent, phase)
                 }
-                Effect::RunVerify { sync, .. } => self.start_verify(Some(sync)),
+                Effect::RunVerify { sync, .. } => self.run_sync(sync),
                 Effect::FlagRecheck {
                     batch,
                     failed_batch,
@@ -2588,10 +2652,35 @@ impl Core {
         let context = batch.and_then(|b| {
             self.write_context_pack(pp, b, doc.as_ref(), notes.as_deref(), repo.as_ref())
         });
+        // An agent in a worktree of its own is pointed at the project's files by absolute path.
+        let in_worktree = self.work_dir(i) != self.project_dir;
+        let from_worktree = |rel: String| {
+            if in_worktree {
+                self.project_dir.join(rel).display().to_string()
+            } else {
+                rel
+            }
+        };
+        let context = context.map(from_worktree);
+        let tickets_file = from_worktree(self.config.tickets.clone());
+        let workspace = self.git.as_ref().and_then(|g| {
+            let b = batch?;
+            let branch = g.settings.branch_of(b);
+            match phase {
+                PhaseId::Build { .. } | PhaseId::Fix { .. } if in_worktree => Some(format!(
+                    "You work in the git worktree {}, on branch {branch}, which Leapfrog checked                      out for batch {b}: make and commit your changes there, on that branch. ",
+                    self.work_dir(i).display()
+                )),
+                PhaseId::Review { .. } | PhaseId::Qa { .. } => Some(format!(
+                    "Batch {b}'s work is on branch {branch} (not checked out here). "
+                )),
+                _ => None,
+            }
+        });
         let ctx = PromptContext {
             batch,
             agent: agent.to_string(),
-            tickets_file: self.config.tickets.clone(),
+            tickets_file,
             verify_command: self.config.verify_command().unwrap_or("").to_string(),
             leap: self.leap_program.clone(),
             tickets,
@@ -2601,6 +2690,10 @@ impl Core {
         };
         match self.templates.render(pp, &ctx) {
             Ok(prompt) => {
+                let prompt = match workspace {
+                    Some(w) => format!("{w}{prompt}"),
+                    None => prompt,
+                };
                 self.agents[i].queued = Some((phase, prompt, Instant::now()));
                 self.try_dispatch(i);
             }
@@ -2866,6 +2959,9 @@ impl Core {
                 return self.complete(i, approve, CompletionDetection::Manual, Some(findings));
             }
             Command::RunVerify => {
+                if let Some(r) = self.retry_held_sync() {
+                    return r;
+                }
                 let failed = self
                     .verifies
                     .iter()
@@ -2894,6 +2990,8 @@ impl Core {
             Command::Reorder { batches } => {
                 (Event::Reorder { batches, at }, "batches re-ordered".into())
             }
+            Command::ConflictToBuilder => return self.conflict_to_builder(),
+            Command::UndoPhase { agent } => return self.undo_phase(&agent),
             Command::RestartAgent { agent } => {
                 let i = self.agent_index(&agent)?;
                 if !self.agents[i].exited {
@@ -3112,6 +3210,9 @@ impl Core {
             runs,
             verifies: self.verifies.clone(),
             busy,
+            branches: self.git.is_some(),
+            held_sync: self.held_sync(),
+            worktrees: self.worktree_views(),
         }
     }
 

@@ -95,7 +95,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use self::config::ProjectConfig;
-pub use self::engine::{is_damaged_run_state, Orchestrator, RunProgress};
+pub use self::engine::{is_damaged_run_state, HeldSync, Orchestrator, RunProgress};
 
 use crate::agents::{AgentStatus, StatusSignal};
 use crate::model::{Batch, PhaseRun};
@@ -207,6 +207,15 @@ pub enum Command {
     /// New order for batches not yet started.
     Reorder {
         batches: Vec<u32>,
+    },
+    /// A sync point held by a merge conflict goes to a free builder: it merges the integration
+    /// branch into the batch's branch in its worktree, resolves, commits and reports; then the
+    /// sync point is tried again.
+    ConflictToBuilder,
+    /// "Undo this phase": the agent's checkout goes back to the checkpoint taken before its last
+    /// phase (files, uncommitted changes included); what it replaces is kept as a checkpoint.
+    UndoPhase {
+        agent: String,
     },
     /// Start an exited agent again, resuming its session.
     RestartAgent {
@@ -322,6 +331,14 @@ pub enum EngineEvent {
         passed: bool,
         duration_ms: u64,
     },
+    /// A sync point merged accepted batches into the integration branch (batches on branches);
+    /// its verify starts next. `millis`: from the sync point being due to the merge done.
+    Integrated {
+        sync: u32,
+        batches: Vec<u32>,
+        head: String,
+        millis: u64,
+    },
     Notification {
         message: String,
     },
@@ -376,4 +393,23 @@ pub struct Snapshot {
     pub verifies: Vec<VerifyRecord>,
     /// Phase runs in progress, verify runs in progress and prompts waiting for an idle edge.
     pub busy: usize,
+    /// Batches are on branches: each phase has a checkpoint ("Undo this phase").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub branches: bool,
+    /// A sync point held by its integration (a conflict, a moved branch), with what to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_sync: Option<HeldSync>,
+    /// Builders' worktrees (batches on branches): agent, folder, branch, disk use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub worktrees: Vec<WorktreeView>,
+}
+
+/// A builder's worktree as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct WorktreeView {
+    pub agent: String,
+    pub path: String,
+    pub branch: Option<String>,
+    pub bytes: u64,
 }

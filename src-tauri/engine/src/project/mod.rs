@@ -59,6 +59,12 @@ pub struct ProjectFile {
     pub qa: bool,
     #[serde(default)]
     pub agents: Vec<AgentProfile>,
+    /// Builds each batch's build waits for, by batch number (absent: the previous batch's).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub builds_after: std::collections::BTreeMap<u32, Vec<u32>>,
+    /// Batches on branches (`crate::git::GitSettings`); absent: one shared checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<crate::git::GitSettings>,
 }
 
 fn default_tickets() -> String {

@@ -730,6 +730,13 @@ pub fn finish(plan: &SetupPlan, store: Option<&dyn Store>) -> Result<SetupReport
         sync_every: plan.sync_every,
         qa: plan.qa,
         agents: plan.agents.clone(),
+        // A checkout with a branch and a commit gets batches on branches; anything else (no git,
+        // no commit yet, detached) keeps one shared checkout, as before.
+        builds_after: Default::default(),
+        git: crate::git::Repo::open(dir)
+            .ok()
+            .filter(|r| r.commit("HEAD").is_ok())
+            .map(|_| crate::git::GitSettings::branches()),
     };
     let project_file = file.save(dir).map_err(err)?;
     let project = file.to_model(&id, dir);

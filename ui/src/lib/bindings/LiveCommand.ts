@@ -4,4 +4,4 @@ import type { ReviewComment } from "./ReviewComment";
 /**
  * What the controls ask for.
  */
-export type LiveCommand = { "kind": "runVerify" } | { "kind": "pauseAgent", agent: string, } | { "kind": "resumeAgent", agent: string, } | { "kind": "restartAgent", agent: string, } | { "kind": "retry", phase: string, } | { "kind": "markComplete", phase: string, passed: boolean, } | { "kind": "reviewBatch", batch: number, approve: boolean, comments: Array<ReviewComment>, };
+export type LiveCommand = { "kind": "runVerify" } | { "kind": "pauseAgent", agent: string, } | { "kind": "resumeAgent", agent: string, } | { "kind": "restartAgent", agent: string, } | { "kind": "retry", phase: string, } | { "kind": "markComplete", phase: string, passed: boolean, } | { "kind": "reviewBatch", batch: number, approve: boolean, comments: Array<ReviewComment>, } | { "kind": "conflictToBuilder" } | { "kind": "undoPhase", agent: string, };

@@ -188,7 +188,24 @@ fn real_claude_code_designs_and_reviews_while_real_codex_builds() -> Result<()> 
     let log = String::from_utf8_lossy(&log.stdout);
     for b in 1..=batches {
         assert!(log.contains(&format!("Batch {b}")), "git log: {log}");
+        // Built on its own branch in Codex's worktree, then merged at the sync point.
+        assert!(
+            log.contains(&format!("Merge batch {b} (leapfrog/batch-{b})")),
+            "git log: {log}"
+        );
     }
+    let builder_prompts: Vec<String> = endpoint
+        .requests()
+        .iter()
+        .filter(|r| r.agent == "builder")
+        .filter_map(|r| r.prompt.clone())
+        .collect();
+    assert!(
+        builder_prompts
+            .iter()
+            .any(|p| p.contains(".leapfrog/worktrees/builder, on branch leapfrog/batch-1")),
+        "{builder_prompts:?}"
+    );
     // Claude Code's hooks reached Leapfrog (its status moved by hook), and the model saw every
     // prompt.
     assert!(

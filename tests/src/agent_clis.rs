@@ -216,6 +216,24 @@ pub fn create_project_with(
     Ok(())
 }
 
+/// Turns batches on branches on in `project` (`"git": {"branches": true}`), committed.
+pub fn branches_on(project: &Path) -> Result<()> {
+    let path = project.join(".leapfrog/project.json");
+    let mut config: Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+    config["git"] = json!({"branches": true});
+    std::fs::write(&path, serde_json::to_vec_pretty(&config)?)?;
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(project)
+        .args(["commit", "-qam", "Batches on branches"])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()?;
+    if !out.status.success() {
+        bail!("git commit: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
 /// A Claude Code agent profile (JSON) talking to `base_url` (the endpoint's per-agent URL).
 pub fn claude_agent(
     id: &str,
@@ -379,9 +397,11 @@ pub fn team_of(
     }
     let endpoint = ModelEndpoint::start(scripts)?;
     std::fs::create_dir_all(&project)?;
+    // Batches are on branches: the builder works in its own worktree, which its CLI trusts too.
+    let worktree = project.join(".leapfrog/worktrees/builder");
     SeededHome::create(
         &home,
-        &[&project],
+        &[&project, &worktree],
         &format!("{}/v1", endpoint.base_url("builder")),
     )?;
     let designer_roles: &[&str] = if specialist {
@@ -420,6 +440,7 @@ pub fn team_of(
     }
     let pattern = if specialist { "specialist" } else { "leapfrog" };
     create_project_with(&project, batches, agents, "sh verify.sh", pattern)?;
+    branches_on(&project)?;
     Ok((endpoint, project, home))
 }
 

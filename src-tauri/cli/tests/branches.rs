@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use leapfrog_engine::model::{PhaseKind, PhaseOutcome};
 use leapfrog_engine::orchestrator::{Command as Cmd, EngineEvent, Orchestrator, Snapshot};
+use leapfrog_engine::scheduler::PhaseId;
 use serde_json::Value;
 use support::*;
 
@@ -355,4 +356,55 @@ fn the_clean_up_keeps_worktrees_and_branches_with_work_that_is_not_merged() {
     assert!(kept.contains("leapfrog/batch-1 (not merged)"), "{kept}");
     assert!(wt.join("late.txt").exists());
     assert_eq!(git(&p.dir, &["rev-parse", "leapfrog/batch-1"]), late);
+}
+
+#[test]
+fn a_build_reported_from_another_branch_is_refused_in_words_and_recorded_once_put_right() {
+    let p = demo(1, 8.0, 0.5);
+    let (orch, events) = open_started(&p);
+    wait_for(&events, "build(1) to be dispatched", |e| {
+        matches!(
+            e,
+            EngineEvent::PhaseDispatched {
+                phase: PhaseId::Build { batch: 1 },
+                ..
+            }
+        )
+    });
+    // While the builder reads TICKETS.md, its worktree is switched to another branch: its
+    // commits land there.
+    let wt = p.dir.join(".leapfrog/worktrees/builder");
+    git(&wt, &["switch", "-q", "-c", "elsewhere"]);
+    let mut refused = String::new();
+    wait_for(&events, "the report to be refused", |e| match e {
+        EngineEvent::Notification { message } if message.contains("is on elsewhere") => {
+            refused = message.clone();
+            true
+        }
+        _ => false,
+    });
+    assert!(
+        refused.contains("but batch 1 is built on leapfrog/batch-1: Leapfrog records nothing"),
+        "{refused}"
+    );
+    // Nothing was recorded: batch 1's diff has no end, and the build still runs (marking it
+    // complete below would be refused otherwise).
+    assert!(
+        git(&p.dir, &["for-each-ref", "refs/leapfrog/batch-1/head"]).is_empty(),
+        "a head was recorded"
+    );
+    // Put right as the words say, then marked complete: recorded, reviewed, merged.
+    git(&wt, &["switch", "-q", "leapfrog/batch-1"]);
+    git(&wt, &["merge", "-q", "--ff-only", "elsewhere"]);
+    orch.command(Cmd::MarkComplete {
+        phase: PhaseId::Build { batch: 1 },
+        passed: true,
+    })
+    .unwrap();
+    wait_finished(&events);
+    assert_eq!(diff_files(&p.dir, 1), ["src/t-001.sh", "src/t-002.sh"]);
+    assert_eq!(
+        merges_on(&p.dir, "master"),
+        ["Merge batch 1 (leapfrog/batch-1)"]
+    );
 }

@@ -410,13 +410,17 @@ impl Repo {
         let Ok(rel) = path.strip_prefix(&top) else {
             return Ok(());
         };
+        self.exclude_line(&format!("/{}/", rel.display()))
+    }
+
+    /// Adds `line` to the repository's `info/exclude` (shared by all its worktrees) once.
+    fn exclude_line(&self, line: &str) -> Result<(), String> {
         let info = PathBuf::from(self.git(&["rev-parse", "--git-path", "info/exclude"])?);
         let info = if info.is_absolute() {
             info
         } else {
             self.dir.join(info)
         };
-        let line = format!("/{}/", rel.display());
         let text = std::fs::read_to_string(&info).unwrap_or_default();
         if text.lines().any(|l| l == line) {
             return Ok(());
@@ -465,6 +469,9 @@ impl Repo {
         for name in link {
             let (from, to) = (top.join(name), path.join(name));
             if from.exists() && to.symlink_metadata().is_err() {
+                // A link is not the folder `.gitignore` names (`node_modules/` matches folders
+                // only): keep it out of the builder's commits.
+                self.exclude_line(&format!("/{}", name.trim_matches('/')))?;
                 if let Some(parent) = to.parent() {
                     let _ = std::fs::create_dir_all(parent);
                 }

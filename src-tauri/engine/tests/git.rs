@@ -421,3 +421,119 @@ fn a_batch_diff_is_what_changed_between_its_two_recorded_refs() {
     git(&empty, &["init", "-q"]);
     assert!(Repo::work_tree(&empty).is_none());
 }
+
+#[test]
+fn a_builders_worktree_is_out_of_the_projects_status_and_gets_its_linked_folders() {
+    let (_tmp, dir) = repo();
+    // An untracked, ignored folder the builds need (node_modules), linked rather than copied.
+    std::fs::write(dir.join(".gitignore"), "node_modules/\n").unwrap();
+    git(&dir, &["add", ".gitignore"]);
+    git(&dir, &["commit", "-qm", "ignore"]);
+    std::fs::create_dir_all(dir.join("node_modules/left-pad")).unwrap();
+    std::fs::write(dir.join("node_modules/left-pad/index.js"), "x\n").unwrap();
+    let main = Repo::open(&dir).unwrap();
+    let path = dir.join(".leapfrog/worktrees/builder");
+    let wt = main
+        .builder_worktree(
+            &path,
+            "main",
+            &["node_modules".to_string(), "missing".to_string()],
+        )
+        .unwrap();
+    assert_eq!(
+        git(&path, &["rev-parse", "HEAD"]),
+        git(&dir, &["rev-parse", "main"])
+    );
+    assert!(std::fs::symlink_metadata(path.join("node_modules"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(path.join("node_modules/left-pad/index.js").exists());
+    assert!(!path.join("missing").exists());
+    assert_eq!(git(&dir, &["status", "--porcelain"]), "");
+    // Opening it again reuses it; a branch is checked out only from a clean tree.
+    let again = main.builder_worktree(&path, "main", &[]).unwrap();
+    assert_eq!(again.dir(), wt.dir());
+    git(&dir, &["branch", "leapfrog/batch-1", "main"]);
+    std::fs::write(path.join("a.txt"), "changed\n").unwrap();
+    let e = wt.switch("leapfrog/batch-1").unwrap_err();
+    assert!(e.contains("has uncommitted changes"), "{e}");
+    git(&path, &["checkout", "a.txt"]);
+    wt.switch("leapfrog/batch-1").unwrap();
+    assert_eq!(wt.branch().unwrap(), "leapfrog/batch-1");
+    // What a builder leaves uncommitted is committed for it, untracked files included.
+    std::fs::write(path.join("new.txt"), "new\n").unwrap();
+    let c = wt.commit_all("left over").unwrap().expect("a commit");
+    assert_eq!(
+        git(&path, &["show", "--name-only", "--format=", &c]),
+        "new.txt"
+    );
+    assert_eq!(wt.commit_all("nothing").unwrap(), None);
+}
+
+#[test]
+fn a_checkpoint_keeps_uncommitted_and_untracked_files_and_restoring_it_keeps_what_it_replaces() {
+    let (_tmp, dir) = repo();
+    std::fs::write(dir.join(".gitignore"), "target/\n").unwrap();
+    git(&dir, &["add", ".gitignore"]);
+    git(&dir, &["commit", "-qm", "ignore"]);
+    let repo = Repo::open(&dir).unwrap();
+    // Before a phase: one uncommitted change, one untracked file, one ignored file.
+    std::fs::write(dir.join("a.txt"), "one\ntwo (edited)\nthree\n").unwrap();
+    std::fs::write(dir.join("notes.txt"), "draft\n").unwrap();
+    std::fs::create_dir_all(dir.join("target")).unwrap();
+    std::fs::write(dir.join("target/big.bin"), "build output\n").unwrap();
+    let status_before = git(&dir, &["status", "--porcelain"]);
+    let cp = repo.checkpoint("builder", "build(1)").unwrap();
+    assert_eq!(cp.name, "refs/leapfrog/checkpoints/builder/1");
+    // Taking it changed nothing in the checkout (a private index).
+    assert_eq!(git(&dir, &["status", "--porcelain"]), status_before);
+    let files = git(&dir, &["ls-tree", "-r", "--name-only", &cp.commit]);
+    assert!(
+        files.contains("notes.txt") && !files.contains("target/"),
+        "{files}"
+    );
+    assert_eq!(
+        git(&dir, &["show", &format!("{}:a.txt", cp.commit)]),
+        "one\ntwo (edited)\nthree"
+    );
+    // The phase commits, edits and adds files.
+    git(&dir, &["commit", "-qam", "phase work"]);
+    std::fs::write(dir.join("b.txt"), "b (phase)\n").unwrap();
+    std::fs::write(dir.join("phase.txt"), "from the phase\n").unwrap();
+    let phase_head = git(&dir, &["rev-parse", "HEAD"]);
+    // Undo: back to the checkpoint, exactly: HEAD, the uncommitted edit, the untracked file.
+    let saved = repo.restore("builder", &cp).unwrap();
+    assert_eq!(git(&dir, &["rev-parse", "HEAD"]), cp.head);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a.txt")).unwrap(),
+        "one\ntwo (edited)\nthree\n"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("b.txt")).unwrap(), "b\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "draft\n"
+    );
+    assert!(!dir.join("phase.txt").exists());
+    assert!(
+        dir.join("target/big.bin").exists(),
+        "an ignored file was removed"
+    );
+    assert_eq!(git(&dir, &["status", "--porcelain"]), status_before);
+    // What the undo replaced is a checkpoint of its own: the phase's commit and its files.
+    assert_eq!(saved.name, "refs/leapfrog/checkpoints/builder/2");
+    assert_eq!(
+        git(&dir, &["rev-parse", &format!("{}^", saved.commit)]),
+        phase_head
+    );
+    assert_eq!(
+        git(&dir, &["show", &format!("{}:phase.txt", saved.commit)]),
+        "from the phase"
+    );
+    let labels: Vec<String> = repo
+        .checkpoints("builder")
+        .into_iter()
+        .map(|c| c.label)
+        .collect();
+    assert_eq!(labels, ["build(1)", "undo of the build(1)"]);
+}

@@ -133,6 +133,7 @@ mod tests {
             one::<board::DependencyBadge>("DependencyBadge"),
             one::<board::Card>("Card"),
             one::<board::Column>("Column"),
+            one::<board::MilestoneLane>("MilestoneLane"),
             one::<board::BoardView>("BoardView"),
             one::<board::FieldValue>("FieldValue"),
             one::<board::BoardOp>("BoardOp"),

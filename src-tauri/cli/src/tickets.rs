@@ -134,7 +134,17 @@ fn human(doc: &Document) -> String {
             t.lines.end
         );
     };
-    for b in &doc.batches {
+    let milestones = doc.milestones();
+    for (bi, b) in doc.batches.iter().enumerate() {
+        if let Some(m) = milestones.iter().find(|m| m.batches.first() == Some(&bi)) {
+            let _ = writeln!(
+                s,
+                "milestone {}: {}  [line {}]",
+                m.number,
+                m.title,
+                m.heading_line + 1
+            );
+        }
         let _ = writeln!(
             s,
             "batch {} ({}): {}  [line {}]",
@@ -156,7 +166,12 @@ fn human(doc: &Document) -> String {
     }
     let _ = writeln!(
         s,
-        "{} batches, {} tickets",
+        "{}{} batches, {} tickets",
+        if milestones.is_empty() {
+            String::new()
+        } else {
+            format!("{} milestones, ", milestones.len())
+        },
         doc.batches.len(),
         doc.tickets.len()
     );

@@ -944,3 +944,47 @@ fn leap_review_requests_changes_with_comments_that_reach_the_fix() {
         "{diff}"
     );
 }
+
+/// Rule 9 in a live run: TICKETS.md's `# Milestone 2` heading makes a `plan(2)` phase that the
+/// designer runs after the last design of milestone 1, while milestone 1 is still being built;
+/// milestone 2's first design waits for it.
+#[test]
+fn a_headless_demo_with_two_milestones_plans_the_second_while_the_first_is_built() {
+    let p = demo(4, 8.0, 1.0);
+    let path = p.dir.join("TICKETS.md");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    let at = text.find("## Batch 1:").unwrap();
+    text.insert_str(at, "# Milestone 1: The greeting\n\n");
+    let at = text.find("## Batch 3:").unwrap();
+    text.insert_str(at, "# Milestone 2: Polish\n\n");
+    std::fs::write(&path, text).unwrap();
+    git(&p.dir, &["commit", "-qam", "two milestones"]);
+    let o = leap_run(&p, &["--json"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let plan = out["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["phase"] == "plan" && r["milestone"] == 2)
+        .unwrap_or_else(|| panic!("no plan row of milestone 2 in {out:#}"));
+    assert_eq!(plan["agent"], "designer");
+    assert!(plan["batch"].is_null(), "{plan}");
+    let (start, end) = (
+        plan["start"].as_f64().unwrap(),
+        plan["end"].as_f64().unwrap(),
+    );
+    let at = |r: &Value, k: &str| r[k].as_f64().unwrap();
+    // plan(2) waits for design(2), the last design of milestone 1; design(3) waits for plan(2).
+    assert!(start >= at(row(&out, "design", 2), "end"), "{out:#}");
+    assert!(at(row(&out, "design", 3), "start") >= end, "{out:#}");
+    // It overlaps milestone 1's builds.
+    let overlaps = [1, 2].iter().any(|&b| {
+        let build = row(&out, "build", b);
+        start < at(build, "end") && at(build, "start") < end
+    });
+    assert!(
+        overlaps,
+        "plan(2) {start}-{end} overlapped no build of milestone 1: {out:#}"
+    );
+}

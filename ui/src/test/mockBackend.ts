@@ -161,7 +161,7 @@ export class MockBackend implements Backend {
       case 'add_batch': {
         const n = Math.max(0, ...next.columns.map((c) => (c.key.kind === 'batch' ? c.key.number : 0))) + 1;
         const at = next.columns.findIndex((c) => c.key.kind === 'backlog');
-        next.columns.splice(at < 0 ? next.columns.length : at, 0, { key: { kind: 'batch', number: n }, title: op.title, name: op.title, line: null, phases: [], cards: [] });
+        next.columns.splice(at < 0 ? next.columns.length : at, 0, { key: { kind: 'batch', number: n }, title: op.title, name: op.title, line: null, phases: [], cards: [], milestone: null });
         break;
       }
       case 'rename_batch': {
@@ -381,6 +381,7 @@ export function smallBoard(): BoardView {
           { kind: 'build', state: 'running' },
         ],
         cards: [mockCard('T-001', 'Project skeleton', { status: 'doing', owner: 'codex' })],
+        milestone: { number: 1, title: 'Foundations' },
       },
       {
         key: { kind: 'batch', number: 2 },
@@ -395,8 +396,9 @@ export function smallBoard(): BoardView {
           }),
           mockCard('T-003', 'Drag and drop'),
         ],
+        milestone: { number: 2, title: 'The board' },
       },
-      { key: { kind: 'backlog' }, title: 'Backlog', name: 'Backlog', line: null, phases: [], cards: [mockCard('T-004', 'Dark theme')] },
+      { key: { kind: 'backlog' }, title: 'Backlog', name: 'Backlog', line: null, phases: [], cards: [mockCard('T-004', 'Dark theme')], milestone: null },
     ],
   };
 }
@@ -417,8 +419,10 @@ export function bigBoard(batches: number, perBatch: number): BoardView {
         }),
       );
     }
-    columns.push({ key: { kind: 'batch' as const, number: b }, title: `Batch ${b}`, name: '', line: null, phases: [], cards });
+    // Milestones of ten batches each: the lanes render with the columns.
+    const milestone = { number: Math.ceil(b / 10), title: '' };
+    columns.push({ key: { kind: 'batch' as const, number: b }, title: `Batch ${b}`, name: '', line: null, phases: [], cards, milestone });
   }
-  columns.push({ key: { kind: 'backlog' as const }, title: 'Backlog', name: 'Backlog', line: null, phases: [], cards: [] });
+  columns.push({ key: { kind: 'backlog' as const }, title: 'Backlog', name: 'Backlog', line: null, phases: [], cards: [], milestone: null });
   return { columns, tickets: n, warnings: [] };
 }

@@ -61,6 +61,25 @@ describe('board', () => {
     expect(phases.querySelector('.phase.running')!.textContent).toContain('Build');
   });
 
+  it('shows milestone lanes above the batch columns, named on the first batch of each', async () => {
+    mock.board = smallBoard();
+    mock.board.columns.splice(2, 0, {
+      ...mock.board.columns[1],
+      key: { kind: 'batch', number: 3 },
+      title: 'Batch 3: More board',
+      cards: [],
+    });
+    await board();
+    const lane = (n: number) => screen.getByTestId(`lane-${n}`);
+    expect(lane(1).dataset.milestone).toBe('1');
+    expect(lane(1).textContent!.trim()).toBe('Milestone 1 · Foundations');
+    expect(lane(2).textContent!.trim()).toBe('Milestone 2 · The board');
+    // Batch 3 continues milestone 2's lane without naming it again.
+    expect(lane(3).dataset.milestone).toBe('2');
+    expect(lane(3).textContent!.trim()).toBe('');
+    expect(screen.queryByTestId('lane-backlog')).toBeNull();
+  });
+
   it('says what to do when no project is open', async () => {
     mock.board = null;
     render(Board);

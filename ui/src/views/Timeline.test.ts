@@ -35,6 +35,23 @@ describe('timeline', () => {
     expect(screen.queryByTestId('now-line')).toBeNull();
   });
 
+  it("draws plan(m) as the milestone's plan, overlapping the builds of the milestone before", async () => {
+    const rows = [
+      { agent: 'claude', phase: 'design', batch: 1, start: 0, end: 10 },
+      { agent: 'codex', phase: 'build', batch: 1, start: 10, end: 40 },
+      { agent: 'claude', phase: 'plan', batch: null, milestone: 2, start: 12, end: 30 },
+      { agent: 'claude', phase: 'design', batch: 2, start: 30, end: 40 },
+    ];
+    const s = { ...schedule, schedule: rows } as unknown as Schedule;
+    render(Timeline, { data: { schedule: s, now: null, source: 'live', finished: true, forecast_minutes: null } });
+    const plan = [...screen.getByTestId('lane-claude').querySelectorAll('[data-testid="bar"]')].find(
+      (b) => (b as HTMLElement).dataset.phase === 'plan',
+    ) as HTMLElement;
+    expect(plan.textContent!.trim()).toBe('M2');
+    expect(plan.dataset.milestone).toBe('2');
+    expect(plan.getAttribute('aria-label')).toContain('plan of milestone 2');
+  });
+
   it('shows elapsed, sequential equivalent, savings, forecast finish and utilisation', async () => {
     render(Timeline, { data: { schedule, now: 30, source: 'live', finished: false, forecast_minutes: 92 } });
     const cases: [string, string][] = [

@@ -104,6 +104,18 @@ pub struct Column {
     /// The batch's phases, from the orchestrator; empty until it reports.
     pub phases: Vec<PhaseBadge>,
     pub cards: Vec<Card>,
+    /// The milestone lane the batch sits in (`# Milestone 2: Polish` above it), when the file
+    /// has milestones: its number and title.
+    #[serde(default)]
+    pub milestone: Option<MilestoneLane>,
+}
+
+/// A milestone lane above the batch columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MilestoneLane {
+    pub number: u32,
+    pub title: String,
 }
 
 /// The whole board, ready for the UI.
@@ -159,10 +171,22 @@ impl BoardView {
                 line_end: t.lines.end.max(t.lines.start + 1),
             }
         };
+        let milestones = doc.milestones();
+        let lane_of = |bi: usize| {
+            milestones
+                .iter()
+                .find(|m| m.batches.contains(&bi))
+                .map(|m| MilestoneLane {
+                    number: m.number,
+                    title: m.title.clone(),
+                })
+        };
         let mut columns: Vec<Column> = doc
             .batches
             .iter()
-            .map(|b| Column {
+            .enumerate()
+            .map(|(bi, b)| Column {
+                milestone: lane_of(bi),
                 key: ColumnKey::Batch { number: b.number },
                 title: b.title.clone(),
                 name: doc
@@ -182,6 +206,7 @@ impl BoardView {
             name: "Backlog".into(),
             line: backlog_heading(doc).map(|l| l + 1),
             phases: Vec::new(),
+            milestone: None,
             cards: doc
                 .tickets
                 .iter()

@@ -138,8 +138,16 @@ impl ProjectConfig {
                 .as_deref()
                 .and_then(PriorityRule::parse)
                 .unwrap_or(PriorityRule::default_for(self.pattern)),
-            // the live app runs one milestone (rule 9 of the contract is simulator-only for now).
-            milestones: Vec::new(),
+            // rule 9: TICKETS.md's `# Milestone N` headings group the batches; `plan(m)` plans
+            // milestone m while milestone m-1 is built.
+            milestones: tickets
+                .milestones()
+                .iter()
+                .map(|m| crate::scheduler::MilestoneSpec {
+                    batches: m.batches.len() as u32,
+                    plan_estimate: None,
+                })
+                .collect(),
         }
     }
 }

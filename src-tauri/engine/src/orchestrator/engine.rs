@@ -748,8 +748,7 @@ fn prompt_phase(plan: &crate::scheduler::Plan, phase: PhaseId) -> Option<PromptP
         PhaseId::Fix { .. } => PromptPhase::Fix,
         PhaseId::Qa { .. } => PromptPhase::Qa,
         PhaseId::Recheck { .. } => PromptPhase::Recheck,
-        // rule 9: planning the next milestone is a plan phase (the live app's plans have one
-        // milestone: `ProjectConfig::plan` sets none, so this is not dispatched there yet).
+        // rule 9: planning the next milestone is a plan phase, with its own prompt.
         PhaseId::PlanMilestone { .. } => PromptPhase::Plan,
         PhaseId::Verify { .. } => return None,
     })
@@ -784,6 +783,8 @@ fn phase_of_run(plan: &crate::scheduler::Plan, run: &PhaseRun) -> Option<PhaseId
         PhaseKind::Qa => PhaseId::Qa { batch: b? },
         PhaseKind::Recheck => PhaseId::Recheck { batch: b? },
         PhaseKind::Verify => PhaseId::Verify { sync: b? },
+        // A plan run with a number is `plan(m)` of milestone m (rule 9).
+        PhaseKind::Plan if b.is_some() => PhaseId::PlanMilestone { milestone: b? },
         k => {
             let role = k.role()?;
             let index = plan.preamble.iter().position(|p| p.role == role)?;
@@ -1792,7 +1793,8 @@ impl Core {
             id: run_id,
             project: self.project_id.clone(),
             kind: model_kind(self.scheduler.plan(), phase),
-            batch: phase.batch(),
+            // `plan(m)` keeps its milestone in the run's number (see `phase_of_run`).
+            batch: phase.batch().or(phase.milestone()),
             agent: Some(agent.clone()),
             started_at: now_ms(),
             ended_at: None,
@@ -2616,6 +2618,12 @@ impl Core {
         let Some(pp) = prompt_phase(self.scheduler.plan(), phase) else {
             return;
         };
+        if let PhaseId::PlanMilestone { milestone } = phase {
+            let prompt = self.milestone_prompt(milestone);
+            self.agents[i].queued = Some((phase, prompt, Instant::now()));
+            self.try_dispatch(i);
+            return;
+        }
         let batch = phase.batch();
         let doc = batch.and_then(|_| {
             crate::tickets::sync::read_doc(&self.project_dir.join(&self.config.tickets))
@@ -2707,6 +2715,37 @@ impl Core {
                 self.apply_effects(effects);
             }
         }
+    }
+
+    /// The prompt of `plan(m)` (rule 9): plan milestone m while milestone m-1 is built.
+    fn milestone_prompt(&self, m: u32) -> String {
+        let doc = crate::tickets::sync::read_doc(&self.project_dir.join(&self.config.tickets))
+            .ok()
+            .map(|(doc, _)| doc);
+        let section = doc
+            .as_ref()
+            .and_then(|d| {
+                let ms = d.milestones();
+                let found = ms.get(m as usize - 1)?;
+                let numbers: Vec<String> = found
+                    .batches
+                    .iter()
+                    .map(|&b| d.batches[b].number.to_string())
+                    .collect();
+                Some(format!(
+                    " Milestone {m} ({}) holds the batches numbered {} in {}.",
+                    found.title,
+                    numbers.join(", "),
+                    self.config.tickets
+                ))
+            })
+            .unwrap_or_default();
+        format!(
+            "Plan milestone {m} while milestone {prev} is built: read {tickets} and what milestone              {prev} has delivered so far, then write milestone {m}'s tickets (IDs, titles,              acceptance criteria, dependencies) under its heading in {tickets} and its plan in              docs/plan/milestone-{m}.md.{section} Don't design its batches in detail and don't              build. When done, run `{leap} complete --phase plan`.",
+            prev = m - 1,
+            tickets = self.config.tickets,
+            leap = self.leap_program,
+        )
     }
 
     fn start_verify(&mut self, sync: Option<u32>) {
@@ -3236,19 +3275,22 @@ impl Core {
         let t = |ms: Timestamp| ms.saturating_sub(self.run_start_ms) as f64 / 60_000.0;
         let rows: Vec<Row> = runs
             .iter()
-            .map(|r| Row {
-                agent: r.agent.clone(),
-                phase: match r.kind {
-                    PhaseKind::Verify => "verify".into(),
-                    k => serde_json::to_value(k)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                },
-                batch: r.batch,
-                milestone: None,
-                start: t(r.started_at),
-                end: t(r.ended_at.unwrap_or(r.started_at)),
+            .map(|r| {
+                let milestone = (r.kind == PhaseKind::Plan).then_some(r.batch).flatten();
+                Row {
+                    agent: r.agent.clone(),
+                    phase: match r.kind {
+                        PhaseKind::Verify => "verify".into(),
+                        k => serde_json::to_value(k)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                    },
+                    batch: if milestone.is_some() { None } else { r.batch },
+                    milestone,
+                    start: t(r.started_at),
+                    end: t(r.ended_at.unwrap_or(r.started_at)),
+                }
             })
             .collect();
         let sequential: f64 = rows.iter().map(|r| r.end - r.start).sum();

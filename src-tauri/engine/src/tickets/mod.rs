@@ -181,6 +181,18 @@ pub struct Batch {
     pub title_range: Range<usize>,
 }
 
+/// A milestone of batches (see [`Document::milestones`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Milestone {
+    /// The number in its heading.
+    pub number: u32,
+    pub title: String,
+    /// 0-based line of its heading.
+    pub heading_line: usize,
+    /// Indices into [`Document::batches`], in file order.
+    pub batches: Vec<usize>,
+}
+
 /// A parsed TICKETS.md: the exact text plus what was recognised in it.
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -234,6 +246,65 @@ impl Document {
             .filter(|(_, t)| t.key == key || t.key == id)
             .map(|(i, _)| i)
             .collect()
+    }
+
+    /// The milestones that group the batches (rule 9 of the pipeline contract): headings such as
+    /// `# Milestone 2: Polish` above `## Batch` headings. Each holds the batches (indices into
+    /// [`Document::batches`]) from its heading to the next milestone heading; batches above the
+    /// first heading make an unnamed milestone before it. Empty when that gives fewer than two
+    /// milestones (one milestone changes nothing). A heading that is itself a batch is not a
+    /// milestone.
+    pub fn milestones(&self) -> Vec<Milestone> {
+        let batch_lines: std::collections::BTreeSet<usize> =
+            self.batches.iter().map(|b| b.heading_line).collect();
+        let mut heads: Vec<(usize, u8, u32, String)> = Vec::new();
+        for i in 0..self.source.len() {
+            if self.source.is_opaque(i) || batch_lines.contains(&i) {
+                continue;
+            }
+            if let Some((level, number, title)) = vocab::milestone_heading(self.source.line(i)) {
+                heads.push((i, level, number, title));
+            }
+        }
+        // Only headings above the batches they hold count (a `###` "Milestone" inside a batch is
+        // prose).
+        heads.retain(|(line, level, _, _)| {
+            self.batches
+                .iter()
+                .find(|b| b.heading_line > *line)
+                .is_some_and(|b| b.level > *level && b.kind != BatchKind::Checklist)
+        });
+        let Some(first) = heads.first() else {
+            return Vec::new();
+        };
+        // Batches above the first milestone heading make the milestone before it (unnamed).
+        let mut out: Vec<Milestone> = Vec::new();
+        if self.batches.iter().any(|b| b.heading_line < first.0) {
+            out.push(Milestone {
+                number: first.2.saturating_sub(1).max(1),
+                title: String::new(),
+                heading_line: 0,
+                batches: Vec::new(),
+            });
+        }
+        out.extend(heads.iter().map(|(line, _, number, title)| Milestone {
+            number: *number,
+            title: title.clone(),
+            heading_line: *line,
+            batches: Vec::new(),
+        }));
+        for (bi, b) in self.batches.iter().enumerate() {
+            let m = out
+                .iter()
+                .rposition(|m| m.heading_line < b.heading_line)
+                .unwrap_or(0);
+            out[m].batches.push(bi);
+        }
+        out.retain(|m| !m.batches.is_empty());
+        if out.len() < 2 {
+            return Vec::new();
+        }
+        out
     }
 
     /// The batch with this number (first match), see the module docs.

@@ -714,6 +714,24 @@ pub fn is_empty_value(v: &str) -> bool {
         )
 }
 
+/// A Markdown heading naming a milestone (`# Milestone 2: Polish`, `## Meilenstein 3`, `# Hito 2`,
+/// `# Веха 2`, `# マイルストーン 2`): its level, number and the title after the number.
+pub fn milestone_heading(line: &str) -> Option<(u8, u32, String)> {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r"^(#{1,6})\s+[^\p{L}\p{N}]*(?i:milestone|meilenstein|jalon|hito|marco|mijlpaal|веха|этап|マイルストーン|마일스톤|里程碑|m)\s*[-#]?\s*(\d{1,4})\b\s*(?:[:：—–\-·|.]\s*)?(.*)$",
+        )
+        .expect("regex")
+    });
+    let c = re.captures(line.trim_end())?;
+    Some((
+        c[1].len() as u8,
+        c[2].parse().ok()?,
+        c[3].trim().trim_end_matches('#').trim().to_string(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -853,3 +853,72 @@ fn a_flooding_agent_without_a_window_stays_within_the_flow_control_window() {
         "{peak} bytes waited for the loop (window {window}, frame and read {frame})"
     );
 }
+
+/// A phase's context pack is written again right before its prompt is pasted: a TICKETS.md
+/// changed while the prompt waited (here, for the user to answer the agent's dialog) is in it.
+#[test]
+fn a_context_pack_follows_a_tickets_md_changed_while_its_prompt_waited() {
+    let f = project("sh -c 'exec cat > received.txt'");
+    let orch = open(&f);
+    let events = orch.subscribe();
+    orch.start().unwrap();
+    let endpoint = orch.endpoint().unwrap();
+    wait_for(&events, "design(1) dispatched", |e| {
+        matches!(
+            e,
+            EngineEvent::PhaseDispatched {
+                phase: PhaseId::Design { batch: 1 },
+                ..
+            }
+        )
+    });
+    // The designer asks the user something, and meanwhile reports design(1) done: design(2) is
+    // queued, its pack written, and its prompt waits for the answer.
+    hook(
+        &endpoint,
+        "designer",
+        "notification",
+        json!({"message": "Claude needs your permission to use Bash"}),
+    );
+    wait_for(&events, "needs-input from the hook", |e| {
+        matches!(e, EngineEvent::AgentStatus { agent, status: AgentStatus::NeedsInput, .. }
+                 if agent == "designer")
+    });
+    ControlClient::new(endpoint.clone(), Some("designer".into()))
+        .request(Request::Complete(
+            leapfrog_engine::control::CompleteRequest {
+                batch: Some(1),
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+    let pack = f.dir.join(".leapfrog/context/batch-2/design.md");
+    let deadline = Instant::now() + PATIENCE;
+    while !pack.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no pack was written for design(2)"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!read(&pack).contains("T-099"));
+    let mut tickets = read(&f.dir.join("TICKETS.md"));
+    tickets.push_str("\n### T-099: Added while the prompt waited\n");
+    std::fs::write(f.dir.join("TICKETS.md"), tickets).unwrap();
+    hook(&endpoint, "designer", "stop", json!({"session_id": "abc"}));
+    wait_for(&events, "design(2) dispatched", |e| {
+        matches!(
+            e,
+            EngineEvent::PhaseDispatched {
+                phase: PhaseId::Design { batch: 2 },
+                ..
+            }
+        )
+    });
+    let text = read(&pack);
+    assert!(
+        text.contains("T-099") && text.contains("Added while the prompt waited"),
+        "{text}"
+    );
+    orch.stop();
+}

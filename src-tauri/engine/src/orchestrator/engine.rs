@@ -1769,6 +1769,10 @@ impl Core {
             return;
         }
         let (phase, prompt, since) = self.agents[i].queued.take().expect("queued");
+        // The pack as TICKETS.md is now: it may have changed while the prompt waited.
+        if since.elapsed() > Duration::from_millis(50) && !self.is_conflict_fix(i, phase) {
+            self.write_pack_for(phase);
+        }
         let mut bytes = b"\x1b[200~".to_vec();
         bytes.extend_from_slice(prompt.as_bytes());
         bytes.extend_from_slice(b"\x1b[201~");
@@ -2610,6 +2614,28 @@ impl Core {
         }
     }
 
+    /// Writes `phase`'s context pack from TICKETS.md and the run as they are now; its path
+    /// relative to the project. Called when the phase is queued and again right before its
+    /// prompt is pasted, so a TICKETS.md changed in between is in the pack.
+    fn write_pack_for(&mut self, phase: PhaseId) -> Option<String> {
+        let pp = prompt_phase(self.scheduler.plan(), phase)?;
+        let batch = phase.batch()?;
+        let doc = crate::tickets::sync::read_doc(&self.project_dir.join(&self.config.tickets))
+            .ok()
+            .map(|(doc, _)| doc);
+        let notes = match phase {
+            PhaseId::Fix { batch } => {
+                Some(self.findings.get(&batch).cloned().unwrap_or_else(|| {
+                    "see the failed review's reply in the reviewer's pane".into()
+                }))
+            }
+            PhaseId::Recheck { .. } => Some("an earlier batch's review failed".into()),
+            _ => None,
+        };
+        let repo = crate::git::Repo::work_tree(&self.project_dir);
+        self.write_context_pack(pp, batch, doc.as_ref(), notes.as_deref(), repo.as_ref())
+    }
+
     fn queue_prompt(&mut self, agent: &str, phase: PhaseId) {
         let Some(i) = self.agents.iter().position(|a| a.profile.id == agent) else {
             self.notify(format!("the scheduler named unknown agent {agent}"));
@@ -2649,17 +2675,15 @@ impl Core {
             PhaseId::Recheck { .. } => Some("an earlier batch's review failed".into()),
             _ => None,
         };
-        let repo = batch.and_then(|_| crate::git::Repo::work_tree(&self.project_dir));
-        let diff = batch.filter(|_| repo.is_some()).map(|b| {
+        let has_repo = batch.is_some() && crate::git::Repo::work_tree(&self.project_dir).is_some();
+        let diff = batch.filter(|_| has_repo).map(|b| {
             format!(
                 "`git diff {} {}`",
                 crate::git::batch_ref(b, "base"),
                 crate::git::batch_ref(b, "head")
             )
         });
-        let context = batch.and_then(|b| {
-            self.write_context_pack(pp, b, doc.as_ref(), notes.as_deref(), repo.as_ref())
-        });
+        let context = self.write_pack_for(phase);
         // An agent in a worktree of its own is pointed at the project's files by absolute path.
         let in_worktree = self.work_dir(i) != self.project_dir;
         let from_worktree = |rel: String| {
@@ -2676,7 +2700,8 @@ impl Core {
             let branch = g.settings.branch_of(b);
             match phase {
                 PhaseId::Build { .. } | PhaseId::Fix { .. } if in_worktree => Some(format!(
-                    "You work in the git worktree {}, on branch {branch}, which Leapfrog checked                      out for batch {b}: make and commit your changes there, on that branch. ",
+                    "You work in the git worktree {}, on branch {branch}, which Leapfrog checked \
+                     out for batch {b}: make and commit your changes there, on that branch. ",
                     self.work_dir(i).display()
                 )),
                 PhaseId::Review { .. } | PhaseId::Qa { .. } => Some(format!(
@@ -2741,7 +2766,11 @@ impl Core {
             })
             .unwrap_or_default();
         format!(
-            "Plan milestone {m} while milestone {prev} is built: read {tickets} and what milestone              {prev} has delivered so far, then write milestone {m}'s tickets (IDs, titles,              acceptance criteria, dependencies) under its heading in {tickets} and its plan in              docs/plan/milestone-{m}.md.{section} Don't design its batches in detail and don't              build. When done, run `{leap} complete --phase plan`.",
+            "Plan milestone {m} while milestone {prev} is built: read {tickets} and what milestone \
+             {prev} has delivered so far, then write milestone {m}'s tickets (IDs, titles, \
+             acceptance criteria, dependencies) under its heading in {tickets} and its plan in \
+             docs/plan/milestone-{m}.md.{section} Don't design its batches in detail and don't \
+             build. When done, run `{leap} complete --phase plan`.",
             prev = m - 1,
             tickets = self.config.tickets,
             leap = self.leap_program,

@@ -184,7 +184,8 @@ impl Core {
                 .checkpoint(&id, &format!("leftovers before the {label}"))
                 .map_err(|e| {
                     format!(
-                        "{id}'s worktree {} has uncommitted changes and no checkpoint could keep                          them ({e}): commit or remove them, then retry",
+                        "{id}'s worktree {} has uncommitted changes and no checkpoint could keep \
+                         them ({e}): commit or remove them, then retry",
                         repo.dir().display()
                     )
                 })?;
@@ -238,7 +239,8 @@ impl Core {
                 ) {
                     Ok(crate::git::MergeResult::Merged { .. }) => {}
                     Ok(crate::git::MergeResult::Conflict { files }) => self.notify(format!(
-                        "batch {batch}'s branch is built without {integration}'s latest commits:                          they conflict with batch {batch}'s base in {}",
+                        "batch {batch}'s branch is built without {integration}'s latest commits: \
+                         they conflict with batch {batch}'s base in {}",
                         files.join(", ")
                     )),
                     Err(e) => self.notify(format!(
@@ -281,13 +283,15 @@ impl Core {
             .map(|(id, wt)| (id.clone(), wt.clone()));
         let Some((holder_id, holder_repo)) = holder else {
             return Err(format!(
-                "{branch} is checked out in {}, which Leapfrog did not make: switch it to                  another branch there",
+                "{branch} is checked out in {}, which Leapfrog did not make: switch it to \
+                 another branch there",
                 other.display()
             ));
         };
         if !holder_repo.git(&["status", "--porcelain"])?.is_empty() {
             return Err(format!(
-                "{branch} is checked out in {holder_id}'s worktree {}, which has uncommitted                  changes",
+                "{branch} is checked out in {holder_id}'s worktree {}, which has uncommitted \
+                 changes",
                 other.display()
             ));
         }
@@ -575,6 +579,16 @@ impl Core {
             "{id} resolves batch {batch}'s conflict with {integration}; the sync point is tried \
              again when it reports"
         ))
+    }
+
+    /// Whether `phase` on agent `i` is a conflict handed to it (no scheduled phase, no pack).
+    pub(super) fn is_conflict_fix(&self, i: usize, phase: PhaseId) -> bool {
+        self.git
+            .as_ref()
+            .and_then(|g| g.conflict_fix.as_ref())
+            .is_some_and(|(a, b)| {
+                *a == self.agents[i].profile.id && phase == PhaseId::Fix { batch: *b }
+            })
     }
 
     /// Agent `i`'s report of a conflict handed to it: `Some` when it was that (the scheduler

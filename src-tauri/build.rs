@@ -32,6 +32,10 @@ const COMMANDS: &[&str] = &[
     "demo_open",
     "review_batches",
     "batch_diff",
+    "context_rules",
+    "context_rules_save",
+    "context_packs",
+    "context_pack",
 ];
 
 fn main() {

@@ -163,6 +163,8 @@ mod tests {
             one::<leapfrog_engine::git::BatchRange>("BatchRange"),
             one::<leapfrog_engine::git::FileChange>("FileChange"),
             one::<leapfrog_engine::orchestrator::ReviewComment>("ReviewComment"),
+            one::<leapfrog_engine::context::RulesFile>("RulesFile"),
+            one::<leapfrog_engine::context::PackEntry>("PackEntry"),
         ]
     }
 

@@ -6,6 +6,7 @@ pub mod about;
 pub mod board;
 pub mod cockpit;
 pub mod commands;
+pub mod context;
 pub mod dto;
 pub mod live;
 pub mod logs;
@@ -176,6 +177,10 @@ pub fn run() {
             welcome::demo_open,
             review::review_batches,
             review::batch_diff,
+            context::context_rules,
+            context::context_rules_save,
+            context::context_packs,
+            context::context_pack,
         ])
         .on_window_event(move |window, event| {
             match event {

@@ -177,6 +177,7 @@ async fn demo_project_runs_to_the_end_in_the_window() {
     // Phases long enough (seconds) that the builder is at its prompt before design(1) ends,
     // so build(1) starts at once and runs beside design(2).
     let demo = demo("--speed 1.5").expect("demo project");
+    let dir = demo.dir.clone();
     with_demo(&demo, |app| async move {
         // The cockpit's panes are the project's agents, titled by role and command.
         for (id, title) in [
@@ -259,6 +260,36 @@ async fn demo_project_runs_to_the_end_in_the_window() {
                 .await
                 .with_context(|| format!("a timeline bar for {phase}"))?;
         }
+
+        // The Context view (Ctrl+5) lists the pack each phase was pointed at and shows it, and
+        // edits the reading rules: a save reaches docs/CONTEXT.md on disk.
+        app.click("nav-context", LONG).await?;
+        app.click("context-pack-2-build", LONG).await?;
+        app.wait_until("batch 2's build pack shown", LONG, |app| async move {
+            let t = app
+                .exec("const e = document.querySelector(\"[data-testid='context-pack-text']\"); return e ? e.textContent : ''", vec![])
+                .await?;
+            Ok(t.as_str().unwrap_or_default().contains("# Context: build of Batch 2"))
+        })
+        .await?;
+        app.client
+            .find(Locator::Css("[data-testid='context-text']"))
+            .await?
+            // WebDriver's Enter key (U+E007) makes the line breaks.
+            .send_keys(&"\n## Builder\n\nNever read docs/archive/.\n".replace('\n', "\u{E007}"))
+            .await?;
+        app.click("context-save", LONG).await?;
+        app.client
+            .wait()
+            .at_most(LONG)
+            .for_element(Locator::Css("[data-testid='context-message']"))
+            .await
+            .context("the rules saved")?;
+        let rules = std::fs::read_to_string(dir.join("docs/CONTEXT.md"))?;
+        assert!(
+            rules.ends_with("\n## Builder\n\nNever read docs/archive/.\n"),
+            "{rules}"
+        );
         Ok(app)
     })
     .await;

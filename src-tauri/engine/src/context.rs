@@ -212,6 +212,140 @@ pub fn write(project: &Path, p: &PackInput) -> std::io::Result<PathBuf> {
     Ok(rel)
 }
 
+/// The most `docs/CONTEXT.md` may hold (read and write).
+pub const MAX_RULES_BYTES: u64 = 256 * 1024;
+
+/// `docs/CONTEXT.md` as the app edits it: its text and a stamp of what was read, so a save never
+/// overwrites a change made on disk meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RulesFile {
+    pub text: String,
+    /// Whether the file exists (when not, `text` is [`DEFAULT_RULES`], not yet written).
+    pub exists: bool,
+    /// blake3 of the bytes read ("" when the file does not exist).
+    pub stamp: String,
+}
+
+fn stamp_of(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex()[..16].to_string()
+}
+
+/// Reads the project's reading rules (the defaults when it has none yet).
+pub fn read_rules(project: &Path) -> Result<RulesFile, String> {
+    let path = project.join(RULES_FILE);
+    if !path.exists() {
+        return Ok(RulesFile {
+            text: DEFAULT_RULES.to_string(),
+            exists: false,
+            stamp: String::new(),
+        });
+    }
+    let bytes = crate::files::read_regular(&path, RULES_FILE, MAX_RULES_BYTES)?;
+    let text = String::from_utf8(bytes.clone())
+        .map_err(|_| format!("{RULES_FILE} is not UTF-8 text: edit it in a text editor"))?;
+    Ok(RulesFile {
+        text,
+        exists: true,
+        stamp: stamp_of(&bytes),
+    })
+}
+
+/// Saves the reading rules when the file is still what was read (`stamp`, "" for a file that
+/// did not exist); otherwise refuses in words and writes nothing. Written through a temp file
+/// renamed over it. Returns the new state. The next pack of every role follows it.
+pub fn write_rules(project: &Path, text: &str, stamp: &str) -> Result<RulesFile, String> {
+    if text.len() as u64 > MAX_RULES_BYTES {
+        return Err(crate::files::too_large(
+            RULES_FILE,
+            text.len() as u64,
+            MAX_RULES_BYTES,
+        ));
+    }
+    let now = read_rules(project)?;
+    if now.stamp != stamp {
+        return Err(format!(
+            "{RULES_FILE} changed on disk since it was opened: nothing was saved. Reload it \
+             (your text is still in the editor) and save again"
+        ));
+    }
+    let path = project.join(RULES_FILE);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let tmp = path.with_extension("md.leapfrog-tmp");
+    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {RULES_FILE}: {e}"))?;
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {RULES_FILE}: {e}")
+    })?;
+    read_rules(project)
+}
+
+/// One context pack on disk, for the app.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PackEntry {
+    pub batch: u32,
+    /// `design`, `build`, `review`, `fix`, `qa`, `recheck`.
+    pub phase: String,
+    /// Relative to the project.
+    pub path: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub bytes: u64,
+}
+
+/// The packs written so far, by batch then phase.
+pub fn list_packs(project: &Path) -> Vec<PackEntry> {
+    let root = project.join(".leapfrog/context");
+    let mut out = Vec::new();
+    let Ok(dirs) = std::fs::read_dir(&root) else {
+        return out;
+    };
+    for d in dirs.flatten() {
+        let name = d.file_name().to_string_lossy().into_owned();
+        let Some(batch) = name
+            .strip_prefix("batch-")
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(files) = std::fs::read_dir(d.path()) else {
+            continue;
+        };
+        for f in files.flatten() {
+            let file = f.file_name().to_string_lossy().into_owned();
+            let Some(phase) = file.strip_suffix(".md") else {
+                continue;
+            };
+            if PromptPhase::parse(phase).is_none() {
+                continue;
+            }
+            let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
+            out.push(PackEntry {
+                batch,
+                phase: phase.to_string(),
+                path: pack_path(batch, PromptPhase::parse(phase).expect("phase"))
+                    .display()
+                    .to_string(),
+                bytes,
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.batch, &a.phase).cmp(&(b.batch, &b.phase)));
+    out
+}
+
+/// One pack's text, by batch and phase name.
+pub fn read_pack(project: &Path, batch: u32, phase: &str) -> Result<String, String> {
+    let pp = PromptPhase::parse(phase).ok_or_else(|| format!("unknown phase `{phase}`"))?;
+    let rel = pack_path(batch, pp);
+    let bytes =
+        crate::files::read_regular(&project.join(&rel), &rel.display().to_string(), 4 << 20)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,5 +464,77 @@ mod tests {
             pack_path(3, PromptPhase::Review),
             PathBuf::from(".leapfrog/context/batch-3/review.md")
         );
+    }
+
+    #[test]
+    fn the_rules_are_saved_only_over_what_was_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path();
+        let first = read_rules(p).unwrap();
+        assert!(!first.exists && first.text == DEFAULT_RULES && first.stamp.is_empty());
+        let saved =
+            write_rules(p, "# Context rules\n\n## Builder\n\nRead src/ only.\n", "").unwrap();
+        assert!(saved.exists && !saved.stamp.is_empty());
+        // Changed on disk after it was read: refused, nothing written.
+        std::fs::write(p.join(RULES_FILE), "edited elsewhere\n").unwrap();
+        let e = write_rules(p, "mine\n", &saved.stamp).unwrap_err();
+        assert!(e.contains("changed on disk"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(p.join(RULES_FILE)).unwrap(),
+            "edited elsewhere\n"
+        );
+        // Saving over a file that appeared meanwhile, as if it were new, is refused too.
+        assert!(write_rules(p, "mine\n", "").is_err());
+        let now = read_rules(p).unwrap();
+        write_rules(p, "mine\n", &now.stamp).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(p.join(RULES_FILE)).unwrap(),
+            "mine\n"
+        );
+        assert!(!p.join("docs/CONTEXT.md.leapfrog-tmp").exists());
+    }
+
+    #[test]
+    fn packs_are_listed_by_batch_and_phase_and_read_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path();
+        let doc = Document::parse(TICKETS);
+        for (batch, phase) in [
+            (2, PromptPhase::Build),
+            (1, PromptPhase::Review),
+            (1, PromptPhase::Design),
+        ] {
+            write(
+                p,
+                &PackInput {
+                    phase,
+                    batch,
+                    tickets_file: "TICKETS.md",
+                    doc: Some(&doc),
+                    handoff: None,
+                    verify_command: None,
+                    notes: None,
+                    diff: None,
+                    rules: None,
+                },
+            )
+            .unwrap();
+        }
+        std::fs::write(p.join(".leapfrog/context/batch-1/notes.txt"), "x").unwrap();
+        let list: Vec<(u32, String)> = list_packs(p)
+            .into_iter()
+            .map(|e| (e.batch, e.phase))
+            .collect();
+        assert_eq!(
+            list,
+            [
+                (1, "design".into()),
+                (1, "review".into()),
+                (2, "build".into())
+            ]
+        );
+        assert!(read_pack(p, 2, "build").unwrap().contains("T-003"));
+        assert!(read_pack(p, 3, "build").is_err());
+        assert!(read_pack(p, 1, "../../x").is_err());
     }
 }

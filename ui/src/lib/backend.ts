@@ -10,6 +10,8 @@ import type { UiMark } from './bindings/UiMark';
 import type { LiveCommand } from './bindings/LiveCommand';
 import type { LiveEvent } from './bindings/LiveEvent';
 import type { LiveState } from './bindings/LiveState';
+import type { PackEntry } from './bindings/PackEntry';
+import type { RulesFile } from './bindings/RulesFile';
 import type { ProjectHold } from './bindings/ProjectHold';
 import type { HoldAnswer } from './bindings/HoldAnswer';
 import type { AboutInfo } from './bindings/AboutInfo';
@@ -101,6 +103,14 @@ export interface Backend {
   reviewBatches(): Promise<number[]>;
   /** One batch's diff: its two refs, files and unified patch. */
   batchDiff(batch: number): Promise<BatchDiff>;
+  /** The open project's reading rules, docs/CONTEXT.md (src-tauri/src/context.rs). */
+  contextRules(): Promise<RulesFile>;
+  /** Saves them if the file is still what was read (`stamp`); rejects in words otherwise. */
+  contextRulesSave(text: string, stamp: string): Promise<RulesFile>;
+  /** The context packs the run wrote, by batch and phase. */
+  contextPacks(): Promise<PackEntry[]>;
+  /** One pack's text. */
+  contextPack(batch: number, phase: string): Promise<string>;
 }
 
 const tauriBackend: Backend = {
@@ -165,6 +175,10 @@ const tauriBackend: Backend = {
   demoOpen: () => invoke<ProjectSummary>('demo_open'),
   reviewBatches: () => invoke<number[]>('review_batches'),
   batchDiff: (batch) => invoke<BatchDiff>('batch_diff', { batch }),
+  contextRules: () => invoke<RulesFile>('context_rules'),
+  contextRulesSave: (text, stamp) => invoke<RulesFile>('context_rules_save', { text, stamp }),
+  contextPacks: () => invoke<PackEntry[]>('context_packs'),
+  contextPack: (batch, phase) => invoke<string>('context_pack', { batch, phase }),
 };
 
 let current: Backend = tauriBackend;

@@ -16,6 +16,8 @@ import type { Welcome } from '../lib/bindings/Welcome';
 import type { BatchDiff } from '../lib/bindings/BatchDiff';
 import type { WelcomeCli } from '../lib/bindings/WelcomeCli';
 import type { CliKind } from '../lib/bindings/CliKind';
+import type { PackEntry } from '../lib/bindings/PackEntry';
+import type { RulesFile } from '../lib/bindings/RulesFile';
 import type {
   AppNotice,
   BoardOp,
@@ -43,7 +45,9 @@ export type Call =
   | { cmd: 'inspect'; dir: string }
   | { cmd: 'finish'; plan: SetupPlan; choices: SetupChoices }
   | { cmd: 'cliInstall'; cli: CliKind }
-  | { cmd: 'demoOpen' };
+  | { cmd: 'demoOpen' }
+  | { cmd: 'contextRules' }
+  | { cmd: 'contextRulesSave'; text: string; stamp: string };
 
 export class MockBackend implements Backend {
   calls: Call[] = [];
@@ -296,6 +300,27 @@ export class MockBackend implements Backend {
     const d = this.diffs.get(batch);
     if (!d) throw new Error(`batch ${batch} has no recorded build`);
     return d;
+  }
+  rules: RulesFile = { text: '# Context rules\n\n## Builder\n\nRead src/ only.\n', exists: true, stamp: 's1' };
+  packs: PackEntry[] = [];
+  packTexts = new Map<string, string>();
+  async contextRules() {
+    this.calls.push({ cmd: 'contextRules' });
+    return this.rules;
+  }
+  async contextRulesSave(text: string, stamp: string) {
+    this.calls.push({ cmd: 'contextRulesSave', text, stamp });
+    if (stamp !== this.rules.stamp) throw new Error('docs/CONTEXT.md changed on disk since it was opened: nothing was saved');
+    this.rules = { text, exists: true, stamp: `${stamp}+` };
+    return this.rules;
+  }
+  async contextPacks() {
+    return this.packs;
+  }
+  async contextPack(batch: number, phase: string) {
+    const t = this.packTexts.get(`${batch}/${phase}`);
+    if (t === undefined) throw new Error(`no pack for ${phase} of batch ${batch}`);
+    return t;
   }
   diagnosticsValue = 'Leapfrog 0.1.0 (engine 0.1.0)';
   async diagnostics() {

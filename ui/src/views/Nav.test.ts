@@ -19,7 +19,7 @@ afterEach(() => {
 });
 
 describe('navigation', () => {
-  it('maps Ctrl+1/2/3/4 to Cockpit, Board, Timeline, Review and nothing else', () => {
+  it('maps Ctrl+1/2/3/4/5 to Cockpit, Board, Timeline, Review, Context and nothing else', () => {
     const key = (code: string, mods: Partial<Record<'ctrlKey' | 'altKey' | 'shiftKey' | 'metaKey', boolean>> = {}) =>
       viewForKey({ key: code.slice(-1), code, ctrlKey: false, altKey: false, shiftKey: false, metaKey: false, ...mods });
     const cases: [ReturnType<typeof key>, string | null][] = [
@@ -27,7 +27,8 @@ describe('navigation', () => {
       [key('Digit2', { ctrlKey: true }), 'board'],
       [key('Digit3', { ctrlKey: true }), 'timeline'],
       [key('Digit4', { ctrlKey: true }), 'review'],
-      [key('Digit5', { ctrlKey: true }), null],
+      [key('Digit5', { ctrlKey: true }), 'context'],
+      [key('Digit6', { ctrlKey: true }), null],
       [key('Digit2'), null],
       [key('Digit2', { ctrlKey: true, shiftKey: true }), null],
     ];

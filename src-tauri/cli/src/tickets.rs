@@ -21,10 +21,13 @@ pub enum TicketsCmd {
     /// Move a ticket to another batch, in place (the previous content goes to .leapfrog/backups/).
     Move {
         file: PathBuf,
+        /// The ticket: its ID, its key (`title:…` for a ticket without an ID, see `parse --json`)
+        /// or its title.
         ticket: String,
-        /// Batch number: the number in the batch heading, else its 1-based position.
+        /// The batch: its number (the number in its heading, else its 1-based position), or when
+        /// two batches share a number, its title or `line:N` of its heading.
         #[arg(long = "to-batch")]
-        to_batch: u32,
+        to_batch: String,
         /// 0-based position among the batch's tickets (default: at the end).
         #[arg(long)]
         position: Option<usize>,
@@ -83,13 +86,21 @@ pub fn run(cmd: TicketsCmd) -> Result<()> {
         } => {
             read(&file)?;
             let mut tf = TicketsFile::open(&file).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let edit = match to_batch.trim().parse::<u32>() {
+                Ok(n) => Edit::Move {
+                    ticket: ticket.clone(),
+                    to_batch: n,
+                    position,
+                },
+                Err(_) => Edit::MoveToGroup {
+                    ticket: ticket.clone(),
+                    group: to_batch.clone(),
+                    position,
+                },
+            };
             let w = tf
                 .apply(
-                    &[Edit::Move {
-                        ticket: ticket.clone(),
-                        to_batch,
-                        position,
-                    }],
+                    &[edit],
                     WriteOptions {
                         allow_no_tickets: force,
                     },

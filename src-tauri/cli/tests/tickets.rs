@@ -329,3 +329,58 @@ fn a_file_over_the_cap_names_the_limit() {
         }
     }
 }
+
+#[test]
+fn move_says_when_it_changes_nothing_and_names_batches_that_share_a_number() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("TICKETS.md");
+    let text = "# Tasks\n\n## Batch 1: One\n\n- [ ] Write the parser\n- [ ] Add tests\n\n## Batch 2: Two\n\n- [ ] Ship it\n\n## Batch 2: Two again\n\n- [ ] Another\n";
+    fs::write(&file, text).unwrap();
+    let f = file.to_str().unwrap();
+    // A ticket without an ID, by its title; a batch number two batches share: refused, both named.
+    let o = leap(&["tickets", "move", f, "Add tests", "--to-batch", "2"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("\"Batch 2: Two\" (line 8) and \"Batch 2: Two again\" (line 12)"),
+        "{err}"
+    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), text);
+    // Named by its title: moved. The same move again changes nothing: non-zero, with the reason.
+    let o = leap(&["tickets", "move", f, "Add tests", "--to-batch", "Two again"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let moved = fs::read_to_string(&file).unwrap();
+    assert!(
+        moved.ends_with("- [ ] Another\n- [ ] Add tests\n"),
+        "{moved}"
+    );
+    // (Its heading is on line 11 now that "Add tests" left batch 1.)
+    let o = leap(&[
+        "tickets",
+        "move",
+        f,
+        "title:add-tests",
+        "--to-batch",
+        "line:11",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("nothing to change: title:add-tests is already in batch 2"),
+        "{err}"
+    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), moved);
+    // And back where it was: the original bytes.
+    let o = leap(&[
+        "tickets",
+        "move",
+        f,
+        "Add tests",
+        "--to-batch",
+        "1",
+        "--position",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(fs::read_to_string(&file).unwrap(), text);
+}

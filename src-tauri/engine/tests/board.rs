@@ -221,7 +221,7 @@ fn each_operation_changes_only_its_lines_and_undo_restores_the_bytes() {
         ),
         (mv("T-003", ColumnKey::Backlog, None), "+21 ## Backlog\n+22 \n+23 ### T-004: Dark mode\n+24 - **Status:** todo\n+25 - **Depends on:** T-003, T-999\n+26 \n-26 \n-27 ## Backlog\n-28 \n-29 ### T-004: Dark mode\n-30 - **Status:** todo\n-31 - **Depends on:** T-003, T-999\n", "1[T-001 T-002] 2[] backlog[T-004 T-003]"),
         (mv("T-004", ColumnKey::Backlog, Some(0)), "", "1[T-001 T-002] 2[T-003] backlog[T-004]"),
-        (mv("T-004", batch(1), Some(1)), "+13 ### T-004: Dark mode\n+14 - **Status:** todo\n+15 - **Depends on:** T-003, T-999\n+16 \n-29 ### T-004: Dark mode\n-30 - **Status:** todo\n-31 - **Depends on:** T-003, T-999\n", "1[T-001 T-004 T-002] 2[T-003] backlog[]"),
+        (mv("T-004", batch(1), Some(1)), "+13 ### T-004: Dark mode\n+14 - **Status:** todo\n+15 - **Depends on:** T-003, T-999\n+16 \n-28 \n-29 ### T-004: Dark mode\n-30 - **Status:** todo\n-31 - **Depends on:** T-003, T-999\n", "1[T-001 T-004 T-002] 2[T-003] backlog[]"),
         (mv("T-002", ColumnKey::Backlog, Some(0)), "-13 ### T-002: Usage text\n-14 - **Status:** todo\n-15 - **Depends on:** T-001\n-16 \n-17 Print usage.\n-18 \n+23 ### T-002: Usage text\n+24 - **Status:** todo\n+25 - **Depends on:** T-001\n+26 \n+27 Print usage.\n+28 \n", "1[T-001] 2[T-003] backlog[T-002 T-004]"),
         (
             BoardOp::MoveBatch {

@@ -125,8 +125,8 @@ fn golden_09_kanban_list_items_under_plain_line_status_dividers() {
 fn golden_13_nested_checklist_is_the_grouping() {
     check(
         "13_",
-        "batch 1 «frontend»: line:6 todo, line:7 todo, line:8 todo, line:9 todo, line:10 todo, line:13 todo, line:14 todo, line:15 todo, line:16 todo
-batch 2 «backend»: line:20 todo, line:21 todo, line:22 todo, line:24 todo, line:25 todo, line:26 todo, line:28 todo, line:29 todo, line:31 todo, line:32 todo, line:33 todo, line:34 todo, line:35 todo, line:36 todo",
+        "batch 1 «frontend»: title:github-setup todo, title:license-setup todo, title:launcher-screen todo, title:user-setting-screen todo, title:user-register-screen todo, title:register todo, title:setting todo, title:update-information-of-user todo, title:login todo
+batch 2 «backend»: title:user-domain-modeling todo, title:consider-register-email-credential todo, title:consider-phone-authentication todo, title:login-with-jwt todo, title:logout-with-jwt todo, title:social-login todo, title:unit-test-structure todo, title:e2e-test-structure todo, title:github-action-ci-cd-setup todo, title:aws-ec2-deployment-setup todo, title:aws-rds-deployment-setup todo, title:docker-image-setup todo, title:docker-compose-setup todo, title:kubernetes-setup todo",
     );
 }
 

@@ -139,7 +139,7 @@ text
 ## Notes
 end
 "#,
-        r#"no batch: Ticket 1 todo «Login misaligned», line:7 todo «Crash when saving», Ticket 3 todo «Slow search»"#,
+        r#"no batch: Ticket 1 todo «Login misaligned», title:crash-when-saving todo «Crash when saving», Ticket 3 todo «Slow search»"#,
     );
 }
 
@@ -296,7 +296,7 @@ fn dialect_64_marker_less_checkbox_lines() {
 [ ] As a user I can log out
 [x] As an admin I can see stats
 "#,
-        r#"no batch: line:1 done «As a user I can log in», line:2 todo «As a user I can log out», line:3 done «As an admin I can see stats»"#,
+        r#"no batch: title:as-a-user-i-can-log-in done «As a user I can log in», title:as-a-user-i-can-log-out todo «As a user I can log out», title:as-an-admin-i-can-see-stats done «As an admin I can see stats»"#,
     );
 }
 
@@ -493,11 +493,16 @@ fn checkbox_tickets_toggle_their_own_box_and_refuse_what_a_box_cannot_say() {
     let input = "[x] As a user I can log in\r\n[ ] As a user I can log out\r\n";
     check_edit(
         input,
-        status("line:2", TicketStatus::Done),
+        status("title:as-a-user-i-can-log-out", TicketStatus::Done),
         "[x] As a user I can log in\r\n[x] As a user I can log out\r\n",
     );
     let d = Document::parse(input);
-    assert!(d.apply(&status("line:2", TicketStatus::Review)).is_err());
+    assert!(d
+        .apply(&status(
+            "title:as-a-user-i-can-log-out",
+            TicketStatus::Review
+        ))
+        .is_err());
 }
 
 #[test]
@@ -535,8 +540,9 @@ fn moves_reorder_within_a_batch_and_keep_crlf_and_the_missing_final_newline() {
             to_batch: 1,
             position: None,
         },
-        // (The blank line that preceded T-003 is now the file's last line, still without a line ending.)
-        "## Phase 1: A\r\n\r\n### T-001: One\r\n\r\n### T-002: Two\r\n\r\n### T-003: Three\r\n\r\n## Phase 2: B\r\n",
+        // The blank line that separated T-003 goes with it: the file still ends without a line
+        // ending.
+        "## Phase 1: A\r\n\r\n### T-001: One\r\n\r\n### T-002: Two\r\n\r\n### T-003: Three\r\n\r\n## Phase 2: B",
     );
     // Moving into a batch whose tickets sit one level deeper re-levels the heading and its sub-headings.
     let input = "# M1\n\n## T-1: a\n### Notes\nx\n\n# M2\n\n### T-2: b\n";
@@ -547,7 +553,7 @@ fn moves_reorder_within_a_batch_and_keep_crlf_and_the_missing_final_newline() {
             to_batch: 2,
             position: None,
         },
-        "# M1\n\n# M2\n\n### T-2: b\n\n### T-1: a\n#### Notes\nx\n\n",
+        "# M1\n\n# M2\n\n### T-2: b\n\n### T-1: a\n#### Notes\nx\n",
     );
 }
 

@@ -165,7 +165,7 @@ fn class_group_words_in_ticket_titles_do_not_make_batches() {
 
 ### PH-003 · Onboarding (Sprint 3 candidate)
 "#,
-        r#"batch 1 «Sprint 1 — Motor»: PH-001 done «Andamiaje del motor (Fase 0)», line:8 todo «Pulir la interfaz (Phase 2 follow-up)», PH-002 todo «Migrar niveles (Fase 1)»
+        r#"batch 1 «Sprint 1 — Motor»: PH-001 done «Andamiaje del motor (Fase 0)», title:pulir-la-interfaz-phase-2-follow-up todo «Pulir la interfaz (Phase 2 follow-up)», PH-002 todo «Migrar niveles (Fase 1)»
 batch 2 «Sprint 2 — UX»: PH-003 todo «Onboarding (Sprint 3 candidate)»"#,
     );
 }
@@ -315,7 +315,7 @@ fn class_kanban_status_columns_with_plain_items() {
 #### Done ✓
 - [x] Configure the API organisation
 "#,
-        r#"no batch: line:8 todo «Collect the regulations», line:9 todo «Draft the prompt», line:11 todo «Plain item without a box», line:14 doing «Split the product architecture», line:15 doing «Set up server and DB», line:17 done «Configure the API organisation»"#,
+        r#"no batch: title:collect-the-regulations todo «Collect the regulations», title:draft-the-prompt todo «Draft the prompt», title:plain-item-without-a-box todo «Plain item without a box», title:split-the-product-architecture doing «Split the product architecture», title:set-up-server-and-db doing «Set up server and DB», title:configure-the-api-organisation done «Configure the API organisation»"#,
     );
 }
 
@@ -347,7 +347,7 @@ fn class_id_less_ticket_headings_under_a_qa_section() {
 We run the suite.
 "#,
         r#"batch 1 «Build»: T-001 done «Scaffold», T-002 doing «CI»
-batch 2 «QA findings»: line:13 todo «Login crashes on an empty password», line:17 done «Footer overlaps on mobile»"#,
+batch 2 «QA findings»: title:login-crashes-on-an-empty-password todo «Login crashes on an empty password», title:footer-overlaps-on-mobile done «Footer overlaps on mobile»"#,
     );
 }
 

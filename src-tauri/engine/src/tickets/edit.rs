@@ -41,6 +41,14 @@ pub enum Edit {
         to_batch: u32,
         position: Option<usize>,
     },
+    /// Moves a ticket to the batch named `group`: its title as written (`Batch 2: Two again`),
+    /// its name (`Two again`), or `line:<n>` of its heading. Addresses one of two batches that
+    /// share a number.
+    MoveToGroup {
+        ticket: String,
+        group: String,
+        position: Option<usize>,
+    },
     /// Adds a ticket at the end of a batch (or after the last ticket outside batches), with the next ID.
     AddTicket {
         batch: Option<u32>,
@@ -71,6 +79,12 @@ pub enum EditError {
     Ambiguous(String, usize),
     #[error("no batch {0} in the file")]
     NoBatch(u32),
+    #[error("{0}")]
+    AmbiguousBatch(String),
+    #[error("no batch named {0:?} in the file")]
+    NoBatchNamed(String),
+    #[error("nothing to change: {0}")]
+    Unchanged(String),
     #[error("cannot {0}")]
     Unsupported(String),
 }
@@ -139,7 +153,18 @@ impl Document {
                 ticket,
                 to_batch,
                 position,
-            } => self.move_ticket(self.one(ticket)?, *to_batch, *position)?,
+            } => {
+                let b = self.batch_exact(*to_batch)?;
+                self.move_ticket(self.one(ticket)?, b, *position)?
+            }
+            Edit::MoveToGroup {
+                ticket,
+                group,
+                position,
+            } => {
+                let b = self.batch_named(group)?;
+                self.move_ticket(self.one(ticket)?, b, *position)?
+            }
             Edit::AddTicket { batch, title } => {
                 let (s, id) = self.add_ticket(*batch, title)?;
                 created = Some(id);
@@ -164,9 +189,7 @@ impl Document {
                 batch,
                 with_tickets,
             } => {
-                let b = self
-                    .batch_by_number(*batch)
-                    .ok_or(EditError::NoBatch(*batch))?;
+                let b = self.batch_exact(*batch)?;
                 let bt = &self.batches[b];
                 if !bt.tickets.is_empty() && !with_tickets {
                     return Err(EditError::Unsupported(format!(
@@ -185,13 +208,18 @@ impl Document {
                 }]
             }
             Edit::RenameBatch { batch, title } => {
-                let b = self
-                    .batch_by_number(*batch)
-                    .ok_or(EditError::NoBatch(*batch))?;
+                let b = self.batch_exact(*batch)?;
                 vec![self.replace_range(self.batches[b].title_range.clone(), title)]
             }
         };
         let text = splice(&self.source, splices);
+        if text == self.source.text {
+            if let Edit::Move { ticket, .. } | Edit::MoveToGroup { ticket, .. } = edit {
+                return Err(EditError::Unchanged(format!(
+                    "{ticket} is already there (same batch, same place)"
+                )));
+            }
+        }
         Ok(Applied {
             doc: Document::parse(&text),
             created,
@@ -507,15 +535,78 @@ impl Document {
         }
     }
 
+    /// The one batch numbered `n`: an error naming each when several share it.
+    pub fn batch_exact(&self, n: u32) -> Result<usize, EditError> {
+        let hits: Vec<usize> = (0..self.batches.len())
+            .filter(|&b| self.batches[b].number == n)
+            .collect();
+        match hits[..] {
+            [] => Err(EditError::NoBatch(n)),
+            [b] => Ok(b),
+            _ => Err(EditError::AmbiguousBatch(format!(
+                "{} batches are numbered {n}: {}; name the one you mean by its title or its \
+                 heading's line (`line:N`)",
+                hits.len(),
+                hits.iter()
+                    .map(|&b| format!(
+                        "\"{}\" (line {})",
+                        self.batches[b].title,
+                        self.batches[b].heading_line + 1
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ))),
+        }
+    }
+
+    /// The batch named `group`: its heading's `line:<n>`, its title as written or its name
+    /// (case-insensitive); an error when none or several match.
+    pub fn batch_named(&self, group: &str) -> Result<usize, EditError> {
+        let g = group.trim();
+        if let Some(line) = g
+            .strip_prefix("line:")
+            .and_then(|n| n.trim().parse::<usize>().ok())
+        {
+            return self
+                .batches
+                .iter()
+                .position(|b| b.heading_line + 1 == line)
+                .ok_or_else(|| EditError::NoBatchNamed(g.to_string()));
+        }
+        let name = |b: &super::Batch| {
+            self.text()
+                .get(b.title_range.clone())
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        let hits: Vec<usize> = (0..self.batches.len())
+            .filter(|&b| {
+                let bt = &self.batches[b];
+                bt.title.trim().eq_ignore_ascii_case(g) || name(bt).eq_ignore_ascii_case(g)
+            })
+            .collect();
+        match hits[..] {
+            [] => Err(EditError::NoBatchNamed(g.to_string())),
+            [b] => Ok(b),
+            _ => Err(EditError::AmbiguousBatch(format!(
+                "{} batches are named {g:?} (lines {}); name one by its heading's line (`line:N`)",
+                hits.len(),
+                hits.iter()
+                    .map(|&b| (self.batches[b].heading_line + 1).to_string())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ))),
+        }
+    }
+
     fn move_ticket(
         &self,
         ti: usize,
-        to_batch: u32,
+        b: usize,
         position: Option<usize>,
     ) -> Result<Vec<Splice>, EditError> {
-        let b = self
-            .batch_by_number(to_batch)
-            .ok_or(EditError::NoBatch(to_batch))?;
+        let to_batch = self.batches[b].number;
         let t = &self.tickets[ti];
         let members: Vec<usize> = self.batches[b]
             .tickets
@@ -523,6 +614,24 @@ impl Document {
             .copied()
             .filter(|&i| i != ti)
             .collect();
+        // Already in that batch, at that place: nothing to do, and that is said.
+        if t.batch == Some(b) {
+            let index = self.batches[b].tickets.iter().position(|&i| i == ti);
+            let there = match position {
+                None => self.batches[b]
+                    .tickets
+                    .iter()
+                    .all(|&i| self.tickets[i].span.start <= t.span.start),
+                Some(p) => index == Some(p.min(members.len())),
+            };
+            if there {
+                return Err(EditError::Unchanged(format!(
+                    "{} is already in batch {to_batch} ({}), at that place",
+                    t.display_id(),
+                    self.batches[b].title
+                )));
+            }
+        }
         let (mut at, neighbour) = match position.and_then(|p| members.get(p)) {
             Some(&i) => (self.tickets[i].span.start, Some(i)),
             None => self.batch_end(Some(b), Some(ti)),
@@ -579,11 +688,21 @@ impl Document {
             block.push_str(line);
             block.push_str(ending);
         }
+        // A ticket last in the file takes the blank line that separated it with it, so a move
+        // there and back gives the bytes it started from.
+        let mut removed = t.span.clone();
+        if removed.end == self.source.len()
+            && removed.start > 0
+            && self.source.line(removed.start - 1).trim().is_empty()
+            && (removed.start < 2 || !self.source.line(removed.start - 2).trim().is_empty())
+        {
+            removed.start -= 1;
+        }
         let mut out = vec![Splice {
-            at: t.span.clone(),
+            at: removed.clone(),
             text: String::new(),
         }];
-        out.push(self.insert_block(at, block, Some(t.span.clone())));
+        out.push(self.insert_block(at, block, Some(removed)));
         Ok(out)
     }
 
@@ -592,19 +711,27 @@ impl Document {
         let eol = self.eol();
         let skip = |i: usize| removed.as_ref().is_some_and(|r| r.contains(&i));
         let prev = (0..at).rev().find(|&i| !skip(i));
+        // List items follow each other without a blank line; anything else gets one.
+        let block_is_list = block.lines().next().is_some_and(is_list_line);
+        let glued = |line: &str| block_is_list && is_list_line(line);
         if let Some(p) = prev {
-            if !self.source.line(p).trim().is_empty() && !source::is_table_row(self.source.line(p))
-            {
+            let line = self.source.line(p);
+            if !line.trim().is_empty() && !source::is_table_row(line) && !glued(line) {
                 block.insert_str(0, eol);
             }
         }
         let next = (at..self.source.len()).find(|&i| !skip(i));
+        if next.is_none() {
+            // Last in the file: no blank line after it.
+            while block.ends_with(&format!("{eol}{eol}")) {
+                block.truncate(block.len() - eol.len());
+            }
+        }
         let ends_blank = block.trim_end_matches(['\r', '\n']).len() < block.len()
             && block.lines().last().is_some_and(|l| l.trim().is_empty());
         if let Some(nx) = next {
-            if !self.source.line(nx).trim().is_empty()
-                && !ends_blank
-                && !source::is_table_row(self.source.line(nx))
+            let line = self.source.line(nx);
+            if !line.trim().is_empty() && !ends_blank && !source::is_table_row(line) && !glued(line)
             {
                 block.push_str(eol);
             }
@@ -942,6 +1069,18 @@ fn splice(src: &Source, mut edits: Vec<Splice>) -> String {
         }
     }
     out
+}
+
+/// A Markdown list item (`- x`, `* [ ] x`, `1. x`) or a bare checkbox line (`[ ] x`).
+fn is_list_line(line: &str) -> bool {
+    let t = line.trim_start();
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    t.starts_with("- ")
+        || t.starts_with("* ")
+        || t.starts_with("+ ")
+        || t.starts_with('[') && t.get(2..3) == Some("]")
+        || t.starts_with("[]")
+        || (digits > 0 && (t[digits..].starts_with(". ") || t[digits..].starts_with(") ")))
 }
 
 #[cfg(test)]

@@ -181,6 +181,39 @@ pub struct Batch {
     pub title_range: Range<usize>,
 }
 
+/// Gives each ticket without an ID a key made from its title, `title:write-the-parser` (the
+/// second of two same titles `title:write-the-parser#2`, in file order): unlike a line number it
+/// survives moves and edits elsewhere in the file.
+fn title_keys(tickets: &mut [Ticket]) {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for t in tickets.iter_mut().filter(|t| t.id.is_none()) {
+        let mut slug = String::new();
+        for c in t.title.chars().flat_map(char::to_lowercase) {
+            if c.is_alphanumeric() {
+                slug.push(c);
+            } else if !slug.ends_with('-') && !slug.is_empty() {
+                slug.push('-');
+            }
+            if slug.len() >= 60 {
+                break;
+            }
+        }
+        let slug = slug.trim_end_matches('-').to_string();
+        let slug = if slug.is_empty() {
+            "untitled".to_string()
+        } else {
+            slug
+        };
+        let n = seen.entry(slug.clone()).or_insert(0);
+        *n += 1;
+        t.key = if *n == 1 {
+            format!("title:{slug}")
+        } else {
+            format!("title:{slug}#{n}")
+        };
+    }
+}
+
 /// A milestone of batches (see [`Document::milestones`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Milestone {
@@ -206,7 +239,8 @@ impl Document {
     /// Parses text. Never fails and never panics; what is not recognised is kept verbatim.
     pub fn parse(text: &str) -> Document {
         let source = Source::new(text.to_string());
-        let (batches, tickets, warnings) = recognize::recognize(&source);
+        let (batches, mut tickets, warnings) = recognize::recognize(&source);
+        title_keys(&mut tickets);
         Document {
             source,
             batches,
@@ -237,13 +271,25 @@ impl Document {
         &self.source.text
     }
 
-    /// Tickets whose key matches `id` (raw or normalised).
+    /// Tickets whose key matches `id` (raw or normalised); else those titled `id` exactly
+    /// (case-insensitive).
     pub fn find(&self, id: &str) -> Vec<usize> {
         let key = vocab::id_key(id);
-        self.tickets
+        let by_key: Vec<usize> = self
+            .tickets
             .iter()
             .enumerate()
             .filter(|(_, t)| t.key == key || t.key == id)
+            .map(|(i, _)| i)
+            .collect();
+        if !by_key.is_empty() {
+            return by_key;
+        }
+        let title = id.trim();
+        self.tickets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !title.is_empty() && t.title.trim().eq_ignore_ascii_case(title))
             .map(|(i, _)| i)
             .collect()
     }

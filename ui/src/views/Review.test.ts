@@ -30,6 +30,7 @@ function live(runs: LiveRun[]): LiveState {
     agents: [],
     runs,
     finished: false,
+    heldSync: null,
   };
 }
 
@@ -88,6 +89,22 @@ describe('review', () => {
       ]),
     );
     await waitFor(() => expect(screen.queryByTestId('review-pending')).toBeNull());
+  });
+
+  it('highlights the diff after drawing it, in the dark theme, and follows the theme toggle', async () => {
+    setup([run('build(1)', 'passed', 'builder')]);
+    const diff = await screen.findByTestId('review-diff');
+    expect(diff.querySelector('.d2h-wrapper.d2h-dark-color-scheme')).not.toBeNull();
+    await waitFor(() => expect(diff.dataset.highlighted).toBe('1'));
+    expect(diff.querySelector('.d2h-code-line-ctn.hljs.bash')).not.toBeNull();
+    expect([...diff.querySelectorAll('.hljs-built_in')].map((e) => e.textContent)).toContain('echo');
+    document.documentElement.dataset.theme = 'light';
+    try {
+      await waitFor(() => expect(diff.querySelector('.d2h-wrapper.d2h-light-color-scheme')).not.toBeNull());
+      await waitFor(() => expect(diff.querySelector('.hljs-built_in')).not.toBeNull());
+    } finally {
+      delete document.documentElement.dataset.theme;
+    }
   });
 
   it('answers only a running review, and says when no diff is recorded', async () => {

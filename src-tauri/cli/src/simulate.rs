@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use leapfrog_engine::scheduler::sim::{render, render_table, seed_table};
+use leapfrog_engine::scheduler::sim::{
+    milestone_table, render, render_milestone_table, render_table, seed_table,
+};
 use leapfrog_engine::scheduler::{simulate, PriorityRule, SimOptions, Workload};
 
 #[derive(Args, Debug)]
@@ -56,6 +58,15 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         priority,
     };
     if args.table {
+        // A workload with milestones: what planning the next one during the builds saves.
+        if let Some(t) = milestone_table(&workload, &opts)? {
+            if args.json {
+                crate::handoff::print(&format!("{}\n", serde_json::to_string_pretty(&t)?))?;
+            } else {
+                crate::handoff::print(&render_milestone_table(&t))?;
+            }
+            return Ok(());
+        }
         let rows = seed_table(&workload, &opts)?;
         if args.json {
             crate::handoff::print(&format!("{}\n", serde_json::to_string_pretty(&rows)?))?;

@@ -213,3 +213,61 @@ fn the_bound_counts_plans_on_the_path_and_in_the_planners_load() {
         assert!(out["parallel_minutes"].as_f64().unwrap() >= expect);
     }
 }
+
+#[test]
+fn the_milestone_table_compares_one_after_another_with_planning_during_the_builds() {
+    use leapfrog_engine::scheduler::sim::{milestone_table, render_milestone_table};
+    let w =
+        Workload::parse(&workload(json!([{"batches": 2}, {"batches": 2, "plan": 8}])).to_string())
+            .unwrap();
+    let t = milestone_table(&w, &SimOptions::default())
+        .unwrap()
+        .expect("a table");
+    assert_eq!((t.milestones, t.batches), (2, 4));
+    // The same work either way (the overlapped run has one verify fewer at most).
+    assert!(t.one_after_another.sequential_minutes >= t.overlapped.sequential_minutes);
+    // One after another: milestone 1 alone (with the preamble), then plan(2) and milestone 2
+    // alone, each simulated on its own.
+    let half = |preamble: Value| {
+        let mut w = workload(json!([]));
+        w["preamble"] = preamble;
+        w["batches"] = json!([
+            {"design": 10, "build": 20, "review": 5},
+            {"design": 10, "build": 20, "review": 5}
+        ]);
+        w.as_object_mut().unwrap().remove("milestones");
+        run(&w)["parallel_minutes"].as_f64().unwrap()
+    };
+    let apart =
+        half(json!([{"phase": "discovery", "minutes": 10}, {"phase": "plan", "minutes": 5}]))
+            + half(json!([{"phase": "plan", "minutes": 8}]));
+    assert_eq!(t.one_after_another.parallel_minutes, apart);
+    let joint = run(&workload(
+        json!([{"batches": 2}, {"batches": 2, "plan": 8}]),
+    ));
+    assert_eq!(
+        t.overlapped.parallel_minutes,
+        joint["parallel_minutes"].as_f64().unwrap()
+    );
+    assert!(t.saved_minutes > 0.0, "{t:?}");
+    assert_eq!(t.saved_minutes, apart - t.overlapped.parallel_minutes);
+    let text = render_milestone_table(&t);
+    assert!(text.starts_with("| Phase | Sequential | Parallel | Savings | Lower bound |\n"));
+    assert!(
+        text.contains("| 2 milestones, one after another (4 batches) |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| 2 milestones, plan(m) during milestone m-1 (4 batches) |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Planning each milestone while the one before is built saves"),
+        "{text}"
+    );
+    // One milestone: no such table.
+    let one = Workload::parse(&workload(json!([{"batches": 4}])).to_string()).unwrap();
+    assert!(milestone_table(&one, &SimOptions::default())
+        .unwrap()
+        .is_none());
+}

@@ -303,6 +303,96 @@ pub fn seed_table(w: &Workload, opts: &SimOptions) -> Result<Vec<TableRow>, Work
         .collect()
 }
 
+/// What milestones save (rule 9): the workload run one milestone after another (milestone m
+/// planned by a `plan` phase once milestone m-1 is done, verified and all) against the same work
+/// with `plan(m)` overlapping milestone m-1's builds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MilestoneTable {
+    pub milestones: usize,
+    pub batches: usize,
+    pub one_after_another: TableRow,
+    pub overlapped: TableRow,
+    /// Parallel minutes saved by the overlap.
+    #[serde(serialize_with = "number")]
+    pub saved_minutes: f64,
+}
+
+/// The milestone table of a workload with two milestones or more; `None` otherwise.
+pub fn milestone_table(
+    w: &Workload,
+    opts: &SimOptions,
+) -> Result<Option<MilestoneTable>, WorkloadError> {
+    w.validate()?;
+    if w.milestones.len() < 2 {
+        return Ok(None);
+    }
+    let overlapped = TableRow::from(&simulate(w, opts)?);
+    let mut apart = TableRow {
+        batches: w.batches.len(),
+        sequential_minutes: 0.0,
+        parallel_minutes: 0.0,
+        savings: 0.0,
+        lower_bound_minutes: 0.0,
+    };
+    let mut first = 0usize;
+    for (k, m) in w.milestones.iter().enumerate() {
+        let n = m.batches as usize;
+        let mut part = w.clone();
+        part.milestones = Vec::new();
+        part.batches = w.batches[first..first + n].to_vec();
+        first += n;
+        if k > 0 {
+            part.preamble = vec![super::workload::WorkloadPreamble {
+                phase: crate::model::Role::Plan,
+                minutes: m.plan,
+            }];
+        }
+        let o = simulate(&part, opts)?;
+        apart.sequential_minutes += o.sequential_minutes;
+        apart.parallel_minutes += o.parallel_minutes;
+        apart.lower_bound_minutes += o.lower_bound_minutes;
+    }
+    if apart.sequential_minutes > 0.0 {
+        apart.savings = 1.0 - apart.parallel_minutes / apart.sequential_minutes;
+    }
+    Ok(Some(MilestoneTable {
+        milestones: w.milestones.len(),
+        batches: w.batches.len(),
+        saved_minutes: apart.parallel_minutes - overlapped.parallel_minutes,
+        one_after_another: apart,
+        overlapped,
+    }))
+}
+
+/// The milestone table for people, in the seed's shape, and what the overlap saves.
+pub fn render_milestone_table(t: &MilestoneTable) -> String {
+    let mut out = String::from(
+        "| Phase | Sequential | Parallel | Savings | Lower bound |\n\
+         |-------|------------|----------|---------|-------------|\n",
+    );
+    for (label, r) in [
+        ("one after another", &t.one_after_another),
+        ("plan(m) during milestone m-1", &t.overlapped),
+    ] {
+        out.push_str(&format!(
+            "| {} milestones, {label} ({} batches) | {} min | {} min | {:.0}% | {} min |\n",
+            t.milestones,
+            t.batches,
+            fmt_minutes(r.sequential_minutes),
+            fmt_minutes(r.parallel_minutes),
+            r.savings * 100.0,
+            fmt_minutes(r.lower_bound_minutes),
+        ));
+    }
+    let base = t.one_after_another.parallel_minutes;
+    out.push_str(&format!(
+        "\nPlanning each milestone while the one before is built saves {} min ({:.0}% of one after another).\n",
+        fmt_minutes((t.saved_minutes * 10.0).round() / 10.0),
+        if base > 0.0 { 100.0 * t.saved_minutes / base } else { 0.0 }
+    ));
+    out
+}
+
 /// Minutes for people: `12`, `12.5`.
 pub fn fmt_minutes(x: f64) -> String {
     if x.fract() == 0.0 {

@@ -987,4 +987,16 @@ fn a_headless_demo_with_two_milestones_plans_the_second_while_the_first_is_built
         overlaps,
         "plan(2) {start}-{end} overlapped no build of milestone 1: {out:#}"
     );
+    // plan(2)'s prompt pointed at its own pack: milestone 2's part of TICKETS.md and the batches.
+    let pack =
+        std::fs::read_to_string(p.dir.join(".leapfrog/context/milestone-2/plan.md")).unwrap();
+    assert!(
+        pack.starts_with("# Context: plan of milestone 2\n"),
+        "{pack}"
+    );
+    assert!(
+        pack.contains("## Milestone 2 in TICKETS.md\n\n# Milestone 2: Polish"),
+        "{pack}"
+    );
+    assert!(pack.contains("- Milestone 1: The greeting\n"), "{pack}");
 }

@@ -194,21 +194,115 @@ pub fn render(p: &PackInput) -> String {
     out
 }
 
-/// Writes the pack under `project` (creating its folder) and returns its relative path.
-pub fn write(project: &Path, p: &PackInput) -> std::io::Result<PathBuf> {
-    let rel = pack_path(p.batch, p.phase);
-    let path = project.join(&rel);
+/// What the pack of a phase that belongs to no batch is made of: a preamble phase (discovery,
+/// requirements, plan) or `plan(m)` of milestone m.
+pub struct OverviewInput<'a> {
+    pub phase: PromptPhase,
+    /// `plan(m)`'s milestone.
+    pub milestone: Option<u32>,
+    pub tickets_file: &'a str,
+    pub doc: Option<&'a Document>,
+    pub verify_command: Option<&'a str>,
+    pub rules: Option<&'a str>,
+}
+
+/// Where such a pack goes: `.leapfrog/context/preamble/<phase>.md`, or
+/// `.leapfrog/context/milestone-M/plan.md`.
+pub fn overview_path(phase: PromptPhase, milestone: Option<u32>) -> PathBuf {
+    let base = Path::new(".leapfrog").join("context");
+    match milestone {
+        Some(m) => base.join(format!("milestone-{m}")).join("plan.md"),
+        None => base.join("preamble").join(format!("{}.md", phase.as_str())),
+    }
+}
+
+/// The pack's text: the batches as a list (not their specs), milestone m's part of the file
+/// for `plan(m)`, the verify command and the role's reading rules.
+pub fn render_overview(p: &OverviewInput) -> String {
+    let what = match p.milestone {
+        Some(m) => format!("plan of milestone {m}"),
+        None => p.phase.as_str().to_string(),
+    };
+    let mut out = format!(
+        "# Context: {what}\n\nWritten by Leapfrog for this phase only. Read this before the whole {}.\n",
+        p.tickets_file
+    );
+    let mut add = |title: &str, body: &str| {
+        out.push_str(&format!("\n## {title}\n\n{}\n", body.trim_end()));
+    };
+    if let Some(d) = p.doc {
+        let milestones = d.milestones();
+        if let Some(m) = p.milestone {
+            if let Some(ms) = milestones.iter().find(|x| x.number == m) {
+                let end = milestones
+                    .iter()
+                    .find(|x| x.heading_line > ms.heading_line)
+                    .map(|x| x.heading_line)
+                    .unwrap_or(d.source.len());
+                let text = d.source.slice_lines(ms.heading_line..end);
+                add(
+                    &format!("Milestone {m} in {}", p.tickets_file),
+                    text.trim_end(),
+                );
+            }
+        }
+        let mut list = String::new();
+        for (bi, b) in d.batches.iter().enumerate() {
+            if let Some(ms) = milestones.iter().find(|x| x.batches.first() == Some(&bi)) {
+                list.push_str(&format!("- Milestone {}: {}\n", ms.number, ms.title));
+            }
+            let done = b
+                .tickets
+                .iter()
+                .filter(|&&t| d.tickets[t].status == crate::model::TicketStatus::Done)
+                .count();
+            let n = b.tickets.len();
+            list.push_str(&format!(
+                "  - {} ({n} ticket{}, {done} done)\n",
+                b.title,
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        if list.is_empty() {
+            list.push_str("(no batches yet)\n");
+        }
+        add(&format!("Batches in {}", p.tickets_file), &list);
+    }
+    if let Some(v) = p.verify_command.filter(|v| !v.is_empty()) {
+        add("Verify command", &format!("`{v}`"));
+    }
+    if let Some(r) = p.rules.and_then(|r| role_rules(r, p.phase)) {
+        add(&format!("Reading rules ({RULES_FILE})"), &r);
+    }
+    out
+}
+
+/// Writes a preamble or `plan(m)` pack under `project`; its relative path.
+pub fn write_overview(project: &Path, p: &OverviewInput) -> std::io::Result<PathBuf> {
+    let rel = overview_path(p.phase, p.milestone);
+    write_file(project, &rel, &render_overview(p))?;
+    Ok(rel)
+}
+
+fn write_file(project: &Path, rel: &Path, text: &str) -> std::io::Result<()> {
+    let path = project.join(rel);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    // Packs are Leapfrog's working files, not the project's: git ignores the whole folder.
     let ignore = project.join(".leapfrog/context/.gitignore");
     if !ignore.exists() {
         std::fs::write(&ignore, "*\n")?;
     }
     let tmp = path.with_extension("md.tmp");
-    std::fs::write(&tmp, render(p))?;
-    std::fs::rename(&tmp, &path)?;
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, &path)
+}
+
+/// Writes the pack under `project` (creating its folder) and returns its relative path.
+pub fn write(project: &Path, p: &PackInput) -> std::io::Result<PathBuf> {
+    let rel = pack_path(p.batch, p.phase);
+    // Packs are Leapfrog's working files, not the project's: git ignores the whole folder.
+    write_file(project, &rel, &render(p))?;
     Ok(rel)
 }
 
@@ -536,5 +630,35 @@ mod tests {
         assert!(read_pack(p, 2, "build").unwrap().contains("T-003"));
         assert!(read_pack(p, 3, "build").is_err());
         assert!(read_pack(p, 1, "../../x").is_err());
+    }
+
+    #[test]
+    fn a_plan_pack_holds_its_milestone_the_batches_and_the_planners_rules() {
+        let text = "# Tickets\n\n# Milestone 1: Core\n\n## Batch 1: A\n\n### T-001: a\n- **Status:** done\n\n# Milestone 2: Polish\n\nMake it shine.\n\n## Batch 2: B\n\n### T-002: b\n";
+        let doc = Document::parse(text);
+        let p = OverviewInput {
+            phase: PromptPhase::Plan,
+            milestone: Some(2),
+            tickets_file: "TICKETS.md",
+            doc: Some(&doc),
+            verify_command: Some("make test"),
+            rules: Some("## Designer\n\nRead docs/.\n"),
+        };
+        assert_eq!(
+            render_overview(&p),
+            "# Context: plan of milestone 2\n\nWritten by Leapfrog for this phase only. Read this before the whole TICKETS.md.\n\n\
+             ## Milestone 2 in TICKETS.md\n\n# Milestone 2: Polish\n\nMake it shine.\n\n## Batch 2: B\n\n### T-002: b\n\n\
+             ## Batches in TICKETS.md\n\n- Milestone 1: Core\n  - Batch 1: A (1 ticket, 1 done)\n- Milestone 2: Polish\n  - Batch 2: B (1 ticket, 0 done)\n\n\
+             ## Verify command\n\n`make test`\n\n\
+             ## Reading rules (docs/CONTEXT.md)\n\nRead docs/.\n"
+        );
+        assert_eq!(
+            overview_path(PromptPhase::Plan, Some(2)),
+            Path::new(".leapfrog/context/milestone-2/plan.md")
+        );
+        assert_eq!(
+            overview_path(PromptPhase::Discovery, None),
+            Path::new(".leapfrog/context/preamble/discovery.md")
+        );
     }
 }

@@ -2619,10 +2619,36 @@ impl Core {
     /// prompt is pasted, so a TICKETS.md changed in between is in the pack.
     fn write_pack_for(&mut self, phase: PhaseId) -> Option<String> {
         let pp = prompt_phase(self.scheduler.plan(), phase)?;
-        let batch = phase.batch()?;
         let doc = crate::tickets::sync::read_doc(&self.project_dir.join(&self.config.tickets))
             .ok()
             .map(|(doc, _)| doc);
+        let Some(batch) = phase.batch() else {
+            // A preamble phase or plan(m): the batches as a list, milestone m's part.
+            let rules = crate::files::read_regular(
+                &self.project_dir.join(crate::context::RULES_FILE),
+                crate::context::RULES_FILE,
+                crate::context::MAX_RULES_BYTES,
+            )
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+            let input = crate::context::OverviewInput {
+                phase: pp,
+                milestone: phase.milestone(),
+                tickets_file: &self.config.tickets,
+                doc: doc.as_ref(),
+                verify_command: self.config.verify_command(),
+                rules: rules.as_deref(),
+            };
+            return match crate::context::write_overview(&self.project_dir, &input) {
+                Ok(rel) => Some(rel.display().to_string()),
+                Err(e) => {
+                    self.notify(format!(
+                        "the context pack of {phase} could not be written: {e}"
+                    ));
+                    None
+                }
+            };
+        };
         let notes = match phase {
             PhaseId::Fix { batch } => {
                 Some(self.findings.get(&batch).cloned().unwrap_or_else(|| {
@@ -2645,7 +2671,10 @@ impl Core {
             return;
         };
         if let PhaseId::PlanMilestone { milestone } = phase {
-            let prompt = self.milestone_prompt(milestone);
+            let mut prompt = self.milestone_prompt(milestone);
+            if let Some(c) = self.write_pack_for(phase) {
+                prompt.push_str(&format!(" What this phase needs is in {c}."));
+            }
             self.agents[i].queued = Some((phase, prompt, Instant::now()));
             self.try_dispatch(i);
             return;
@@ -2723,10 +2752,14 @@ impl Core {
         };
         match self.templates.render(pp, &ctx) {
             Ok(prompt) => {
-                let prompt = match workspace {
+                let mut prompt = match workspace {
                     Some(w) => format!("{w}{prompt}"),
                     None => prompt,
                 };
+                // Every phase's prompt points at its pack, with a template that names it or not.
+                if let Some(c) = ctx.context.as_deref().filter(|c| !prompt.contains(*c)) {
+                    prompt.push_str(&format!(" What this phase needs is in {c}."));
+                }
                 self.agents[i].queued = Some((phase, prompt, Instant::now()));
                 self.try_dispatch(i);
             }

@@ -389,3 +389,90 @@ fn login_shell_uses_shell_env_or_bash() {
         })
     );
 }
+
+/// A large paste to a program that does not read its input yet never blocks the caller (the UI
+/// thread, the orchestrator's loop): the pane's writer thread holds it, and the program gets all
+/// of it, in order, once it reads.
+#[test]
+fn a_large_paste_to_a_program_not_reading_yet_returns_at_once_and_arrives_whole() {
+    let panes = Panes::new();
+    // Raw mode (no line discipline limits), then wait for a "go" file before reading anything.
+    let dir = tempfile::tempdir().unwrap();
+    let go = dir.path().join("go");
+    let script = format!(
+        "stty raw -echo; while [ ! -e {go} ]; do sleep 0.05; done; head -c 4194305 | wc -c; read x",
+        go = go.display()
+    );
+    let spec = SpawnSpec::new("sh")
+        .args(["-c", &script])
+        .size(PaneSize::new(5, 40));
+    let (pane, _events) = spawn(&panes, &spec);
+    std::thread::sleep(Duration::from_millis(300));
+    // 4 MiB in 64 KiB writes, then one byte: the writes return while nothing is read.
+    let (tx, rx) = mpsc::channel();
+    let writer = pane.clone();
+    std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 << 10];
+        for _ in 0..64 {
+            writer.write(&chunk).expect("queued");
+        }
+        writer.write(b"!").expect("queued");
+        let _ = tx.send(writer.input_backlog());
+    });
+    let backlog = rx
+        .recv_timeout(PATIENCE)
+        .expect("the writes blocked on a program that does not read");
+    assert!(backlog > 0, "the program read before it was let go");
+    std::fs::write(&go, "").unwrap();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !pane.screen_text().contains("4194305") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the paste did not arrive whole; screen:\n{}",
+            pane.screen_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(pane.input_backlog(), 0);
+    pane.kill().unwrap();
+}
+
+#[test]
+fn input_past_the_bound_is_refused_in_words_and_a_closed_program_says_so() {
+    use leapfrog_engine::pty::MAX_QUEUED_INPUT;
+    let panes = Panes::new();
+    let spec = SpawnSpec::new("sh")
+        .args(["-c", "stty raw -echo; sleep 30"])
+        .size(PaneSize::new(5, 40));
+    let (pane, _events) = spawn(&panes, &spec);
+    std::thread::sleep(Duration::from_millis(200));
+    let chunk = vec![b'y'; 1 << 20];
+    let mut refused = None;
+    for _ in 0..(MAX_QUEUED_INPUT >> 20) + 2 {
+        if let Err(e) = pane.write(&chunk) {
+            refused = Some(e.to_string());
+            break;
+        }
+    }
+    let e = refused.expect("more than the bound was queued");
+    assert!(e.contains("has not read the last"), "{e}");
+    pane.kill().unwrap();
+    pane.wait_exit(PATIENCE).expect("exit");
+    // A program that has exited: a write says so once the writer thread finds it gone.
+    let spec = SpawnSpec::new("true").size(PaneSize::new(5, 40));
+    let (gone, _events) = spawn(&panes, &spec);
+    gone.wait_exit(PATIENCE).expect("exit");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match gone.write(b"z") {
+            Err(e) if e.to_string().contains("no longer reads its input") => break,
+            other => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "writes to a program that exited kept going: {other:?}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}

@@ -64,7 +64,7 @@ mod pane;
 mod screen;
 
 pub use coalesce::{CoalesceConfig, Coalescer, SyncMarker, SyncScanner};
-pub use pane::{Pane, PaneStats};
+pub use pane::{Pane, PaneStats, MAX_QUEUED_INPUT};
 pub use screen::ScreenSnapshot;
 
 use std::collections::HashMap;

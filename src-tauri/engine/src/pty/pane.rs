@@ -60,6 +60,13 @@ struct Shared {
     mirror: Mutex<vt100::Parser>,
     /// Wakes `wait_for_screen` callers after each frame reaches the mirror.
     screen_changed: Condvar,
+    /// The child has exited: input is no longer sent.
+    input_closed: std::sync::atomic::AtomicBool,
+    /// Input queued and not yet written to the PTY.
+    input_queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// A duplicate of the master's descriptor, owned here, to discard input a dead child will
+    /// never read (so a writer blocked on a full queue returns).
+    input_flush_fd: Option<std::os::fd::OwnedFd>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -89,12 +96,100 @@ impl Shared {
     }
 }
 
+/// The most input a pane holds for a child that does not read it yet (a paste is at most a few
+/// MiB); past it a write is refused in words.
+pub const MAX_QUEUED_INPUT: usize = 32 << 20;
+
+/// A pane's input side: bytes go to a writer thread of its own (as WezTerm's `ThreadedWriter`
+/// does), so a large paste to a child that reads slowly, or not at all, never blocks the caller
+/// (the UI thread, the orchestrator's loop). Order is kept.
+struct Input {
+    tx: Mutex<mpsc::Sender<Vec<u8>>>,
+    shared: Arc<Shared>,
+    /// Why the writer stopped, once it did.
+    broken: Arc<Mutex<Option<String>>>,
+}
+
+/// Bytes written to the PTY at a time: between pieces the writer looks whether the child exited.
+const INPUT_PIECE: usize = 4096;
+
+impl Input {
+    fn start(
+        id: PaneId,
+        shared: Arc<Shared>,
+        mut writer: Box<dyn Write + Send>,
+    ) -> std::io::Result<Input> {
+        use std::sync::atomic::Ordering;
+        let (tx, rx) = mpsc::channel::<Vec<u8>>();
+        let broken = Arc::new(Mutex::new(None));
+        let (sh, b) = (shared.clone(), broken.clone());
+        thread::Builder::new()
+            .name(format!("pty-write-{id}"))
+            .spawn(move || {
+                let mut stop: Option<String> = None;
+                for chunk in rx {
+                    for piece in chunk.chunks(INPUT_PIECE) {
+                        if stop.is_none() && sh.input_closed.load(Ordering::SeqCst) {
+                            stop = Some("the program has exited".into());
+                        }
+                        if stop.is_none() {
+                            if let Err(e) = writer.write_all(piece).and_then(|_| writer.flush()) {
+                                stop = Some(e.to_string());
+                            }
+                        }
+                        sh.input_queued.fetch_sub(piece.len(), Ordering::SeqCst);
+                    }
+                    if let Some(e) = &stop {
+                        *lock(&b) = Some(e.clone());
+                    }
+                }
+            })?;
+        Ok(Input {
+            tx: Mutex::new(tx),
+            shared,
+            broken,
+        })
+    }
+
+    fn send(&self, bytes: &[u8]) -> Result<(), PtyError> {
+        use std::sync::atomic::Ordering;
+        if self.shared.input_closed.load(Ordering::SeqCst) {
+            return Err(PtyError::Pty(
+                "the program no longer reads its input: it has exited".into(),
+            ));
+        }
+        if let Some(e) = lock(&self.broken).clone() {
+            return Err(PtyError::Pty(format!(
+                "the program no longer reads its input: {e}"
+            )));
+        }
+        let queued = self.shared.input_queued.load(Ordering::SeqCst);
+        if queued + bytes.len() > MAX_QUEUED_INPUT {
+            return Err(PtyError::Pty(format!(
+                "the program has not read the last {} of input yet: nothing more is sent until \
+                 it does (at most {} wait)",
+                crate::files::size_in_words(queued as u64),
+                crate::files::size_in_words(MAX_QUEUED_INPUT as u64)
+            )));
+        }
+        self.shared
+            .input_queued
+            .fetch_add(bytes.len(), Ordering::SeqCst);
+        lock(&self.tx).send(bytes.to_vec()).map_err(|_| {
+            self.shared
+                .input_queued
+                .fetch_sub(bytes.len(), Ordering::SeqCst);
+            PtyError::Pty("the program no longer reads its input".into())
+        })
+    }
+}
+
 /// A child process in a PTY. Dropping the pane kills the child.
 pub struct Pane {
     id: PaneId,
     pid: Option<u32>,
     shared: Arc<Shared>,
-    writer: Mutex<Box<dyn Write + Send>>,
+    input: Input,
     master: Mutex<Box<dyn MasterPty + Send>>,
     killer: Mutex<Box<dyn ChildKiller + Send + Sync>>,
 }
@@ -168,13 +263,23 @@ impl Pane {
             exited: Condvar::new(),
             mirror: Mutex::new(mirror),
             screen_changed: Condvar::new(),
+            input_closed: std::sync::atomic::AtomicBool::new(false),
+            input_queued: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            input_flush_fd: master.as_raw_fd().and_then(|fd| {
+                // SAFETY: `fd` is the master's open descriptor; `dup` gives an independent one
+                // that this `OwnedFd` closes.
+                let d = unsafe { libc::dup(fd) };
+                (d >= 0).then(|| unsafe {
+                    <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(d)
+                })
+            }),
         });
 
         let pane = Pane {
             id,
             pid,
             shared: shared.clone(),
-            writer: Mutex::new(writer),
+            input: Input::start(id, shared.clone(), writer)?,
             master: Mutex::new(master),
             killer: Mutex::new(killer),
         };
@@ -202,12 +307,21 @@ impl Pane {
         PaneSize::new(rows.get(), cols.get())
     }
 
-    /// Sends bytes to the child as if typed (Ctrl+C is `[0x03]`).
+    /// Sends bytes to the child as if typed (Ctrl+C is `[0x03]`). Returns once they are queued
+    /// for the pane's writer thread, in order, never waiting for the child to read them; an
+    /// error in words when the child stopped reading or has not read [`MAX_QUEUED_INPUT`] yet.
     pub fn write(&self, bytes: &[u8]) -> Result<(), PtyError> {
-        let mut w = lock(&self.writer);
-        w.write_all(bytes)?;
-        w.flush()?;
-        Ok(())
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.input.send(bytes)
+    }
+
+    /// Input queued for the child and not written to the PTY yet.
+    pub fn input_backlog(&self) -> usize {
+        self.shared
+            .input_queued
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Resizes the PTY (the child gets SIGWINCH) and the mirror.
@@ -514,8 +628,30 @@ fn deliver_loop(
         },
     };
     shared.flow().exit = Some(exit.clone());
+    close_input(shared);
     sink.exited(exit);
     shared.exited.notify_all();
     // Let `wait_for_screen` callers re-check (and give up) promptly.
     shared.screen_changed.notify_all();
+}
+
+/// The child exited: no more input is sent, and what it left unread in the PTY is discarded so
+/// a writer blocked on a full queue returns (and sees the exit).
+fn close_input(shared: &Shared) {
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::Ordering;
+    shared.input_closed.store(true, Ordering::SeqCst);
+    let Some(fd) = &shared.input_flush_fd else {
+        return;
+    };
+    for _ in 0..40 {
+        // SAFETY: tcflush on a descriptor this pane owns.
+        unsafe {
+            libc::tcflush(fd.as_raw_fd(), libc::TCIOFLUSH);
+        }
+        if shared.input_queued.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        thread::sleep(Duration::from_millis(25));
+    }
 }

@@ -454,10 +454,9 @@ fn start_with(handle: &AppHandle, dir: &Path, fresh: bool) -> Result<()> {
 }
 
 fn held(dir: &Path, reason: HoldReason, message: String) -> ProjectHold {
-    let name = ProjectConfig::load(dir)
-        .ok()
-        .and_then(|c| c.name)
-        .unwrap_or_else(|| {
+    let name = ProjectConfig::load_checked(dir)
+        .map(|c| c.name_or_folder(dir))
+        .unwrap_or_else(|_| {
             dir.file_name().map_or(dir.display().to_string(), |n| {
                 n.to_string_lossy().into_owned()
             })
@@ -485,7 +484,7 @@ fn start_project(handle: &AppHandle, dir: &Path, fresh: bool) -> Result<Option<P
         // Not a Leapfrog project (yet): the cockpit keeps its login shells.
         return Ok(None);
     }
-    let config = ProjectConfig::load(dir)?;
+    let config = ProjectConfig::load_checked(dir)?;
     let store = live.store()?;
     let mut opts = OpenOptions::new(dir, store)?;
     opts.leap_program = leap_program();
@@ -540,11 +539,7 @@ fn start_project(handle: &AppHandle, dir: &Path, fresh: bool) -> Result<Option<P
     close_lobby(&live);
     orch.start()?;
     let generation = live.generation.fetch_add(1, Ordering::Relaxed) + 1;
-    let name = config.name.clone().unwrap_or_else(|| {
-        dir.file_name().map_or(dir.display().to_string(), |n| {
-            n.to_string_lossy().into_owned()
-        })
-    });
+    let name = config.name_or_folder(dir);
     let run = Arc::new(Running {
         dir: dir.to_path_buf(),
         name,

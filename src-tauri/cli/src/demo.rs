@@ -111,6 +111,8 @@ pub fn demo_project(leap: &str) -> ProjectFile {
         lookahead: Some(1),
         sync_every: Some(2),
         qa: false,
+        preamble: Vec::new(),
+        priority: None,
         builds_after: Default::default(),
         git: Some(leapfrog_engine::git::GitSettings::branches()),
         agents: vec![

@@ -111,7 +111,7 @@ impl ProjectCommands {
 
     /// Reads `<dir>/.leapfrog/project.json` and lists its commands.
     pub fn load(dir: &Path) -> Result<ProjectCommands, String> {
-        let config = ProjectConfig::load(dir)?;
+        let config = ProjectConfig::load_checked(dir)?;
         Ok(ProjectCommands::of(dir, &config))
     }
 }

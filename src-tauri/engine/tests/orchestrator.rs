@@ -203,12 +203,12 @@ fn bad_project_configs_are_one_line_errors() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(tmp.path().join(".leapfrog")).unwrap();
         std::fs::write(tmp.path().join(".leapfrog/project.json"), text).unwrap();
-        let err = ProjectConfig::load(tmp.path()).unwrap_err();
+        let err = ProjectConfig::load_checked(tmp.path()).unwrap_err();
         assert!(err.contains(expect), "{text}: {err}");
         assert!(!err.contains('\n'), "{text}: {err}");
     }
     let tmp = tempfile::tempdir().unwrap();
-    let err = ProjectConfig::load(tmp.path()).unwrap_err();
+    let err = ProjectConfig::load_checked(tmp.path()).unwrap_err();
     assert!(err.contains("leap demo init"), "{err}");
 }
 

@@ -512,3 +512,49 @@ fn project_files_written_by_demo_init_and_older_versions_load() {
     assert_eq!(ProjectFile::load(d.path()).unwrap().unwrap(), f);
     assert_eq!(ProjectFile::load(&d.path().join("none")).unwrap(), None);
 }
+
+/// One struct reads and writes `.leapfrog/project.json`: what the wizard writes is what a run
+/// reads, with the same defaults, and nothing the file says is dropped by a load and a save.
+#[test]
+fn one_project_file_for_the_wizard_and_the_run_with_the_same_defaults() {
+    use leapfrog_engine::orchestrator::ProjectConfig;
+    use leapfrog_engine::project::ProjectFile;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        ".leapfrog/project.json",
+        r#"{"name": "p", "preamble": ["discovery", "plan"], "priority": "critical-path",
+            "builds_after": {"2": []}, "git": {"branches": true},
+            "agents": [{"id": "a", "cli": "custom", "command": "true", "roles": ["design", "build", "review", "fix", "discovery", "plan"]}]}"#,
+    );
+    let file = ProjectFile::load(dir).unwrap().unwrap();
+    let run = ProjectConfig::load_checked(dir).unwrap();
+    assert_eq!(file, run, "the wizard and a run read the same thing");
+    // A missing lookahead or sync interval means the same to both: one batch ahead, verify
+    // every two batches.
+    assert_eq!((run.lookahead, run.sync_every), (Some(1), Some(2)));
+    let plan = run.plan(&Document::parse(
+        "## Batch 1\n\n### T-1: a\n\n## Batch 2\n\n### T-2: b\n",
+    ));
+    assert_eq!(plan.lookahead, Some(1));
+    assert_eq!(plan.preamble.len(), 2);
+    assert_eq!(plan.batches[1].builds_after, Some(vec![]));
+    // Saved and read again, nothing is lost (preamble and priority were dropped before).
+    file.save(dir).unwrap();
+    assert_eq!(ProjectConfig::load_checked(dir).unwrap(), run);
+    let text = fs::read_to_string(dir.join(".leapfrog/project.json")).unwrap();
+    assert!(
+        text.contains("\"preamble\"") && text.contains("\"critical-path\""),
+        "{text}"
+    );
+    // A run refuses what the wizard may leave unfinished, in words.
+    write(
+        dir,
+        ".leapfrog/project.json",
+        r#"{"name": "p", "agents": []}"#,
+    );
+    assert!(ProjectConfig::load_checked(dir)
+        .unwrap_err()
+        .contains("no agents"));
+}

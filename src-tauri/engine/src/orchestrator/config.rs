@@ -11,67 +11,27 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
-use crate::agents::AgentProfile;
-use crate::model::{Pattern, Role};
 use crate::scheduler::{AgentSpec, BatchSpec, Plan, PreambleSpec, PriorityRule};
 use crate::tickets::Document;
 
-/// `.leapfrog/project.json`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ProjectConfig {
-    /// The project's id in the store, as setup registered it (absent in older files).
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    /// The tickets file, relative to the project (default `TICKETS.md`).
-    #[serde(default = "default_tickets")]
-    pub tickets: String,
-    /// The verify command run at sync points.
-    #[serde(default)]
-    pub verify: Option<String>,
-    #[serde(default)]
-    pub pattern: Pattern,
-    #[serde(default)]
-    pub lookahead: Option<u32>,
-    #[serde(default)]
-    pub sync_every: Option<u32>,
-    /// A QA phase for every batch once its review passes.
-    #[serde(default)]
-    pub qa: bool,
-    #[serde(default)]
-    pub preamble: Vec<Role>,
-    #[serde(default)]
-    pub priority: Option<String>,
-    pub agents: Vec<AgentProfile>,
-    /// Builds each batch's build waits for, by batch number (default: the previous batch's).
-    /// `{"2": []}` makes batch 2 independent, so a second builder can build it alongside batch 1.
-    #[serde(default)]
-    pub builds_after: std::collections::BTreeMap<u32, Vec<u32>>,
-    /// Batches on branches, builders in worktrees, integration at sync points (crate::git).
-    #[serde(default)]
-    pub git: Option<crate::git::GitSettings>,
-}
-
-fn default_tickets() -> String {
-    "TICKETS.md".into()
-}
+/// `.leapfrog/project.json`: the one struct that reads and writes it
+/// ([`crate::project::ProjectFile`]), seen by a run.
+pub type ProjectConfig = crate::project::ProjectFile;
 
 /// The config file of a project directory.
 pub fn config_path(project_dir: &Path) -> PathBuf {
     project_dir.join(".leapfrog").join("project.json")
 }
 
-impl ProjectConfig {
+impl crate::project::ProjectFile {
     /// The git settings when batches are on branches.
     pub fn branches(&self) -> Option<&crate::git::GitSettings> {
         self.git.as_ref().filter(|g| g.branches)
     }
 
-    /// Reads and checks `<dir>/.leapfrog/project.json`. Errors are one line naming the file.
-    pub fn load(project_dir: &Path) -> Result<ProjectConfig, String> {
+    /// Reads and checks `<dir>/.leapfrog/project.json` for a run. Errors are one line naming the
+    /// file; a missing file is one too.
+    pub fn load_checked(project_dir: &Path) -> Result<ProjectConfig, String> {
         let path = config_path(project_dir);
         let text = std::fs::read_to_string(&path).map_err(|e| {
             format!(

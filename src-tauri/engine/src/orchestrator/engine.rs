@@ -810,7 +810,7 @@ impl Core {
         if !dir.is_dir() {
             return Err(format!("{} is not a directory", dir.display()));
         }
-        let config = ProjectConfig::load(dir)?;
+        let config = ProjectConfig::load_checked(dir)?;
         let git = match config.branches() {
             Some(settings) => Some(GitRun::open(dir, settings)?),
             None => None,
@@ -822,11 +822,7 @@ impl Core {
             return Err(format!("{} has no batches", tickets_path.display()));
         }
         let templates = PromptTemplates::for_project(dir)?;
-        let name = config.name.clone().unwrap_or_else(|| {
-            dir.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "project".into())
-        });
+        let name = config.name_or_folder(dir);
         // The id setup registered the project under, so the sidebar and the runs agree on one.
         let project_id = config
             .id
@@ -3201,11 +3197,11 @@ impl Core {
             .map(|(doc, _)| doc.summary())
             .ok();
         StatusReport {
-            project: self
-                .config
-                .name
-                .clone()
-                .unwrap_or_else(|| self.project_id.clone()),
+            project: if self.config.name.trim().is_empty() {
+                self.project_id.clone()
+            } else {
+                self.config.name.clone()
+            },
             pattern: serde_json::to_value(self.config.pattern)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string)),

@@ -39,6 +39,8 @@ pub struct ProjectFile {
     /// registered projects; [`setup::finish`] fills it in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The project's name (absent: the folder's name, see [`ProjectFile::name_or_folder`]).
+    #[serde(default)]
     pub name: String,
     /// The tickets file, relative to the project directory.
     #[serde(default = "default_tickets")]
@@ -57,6 +59,12 @@ pub struct ProjectFile {
     /// A QA phase for every batch once its review passes, run by an agent with the `qa` role.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub qa: bool,
+    /// Preamble phases run before batch 1, in order (`["discovery", "plan"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preamble: Vec<model::Role>,
+    /// The scheduler's priority rule (default: the pattern's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
     #[serde(default)]
     pub agents: Vec<AgentProfile>,
     /// Builds each batch's build waits for, by batch number (absent: the previous batch's).
@@ -78,6 +86,16 @@ fn default_sync_every() -> Option<u32> {
 }
 
 impl ProjectFile {
+    /// The name, or the folder's name when the file has none.
+    pub fn name_or_folder(&self, dir: &Path) -> String {
+        if !self.name.trim().is_empty() {
+            return self.name.clone();
+        }
+        dir.file_name().map_or(dir.display().to_string(), |n| {
+            n.to_string_lossy().into_owned()
+        })
+    }
+
     /// The path of the project file of `dir`.
     pub fn path_in(dir: &Path) -> PathBuf {
         dir.join(PROJECT_FILE)

@@ -732,6 +732,8 @@ pub fn finish(plan: &SetupPlan, store: Option<&dyn Store>) -> Result<SetupReport
         agents: plan.agents.clone(),
         // A checkout with a branch and a commit gets batches on branches; anything else (no git,
         // no commit yet, detached) keeps one shared checkout, as before.
+        preamble: Vec::new(),
+        priority: None,
         builds_after: Default::default(),
         git: crate::git::Repo::open(dir)
             .ok()

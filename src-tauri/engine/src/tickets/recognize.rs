@@ -349,6 +349,9 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         if id_is_priority {
             t.priority = h.id.as_ref().map(|m| text[m.range.clone()].to_string());
         }
+        if let Some(p) = h.id.as_ref().and_then(|m| m.priority.clone()) {
+            t.priority = Some(text[p].to_string());
+        }
         heading_title_and_status(src, &mut t);
         // `T-001 | title | spec refs`: the title is the first pipe cell.
         if t.separator.trim() == "|" {
@@ -454,6 +457,8 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
     let lead = lead_lines(src, &head_at);
     // 6. List-item tickets and status dividers (plain lines such as `🟩 DONE (Completado)`).
     let mut divider: Option<(TicketStatus, usize)> = None;
+    // Items under an acceptance-criteria heading or label (`## Acceptance Criteria` / `- [ ] #1 …`).
+    let mut criteria_lines: Vec<usize> = Vec::new();
     let mut section_refs: Vec<(usize, TicketStatus, usize)> = Vec::new(); // (ticket, status, line)
     let mut i = 0;
     while i < n {
@@ -496,11 +501,15 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             i = end;
             continue;
         }
-        if let Some(&owner) = by_key.get(&key) {
-            // A reference to a ticket defined elsewhere; its section may say its status.
-            if let Some((st, dl)) = divider.or_else(|| enclosing_status(&heads, &status_ctx, i)) {
-                section_refs.push((owner, st, dl));
-            }
+        // `## Acceptance Criteria` / `- [ ] #1 The board shows …`, `- AC-2: …`: numbered criteria, not
+        // tickets (a ticket ID such as `T-005` under such a heading is still read as a ticket).
+        let criterion_number = raw.starts_with('#')
+            || key
+                .strip_prefix("AC")
+                .map(|r| r.strip_prefix('-').unwrap_or(r))
+                .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()));
+        if criterion_number && under_acceptance_label(src, &head_at, &lead, i) {
+            criteria_lines.push(i);
             i = end;
             continue;
         }
@@ -519,6 +528,34 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             || ranged
             || title_text.is_empty()
             || (m.separator.trim().is_empty() && title_text.starts_with('('));
+        if let Some(&owner) = by_key.get(&key) {
+            // A reference to a ticket defined elsewhere; its section may say its status.
+            if let Some((st, dl)) = divider.or_else(|| enclosing_status(&heads, &status_ctx, i)) {
+                section_refs.push((owner, st, dl));
+            }
+            // A summary checklist of heading tickets (`- [x] **US-002**: Create …` above
+            // `### US-002: …`): the box is that ticket's status.
+            let owner_t = &tickets[owner];
+            if let (Some(mark), false) = (cb, listing) {
+                if owner_t.kind == TicketKind::Heading
+                    && !owner_t
+                        .status_marks
+                        .iter()
+                        .any(|m| m.source == StatusSource::Checkbox)
+                {
+                    let at = src.lines[i].start + text_off + 1;
+                    tickets[owner].status_marks.push(StatusMark {
+                        source: StatusSource::Checkbox,
+                        line: i,
+                        range: at..at + mark.len(),
+                        status: Some(checkbox_status(mark)),
+                        raw: mark.to_string(),
+                    });
+                }
+            }
+            i = end;
+            continue;
+        }
         if listing || in_reference_context(src, &heads, &head_at, &lead, i) {
             warnings.push(format!(
                 "line {}: {} is only mentioned in a list of references; it is not read as a ticket",
@@ -540,6 +577,20 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         );
         tk.title_range = base + m.title_start..src.lines[i].content_end;
         tk.separator = m.separator.clone();
+        // `- [DONE][P1] T-F003-01 …`, `- ✅ T-001 …`: a status tag before the ID.
+        if let Some(tag) = m.tag.clone() {
+            let raw = rest[tag.clone()].to_string();
+            tk.status_marks.push(StatusMark {
+                source: StatusSource::Heading,
+                line: i,
+                range: base + tag.start..base + tag.end,
+                status: vocab::normalize_status(&raw),
+                raw,
+            });
+        }
+        if let Some(p) = m.priority.clone() {
+            tk.priority = Some(rest[p].to_string());
+        }
         if let Some(mark) = cb {
             let at = src.lines[i].start + text_off + 1;
             tk.status_marks.push(StatusMark {
@@ -570,6 +621,17 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
     }
 
     // 7. Fallbacks when nothing was found: checklists, then bold numbered paragraphs.
+    if !tickets.is_empty() && !criteria_lines.is_empty() {
+        warnings.push(format!(
+            "lines {}: {} acceptance-criteria items are criteria, not tickets; skipped",
+            criteria_lines
+                .iter()
+                .map(|l| (l + 1).to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            criteria_lines.len()
+        ));
+    }
     if tickets.is_empty() {
         fallback_kanban(src, &heads, &head_at, &mut tickets);
     }
@@ -866,6 +928,9 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             ));
         }
     }
+    if let Some(w) = front_matter_task(src) {
+        warnings.push(w);
+    }
     if tickets.is_empty() {
         warnings.push(
             "no tickets recognised: the file is read-only unless writing is explicitly allowed"
@@ -873,6 +938,30 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
         );
     }
     (batches, tickets, warnings)
+}
+
+/// A file whose front matter is itself one task (`id:`, `title:`, `status:` keys, as Backlog.md writes
+/// them): the task is kept as written and not read as a ticket, and the warning says so.
+fn front_matter_task(src: &Source) -> Option<String> {
+    let block: Vec<usize> = (0..src.len())
+        .take_while(|&i| src.opaque[i] == source::Opaque::FrontMatter)
+        .collect();
+    let value = |key: &str| {
+        block.iter().find_map(|&i| {
+            let (k, v) = src.line(i).split_once(':')?;
+            (k.trim().eq_ignore_ascii_case(key))
+                .then(|| v.trim().trim_matches(['\'', '"']).to_string())
+        })
+    };
+    let (title, status) = (value("title")?, value("status")?);
+    let id = value("id").filter(|v| !v.is_empty());
+    Some(format!(
+        "lines 1-{}: the front matter describes one task ({}«{}», status {}); it is kept as written and not read as a ticket",
+        block.len(),
+        id.map(|v| format!("{v} ")).unwrap_or_default(),
+        title,
+        if status.is_empty() { "not given" } else { status.as_str() },
+    ))
 }
 
 /// A table cell that names several tickets (`T-001, T-002`, `T001–T004`, `A-1 to A-3`): an overview, not a row ticket.
@@ -1114,6 +1203,39 @@ fn under_acceptance_label(
     false
 }
 
+/// `**Title**: description`, `**Title:** description`, `**Title** — description`: the range of the bold
+/// title when a description follows it.
+fn bold_lead_title(text: &str) -> Option<Range<usize>> {
+    let inner = text.strip_prefix("**")?;
+    let close = inner.find("**")?;
+    let title = inner[..close].trim_end_matches([':', '：', ' ']);
+    let rest = inner[close + 2..].trim_start();
+    let described = rest
+        .strip_prefix([':', '：'])
+        .or_else(|| rest.strip_prefix(['—', '–']))
+        .or_else(|| rest.strip_prefix("- "))
+        .map(str::trim)
+        .or_else(|| {
+            inner[..close]
+                .trim_end()
+                .ends_with([':', '：'])
+                .then_some(rest)
+        })
+        .is_some_and(|d| !d.is_empty());
+    (described && !title.trim().is_empty()).then(|| 2..2 + title.len())
+}
+
+/// A list item that is an acceptance label with its criteria nested below it (`**Test points**:`,
+/// `**测试验证点**: `).
+fn is_acceptance_label_item(text: &str) -> bool {
+    let label = text.replace("**", "");
+    let label = label.trim();
+    label
+        .strip_suffix(':')
+        .or_else(|| label.strip_suffix('：'))
+        .is_some_and(|k| vocab::field_kind(k) == FieldKind::Acceptance)
+}
+
 /// For each line: the batch with the latest heading line among those whose heading is above the
 /// line and whose scope holds it (the last such batch in `batches` on equal heading lines). One
 /// sweep in line order with a heap of the batches open so far, instead of every batch for every
@@ -1341,13 +1463,20 @@ fn is_generic_title(text: &str) -> bool {
             | "tareas"
             | "tickets list"
             | "list of tickets"
+            | "user stories"
+            | "stories"
     )
 }
 
 /// A title for display: no bold/code markers, no leading emoji, trimmed.
 fn clean_title(s: &str) -> String {
     let s = s.trim();
-    let s = &s[vocab::skip_decoration(s).min(s.len())..];
+    let mut skip = vocab::skip_decoration(s).min(s.len());
+    // `` `.github/…` ``, `` `/docs/` ``: decoration stops at a code span, whose text is kept whole.
+    if let Some(tick) = s[..skip].find('`') {
+        skip = tick;
+    }
+    let s = &s[skip..];
     s.replace("**", "")
         .replace("__", "")
         .replace("~~", "")
@@ -1599,14 +1728,32 @@ fn fallback_checklist(
     let mut skipped: Vec<usize> = Vec::new();
     // (line, indent, mark, text offset after the checkbox, item text offset)
     let mut items: Vec<(usize, usize, String, usize)> = Vec::new();
+    // The list items open above the current line: (indent, is an acceptance label such as
+    // `- **Test points**:`), so that criteria nested under such a label are found in one pass.
+    let mut open: Vec<(usize, bool)> = Vec::new();
     for i in 0..src.len() {
-        if src.is_opaque(i) || head_at[i].is_some() {
+        if head_at[i].is_some() {
+            open.clear();
+            continue;
+        }
+        if src.is_opaque(i) {
             continue;
         }
         let l = src.line(i);
+        let mut in_criteria = false;
         let (indent, off) = match source::list_item(l) {
-            Some((w, off, _)) => (w, off),
+            Some((w, off, _)) => {
+                while open.last().is_some_and(|&(pw, _)| pw >= w) {
+                    open.pop();
+                }
+                in_criteria = open.last().is_some_and(|&(_, acc)| acc);
+                open.push((w, is_acceptance_label_item(&l[off..])));
+                (w, off)
+            }
             None => {
+                if !l.trim().is_empty() && source::indent_width(l) == 0 {
+                    open.clear();
+                }
                 let t = l.trim_start();
                 if t.starts_with('[') && source::indent_width(l) <= 3 {
                     (0, l.len() - t.len())
@@ -1620,7 +1767,7 @@ fn fallback_checklist(
         if after == 0 {
             continue;
         }
-        if under_acceptance_label(src, head_at, &lead, i) {
+        if in_criteria || under_acceptance_label(src, head_at, &lead, i) {
             skipped.push(i);
             continue;
         }
@@ -1668,7 +1815,11 @@ fn fallback_checklist(
             true,
         );
         t.title_range = base + off + after..base + l.len();
-        t.title = clean_title(&l[off + after..]);
+        // `- [x] **Create scenes.json**: in data/ …`: the bold lead is the title, the rest describes it.
+        if let Some(r) = bold_lead_title(&l[off + after..]) {
+            t.title_range = base + off + after + r.start..base + off + after + r.end;
+        }
+        t.title = clean_title(&src.text[t.title_range.clone()]);
         let at = base + off + 1;
         t.status_marks.push(StatusMark {
             source: StatusSource::Checkbox,

@@ -35,6 +35,8 @@ pub struct IdMatch {
     /// A checkbox written before the ID (`[x] PH-001`, `[~] PH-002`): the range of the mark between
     /// the brackets (empty for `[]`).
     pub checkbox: Option<Range<usize>>,
+    /// A priority label between a status tag and the ID (`[TODO][P1] T-F001-01`): its text range.
+    pub priority: Option<Range<usize>>,
 }
 
 /// Status emoji that can stand before an ID (`### ✅ T-001 · …`). Colour dots (🔴 🟡 🟢) are left out:
@@ -111,11 +113,31 @@ pub fn find_id(s: &str) -> Option<IdMatch> {
             tag = Some(at..end);
         }
     }
+    let mut priority = None;
     if let Some(c) = tag_re.captures(&s[start..]) {
         let word = c.get(1).expect("group");
         if normalize_status(word.as_str()).is_some() {
             tag = Some(start + word.start()..start + word.end());
-            let after = start + c.get(0).expect("match").end();
+            let mut after = start + c.get(0).expect("match").end();
+            // `[TODO][P1] T-F001-01`, `[DONE][P2][PRD-FR-001] T-F001-02`: labels between the status tag
+            // and the ID (only when an ID follows them: `[OPEN] [BE-050] …` keeps its bracketed ID).
+            static LABELS: OnceLock<Regex> = OnceLock::new();
+            let labels = re(&LABELS, r"^(?:\[[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*\]\s*)+");
+            if let Some(l) = labels.find(&s[after..]) {
+                let next = after + l.end();
+                let id_follows = find_id(&s[next..]).is_some_and(|m| {
+                    m.strength == IdStrength::Strong && m.tag.is_none() && m.checkbox.is_none()
+                });
+                if id_follows {
+                    static PRIO: OnceLock<Regex> = OnceLock::new();
+                    let prio = re(&PRIO, r"\[(P[0-9])\]");
+                    priority = prio
+                        .captures(l.as_str())
+                        .map(|p| p.get(1).expect("group").range())
+                        .map(|r| after + r.start..after + r.end);
+                    after = next;
+                }
+            }
             start = after + skip_decoration(&s[after..]);
         }
     }
@@ -210,6 +232,7 @@ pub fn find_id(s: &str) -> Option<IdMatch> {
         separator,
         tag,
         checkbox,
+        priority,
     })
 }
 
@@ -674,6 +697,13 @@ pub fn field_kind(label: &str) -> FieldKind {
         "acceptance criteria (ac)",
         "test",
         "how to test",
+        "test points",
+        "verification points",
+        "验收标准",
+        "验收条件",
+        "测试验证点",
+        "验证点",
+        "测试点",
     ]) {
         FieldKind::Acceptance
     } else {

@@ -61,18 +61,24 @@ fn sync_phases(board: &mut Board, live: &State<'_, Live>) {
     }
 }
 
-/// The open project's board; `None` when no project is open.
+/// The open project's board; `None` when no project is open. Async, like every command that
+/// reads or writes files: it runs on the runtime's threads, never on the UI thread.
 #[tauri::command]
-pub fn board_view(state: State<'_, Projects>, live: State<'_, Live>) -> Option<BoardView> {
+pub async fn board_view(
+    state: State<'_, Projects>,
+    live: State<'_, Live>,
+) -> Result<Option<BoardView>> {
     let mut open = state.lock();
-    let project = open.as_mut()?;
+    let Some(project) = open.as_mut() else {
+        return Ok(None);
+    };
     sync_phases(&mut project.board, &live);
-    Some(project.board.view())
+    Ok(Some(project.board.view()))
 }
 
 /// One board operation. A `needs_confirmation` outcome is asked again with `confirmed`.
 #[tauri::command]
-pub fn board_apply(
+pub async fn board_apply(
     state: State<'_, Projects>,
     live: State<'_, Live>,
     op: BoardOp,
@@ -90,7 +96,7 @@ pub fn board_apply(
 }
 
 #[tauri::command]
-pub fn board_undo(state: State<'_, Projects>) -> Result<OpOutcome> {
+pub async fn board_undo(state: State<'_, Projects>) -> Result<OpOutcome> {
     let mut open = state.lock();
     let project = open.as_mut().ok_or("no project is open")?;
     project.board.undo().map_err(|e| e.to_string())

@@ -69,7 +69,7 @@ pub fn workload(
 }
 
 #[tauri::command]
-pub fn timeline(
+pub async fn timeline(
     state: State<'_, Projects>,
     live: State<'_, crate::live::Live>,
 ) -> Result<Option<TimelineData>> {

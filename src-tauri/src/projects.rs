@@ -209,12 +209,12 @@ pub fn list_projects(
 }
 
 #[tauri::command]
-pub fn projects_list(
+pub async fn projects_list(
     state: State<'_, Projects>,
     live: State<'_, crate::live::Live>,
-) -> Vec<ProjectSummary> {
+) -> Result<Vec<ProjectSummary>> {
     let open = state.lock().as_ref().map(|p| p.summary.clone());
-    list_projects(live.store(), open.as_ref())
+    Ok(list_projects(live.store(), open.as_ref()))
 }
 
 #[tauri::command]
@@ -222,9 +222,12 @@ pub fn project_current(state: State<'_, Projects>) -> Option<ProjectSummary> {
     state.lock().as_ref().map(|p| p.summary.clone())
 }
 
+/// Opens a project (reads its files, starts its run when approved): off the UI thread.
 #[tauri::command]
-pub fn project_open(handle: AppHandle, dir: String) -> Result<ProjectSummary> {
-    open(&handle, Path::new(dir.trim()))
+pub async fn project_open(handle: AppHandle, dir: String) -> Result<ProjectSummary> {
+    tauri::async_runtime::spawn_blocking(move || open(&handle, Path::new(dir.trim())))
+        .await
+        .map_err(|e| e.to_string())?
 }
 
 /// The native open-folder dialog (the only dialog the app uses); `None` when cancelled.

@@ -87,7 +87,11 @@ fn the_scheduler_core_does_no_io_and_reads_no_clock() {
         "eprintln!",
     ];
     let found = offenders(&dir, &bad);
-    assert!(found.is_empty(), "IO or a clock in the scheduler:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "IO or a clock in the scheduler:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
@@ -98,7 +102,10 @@ fn pty_bytes_never_pass_through_the_event_bus() {
     let end = start + text[start..].find("\n}").expect("its end");
     let body = &text[start..end];
     for bytes in ["Vec<u8>", "[u8]", "Bytes"] {
-        assert!(!body.contains(bytes), "EngineEvent carries {bytes}:\n{body}");
+        assert!(
+            !body.contains(bytes),
+            "EngineEvent carries {bytes}:\n{body}"
+        );
     }
 }
 

@@ -375,11 +375,15 @@ fn a_build_reported_from_another_branch_is_refused_in_words_and_recorded_once_pu
     // commits land there.
     let wt = p.dir.join(".leapfrog/worktrees/builder");
     git(&wt, &["switch", "-q", "-c", "elsewhere"]);
+    // Both of the builder's reports are refused: its `leap complete` and the COMPLETE block it
+    // prints after it (waiting for both, so neither is handled after the fix below).
     let mut refused = String::new();
-    wait_for(&events, "the report to be refused", |e| match e {
+    let mut refusals = 0;
+    wait_for(&events, "both reports to be refused", |e| match e {
         EngineEvent::Notification { message } if message.contains("is on elsewhere") => {
             refused = message.clone();
-            true
+            refusals += 1;
+            refusals == 2
         }
         _ => false,
     });

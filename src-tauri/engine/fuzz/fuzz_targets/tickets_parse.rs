@@ -1,10 +1,11 @@
 //! Fuzz the TICKETS.md parser: it never panics, and whatever it accepts round-trips byte for byte and
 //! re-parses to the same result; edits on what it found never panic either.
 //!
-//! Run briefly (from src-tauri/engine):
-//!   RUSTC_BOOTSTRAP=1 cargo fuzz run tickets_parse -- -max_total_time=30
-//! Seed it with a *copy* of the corpus (libFuzzer adds files to the first corpus dir):
-//!   cp -r tests/corpus/tickets /tmp/seed && RUSTC_BOOTSTRAP=1 cargo fuzz run tickets_parse /tmp/seed -- -max_total_time=30
+//! Run as .ci/test does (from src-tauri/engine; seeds.sh cuts the corpus into small seeds, and
+//! libFuzzer adds what it finds to that folder):
+//!   bash fuzz/seeds.sh tickets_parse /tmp/parse-seeds 2048
+//!   RUSTC_BOOTSTRAP=1 cargo fuzz run -s none --no-trace-compares tickets_parse /tmp/parse-seeds -- \
+//!     -dict=fuzz/tickets.dict -max_len=2048 -max_total_time=30
 #![no_main]
 
 use leapfrog_engine::model::TicketStatus;

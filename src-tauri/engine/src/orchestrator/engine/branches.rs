@@ -21,11 +21,18 @@
 //!   removed; git itself refuses to remove a dirty worktree or an unmerged branch, and those stay.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use super::*;
+use serde::{Deserialize, Serialize};
+
+use super::phases::phase_name;
+use super::{AgentRt, Core};
+use crate::agents::AgentProfile;
 use crate::git::{Checkpoint, GitSettings, Integration, IntegrationOutcome, Repo, INTEGRATED_REF};
-use crate::model::Role;
+use crate::model::{now_ms, CompletionDetection, PhaseKind, PhaseOutcome, PhaseRun, Role};
+use crate::orchestrator::EngineEvent;
+use crate::scheduler::{Event, PhaseId};
 
 /// The git side of a run with batches on branches.
 pub(super) struct GitRun {

@@ -87,6 +87,19 @@ async fn the_installed_package_opens_to_the_welcome_and_runs_the_demo() -> Resul
         "leap on PATH"
     );
 
+    // leap serve's systemd user unit, whose ExecStart is the installed leap.
+    let unit = std::fs::read_to_string("/usr/lib/systemd/user/leapfrog.service")
+        .context("the systemd user unit")?;
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .context("the unit's ExecStart")?;
+    let program = exec.split_whitespace().next().unwrap_or_default();
+    ensure!(
+        Path::new(program).is_file() && exec.contains(" serve"),
+        "the unit starts {exec:?}"
+    );
+
     // The user's data: a data folder that must outlive the package.
     let data = tempfile::tempdir()?;
     // Its own control socket's folder (0700), whatever else runs on the machine.

@@ -7,6 +7,7 @@ mod diff;
 mod handoff;
 mod init;
 mod run;
+mod serve;
 mod simulate;
 mod start;
 mod tickets;
@@ -82,8 +83,12 @@ enum Command {
         /// The project folder.
         project: PathBuf,
     },
-    /// Run a project's pipeline headless (agents in PTYs, control endpoint) and print the summary.
+    /// Run a project's pipeline without a window and print the summary: in the Leapfrog service
+    /// (agents outlive this command), or in this process with --headless.
     Run(run::RunArgs),
+    /// The engine as this user's service: it owns every run and agent, so they outlive the
+    /// window and `leap run`; started on demand, exits when idle.
+    Serve(serve::ServeArgs),
     /// Show the commands a project runs (agents, verify) and approve them on this machine.
     ///
     /// A project's commands run only once this user approved them; a cloned folder runs nothing
@@ -237,6 +242,7 @@ fn main() -> ExitCode {
         Command::Init(args) => init::run(args),
         Command::Start { project } => start::run(&project),
         Command::Run(args) => run::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Trust { project, yes, json } => trust::run(&project, yes, json),
         Command::Diff(args) => diff::run(args),
         Command::DemoAgent(args) => demo_agent::run(args),

@@ -285,12 +285,13 @@ fn a_cloned_project_runs_nothing_until_its_commands_are_approved() {
 }
 
 #[test]
-fn leap_run_without_headless_or_project_is_a_one_line_error() {
+fn leap_run_of_a_folder_that_is_no_project_is_a_one_line_error() {
     let tmp = tempfile::tempdir().unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
+        // Refused before any service starts (checked below).
         (
             vec!["run".into(), tmp.path().display().to_string()],
-            "needs --headless",
+            "project.json",
         ),
         (
             vec![
@@ -317,6 +318,10 @@ fn leap_run_without_headless_or_project_is_a_one_line_error() {
         assert!(err.contains(expect), "{args:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
     }
+    assert!(
+        !tmp.path().join("rt/service.sock").exists(),
+        "no service starts for a folder that is no project"
+    );
 }
 
 #[test]

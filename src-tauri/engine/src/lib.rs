@@ -17,6 +17,7 @@ pub mod orchestrator;
 pub mod project;
 pub mod pty;
 pub mod scheduler;
+pub mod service;
 pub mod store;
 pub mod tickets;
 pub mod trust;

@@ -108,7 +108,7 @@ pub fn leap_run(p: &Project, extra: &[&str]) -> Command {
 }
 
 pub fn runs_in_store(p: &Project) -> Vec<PhaseRun> {
-    let store = SledStore::open(p.data.join("db")).unwrap();
+    let store = SledStore::open(p.data.join("db")).unwrap_or_else(|e| panic!("the store: {e}"));
     let project = store.projects().unwrap().remove(0);
     store.phase_runs(&project.id).unwrap()
 }

@@ -165,10 +165,59 @@ impl Endpoint {
 
     /// How `leap` finds the app: the env vars when set (inside an agent's PTY), else the well-known
     /// socket and token file in [`runtime_dir`].
+    /// Without those, a project the Leapfrog service runs: the one whose folder holds the current
+    /// directory, else the only one.
     pub fn discover() -> Result<Endpoint, ClientError> {
         match Endpoint::from_env().map_err(ClientError::Usage)? {
             Some(e) => Ok(e),
-            None => Endpoint::well_known_in(&runtime_dir()),
+            None => {
+                let dir = runtime_dir();
+                match Endpoint::well_known_in(&dir) {
+                    Err(ClientError::NotRunning(socket)) => {
+                        let cwd = std::env::current_dir().unwrap_or_default();
+                        Endpoint::in_service(&dir, &cwd)?.ok_or(ClientError::NotRunning(socket))
+                    }
+                    other => other,
+                }
+            }
+        }
+    }
+
+    /// The control endpoint of a project the service in `runtime_dir` runs
+    /// ([`crate::service::project_runtime_dir`]): the one whose folder holds `cwd`, else the only
+    /// one. `Ok(None)` when it runs none; an error in words when several could be meant.
+    pub fn in_service(runtime_dir: &Path, cwd: &Path) -> Result<Option<Endpoint>, ClientError> {
+        let Ok(entries) = std::fs::read_dir(runtime_dir.join("projects")) else {
+            return Ok(None);
+        };
+        let mut found: Vec<(PathBuf, Endpoint)> = Vec::new();
+        for e in entries.flatten() {
+            let Ok(project) = std::fs::read_to_string(e.path().join(crate::service::PROJECT_FILE))
+            else {
+                continue;
+            };
+            if let Ok(endpoint) = Endpoint::well_known_in(&e.path()) {
+                found.push((PathBuf::from(project.trim()), endpoint));
+            }
+        }
+        if let Some((_, e)) = found
+            .iter()
+            .filter(|(p, _)| cwd.starts_with(p))
+            .max_by_key(|(p, _)| p.as_os_str().len())
+        {
+            return Ok(Some(e.clone()));
+        }
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(found.pop().map(|(_, e)| e)),
+            _ => Err(ClientError::Usage(format!(
+                "the Leapfrog service runs several projects ({}): run leap in the folder of the one you mean",
+                found
+                    .iter()
+                    .map(|(p, _)| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
         }
     }
 }

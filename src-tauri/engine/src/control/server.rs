@@ -107,6 +107,19 @@ pub struct ControlServer {
     token_file: Option<PathBuf>,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
+    /// The listening socket, to wake the blocking accept() even when the socket's file is gone
+    /// (the runtime directory removed under a running app).
+    wake: Option<UnixListener>,
+}
+
+/// Wakes a thread blocked in `accept` on `listener`: shutdown(2) makes it return at once on Linux,
+/// with or without the socket's file.
+pub(crate) fn wake_accept(listener: &UnixListener) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: shutdown(2) on a descriptor the caller owns.
+    unsafe {
+        libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR);
+    }
 }
 
 impl ControlServer {
@@ -142,6 +155,7 @@ impl ControlServer {
             None
         };
         let stop = Arc::new(AtomicBool::new(false));
+        let wake = listener.try_clone().ok();
         let accept = {
             let stop = stop.clone();
             let token = token.clone();
@@ -155,6 +169,7 @@ impl ControlServer {
             token_file,
             stop,
             accept: Some(accept),
+            wake,
         })
     }
 
@@ -172,7 +187,10 @@ impl ControlServer {
         if let Some(accept) = self.accept.take() {
             self.stop.store(true, Ordering::SeqCst);
             // Wake the blocking accept().
-            let _ = UnixStream::connect(&self.endpoint.socket);
+            match &self.wake {
+                Some(l) => wake_accept(l),
+                None => drop(UnixStream::connect(&self.endpoint.socket)),
+            }
             let _ = accept.join();
             let _ = std::fs::remove_file(&self.endpoint.socket);
             if let Some(tf) = &self.token_file {
@@ -191,7 +209,7 @@ impl Drop for ControlServer {
     }
 }
 
-fn prepare_dir(dir: &Path) -> Result<(), String> {
+pub(crate) fn prepare_dir(dir: &Path) -> Result<(), String> {
     match std::fs::symlink_metadata(dir) {
         Ok(m) => {
             if !m.is_dir() {
@@ -220,13 +238,13 @@ fn prepare_dir(dir: &Path) -> Result<(), String> {
 }
 
 /// A token of 64 hex characters: two v4 UUIDs from the OS's random source (244 random bits).
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     let a = uuid::Uuid::new_v4();
     let b = uuid::Uuid::new_v4();
     format!("{}{}", a.simple(), b.simple())
 }
 
-fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     {
         let mut f = std::fs::OpenOptions::new()
@@ -351,7 +369,7 @@ pub fn handle_line(line: &[u8], token: &str, handler: &dyn ControlHandler) -> Re
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

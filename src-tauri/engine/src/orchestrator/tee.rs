@@ -1,6 +1,7 @@
 //! The tee sink of an agent's pane: every frame goes to the orchestrator's loop and to the UI
 //! sink when one is attached. The pane is spawned in [`crate::pty::AckMode::Consumer`]: an
-//! attached UI acks what it rendered; without one the loop acks each frame once it has read it,
+//! attached UI acks what it rendered; without one (or with a sink that does not ack, such as the
+//! service's fan-out) the loop acks each frame once it has read it,
 //! so a headless pane has the same bounded buffer as a pane in the window (a flooding agent waits
 //! for the loop, instead of its output piling up in the loop's queue).
 
@@ -29,7 +30,7 @@ impl PaneSink for Tee {
         let mut ui = self.ui.lock().unwrap_or_else(|e| e.into_inner());
         self.backlog.sent(len);
         match ui.as_mut() {
-            Some(sink) => {
+            Some(sink) if sink.acks() => {
                 if self
                     .tx
                     .send(Msg::Output {
@@ -44,7 +45,11 @@ impl PaneSink for Tee {
                 }
                 sink.output(frame);
             }
-            None => {
+            // No sink, or one that leaves the acks to the loop.
+            other => {
+                if let Some(sink) = other {
+                    sink.output(frame.clone());
+                }
                 let pane = self.pane.get().cloned();
                 let sent = self.tx.send(Msg::Output {
                     agent: self.agent,

@@ -64,7 +64,7 @@ mod pane;
 mod screen;
 
 pub use coalesce::{CoalesceConfig, Coalescer, SyncMarker, SyncScanner};
-pub use pane::{Pane, PaneStats, MAX_QUEUED_INPUT};
+pub use pane::{FormattedScreen, Pane, PaneStats, MAX_QUEUED_INPUT};
 pub use screen::ScreenSnapshot;
 
 use std::collections::HashMap;
@@ -263,6 +263,12 @@ pub enum PaneEvent {
 pub trait PaneSink: Send + 'static {
     fn output(&mut self, frame: Vec<u8>);
     fn exited(&mut self, exit: PaneExit);
+    /// Whether this sink acks the frames it is given ([`Pane::ack`], flow control). A sink that
+    /// never holds the child back (the service's fan-out to its clients) says no, and the
+    /// orchestrator's loop acks as it does with no sink.
+    fn acks(&self) -> bool {
+        true
+    }
 }
 
 impl<F: FnMut(PaneEvent) + Send + 'static> PaneSink for F {

@@ -57,7 +57,7 @@ struct Shared {
     room: Condvar,
     /// Wakes `wait_exit` callers.
     exited: Condvar,
-    mirror: Mutex<vt100::Parser>,
+    mirror: Mutex<Mirror>,
     /// Wakes `wait_for_screen` callers after each frame reaches the mirror.
     screen_changed: Condvar,
     /// The child has exited: input is no longer sent.
@@ -67,6 +67,31 @@ struct Shared {
     /// A duplicate of the master's descriptor, owned here, to discard input a dead child will
     /// never read (so a writer blocked on a full queue returns).
     input_flush_fd: Option<std::os::fd::OwnedFd>,
+}
+
+/// The screen mirror and how far into the pane's output it is.
+struct Mirror {
+    parser: vt100::Parser,
+    /// Bytes of frames parsed (frames are parsed whole and in delivery order, so this is the
+    /// position in the pane's output the screen shows).
+    parsed: u64,
+}
+
+impl Mirror {
+    fn process(&mut self, frame: &[u8]) {
+        self.parser.process(frame);
+        self.parsed += frame.len() as u64;
+    }
+}
+
+/// A pane's screen as bytes that draw it again in another terminal, and where in the pane's output
+/// it stands: the first byte of output after it is byte `position` (count from the pane's start,
+/// as [`PaneStats::bytes_delivered`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormattedScreen {
+    pub bytes: Vec<u8>,
+    pub position: u64,
+    pub size: PaneSize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -261,7 +286,10 @@ impl Pane {
             pending: Condvar::new(),
             room: Condvar::new(),
             exited: Condvar::new(),
-            mirror: Mutex::new(mirror),
+            mirror: Mutex::new(Mirror {
+                parser: mirror,
+                parsed: 0,
+            }),
             screen_changed: Condvar::new(),
             input_closed: std::sync::atomic::AtomicBool::new(false),
             input_queued: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
@@ -303,7 +331,7 @@ impl Pane {
     }
 
     pub fn size(&self) -> PaneSize {
-        let (rows, cols) = lock(&self.shared.mirror).screen().size();
+        let (rows, cols) = lock(&self.shared.mirror).parser.screen().size();
         PaneSize::new(rows.get(), cols.get())
     }
 
@@ -330,7 +358,7 @@ impl Pane {
         lock(&self.master)
             .resize(pty_size(size))
             .map_err(|e| PtyError::Pty(format!("cannot resize the pty: {e:#}")))?;
-        lock(&self.shared.mirror).set_size(rows, cols);
+        lock(&self.shared.mirror).parser.set_size(rows, cols);
         Ok(())
     }
 
@@ -417,7 +445,48 @@ impl Pane {
 
     /// Runs `f` on the mirror's screen (hold it briefly: output waits meanwhile).
     pub fn with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> R {
-        f(lock(&self.shared.mirror).screen())
+        f(lock(&self.shared.mirror).parser.screen())
+    }
+
+    /// The screen and up to `scrollback` lines above it as bytes that draw them again
+    /// ([`super::screen::formatted`]), once the mirror has parsed every frame delivered so far, so
+    /// that the pane's output from [`FormattedScreen::position`] on continues it exactly. `None`
+    /// when the pane has no mirror, or the mirror did not catch up within `timeout` (it lags by
+    /// at most the flow-control watermark).
+    pub fn formatted_screen(
+        &self,
+        scrollback: usize,
+        timeout: Duration,
+    ) -> Option<FormattedScreen> {
+        if !self.shared.config.mirror {
+            return None;
+        }
+        let deadline = Instant::now() + timeout;
+        let mut mirror = lock(&self.shared.mirror);
+        loop {
+            let delivered = self.shared.flow().stats.bytes_delivered;
+            if mirror.parsed >= delivered {
+                let position = mirror.parsed;
+                let screen = mirror.parser.screen_mut();
+                let (rows, cols) = screen.size();
+                let bytes = super::screen::formatted(screen, scrollback);
+                return Some(FormattedScreen {
+                    bytes,
+                    position,
+                    size: PaneSize::new(rows.get(), cols.get()),
+                });
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            mirror = self
+                .shared
+                .screen_changed
+                .wait_timeout(mirror, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 
     /// Waits up to `timeout` until `pred` holds for the mirrored screen; re-checks after
@@ -431,7 +500,7 @@ impl Pane {
         let deadline = Instant::now() + timeout;
         let mut mirror = lock(&self.shared.mirror);
         loop {
-            if pred(mirror.screen()) {
+            if pred(mirror.parser.screen()) {
                 return true;
             }
             let now = Instant::now();

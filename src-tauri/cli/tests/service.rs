@@ -1,0 +1,209 @@
+//! `leap serve` as a process: `leap run` starts it detached and follows a run in it; the run
+//! outlives a `kill -9` of its client; a `kill -9` of the service itself is reconciled by the
+//! next one, with no phase marked done or failed. Real `leap demo-agent` processes in real PTYs,
+//! a real sled store in a temp dir.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use std::time::{Duration, Instant};
+
+use leapfrog_engine::model::{PhaseKind, PhaseOutcome, PhaseRun};
+use leapfrog_engine::orchestrator::EngineEvent;
+use leapfrog_engine::scheduler::PhaseId;
+use serde_json::Value;
+use support::*;
+
+/// `leap ARGS` with the project's data and runtime folders, outside any agent.
+fn leap(p: &Project, args: &[&str]) -> Command {
+    let mut c = Command::new(LEAP);
+    c.args(args)
+        .env("LEAPFROG_DATA_DIR", &p.data)
+        .env("LEAPFROG_RUNTIME_DIR", &p.runtime)
+        .env_remove("LEAPFROG_SOCKET")
+        .env_remove("LEAPFROG_TOKEN")
+        .env_remove("LEAPFROG_AGENT");
+    c
+}
+
+/// `leap run DIR` in the service (no --headless).
+fn leap_run_in_service(p: &Project, extra: &[&str]) -> Command {
+    let mut c = leap(p, &["run"]);
+    c.arg(&p.dir)
+        .args(["--timeout", &PATIENCE.as_secs().to_string()])
+        .args(extra);
+    c
+}
+
+fn ok(o: Output) -> String {
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Stops the project's service when the test ends, however it ends.
+struct StopService<'a>(&'a Project);
+
+impl Drop for StopService<'_> {
+    fn drop(&mut self) {
+        let _ = leap(self.0, &["serve", "--stop"]).output();
+    }
+}
+
+/// Starts `leap run DIR --events` in the service and reads its stderr until build(1) is
+/// dispatched; returns the client, the service's pid (from its first line) and the rest of its
+/// stderr once it ends.
+fn run_until_build_1(p: &Project) -> (Child, u32, std::thread::JoinHandle<String>) {
+    let mut child = leap_run_in_service(p, &["--events"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let started = Instant::now();
+    let mut pid = None;
+    while let Some(line) = stderr.next() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("Leapfrog service (pid ").nth(1) {
+            pid = rest.split(')').next().and_then(|n| n.parse().ok());
+        }
+        if let Ok(EngineEvent::PhaseDispatched {
+            phase: PhaseId::Build { batch: 1 },
+            ..
+        }) = serde_json::from_str::<EngineEvent>(&line)
+        {
+            let rest = std::thread::spawn(move || {
+                stderr.map_while(Result::ok).collect::<Vec<_>>().join("\n")
+            });
+            return (
+                child,
+                pid.expect("leap run names the service's pid first"),
+                rest,
+            );
+        }
+        if started.elapsed() > PATIENCE {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("leap run ended, or took too long, before build(1) was dispatched");
+}
+
+fn service_projects(p: &Project) -> Vec<Value> {
+    let out = ok(leap(p, &["serve", "--status", "--json"]).output().unwrap());
+    serde_json::from_str::<Vec<Value>>(&out).unwrap()
+}
+
+fn builds_of_batch_1(runs: &[PhaseRun]) -> Vec<&PhaseRun> {
+    runs.iter()
+        .filter(|r| r.kind == PhaseKind::Build && r.batch == Some(1))
+        .collect()
+}
+
+fn wait_gone(pid: u32) {
+    let deadline = Instant::now() + PATIENCE;
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        // A zombie (reaped by its parent's reaper thread, or by init) counts as gone.
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat.split(") ").nth(1).is_some_and(|s| s.starts_with('Z')) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "process {pid} never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_run_in_the_service_outlives_a_killed_client_and_is_followed_again() {
+    // A slow builder, so that the run is surely in progress when its client dies.
+    let p = demo(2, 8.0, 0.5);
+    let _stop = StopService(&p);
+    let (mut client, pid, _) = run_until_build_1(&p);
+    client.kill().unwrap();
+    client.wait().unwrap();
+
+    // The run goes on in the service, which `leap status` finds from the project's folder.
+    let projects = service_projects(&p);
+    assert_eq!(projects.len(), 1, "{projects:?}");
+    assert_eq!(projects[0]["running"], true);
+    let status = ok(leap(&p, &["status", "--json"])
+        .current_dir(&p.dir)
+        .output()
+        .unwrap());
+    assert!(status.contains("builder"), "{status}");
+
+    // `leap run` again follows the same run to its end, in the same service.
+    let o = leap_run_in_service(&p, &["--json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let summary: Value = serde_json::from_str(&ok(o)).unwrap();
+    assert!(stderr.contains(&format!("(pid {pid})")), "{stderr}");
+    assert_eq!(summary["batches"], 2, "{summary:#}");
+    let projects = service_projects(&p);
+    assert_eq!(projects[0]["finished"], true, "{projects:?}");
+
+    ok(leap(&p, &["serve", "--stop"]).output().unwrap());
+    assert!(!p.runtime.join("service.sock").exists());
+    // Nothing was interrupted: one build of batch 1, passed, and no run cancelled.
+    let runs = runs_in_store(&p);
+    let builds = builds_of_batch_1(&runs);
+    assert_eq!(builds.len(), 1, "{builds:#?}");
+    assert_eq!(builds[0].outcome, PhaseOutcome::Passed);
+    assert!(
+        runs.iter().all(|r| r.outcome == PhaseOutcome::Passed),
+        "{runs:#?}"
+    );
+}
+
+#[test]
+fn a_killed_service_is_reconciled_by_the_next_one_without_marking_phases_done() {
+    let p = demo(2, 8.0, 0.5);
+    let _stop = StopService(&p);
+    let (mut client, pid, rest) = run_until_build_1(&p);
+    // SAFETY: kill(2) on the service's pid.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    wait_gone(pid);
+    // The client says in words that the service is gone.
+    assert!(!client.wait().unwrap().success());
+    let stderr = rest.join().unwrap();
+    assert!(stderr.contains("the Leapfrog service stopped"), "{stderr}");
+    // A git commit cut off by the kill may leave its lock behind, as after any crash.
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = std::fs::remove_file(p.dir.join(".git/index.lock"));
+
+    let before = runs_in_store(&p);
+    let interrupted: Vec<&PhaseRun> = before
+        .iter()
+        .filter(|r| r.outcome == PhaseOutcome::Running)
+        .collect();
+    assert!(
+        interrupted
+            .iter()
+            .any(|r| r.kind == PhaseKind::Build && r.batch == Some(1)),
+        "build(1) should be recorded running: {before:#?}"
+    );
+
+    // `leap run` starts a new service, which reconciles the run and finishes it.
+    let o = leap_run_in_service(&p, &["--json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    ok(o);
+    assert!(!stderr.contains(&format!("(pid {pid})")), "{stderr}");
+    // `leap serve --stop` returns once the service has exited, its store free.
+    ok(leap(&p, &["serve", "--stop"]).output().unwrap());
+    assert!(!p.runtime.join("service.sock").exists());
+    let after = runs_in_store(&p);
+    for old in &interrupted {
+        let now = after.iter().find(|r| r.id == old.id).unwrap();
+        assert_eq!(now.outcome, PhaseOutcome::Cancelled, "{now:?}");
+    }
+    let builds = builds_of_batch_1(&after);
+    assert_eq!(builds.len(), 2, "{builds:#?}");
+    assert_eq!(builds[1].outcome, PhaseOutcome::Passed, "{builds:#?}");
+}

@@ -1,0 +1,380 @@
+//! A client of the service: `leap run`, `leap serve --status`, tests; later the window.
+
+use std::collections::HashMap;
+use std::io::{BufReader, BufWriter, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+
+use crate::orchestrator::{Command as UserCommand, EngineEvent, Snapshot};
+use crate::pty::ScreenSnapshot;
+
+use super::protocol::{
+    read_frame, write_message, write_pane, ClientMsg, Frame, FrameKind, ProjectEntry, RunSummary,
+    ServerMsg, ServiceRequest, PROTOCOL_VERSION,
+};
+use super::ServicePaths;
+
+/// Why a client could not talk to the service.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// No service answers (no socket, no token file, or a dead service's socket).
+    #[error("no Leapfrog service runs ({0})")]
+    NotRunning(String),
+    /// The service refused the hello, in its words.
+    #[error("the Leapfrog service refused this client: {0}")]
+    Refused(String),
+    /// The request failed, in the service's words.
+    #[error("{0}")]
+    Failed(String),
+    #[error("the Leapfrog service connection failed: {0}")]
+    Io(String),
+}
+
+/// Something the service sent besides replies.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    Event {
+        project: String,
+        event: EngineEvent,
+    },
+    /// Live output of an attachment.
+    Output {
+        attachment: u32,
+        bytes: Vec<u8>,
+    },
+    /// An attachment's screen, to draw from a reset (on attach, or after falling behind).
+    Screen {
+        attachment: u32,
+        bytes: Vec<u8>,
+    },
+    /// The service hung up.
+    Closed,
+}
+
+type Pending = Arc<Mutex<HashMap<u64, Sender<Result<serde_json::Value, String>>>>>;
+
+pub struct ServiceClient {
+    writer: Mutex<BufWriter<UnixStream>>,
+    next_id: AtomicU64,
+    pending: Pending,
+    incoming: Receiver<Incoming>,
+    /// The service's process id.
+    pub pid: u32,
+}
+
+/// How long a request waits for its reply (opening a project starts its agents).
+const REPLY_PATIENCE: Duration = Duration::from_secs(120);
+
+impl ServiceClient {
+    /// Connects to the service of `paths` with its token file.
+    pub fn connect(paths: &ServicePaths) -> Result<ServiceClient, ServiceError> {
+        let token = std::fs::read_to_string(&paths.token)
+            .map_err(|e| ServiceError::NotRunning(format!("{}: {e}", paths.token.display())))?;
+        ServiceClient::connect_with(&paths.socket, token.trim(), PROTOCOL_VERSION)
+    }
+
+    /// Connects with a given token and protocol version (tests of the refusals).
+    pub fn connect_with(
+        socket: &Path,
+        token: &str,
+        version: u32,
+    ) -> Result<ServiceClient, ServiceError> {
+        let stream = UnixStream::connect(socket)
+            .map_err(|e| ServiceError::NotRunning(format!("{}: {e}", socket.display())))?;
+        let mut writer = BufWriter::new(
+            stream
+                .try_clone()
+                .map_err(|e| ServiceError::Io(e.to_string()))?,
+        );
+        write_message(
+            &mut writer,
+            &ClientMsg::Hello {
+                version,
+                token: token.to_string(),
+            },
+        )
+        .and_then(|_| writer.flush())
+        .map_err(|e| ServiceError::Io(e.to_string()))?;
+        let mut reader = BufReader::new(stream);
+        let pid = match read_frame(&mut reader) {
+            Ok(Some(Frame::Message(m))) => match serde_json::from_slice::<ServerMsg>(&m) {
+                Ok(ServerMsg::Welcome { pid, .. }) => pid,
+                Ok(ServerMsg::Refused { message }) => return Err(ServiceError::Refused(message)),
+                other => {
+                    return Err(ServiceError::Io(format!(
+                        "unexpected answer to the hello: {other:?}"
+                    )))
+                }
+            },
+            Ok(_) => return Err(ServiceError::Io("the service hung up".into())),
+            Err(e) => return Err(ServiceError::Io(e.to_string())),
+        };
+        let pending: Pending = Arc::default();
+        let (tx, incoming) = mpsc::channel();
+        {
+            let pending = pending.clone();
+            std::thread::Builder::new()
+                .name("leapfrog-service-reader".into())
+                .spawn(move || read_loop(reader, &pending, &tx))
+                .map_err(|e| ServiceError::Io(e.to_string()))?;
+        }
+        Ok(ServiceClient {
+            writer: Mutex::new(writer),
+            next_id: AtomicU64::new(1),
+            pending,
+            incoming,
+            pid,
+        })
+    }
+
+    /// Connects, starting the service first when none runs: `leap serve` (`leap_program`) in
+    /// its own session, detached from this terminal, its log in [`ServicePaths::log`].
+    pub fn connect_or_start(
+        paths: &ServicePaths,
+        leap_program: &Path,
+    ) -> Result<ServiceClient, ServiceError> {
+        match ServiceClient::connect(paths) {
+            Err(ServiceError::NotRunning(_)) => {}
+            other => return other,
+        }
+        start_detached(paths, leap_program)?;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match ServiceClient::connect(paths) {
+                Err(ServiceError::NotRunning(why)) => {
+                    if Instant::now() >= deadline {
+                        let log = std::fs::read_to_string(&paths.log).unwrap_or_default();
+                        let last = log.lines().last().unwrap_or("").to_string();
+                        return Err(ServiceError::NotRunning(format!(
+                            "started leap serve, but it did not answer within 15 s ({why}){}",
+                            if last.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; its log says: {last}")
+                            }
+                        )));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Sends a request and waits for its reply.
+    pub fn request(&self, request: ServiceRequest) -> Result<serde_json::Value, ServiceError> {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let (tx, rx) = mpsc::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, tx);
+        {
+            let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            write_message(&mut *w, &ClientMsg::Request { id, request })
+                .and_then(|_| w.flush())
+                .map_err(|e| ServiceError::Io(e.to_string()))?;
+        }
+        match rx.recv_timeout(REPLY_PATIENCE) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(ServiceError::Failed(e)),
+            Err(_) => Err(ServiceError::Io("no reply from the service".into())),
+        }
+    }
+
+    fn typed<T: DeserializeOwned>(&self, request: ServiceRequest) -> Result<T, ServiceError> {
+        serde_json::from_value(self.request(request)?)
+            .map_err(|e| ServiceError::Io(format!("an answer this client cannot read: {e}")))
+    }
+
+    pub fn open(&self, dir: &Path, fresh: bool, trust: bool) -> Result<ProjectEntry, ServiceError> {
+        self.typed(ServiceRequest::Open {
+            dir: dir.to_path_buf(),
+            fresh,
+            trust,
+        })
+    }
+
+    pub fn projects(&self) -> Result<Vec<ProjectEntry>, ServiceError> {
+        self.typed(ServiceRequest::Projects)
+    }
+
+    pub fn state(&self, project: &str) -> Result<Snapshot, ServiceError> {
+        self.typed(ServiceRequest::State {
+            project: project.into(),
+        })
+    }
+
+    pub fn summary(&self, project: &str) -> Result<RunSummary, ServiceError> {
+        self.typed(ServiceRequest::Summary {
+            project: project.into(),
+        })
+    }
+
+    pub fn command(&self, project: &str, command: UserCommand) -> Result<String, ServiceError> {
+        self.typed(ServiceRequest::Command {
+            project: project.into(),
+            command,
+        })
+    }
+
+    pub fn subscribe(&self, project: &str) -> Result<(), ServiceError> {
+        self.request(ServiceRequest::Subscribe {
+            project: project.into(),
+        })
+        .map(|_| ())
+    }
+
+    /// Attaches to an agent's pane: its screen comes first, then its output ([`Incoming`]).
+    pub fn attach(
+        &self,
+        project: &str,
+        agent: &str,
+        scrollback: usize,
+    ) -> Result<u32, ServiceError> {
+        self.typed(ServiceRequest::Attach {
+            project: project.into(),
+            agent: agent.into(),
+            scrollback,
+        })
+    }
+
+    pub fn detach(&self, attachment: u32) -> Result<(), ServiceError> {
+        self.request(ServiceRequest::Detach { attachment })
+            .map(|_| ())
+    }
+
+    pub fn screen(&self, project: &str, agent: &str) -> Result<ScreenSnapshot, ServiceError> {
+        self.typed(ServiceRequest::Screen {
+            project: project.into(),
+            agent: agent.into(),
+        })
+    }
+
+    /// Keystrokes or a paste for an attached pane.
+    pub fn input(&self, attachment: u32, bytes: &[u8]) -> Result<(), ServiceError> {
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        write_pane(&mut *w, FrameKind::Input, attachment, bytes)
+            .and_then(|_| w.flush())
+            .map_err(|e| ServiceError::Io(e.to_string()))
+    }
+
+    /// Asks the service to stop every run and exit, and waits until it has: its lock on
+    /// `paths.lock` is released only when the process is gone, with the store's.
+    pub fn shutdown(&self, paths: &ServicePaths, patience: Duration) -> Result<(), ServiceError> {
+        use std::os::fd::AsRawFd;
+        self.request(ServiceRequest::Shutdown)?;
+        let deadline = Instant::now() + patience;
+        let lock = std::fs::File::open(&paths.lock)
+            .map_err(|e| ServiceError::Io(format!("{}: {e}", paths.lock.display())))?;
+        loop {
+            // SAFETY: flock on a descriptor this function owns; released when it is closed.
+            if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ServiceError::Io(format!(
+                    "the service (pid {}) did not exit within {} s",
+                    self.pid,
+                    patience.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Events and pane bytes, in the order the service sent them.
+    pub fn incoming(&self) -> &Receiver<Incoming> {
+        &self.incoming
+    }
+}
+
+fn read_loop(mut reader: BufReader<UnixStream>, pending: &Pending, tx: &Sender<Incoming>) {
+    loop {
+        let incoming = match read_frame(&mut reader) {
+            Ok(Some(Frame::Message(m))) => match serde_json::from_slice::<ServerMsg>(&m) {
+                Ok(ServerMsg::Reply { id, ok, error }) => {
+                    let waiter = pending
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&id);
+                    if let Some(w) = waiter {
+                        let _ = w.send(match error {
+                            Some(e) => Err(e),
+                            None => Ok(ok.unwrap_or(serde_json::Value::Null)),
+                        });
+                    }
+                    continue;
+                }
+                Ok(ServerMsg::Event { project, event }) => Incoming::Event { project, event },
+                _ => continue,
+            },
+            Ok(Some(Frame::Pane(FrameKind::Output, attachment, bytes))) => {
+                Incoming::Output { attachment, bytes }
+            }
+            Ok(Some(Frame::Pane(FrameKind::Screen, attachment, bytes))) => {
+                Incoming::Screen { attachment, bytes }
+            }
+            Ok(Some(Frame::Pane(..))) => continue,
+            Ok(None) | Err(_) => break,
+        };
+        if tx.send(incoming).is_err() {
+            break;
+        }
+    }
+    // Waiters get an error rather than a timeout.
+    pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    let _ = tx.send(Incoming::Closed);
+}
+
+/// Starts `leap serve` in its own session with no terminal; its output goes to the log.
+fn start_detached(paths: &ServicePaths, leap_program: &Path) -> Result<(), ServiceError> {
+    use std::os::unix::process::CommandExt;
+    crate::control::server::prepare_dir(
+        paths
+            .socket
+            .parent()
+            .ok_or_else(|| ServiceError::Io("the socket has no folder".into()))?,
+    )
+    .map_err(ServiceError::Io)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&paths.log)
+        .map_err(|e| ServiceError::Io(format!("cannot open {}: {e}", paths.log.display())))?;
+    let mut cmd = Command::new(leap_program);
+    cmd.arg("serve")
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|e| {
+        ServiceError::Io(format!(
+            "cannot start {} serve: {e}",
+            leap_program.display()
+        ))
+    })?;
+    // Not waited for here: it outlives this client. A reaper thread collects it if this process
+    // lives longer than the service (tests).
+    std::thread::spawn(move || {
+        let mut child = child;
+        let _ = child.wait();
+    });
+    Ok(())
+}

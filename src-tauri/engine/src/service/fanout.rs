@@ -1,0 +1,318 @@
+//! An agent's pane output, fanned out to the clients attached to it, each through its own bounded
+//! queue. Nothing here ever holds the child back: the fan-out never acks (the orchestrator's loop
+//! does, as with no window), and a client that falls behind by more than [`CLIENT_BOUND`] loses
+//! its queued output for the pane and gets a fresh screen instead once it has caught up.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use crate::orchestrator::Orchestrator;
+use crate::pty::{Pane, PaneExit, PaneSink};
+
+use super::protocol::FrameKind;
+
+/// Pane bytes a client may have queued before it gets a fresh screen instead of the backlog.
+pub const CLIENT_BOUND: usize = 4 << 20;
+
+/// Messages a client may have queued (events, replies) before the service hangs up on it.
+pub const CLIENT_MESSAGE_BOUND: usize = 64 << 20;
+
+/// How long an attach waits for the pane's mirror to catch up with its output.
+const MIRROR_PATIENCE: Duration = Duration::from_secs(5);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One queued frame for a client.
+pub(crate) enum Outgoing {
+    Message(Vec<u8>),
+    Pane(FrameKind, u32, Vec<u8>),
+}
+
+#[derive(Default)]
+struct Queue {
+    frames: VecDeque<Outgoing>,
+    pane_bytes: usize,
+    message_bytes: usize,
+    /// Attachments whose output was dropped: they get a fresh screen once the queue drains.
+    resync: Vec<u32>,
+    closed: bool,
+}
+
+/// What goes out to one client: a queue its writer thread drains.
+#[derive(Default)]
+pub(crate) struct ClientOut {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+}
+
+impl ClientOut {
+    /// Queues a message; `false` when the client is gone or hopelessly behind (then it is closed).
+    pub fn message(&self, json: Vec<u8>) -> bool {
+        let mut q = lock(&self.queue);
+        if q.closed {
+            return false;
+        }
+        if q.message_bytes + json.len() > CLIENT_MESSAGE_BOUND {
+            q.closed = true;
+            self.ready.notify_all();
+            return false;
+        }
+        q.message_bytes += json.len();
+        q.frames.push_back(Outgoing::Message(json));
+        self.ready.notify_all();
+        true
+    }
+
+    /// Queues pane bytes, unless the client is behind: then what is queued for the attachment
+    /// is dropped and it is marked for a fresh screen. Returns `false` when marked.
+    fn pane(&self, kind: FrameKind, attachment: u32, bytes: Vec<u8>) -> bool {
+        let mut q = lock(&self.queue);
+        if q.closed {
+            return true;
+        }
+        if kind == FrameKind::Output && q.pane_bytes + bytes.len() > CLIENT_BOUND {
+            let mut dropped = 0;
+            q.frames.retain(|f| match f {
+                Outgoing::Pane(_, a, b) if *a == attachment => {
+                    dropped += b.len();
+                    false
+                }
+                _ => true,
+            });
+            q.pane_bytes -= dropped;
+            if !q.resync.contains(&attachment) {
+                q.resync.push(attachment);
+            }
+            self.ready.notify_all();
+            return false;
+        }
+        q.pane_bytes += bytes.len();
+        q.frames.push_back(Outgoing::Pane(kind, attachment, bytes));
+        self.ready.notify_all();
+        true
+    }
+
+    /// Marks an attachment for a fresh screen.
+    fn wants_screen(&self, attachment: u32) {
+        let mut q = lock(&self.queue);
+        if !q.resync.contains(&attachment) {
+            q.resync.push(attachment);
+        }
+        self.ready.notify_all();
+    }
+
+    /// Forgets what is queued for an attachment (detached).
+    pub fn forget(&self, attachment: u32) {
+        let mut q = lock(&self.queue);
+        let mut dropped = 0;
+        q.frames.retain(|f| match f {
+            Outgoing::Pane(_, a, b) if *a == attachment => {
+                dropped += b.len();
+                false
+            }
+            _ => true,
+        });
+        q.pane_bytes -= dropped;
+        q.resync.retain(|&a| a != attachment);
+    }
+
+    /// Nothing is queued (the writer flushes then).
+    pub fn is_idle(&self) -> bool {
+        lock(&self.queue).frames.is_empty()
+    }
+
+    pub fn close(&self) {
+        lock(&self.queue).closed = true;
+        self.ready.notify_all();
+    }
+
+    /// The next frame to write, or attachments that want a fresh screen now that the queue has
+    /// drained below half its bound; `None` once closed.
+    pub fn next(&self) -> Option<Result<Outgoing, Vec<u32>>> {
+        let mut q = lock(&self.queue);
+        loop {
+            if q.closed {
+                return None;
+            }
+            if !q.resync.is_empty() && q.pane_bytes <= CLIENT_BOUND / 2 {
+                return Some(Err(std::mem::take(&mut q.resync)));
+            }
+            if let Some(f) = q.frames.pop_front() {
+                match &f {
+                    Outgoing::Message(m) => q.message_bytes -= m.len(),
+                    Outgoing::Pane(_, _, b) => q.pane_bytes -= b.len(),
+                }
+                return Some(Ok(f));
+            }
+            q = self.ready.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+struct Attached {
+    client: Arc<ClientOut>,
+    id: u32,
+    /// The pane's output from this byte on goes to the client (what came before is in the screen
+    /// it was sent).
+    from: u64,
+    /// Output dropped: nothing is sent until a fresh screen.
+    behind: bool,
+    scrollback: usize,
+}
+
+#[derive(Default)]
+struct State {
+    attached: Vec<Attached>,
+    /// The pane delivering now (looked up again after it exits: a restarted agent has a new one).
+    pane: Option<Weak<Pane>>,
+}
+
+/// One agent's fan-out, shared by its pane sink and the service.
+pub(crate) struct AgentFanout {
+    orch: Weak<Orchestrator>,
+    agent: String,
+    state: Mutex<State>,
+}
+
+impl AgentFanout {
+    pub fn new(orch: Weak<Orchestrator>, agent: &str) -> Arc<AgentFanout> {
+        Arc::new(AgentFanout {
+            orch,
+            agent: agent.to_string(),
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    /// The sink to install with [`Orchestrator::attach_ui`].
+    pub fn sink(self: &Arc<Self>) -> Box<dyn PaneSink> {
+        Box::new(FanoutSink(self.clone()))
+    }
+
+    fn current_pane(&self, st: &mut State) -> Option<Arc<Pane>> {
+        if let Some(p) = st.pane.as_ref().and_then(Weak::upgrade) {
+            return Some(p);
+        }
+        let orch = self.orch.upgrade()?;
+        let pane = orch.panes().get(orch.agent_pane(&self.agent)?).ok()?;
+        st.pane = Some(Arc::downgrade(&pane));
+        Some(pane)
+    }
+
+    /// Sends the pane's screen to `a`'s client and continues it from there.
+    fn send_screen(&self, st: &mut State, index: usize) {
+        let pane = self.current_pane(st);
+        let a = &mut st.attached[index];
+        match pane.and_then(|p| p.formatted_screen(a.scrollback, MIRROR_PATIENCE)) {
+            Some(screen) => {
+                a.from = screen.position;
+                a.behind = false;
+                a.client.pane(FrameKind::Screen, a.id, screen.bytes);
+            }
+            // No pane yet (the agent has not started): its output is sent from its first byte.
+            None => {
+                a.from = 0;
+                a.behind = false;
+            }
+        }
+    }
+
+    pub fn attach(&self, client: Arc<ClientOut>, id: u32, scrollback: usize) {
+        let mut st = lock(&self.state);
+        st.attached.push(Attached {
+            client,
+            id,
+            from: 0,
+            behind: false,
+            scrollback,
+        });
+        let index = st.attached.len() - 1;
+        self.send_screen(&mut st, index);
+    }
+
+    /// A client caught up after falling behind: a fresh screen.
+    pub fn resync(&self, client: &Arc<ClientOut>, id: u32) {
+        let mut st = lock(&self.state);
+        if let Some(index) = st
+            .attached
+            .iter()
+            .position(|a| a.id == id && Arc::ptr_eq(&a.client, client))
+        {
+            self.send_screen(&mut st, index);
+        }
+    }
+
+    pub fn detach(&self, client: &Arc<ClientOut>, id: u32) {
+        lock(&self.state)
+            .attached
+            .retain(|a| !(a.id == id && Arc::ptr_eq(&a.client, client)));
+        client.forget(id);
+    }
+
+    /// Forgets every attachment of a client that hung up.
+    pub fn drop_client(&self, client: &Arc<ClientOut>) {
+        lock(&self.state)
+            .attached
+            .retain(|a| !Arc::ptr_eq(&a.client, client));
+    }
+
+    fn output(&self, frame: Vec<u8>) {
+        let mut st = lock(&self.state);
+        if st.attached.is_empty() {
+            return;
+        }
+        // The delivery thread counts a frame as delivered before handing it over, so the pane's
+        // count is where this frame ends.
+        let Some(end) = self
+            .current_pane(&mut st)
+            .map(|p| p.stats().bytes_delivered)
+        else {
+            // The orchestrator has not published the new pane yet: a fresh screen instead.
+            for a in st.attached.iter_mut() {
+                a.behind = true;
+                a.client.wants_screen(a.id);
+            }
+            return;
+        };
+        let start = end.saturating_sub(frame.len() as u64);
+        for a in st.attached.iter_mut() {
+            if a.behind || end <= a.from {
+                continue;
+            }
+            let skip = a.from.saturating_sub(start) as usize;
+            if !a
+                .client
+                .pane(FrameKind::Output, a.id, frame[skip..].to_vec())
+            {
+                a.behind = true;
+            }
+        }
+    }
+
+    fn exited(&self) {
+        let mut st = lock(&self.state);
+        st.pane = None;
+        // A restarted agent's new pane counts its output from zero.
+        for a in st.attached.iter_mut() {
+            a.from = 0;
+        }
+    }
+}
+
+struct FanoutSink(Arc<AgentFanout>);
+
+impl PaneSink for FanoutSink {
+    fn output(&mut self, frame: Vec<u8>) {
+        self.0.output(frame);
+    }
+
+    fn exited(&mut self, _exit: PaneExit) {
+        self.0.exited();
+    }
+
+    fn acks(&self) -> bool {
+        false
+    }
+}

@@ -41,6 +41,21 @@ struct Queue {
     closed: bool,
 }
 
+impl Queue {
+    /// Drops what is queued for an attachment.
+    fn drop_pane(&mut self, attachment: u32) {
+        let mut dropped = 0;
+        self.frames.retain(|f| match f {
+            Outgoing::Pane(_, a, b) if *a == attachment => {
+                dropped += b.len();
+                false
+            }
+            _ => true,
+        });
+        self.pane_bytes -= dropped;
+    }
+}
+
 /// What goes out to one client: a queue its writer thread drains.
 #[derive(Default)]
 pub(crate) struct ClientOut {
@@ -74,15 +89,7 @@ impl ClientOut {
             return true;
         }
         if kind == FrameKind::Output && q.pane_bytes + bytes.len() > CLIENT_BOUND {
-            let mut dropped = 0;
-            q.frames.retain(|f| match f {
-                Outgoing::Pane(_, a, b) if *a == attachment => {
-                    dropped += b.len();
-                    false
-                }
-                _ => true,
-            });
-            q.pane_bytes -= dropped;
+            q.drop_pane(attachment);
             if !q.resync.contains(&attachment) {
                 q.resync.push(attachment);
             }
@@ -107,15 +114,7 @@ impl ClientOut {
     /// Forgets what is queued for an attachment (detached).
     pub fn forget(&self, attachment: u32) {
         let mut q = lock(&self.queue);
-        let mut dropped = 0;
-        q.frames.retain(|f| match f {
-            Outgoing::Pane(_, a, b) if *a == attachment => {
-                dropped += b.len();
-                false
-            }
-            _ => true,
-        });
-        q.pane_bytes -= dropped;
+        q.drop_pane(attachment);
         q.resync.retain(|&a| a != attachment);
     }
 

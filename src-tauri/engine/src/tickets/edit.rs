@@ -96,6 +96,14 @@ pub struct Applied {
     pub created: Option<String>,
 }
 
+/// A batch as compared across a move: kind, group word, number in the heading, title (its number
+/// can change when an earlier batch stops being one).
+type BatchLabel = (super::BatchKind, Option<String>, Option<u32>, String);
+/// A ticket as compared across a move: the ID as written, title, kind.
+type TicketLabel = (Option<String>, String, TicketKind);
+/// Tickets per batch in order, then the tickets outside batches.
+type Outline = Vec<(Option<BatchLabel>, Vec<TicketLabel>)>;
+
 /// Replace lines `at` with `text` (which carries its own line endings); `at` empty = insert.
 #[derive(Debug, Clone)]
 struct Splice {
@@ -107,6 +115,7 @@ impl Document {
     /// Applies one edit and returns the re-parsed result. `self` is not changed.
     pub fn apply(&self, edit: &Edit) -> Result<Applied, EditError> {
         let mut created = None;
+        let mut moving = None;
         let splices = match edit {
             Edit::SetStatus { ticket, status } => {
                 let ti = self.one(ticket)?;
@@ -154,16 +163,18 @@ impl Document {
                 to_batch,
                 position,
             } => {
-                let b = self.batch_exact(*to_batch)?;
-                self.move_ticket(self.one(ticket)?, b, *position)?
+                let (ti, b) = (self.one(ticket)?, self.batch_exact(*to_batch)?);
+                moving = Some((ti, b, *position));
+                self.move_ticket(ti, b, *position)?
             }
             Edit::MoveToGroup {
                 ticket,
                 group,
                 position,
             } => {
-                let b = self.batch_named(group)?;
-                self.move_ticket(self.one(ticket)?, b, *position)?
+                let (ti, b) = (self.one(ticket)?, self.batch_named(group)?);
+                moving = Some((ti, b, *position));
+                self.move_ticket(ti, b, *position)?
             }
             Edit::AddTicket { batch, title } => {
                 let (s, id) = self.add_ticket(*batch, title)?;
@@ -220,10 +231,115 @@ impl Document {
                 )));
             }
         }
-        Ok(Applied {
-            doc: Document::parse(&text),
-            created,
-        })
+        let doc = Document::parse(&text);
+        if let Some((ti, b, position)) = moving {
+            self.check_move(ti, b, position, &doc)?;
+        }
+        Ok(Applied { doc, created })
+    }
+
+    /// The outline of the file (tickets per batch in order, batches without tickets left out, then
+    /// the tickets outside batches), without tickets whose first line reads `drop`; with `moving`, the
+    /// one expected after moving ticket `ti` to batch `b` at `position`.
+    fn outline(
+        &self,
+        moving: Option<(usize, usize, Option<usize>)>,
+        drop: Option<&str>,
+    ) -> Outline {
+        let label = |i: usize| {
+            let t = &self.tickets[i];
+            (t.id.clone(), t.title.clone(), t.kind)
+        };
+        let skip = |i: usize| {
+            moving.is_some_and(|(ti, _, _)| ti == i)
+                || drop.is_some_and(|l| self.source.line(self.tickets[i].lines.start) == l)
+        };
+        let mut out: Outline = Vec::new();
+        for (bi, bt) in self.batches.iter().enumerate() {
+            let mut ts: Vec<TicketLabel> = bt
+                .tickets
+                .iter()
+                .filter(|&&i| !skip(i))
+                .map(|&i| label(i))
+                .collect();
+            if let Some((ti, b, position)) = moving {
+                if bi == b {
+                    ts.insert(position.unwrap_or(usize::MAX).min(ts.len()), label(ti));
+                }
+            }
+            if !ts.is_empty() {
+                let l = (
+                    bt.kind,
+                    bt.word.clone(),
+                    bt.heading_number,
+                    bt.title.clone(),
+                );
+                out.push((Some(l), ts));
+            }
+        }
+        let loose = (0..self.tickets.len())
+            .filter(|&i| !skip(i) && self.tickets[i].batch.is_none())
+            .map(label)
+            .collect();
+        out.push((None, loose));
+        out
+    }
+
+    /// A move is applied only when the moved file reads as asked: the ticket in batch `b` at
+    /// `position`, every other ticket with its ID, title, kind and batch, in the same order. Headings,
+    /// indentation and tables are read by their context, so a move can change what a neighbour is
+    /// (a container heading that keeps no ticket below its own level stops being a batch, a reference
+    /// item that comes first becomes the ticket); such a move is refused, naming what would change. The
+    /// one change allowed: a batch that loses its last ticket stops being one, and its heading may
+    /// then read as a ticket itself (a checklist item without sub-items).
+    fn check_move(
+        &self,
+        ti: usize,
+        b: usize,
+        position: Option<usize>,
+        new: &Document,
+    ) -> Result<(), EditError> {
+        let t = &self.tickets[ti];
+        let dissolved = t
+            .batch
+            .filter(|&s| s != b && self.batches[s].tickets == [ti])
+            .map(|s| self.source.line(self.batches[s].heading_line));
+        let want = self.outline(Some((ti, b, position)), None);
+        let got = new.outline(None, dissolved);
+        if want == got {
+            return Ok(());
+        }
+        let flat = |o: &Outline| -> Vec<(Option<BatchLabel>, TicketLabel)> {
+            o.iter()
+                .flat_map(|(bl, ts)| ts.iter().map(move |x| (bl.clone(), x.clone())))
+                .collect()
+        };
+        let (want, got) = (flat(&want), flat(&got));
+        let name = |(id, title, _): &TicketLabel| match id {
+            Some(id) => format!("{id} ({title:?})"),
+            None => format!("{title:?}"),
+        };
+        let group = |l: &Option<BatchLabel>| match l {
+            Some(l) => format!("batch {:?}", l.3),
+            None => "no batch".to_string(),
+        };
+        let why = if let Some((l, x)) = want.iter().find(|e| !got.contains(e)) {
+            format!(
+                "{} would no longer read as a ticket in {}",
+                name(x),
+                group(l)
+            )
+        } else if let Some((l, x)) = got.iter().find(|e| !want.contains(e)) {
+            format!("{} would read as a ticket in {}", name(x), group(l))
+        } else {
+            "the tickets would read in another order".to_string()
+        };
+        Err(EditError::Unsupported(format!(
+            "move {} to batch {} ({}) there: {why}",
+            t.display_id(),
+            self.batches[b].number,
+            self.batches[b].title
+        )))
     }
 
     /// The one ticket with this ID; duplicates are refused.
@@ -232,7 +348,18 @@ impl Document {
         match hits.len() {
             0 => Err(EditError::NoTicket(id.to_string())),
             1 => Ok(hits[0]),
-            k => Err(EditError::Ambiguous(id.to_string(), k)),
+            k => {
+                // Named by their lines, so the user can tell them apart.
+                let mut lines: Vec<String> = hits
+                    .iter()
+                    .map(|&i| (self.tickets[i].lines.start + 1).to_string())
+                    .collect();
+                let last = lines.pop().unwrap_or_default();
+                Err(EditError::Ambiguous(
+                    format!("{id} (lines {} and {last})", lines.join(", ")),
+                    k,
+                ))
+            }
         }
     }
 
@@ -530,7 +657,18 @@ impl Document {
             .max_by_key(|&i| self.tickets[i].span.end);
         match (last, b) {
             (Some(i), _) => (self.tickets[i].span.end, Some(i)),
-            (None, Some(b)) => (self.batches[b].scope.end, None),
+            // An empty batch: before the first batch nested in it (`## Epic 2` under `# Phase 7`),
+            // else at its end.
+            (None, Some(b)) => {
+                let scope = &self.batches[b].scope;
+                let nested = self
+                    .batches
+                    .iter()
+                    .map(|x| x.heading_line)
+                    .filter(|&l| l > scope.start && l < scope.end)
+                    .min();
+                (nested.unwrap_or(scope.end), None)
+            }
             (None, None) => (self.source.len(), None),
         }
     }
@@ -650,16 +788,74 @@ impl Document {
                 t.display_id()
             )));
         }
+        // A batch heading inside the ticket's lines (a first-level ticket heading runs to the next
+        // one, over `## Phase 5`) would move with it.
+        if let Some(inner) = self
+            .batches
+            .iter()
+            .find(|x| x.heading_line > t.span.start && x.heading_line < t.span.end)
+        {
+            return Err(EditError::Unsupported(format!(
+                "move {}: the heading of batch {} ({}, line {}) is inside it and would move with it",
+                t.display_id(),
+                inner.number,
+                inner.title,
+                inner.heading_line + 1
+            )));
+        }
+        // A table row only reads as the same ticket in a table with the same columns.
+        if let (TicketKind::TableRow, Some(nb)) = (t.kind, like) {
+            let (from, to) = (
+                self.table_header(t.span.start),
+                self.table_header(self.tickets[nb].span.start),
+            );
+            if header_key(self.source.line(from)) != header_key(self.source.line(to)) {
+                return Err(EditError::Unsupported(format!(
+                    "move {} into batch {to_batch}: its table there has other columns ({} on line \
+                     {}, not {})",
+                    t.display_id(),
+                    self.source.line(to).trim(),
+                    to + 1,
+                    self.source.line(from).trim()
+                )));
+            }
+        }
+        // A nested checklist item whose parent item is not a group: the parent must keep another
+        // sub-item, or it would read as a ticket itself.
+        if t.kind == TicketKind::Checkbox {
+            if let Some(p) = self.lone_child_of(ti) {
+                return Err(EditError::Unsupported(format!(
+                    "move {}: it is the only sub-item of {:?} (line {}), which would then read as a \
+                     ticket",
+                    t.display_id(),
+                    self.source.line(p).trim(),
+                    p + 1
+                )));
+            }
+        }
         if at > t.span.start && at < t.span.end {
             at = t.span.start;
-        }
-        if at == t.span.start || at == t.span.end {
-            return Ok(Vec::new());
         }
         // Heading level: match the target's tickets, else one below the batch heading.
         let want = match like {
             Some(nb) => self.tickets[nb].level,
             None => (self.batches[b].level + 1).min(6),
+        };
+        // List items: the target's indentation (a top-level item put among nested ones would not
+        // be in that group), nested lines shifted with them.
+        let indent_of = |line: usize| {
+            let l = self.source.line(line);
+            &l[..l.len() - l.trim_start_matches([' ', '\t']).len()]
+        };
+        let reindent = match like {
+            Some(nb) if matches!(t.kind, TicketKind::ListItem | TicketKind::Checkbox) => {
+                let (old, new) = (
+                    indent_of(t.span.start),
+                    indent_of(self.tickets[nb].span.start),
+                );
+                (old != new).then_some((old, new))
+            }
+            _ => None,
         };
         let mut block = String::new();
         for i in t.span.clone() {
@@ -685,8 +881,26 @@ impl Document {
                     continue;
                 }
             }
+            if let Some((old, new)) = reindent.filter(|_| !line.trim().is_empty()) {
+                if let Some(rest) = line.strip_prefix(old) {
+                    block.push_str(new);
+                    block.push_str(rest);
+                    block.push_str(ending);
+                    continue;
+                }
+            }
             block.push_str(line);
             block.push_str(ending);
+        }
+        if at == t.span.start || at == t.span.end {
+            // Already where it goes: only its level or indentation may change.
+            if block == self.source.slice_lines(t.span.clone()) {
+                return Ok(Vec::new());
+            }
+            return Ok(vec![Splice {
+                at: t.span.clone(),
+                text: block,
+            }]);
         }
         // A ticket last in the file takes the blank line that separated it with it, so a move
         // there and back gives the bytes it started from.
@@ -704,6 +918,47 @@ impl Document {
         }];
         out.push(self.insert_block(at, block, Some(removed)));
         Ok(out)
+    }
+
+    /// The header line of the table that holds row `line`.
+    fn table_header(&self, line: usize) -> usize {
+        let mut h = line;
+        while h > 0 && source::is_table_row(self.source.line(h - 1)) {
+            h -= 1;
+        }
+        h
+    }
+
+    /// The parent item of nested checklist ticket `ti` when the ticket is its only sub-item and the
+    /// parent is not a batch (a checklist item with sub-items is a group or nothing, without them a
+    /// ticket).
+    fn lone_child_of(&self, ti: usize) -> Option<usize> {
+        let t = &self.tickets[ti];
+        let item_indent = |i: usize| {
+            let l = self.source.line(i);
+            (!self.source.is_opaque(i))
+                .then(|| source::list_item(l).map(|(w, _, _)| w))
+                .flatten()
+        };
+        let parent = (0..t.span.start)
+            .rev()
+            .take_while(|&i| source::atx_heading(self.source.line(i)).is_none())
+            .find(|&i| item_indent(i).is_some_and(|w| w < t.level as usize))?;
+        if self.batches.iter().any(|b| b.heading_line == parent) {
+            return None;
+        }
+        let pw = item_indent(parent)?;
+        // Another item nested in the parent, before or after the ticket.
+        let nested = |i: usize| item_indent(i).is_some_and(|w| w > pw);
+        let ends = |i: &usize| {
+            let l = self.source.line(*i);
+            !l.trim().is_empty() && source::indent_width(l) <= pw
+        };
+        let before = (parent + 1..t.span.start).any(nested);
+        let after = (t.span.end..self.source.len())
+            .take_while(|i| !ends(i))
+            .any(nested);
+        (!before && !after).then_some(parent)
     }
 
     /// Inserts `block` at line `at`, adding a blank line before/after when a neighbour is not blank.
@@ -916,15 +1171,21 @@ impl Document {
         else {
             return "T-001".to_string();
         };
+        // The largest number as written, compared as a number of any length (an ID may carry more
+        // digits than a u64 holds), then incremented as text: never an overflow.
         let max = self
             .tickets
             .iter()
             .filter_map(|t| t.id.as_deref().and_then(split))
             .filter(|(p, _)| *p == prefix)
-            .filter_map(|(_, d)| d.parse::<u64>().ok())
+            .map(|(_, d)| {
+                let d = d.trim_start_matches('0');
+                (d.len(), d.to_string())
+            })
             .max()
-            .unwrap_or(0);
-        format!("{prefix}{:0width$}", max + 1)
+            .map(|(_, d)| d)
+            .unwrap_or_default();
+        format!("{prefix}{:0>width$}", increment_decimal(&max))
     }
 
     fn add_batch(&self, title: &str) -> Vec<Splice> {
@@ -1071,6 +1332,14 @@ fn splice(src: &Source, mut edits: Vec<Splice>) -> String {
     out
 }
 
+/// A table's header row as compared across tables: its cells, trimmed and lowercased.
+fn header_key(line: &str) -> Vec<String> {
+    source::table_cells(line)
+        .into_iter()
+        .map(|c| line[c].trim().to_lowercase())
+        .collect()
+}
+
 /// A Markdown list item (`- x`, `* [ ] x`, `1. x`) or a bare checkbox line (`[ ] x`).
 fn is_list_line(line: &str) -> bool {
     let t = line.trim_start();
@@ -1094,4 +1363,19 @@ mod tests {
         assert_eq!(styled_like("✅ COMPLETE", TicketStatus::Doing), "🚧 DOING");
         assert_eq!(styled_like("", TicketStatus::Review), "review");
     }
+}
+
+/// `digits` (ASCII digits, possibly empty for zero) plus one, as text.
+fn increment_decimal(digits: &str) -> String {
+    let mut out: Vec<u8> = digits.bytes().collect();
+    for b in out.iter_mut().rev() {
+        if *b == b'9' {
+            *b = b'0';
+        } else {
+            *b += 1;
+            return String::from_utf8(out).unwrap_or_default();
+        }
+    }
+    out.insert(0, b'1');
+    String::from_utf8(out).unwrap_or_default()
 }

@@ -395,7 +395,15 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             // An overview row of a ticket that a list item defines below.
             continue;
         }
-        if let Some(&owner) = by_key.get(&key) {
+        // A second row with one ID in the same table is a second ticket with that ID (edits by it are
+        // refused), not a view: as a view, whichever row comes first would be the ticket.
+        let same_table = |o: usize| {
+            tickets[o].kind == TicketKind::TableRow
+                && tables.iter().any(|x| {
+                    (x.header..x.rows.end).contains(&tickets[o].span.start) && x.rows.contains(row)
+                })
+        };
+        if let Some(&owner) = by_key.get(&key).filter(|&&o| !same_table(o)) {
             tickets[owner].views.push(*row);
             if let Some(sc) = t.status_col.and_then(|c| cells.get(c)) {
                 let rawst = line[sc.clone()].to_string();
@@ -449,7 +457,7 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
                 value_range: abs(cr),
             });
         }
-        by_key.insert(tk.key.clone(), tickets.len());
+        by_key.entry(tk.key.clone()).or_insert(tickets.len());
         in_ticket[*row] = Some(tickets.len());
         tickets.push(tk);
     }
@@ -528,7 +536,19 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
             || ranged
             || title_text.is_empty()
             || (m.separator.trim().is_empty() && title_text.starts_with('('));
-        if let Some(&owner) = by_key.get(&key) {
+        // A second list item with the ID of a list-item ticket above and a title of its own, outside a
+        // status section (`## Completed`) or a list of references, is a second ticket with that ID
+        // (the file uses it twice): read as a reference, whichever of the two comes first would be
+        // the ticket, and a move that reorders them would silently swap them. Edits by that ID are
+        // then refused as ambiguous.
+        let second_item = by_key.get(&key).is_some_and(|&owner| {
+            tickets[owner].kind == TicketKind::ListItem
+                && !listing
+                && divider.is_none()
+                && enclosing_status(&heads, &status_ctx, i).is_none()
+                && !in_reference_context(src, &heads, &head_at, &lead, i)
+        });
+        if let Some(&owner) = by_key.get(&key).filter(|_| !second_item) {
             // A reference to a ticket defined elsewhere; its section may say its status.
             if let Some((st, dl)) = divider.or_else(|| enclosing_status(&heads, &status_ctx, i)) {
                 section_refs.push((owner, st, dl));
@@ -612,7 +632,7 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
                 status: Some(st),
             });
         }
-        by_key.insert(key, tickets.len());
+        by_key.entry(key).or_insert(tickets.len());
         for slot in in_ticket.iter_mut().take(end).skip(i) {
             *slot = Some(tickets.len());
         }
@@ -655,7 +675,23 @@ pub fn recognize(src: &Source) -> (Vec<Batch>, Vec<Ticket>, Vec<String>) {
 
     // 8. Groups: keyword headings, and the nearest heading above any ticket; status sections.
     let mut container: HashSet<usize> = HashSet::new();
-    let first_heading = heads.first().map(|h| h.line);
+    // The file's title: its first heading that is not a ticket, when that is the only first-level
+    // heading besides tickets and status sections (`# Backend` beside `# Frontend` is a section like
+    // it). Tickets are left out of both counts so that moving one does not change which heading is
+    // the title.
+    let sections = |h: &&Heading| !matches!(h.role, Role::Ticket { .. } | Role::Status(_));
+    let first_heading = heads
+        .iter()
+        .find(|h| !matches!(h.role, Role::Ticket { .. }))
+        .filter(|_| {
+            heads
+                .iter()
+                .filter(sections)
+                .filter(|h| h.level == 1)
+                .count()
+                == 1
+        })
+        .map(|h| h.line);
     for t in &tickets {
         let line = t.span.start;
         let lvl = if t.kind == TicketKind::Heading {

@@ -629,3 +629,30 @@ fn duplicate_ids_are_refused_not_guessed() {
         .unwrap_err();
     assert!(err.to_string().contains("used by 2 tickets"), "{err}");
 }
+
+/// The next ID is one past the highest, counted as text: an ID with more digits than a u64 holds
+/// (the hour-long fuzz run found `C18446744073709551615` overflowing) gets one more, padding kept.
+#[test]
+fn a_new_ticket_id_follows_numbers_of_any_length() {
+    let cases = [
+        ("T-009", "T-010"),
+        ("T-099", "T-100"),
+        ("T-999", "T-1000"),
+        ("C18446744073709551615", "C18446744073709551616"),
+        (
+            "C99999999999999999999999999999999999999999",
+            "C100000000000000000000000000000000000000000",
+        ),
+        ("T-000", "T-001"),
+    ];
+    for (id, next) in cases {
+        let d = Document::parse(&format!("## Batch 1: One\n\n### {id}: First\n"));
+        let a = d
+            .apply(&Edit::AddTicket {
+                batch: Some(1),
+                title: "Second".into(),
+            })
+            .unwrap();
+        assert_eq!(a.created.as_deref(), Some(next), "after {id}");
+    }
+}

@@ -1,5 +1,6 @@
 //! `leap`: the command line of Leapfrog. Every subcommand is a thin client of the engine.
 
+mod attach;
 mod control_cmds;
 mod demo;
 mod demo_agent;
@@ -89,6 +90,9 @@ enum Command {
     /// The engine as this user's service: it owns every run and agent, so they outlive the
     /// window and `leap run`; started on demand, exits when idle.
     Serve(serve::ServeArgs),
+    /// An agent's terminal from the Leapfrog service in this terminal: its screen and scrollback,
+    /// then its live output; what you type goes to the agent. Ctrl+\ detaches.
+    Attach(attach::AttachArgs),
     /// Show the commands a project runs (agents, verify) and approve them on this machine.
     ///
     /// A project's commands run only once this user approved them; a cloned folder runs nothing
@@ -243,6 +247,7 @@ fn main() -> ExitCode {
         Command::Start { project } => start::run(&project),
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Attach(args) => attach::run(args),
         Command::Trust { project, yes, json } => trust::run(&project, yes, json),
         Command::Diff(args) => diff::run(args),
         Command::DemoAgent(args) => demo_agent::run(args),

@@ -207,3 +207,122 @@ fn a_killed_service_is_reconciled_by_the_next_one_without_marking_phases_done() 
     assert_eq!(builds.len(), 2, "{builds:#?}");
     assert_eq!(builds[1].outcome, PhaseOutcome::Passed, "{builds:#?}");
 }
+
+/// A project the service runs whose first agent prints a marker, then copies what it is typed.
+fn echo_project(p: &Project) -> std::path::PathBuf {
+    let dir = p._tmp.path().join("echo");
+    std::fs::create_dir_all(dir.join(".leapfrog")).unwrap();
+    std::fs::write(
+        dir.join("TICKETS.md"),
+        "# Tickets\n\n## Batch 1: One\n\n### T-001: First\n- **Status:** todo\n",
+    )
+    .unwrap();
+    let config = serde_json::json!({
+        "name": "echo",
+        "pattern": "leapfrog",
+        "agents": [
+            {"id": "echoer", "cli": "custom", "roles": ["design", "review"],
+             "command": "sh -c 'seq 1 300 | sed s/^/history-/; echo READY-MARKER; stty -echo; exec cat'"},
+            {"id": "builder", "cli": "custom", "roles": ["build", "fix"],
+             "command": "sh -c 'stty -echo; exec cat >/dev/null'"}
+        ]
+    });
+    std::fs::write(
+        dir.join(".leapfrog/project.json"),
+        serde_json::to_string_pretty(&config).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn leap_attach_shows_an_agents_screen_types_into_it_and_detaches_leaving_it_running() {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    let p = demo(1, 8.0, 8.0);
+    let _stop = StopService(&p);
+    let dir = echo_project(&p);
+    let out = ok(leap(&p, &["run", "--detach", "--trust"])
+        .arg(&dir)
+        .output()
+        .unwrap());
+    assert!(out.contains("runs in the Leapfrog service"), "{out}");
+
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(LEAP);
+    cmd.args(["attach", "echoer", "--scrollback", "500"]);
+    cmd.cwd(&dir);
+    for k in ["LEAPFROG_SOCKET", "LEAPFROG_TOKEN", "LEAPFROG_AGENT"] {
+        cmd.env_remove(k);
+    }
+    cmd.env("LEAPFROG_DATA_DIR", &p.data);
+    cmd.env("LEAPFROG_RUNTIME_DIR", &p.runtime);
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let mut writer = pair.master.take_writer().unwrap();
+    let screen = Arc::new(Mutex::new(vt100::Parser::new(
+        std::num::NonZeroU16::new(24).unwrap(),
+        std::num::NonZeroU16::new(80).unwrap(),
+        1000,
+    )));
+    {
+        let screen = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    return;
+                }
+                screen.lock().unwrap().process(&buf[..n]);
+            }
+        });
+    }
+    let wait_for = |what: &str| {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let text = screen.lock().unwrap().screen().contents();
+            if text.contains(what) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "never showed {what:?}:\n{text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // The agent's screen, drawn from the service's mirror.
+    wait_for("READY-MARKER");
+    // Typing reaches the agent, whose copy comes back as its output.
+    writer.write_all(b"typed-through-attach\r").unwrap();
+    writer.flush().unwrap();
+    wait_for("typed-through-attach");
+    // Ctrl+\ detaches: the command ends, the agent goes on.
+    writer.write_all(&[0x1c]).unwrap();
+    writer.flush().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    wait_for("detached from echoer");
+    let projects = service_projects(&p);
+    let echo = projects
+        .iter()
+        .find(|x| x["project"].as_str().is_some_and(|d| d.ends_with("/echo")))
+        .expect("the echo project");
+    assert_eq!(echo["running"], true, "{projects:?}");
+
+    // An agent the project has not is refused in words.
+    let o = leap(&p, &["attach", "nobody"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("has no agent \"nobody\""), "{err}");
+}

@@ -61,7 +61,7 @@ pub enum Incoming {
 type Pending = Arc<Mutex<HashMap<u64, Sender<Result<serde_json::Value, String>>>>>;
 
 pub struct ServiceClient {
-    writer: Mutex<BufWriter<UnixStream>>,
+    writer: Arc<Mutex<BufWriter<UnixStream>>>,
     next_id: AtomicU64,
     pending: Pending,
     incoming: Receiver<Incoming>,
@@ -126,7 +126,7 @@ impl ServiceClient {
                 .map_err(|e| ServiceError::Io(e.to_string()))?;
         }
         Ok(ServiceClient {
-            writer: Mutex::new(writer),
+            writer: Arc::new(Mutex::new(writer)),
             next_id: AtomicU64::new(1),
             pending,
             incoming,
@@ -161,6 +161,12 @@ impl ServiceClient {
                             }
                         )));
                     }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                // The token was read just before the new service replaced a dead one's: again.
+                Err(ServiceError::Refused(m))
+                    if m.starts_with("wrong token") && Instant::now() < deadline =>
+                {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 other => return other,
@@ -260,10 +266,15 @@ impl ServiceClient {
 
     /// Keystrokes or a paste for an attached pane.
     pub fn input(&self, attachment: u32, bytes: &[u8]) -> Result<(), ServiceError> {
-        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        write_pane(&mut *w, FrameKind::Input, attachment, bytes)
-            .and_then(|_| w.flush())
-            .map_err(|e| ServiceError::Io(e.to_string()))
+        self.pane_input(attachment).send(bytes)
+    }
+
+    /// Sends keystrokes to an attached pane from another thread.
+    pub fn pane_input(&self, attachment: u32) -> PaneInput {
+        PaneInput {
+            writer: self.writer.clone(),
+            attachment,
+        }
     }
 
     /// Asks the service to stop every run and exit, and waits until it has: its lock on
@@ -293,6 +304,22 @@ impl ServiceClient {
     /// Events and pane bytes, in the order the service sent them.
     pub fn incoming(&self) -> &Receiver<Incoming> {
         &self.incoming
+    }
+}
+
+/// Keystrokes for one attached pane (see [`ServiceClient::pane_input`]).
+#[derive(Clone)]
+pub struct PaneInput {
+    writer: Arc<Mutex<BufWriter<UnixStream>>>,
+    attachment: u32,
+}
+
+impl PaneInput {
+    pub fn send(&self, bytes: &[u8]) -> Result<(), ServiceError> {
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        write_pane(&mut *w, FrameKind::Input, self.attachment, bytes)
+            .and_then(|_| w.flush())
+            .map_err(|e| ServiceError::Io(e.to_string()))
     }
 }
 

@@ -41,7 +41,7 @@ mod server;
 
 use std::path::{Path, PathBuf};
 
-pub use client::{Incoming, ServiceClient, ServiceError};
+pub use client::{Incoming, PaneInput, ServiceClient, ServiceError};
 pub use fanout::CLIENT_BOUND;
 pub use protocol::{ProjectEntry, RunSummary, ServiceRequest, PROTOCOL_VERSION};
 pub use server::{project_runtime_dir, Service, ServiceOptions};

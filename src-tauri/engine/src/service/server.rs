@@ -94,15 +94,17 @@ impl Service {
                 paths.lock.display()
             ));
         }
-        // Holding the lock, any socket left is a dead service's.
+        // Holding the lock, any socket left is a dead service's. The new token is written before
+        // the socket exists, so a client that reaches the socket reads this token, never a dead
+        // service's.
         let _ = std::fs::remove_file(&paths.socket);
+        let token = new_token();
+        write_private_atomically(&paths.token, token.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", paths.token.display()))?;
         let listener = UnixListener::bind(&paths.socket)
             .map_err(|e| format!("cannot listen on {}: {e}", paths.socket.display()))?;
         std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| format!("cannot chmod {}: {e}", paths.socket.display()))?;
-        let token = new_token();
-        write_private_atomically(&paths.token, token.as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", paths.token.display()))?;
         let inner = Arc::new(Inner {
             opts,
             paths,

@@ -7,12 +7,12 @@
 //! A child writes `--mb` megabytes of terminal-like text (`yes '<line with colour escapes>'
 //! | head -c N`, cooked mode, so the line discipline turns `\n` into `\r\n`) into a PTY. Measured:
 //! - (a) a raw PTY reader that discards (the ceiling),
-//! - (b) the engine's pipeline up to the sink: reader thread, coalescer, vt100 mirror,
+//! - (b) the engine's pipeline up to the sink: reader thread, coalescer, screen mirror,
 //!   sink, with a consumer thread acking every frame as soon as it gets it,
 //! - (b') the same with the mirror off (what the mirror costs: it runs on its own thread
 //!   but counts as a second consumer in flow control, so a flood goes no faster than it),
-//! - the vt100 mirror alone, parsing the same bytes from memory (with no scrollback, the
-//!   default, and with 1000 rows).
+//! - the screen mirror (`pty::Screen`, alacritty_terminal) alone, parsing the same bytes from
+//!   memory (with no scrollback, the default, and with 2000 lines, as agent panes keep).
 //!
 //! (c) xterm.js in the running app is measured by the shell's `app_bench`
 //! (`tests/src/bin/app_bench.rs`, same flood, bytes acked by xterm.js per second); pass its
@@ -25,7 +25,9 @@ use std::io::Read;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use leapfrog_engine::pty::{AckMode, Pane, PaneConfig, PaneEvent, PaneSize, Panes, SpawnSpec};
+use leapfrog_engine::pty::{
+    AckMode, Pane, PaneConfig, PaneEvent, PaneSize, Panes, Screen, SpawnSpec,
+};
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 
 /// Kept identical to `LINE` in `tests/src/bin/app_bench.rs`, so (c) compares with (a).
@@ -148,17 +150,15 @@ fn engine(bytes: u64, mirror: bool) -> (u64, Duration, String) {
     (total, elapsed, note)
 }
 
-/// The mirror alone: vt100 parsing the same stream from memory, in 64 KiB frames.
+/// The mirror alone: the pane's screen parsing the same stream from memory, in 64 KiB frames.
 fn mirror_alone(bytes: u64, scrollback: usize) -> (u64, Duration) {
     let line = format!("{LINE}\r\n");
     let mut data = line.repeat((bytes as usize / line.len()).max(1));
     data.truncate(bytes as usize);
-    let rows = std::num::NonZeroU16::new(SIZE.rows).unwrap();
-    let cols = std::num::NonZeroU16::new(SIZE.cols).unwrap();
-    let mut parser = vt100::Parser::new(rows, cols, scrollback);
+    let mut screen = Screen::new(SIZE, scrollback).expect("screen");
     let start = Instant::now();
     for chunk in data.as_bytes().chunks(64 * 1024) {
-        parser.process(chunk);
+        screen.process(chunk);
     }
     (data.len() as u64, start.elapsed())
 }
@@ -224,7 +224,7 @@ fn main() {
         args.runs
     );
     let (mut raw, mut eng, mut nom) = (Figure::default(), Figure::default(), Figure::default());
-    let mut mirror = [(0, Figure::default()), (1000, Figure::default())];
+    let mut mirror = [(0, Figure::default()), (2000, Figure::default())];
     for _ in 0..args.runs {
         raw.add({
             let (t, e, reads) = raw_reader(args.bytes);
@@ -247,7 +247,7 @@ fn main() {
     nom.show("(b') same, mirror off", Some(raw.best()));
     for (scrollback, fig) in &mirror {
         fig.show(
-            &format!("     vt100 alone, memory, scrollback {scrollback}"),
+            &format!("     mirror alone, memory, scrollback {scrollback}"),
             None,
         );
     }

@@ -1,11 +1,11 @@
-//! Real PTYs: programs run in panes, their screens read back through the vt100 mirror.
+//! Real PTYs: programs run in panes, their screens read back through the screen mirror.
 
 use std::sync::mpsc;
 use std::time::Duration;
 
 use leapfrog_engine::pty::{
     AckMode, CoalesceConfig, Pane, PaneConfig, PaneEvent, PaneExit, PaneId, PaneSize, Panes,
-    PtyError, SpawnSpec,
+    PtyError, Screen, SpawnSpec,
 };
 
 /// Generous: only there so a broken pane fails instead of hanging.
@@ -234,7 +234,7 @@ fn ctrl_c_interrupts_yes_and_the_prompt_returns() {
         .args(["--norc", "--noprofile", "-i"])
         .env("PS1", "READY$ ");
     let (pane, _events) = spawn(&panes, &spec);
-    let last_line_is_prompt = |s: &vt100::Screen| {
+    let last_line_is_prompt = |s: &leapfrog_engine::pty::Screen| {
         s.contents()
             .lines()
             .rev()
@@ -296,6 +296,42 @@ fn a_synchronized_frame_reaches_the_sink_as_one_frame() {
     );
     assert_eq!(frames.concat(), format!("before\r\n{whole} after"));
     assert_eq!(pane.screen_text(), "before\npart1 part2 after");
+}
+
+#[test]
+fn a_synchronized_frame_that_never_ends_still_reaches_the_screen() {
+    let panes = Panes::new();
+    let config = PaneConfig {
+        ack: AckMode::OnDelivery,
+        coalesce: CoalesceConfig {
+            sync_timeout: Duration::from_millis(100),
+            ..CoalesceConfig::default()
+        },
+        ..PaneConfig::default()
+    };
+    // The frame is never ended and nothing follows it while the child lives.
+    let spec =
+        SpawnSpec::new("sh").args(["-c", "printf 'before\\n\\033[?2026hstuck frame'; read x"]);
+    let started = std::time::Instant::now();
+    let pane = panes.spawn(&spec, config, |_: PaneEvent| {}).unwrap();
+    assert!(
+        pane.wait_for_screen(PATIENCE, |s| s.contents().contains("stuck frame")),
+        "screen: {}",
+        pane.screen_text()
+    );
+    // Held by the coalescer, then by the mirror, each for about its sync timeout, not longer.
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(pane.screen_text(), "before\nstuck frame");
+    // A snapshot draws it too, and stands for every byte delivered.
+    let snap = pane
+        .formatted_screen(100, PATIENCE)
+        .expect("the mirror caught up");
+    assert_eq!(snap.position, pane.stats().bytes_delivered);
+    let mut replay = Screen::new(snap.size, 100).unwrap();
+    replay.process(&snap.bytes);
+    assert_eq!(replay.contents(), "before\nstuck frame");
+    pane.write(b"\n").unwrap();
+    assert!(pane.wait_exit(PATIENCE).expect("exit").success());
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //!   resume, role enforcement, hook wiring).
 //! - [`prompts`]: the prompt sent to an agent for a phase, per role and phase, overridable per project.
 //! - [`status`]: the status model (working, idle, needs-input, exited, offline) and the signals behind it.
-//! - [`screen`]: a pure status detector over what a vt100 mirror of the agent's screen shows.
+//! - [`screen`]: a pure status detector over what the mirror of the agent's screen shows.
 //! - [`detect`]: which CLIs are installed on `PATH`, with their versions.
 //! - [`install`]: installing a CLI into the user's own prefix with npm, and each CLI's sign-in.
 

@@ -1,4 +1,4 @@
-//! A status detector over the agent's screen: what its vt100 mirror shows, as plain text.
+//! A status detector over the agent's screen: what its screen mirror shows, as plain text.
 //!
 //! Pure: `(cli, screen text, time since the screen last changed) -> status`. The phrases come from the
 //! real CLIs' screens (captured from Claude Code 2.1, Codex 0.171, Gemini CLI 0.61 and OpenCode 1.18

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use portable_pty::{native_pty_system, Child, ChildKiller, CommandBuilder, MasterPty, PtySize};
 
 use super::coalesce::Coalescer;
-use super::screen::{new_mirror, nonzero_size, ScreenSnapshot};
+use super::screen::{Screen, ScreenSnapshot};
 use super::{AckMode, PaneConfig, PaneExit, PaneId, PaneSink, PaneSize, PtyError, SpawnSpec};
 
 /// Byte counters of one pane, for tests, benchmarks and diagnostics.
@@ -71,16 +71,24 @@ struct Shared {
 
 /// The screen mirror and how far into the pane's output it is.
 struct Mirror {
-    parser: vt100::Parser,
+    screen: Screen,
     /// Bytes of frames parsed (frames are parsed whole and in delivery order, so this is the
-    /// position in the pane's output the screen shows).
+    /// position in the pane's output the screen shows, once a synchronized-output frame the
+    /// screen may be holding is applied).
     parsed: u64,
 }
 
 impl Mirror {
     fn process(&mut self, frame: &[u8]) {
-        self.parser.process(frame);
+        self.screen.process(frame);
         self.parsed += frame.len() as u64;
+    }
+
+    /// The screen for a reader: a synchronized-output frame past its deadline is applied first
+    /// (the mirror thread does so at the deadline too; this covers a reader that comes first).
+    fn screen(&mut self) -> &Screen {
+        self.screen.end_overdue_sync(Instant::now());
+        &self.screen
     }
 }
 
@@ -242,7 +250,8 @@ impl Pane {
                 )));
             }
         }
-        let mirror = new_mirror(spec.size, config.mirror_scrollback)?;
+        let mirror = Screen::new(spec.size, config.mirror_scrollback)?
+            .with_sync_timeout(config.coalesce.sync_timeout);
 
         let pair = native_pty_system()
             .openpty(pty_size(spec.size))
@@ -287,7 +296,7 @@ impl Pane {
             room: Condvar::new(),
             exited: Condvar::new(),
             mirror: Mutex::new(Mirror {
-                parser: mirror,
+                screen: mirror,
                 parsed: 0,
             }),
             screen_changed: Condvar::new(),
@@ -331,8 +340,8 @@ impl Pane {
     }
 
     pub fn size(&self) -> PaneSize {
-        let (rows, cols) = lock(&self.shared.mirror).parser.screen().size();
-        PaneSize::new(rows.get(), cols.get())
+        let (rows, cols) = lock(&self.shared.mirror).screen.size();
+        PaneSize::new(rows, cols)
     }
 
     /// Sends bytes to the child as if typed (Ctrl+C is `[0x03]`). Returns once they are queued
@@ -354,12 +363,11 @@ impl Pane {
 
     /// Resizes the PTY (the child gets SIGWINCH) and the mirror.
     pub fn resize(&self, size: PaneSize) -> Result<(), PtyError> {
-        let (rows, cols) = nonzero_size(size)?;
+        super::screen::nonzero_size(size)?;
         lock(&self.master)
             .resize(pty_size(size))
             .map_err(|e| PtyError::Pty(format!("cannot resize the pty: {e:#}")))?;
-        lock(&self.shared.mirror).parser.set_size(rows, cols);
-        Ok(())
+        lock(&self.shared.mirror).screen.set_size(size)
     }
 
     /// The consumer has processed `bytes` more bytes of the frames it received.
@@ -444,15 +452,16 @@ impl Pane {
     }
 
     /// Runs `f` on the mirror's screen (hold it briefly: output waits meanwhile).
-    pub fn with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> R {
-        f(lock(&self.shared.mirror).parser.screen())
+    pub fn with_screen<R>(&self, f: impl FnOnce(&Screen) -> R) -> R {
+        f(lock(&self.shared.mirror).screen())
     }
 
     /// The screen and up to `scrollback` lines above it as bytes that draw them again
-    /// ([`super::screen::formatted`]), once the mirror has parsed every frame delivered so far, so
-    /// that the pane's output from [`FormattedScreen::position`] on continues it exactly. `None`
-    /// when the pane has no mirror, or the mirror did not catch up within `timeout` (it lags by
-    /// at most the flow-control watermark).
+    /// ([`Screen::formatted`]), once the mirror has parsed every frame delivered so far, so that
+    /// the pane's output from [`FormattedScreen::position`] on continues it exactly. (A
+    /// synchronized-output frame the mirror holds is applied first, and the bytes end by opening
+    /// one, so the output that follows completes it.) `None` when the pane has no mirror, or the
+    /// mirror did not catch up within `timeout` (it lags by at most the flow-control watermark).
     pub fn formatted_screen(
         &self,
         scrollback: usize,
@@ -467,13 +476,12 @@ impl Pane {
             let delivered = self.shared.flow().stats.bytes_delivered;
             if mirror.parsed >= delivered {
                 let position = mirror.parsed;
-                let screen = mirror.parser.screen_mut();
-                let (rows, cols) = screen.size();
-                let bytes = super::screen::formatted(screen, scrollback);
+                let (rows, cols) = mirror.screen.size();
+                let bytes = mirror.screen.formatted(scrollback);
                 return Some(FormattedScreen {
                     bytes,
                     position,
-                    size: PaneSize::new(rows.get(), cols.get()),
+                    size: PaneSize::new(rows, cols),
                 });
             }
             let now = Instant::now();
@@ -495,12 +503,12 @@ impl Pane {
     pub fn wait_for_screen(
         &self,
         timeout: Duration,
-        mut pred: impl FnMut(&vt100::Screen) -> bool,
+        mut pred: impl FnMut(&Screen) -> bool,
     ) -> bool {
         let deadline = Instant::now() + timeout;
         let mut mirror = lock(&self.shared.mirror);
         loop {
-            if pred(mirror.parser.screen()) {
+            if pred(mirror.screen()) {
                 return true;
             }
             let now = Instant::now();
@@ -508,10 +516,16 @@ impl Pane {
             if now >= deadline || self.shared.flow().exit.is_some() {
                 return false;
             }
+            // Also look again when a held synchronized-output frame is due (the mirror thread
+            // applies it then and says so; without that thread nothing else would).
+            let wake = mirror
+                .screen
+                .sync_deadline()
+                .map_or(deadline, |d| d.clamp(now, deadline));
             mirror = self
                 .shared
                 .screen_changed
-                .wait_timeout(mirror, deadline - now)
+                .wait_timeout(mirror, wake - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
@@ -590,10 +604,39 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
     shared.pending.notify_one();
 }
 
-/// The mirror thread: parses frames into the vt100 screen off the delivery path.
+/// The mirror thread: parses frames into the screen off the delivery path. While the screen
+/// holds a synchronized-output frame it also wakes at that frame's deadline, to apply it if its
+/// end has not come (a program that never ends one must not freeze the screen).
 fn mirror_loop(shared: &Shared, frames: mpsc::Receiver<Vec<u8>>) {
-    for frame in frames {
-        lock(&shared.mirror).process(&frame);
+    let mut sync_deadline: Option<Instant> = None;
+    loop {
+        let frame = match sync_deadline {
+            None => frames.recv().ok(),
+            Some(deadline) => {
+                match frames.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(frame) => Some(frame),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        let mut mirror = lock(&shared.mirror);
+                        let changed = mirror.screen.end_overdue_sync(Instant::now());
+                        sync_deadline = mirror.screen.sync_deadline();
+                        drop(mirror);
+                        if changed {
+                            shared.screen_changed.notify_all();
+                        }
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => None,
+                }
+            }
+        };
+        let Some(frame) = frame else {
+            break;
+        };
+        {
+            let mut mirror = lock(&shared.mirror);
+            mirror.process(&frame);
+            sync_deadline = mirror.screen.sync_deadline();
+        }
         shared.screen_changed.notify_all();
         let mut flow = shared.flow();
         flow.mirror_backlog -= frame.len() as u64;
@@ -685,6 +728,10 @@ fn deliver_loop(
     if let Some((tx, handle)) = mirror.take() {
         drop(tx);
         let _ = handle.join();
+    }
+    if shared.config.mirror {
+        // The output is over: a synchronized-output frame it left open is shown as it is.
+        lock(&shared.mirror).screen.end_sync();
     }
     let exit = match child.wait() {
         Ok(status) => PaneExit {

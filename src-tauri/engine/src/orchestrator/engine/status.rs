@@ -180,11 +180,8 @@ impl Core {
         if obs.status == AgentStatus::Working && obs.reason == "screen is changing" {
             let at_prompt = pane.with_screen(|s| {
                 let (row, _) = s.cursor_position();
-                let cols = u16::from(s.size().1);
-                s.rows(0, cols)
-                    .nth(row as usize)
-                    .map(|l| matches!(l.trim(), "❯" | ">" | "›"))
-                    .unwrap_or(false)
+                s.row(row)
+                    .is_some_and(|l| matches!(l.trim(), "❯" | ">" | "›"))
             });
             if at_prompt {
                 return StatusObservation::new(

@@ -1352,19 +1352,6 @@ fn is_list_line(line: &str) -> bool {
         || (digits > 0 && (t[digits..].starts_with(". ") || t[digits..].starts_with(") ")))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_words_follow_the_sample_style() {
-        assert_eq!(styled_like("`DONE`", TicketStatus::Doing), "`DOING`");
-        assert_eq!(styled_like("Completed", TicketStatus::Todo), "Todo");
-        assert_eq!(styled_like("✅ COMPLETE", TicketStatus::Doing), "🚧 DOING");
-        assert_eq!(styled_like("", TicketStatus::Review), "review");
-    }
-}
-
 /// `digits` (ASCII digits, possibly empty for zero) plus one, as text.
 fn increment_decimal(digits: &str) -> String {
     let mut out: Vec<u8> = digits.bytes().collect();
@@ -1378,4 +1365,17 @@ fn increment_decimal(digits: &str) -> String {
     }
     out.insert(0, b'1');
     String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_words_follow_the_sample_style() {
+        assert_eq!(styled_like("`DONE`", TicketStatus::Doing), "`DOING`");
+        assert_eq!(styled_like("Completed", TicketStatus::Todo), "Todo");
+        assert_eq!(styled_like("✅ COMPLETE", TicketStatus::Doing), "🚧 DOING");
+        assert_eq!(styled_like("", TicketStatus::Review), "review");
+    }
 }

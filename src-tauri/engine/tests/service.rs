@@ -323,3 +323,38 @@ fn a_wrong_token_or_protocol_version_is_refused_in_words() {
     f.service.shutdown();
     assert!(!paths.socket.exists() && !paths.token.exists());
 }
+
+#[test]
+fn the_service_stays_up_while_a_client_is_attached_and_exits_when_idle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let store = Arc::new(SledStore::open(data.join("db")).unwrap());
+    let service = Service::start(ServiceOptions {
+        runtime_dir: tmp.path().join("rt"),
+        data_dir: data,
+        store,
+        leap_program: "leap".into(),
+        idle: Some(Duration::from_millis(500)),
+        home_dir: None,
+        pane_size: PaneSize::new(24, 80),
+    })
+    .unwrap();
+    let paths = service.paths().clone();
+    let client = ServiceClient::connect(&paths).unwrap();
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        service.wait();
+        let _ = done_tx.send(());
+    });
+    // Several idle times pass with a client connected: still up, still answering.
+    assert!(
+        done.recv_timeout(Duration::from_secs(3)).is_err(),
+        "exited with a client"
+    );
+    assert_eq!(client.projects().unwrap(), vec![]);
+    // The client leaves: the service exits after its idle time, and cleans up.
+    drop(client);
+    done.recv_timeout(PATIENCE)
+        .expect("the idle service never exited");
+    assert!(!paths.socket.exists() && !paths.token.exists());
+}

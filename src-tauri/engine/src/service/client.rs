@@ -307,6 +307,15 @@ impl ServiceClient {
     }
 }
 
+impl Drop for ServiceClient {
+    /// Hangs up: the reader thread holds its own handle of the socket, so dropping the writer
+    /// alone would leave the connection open (and the service busy).
+    fn drop(&mut self) {
+        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = w.get_ref().shutdown(std::net::Shutdown::Both);
+    }
+}
+
 /// Keystrokes for one attached pane (see [`ServiceClient::pane_input`]).
 #[derive(Clone)]
 pub struct PaneInput {

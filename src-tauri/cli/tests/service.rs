@@ -326,3 +326,19 @@ fn leap_attach_shows_an_agents_screen_types_into_it_and_detaches_leaving_it_runn
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("has no agent \"nobody\""), "{err}");
 }
+
+/// A service that cannot start (here: another process has the store, as the window does) is
+/// reported in words at once, with what its log says, and nothing is left running.
+#[test]
+fn a_service_that_cannot_start_is_reported_in_words() {
+    let p = demo(1, 8.0, 8.0);
+    let _stop = StopService(&p);
+    let _held = leapfrog_engine::store::SledStore::open(p.data.join("db")).unwrap();
+    let o = leap_run_in_service(&p, &[]).output().unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("leap serve stopped at once"), "{err}");
+    assert!(err.contains("may have the store open"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!p.runtime.join("service.sock").exists());
+}

@@ -144,14 +144,29 @@ impl ServiceClient {
             Err(ServiceError::NotRunning(_)) => {}
             other => return other,
         }
-        start_detached(paths, leap_program)?;
+        let exited = start_detached(paths, leap_program)?;
         let deadline = Instant::now() + Duration::from_secs(15);
+        let last_log_line = || {
+            let log = std::fs::read_to_string(&paths.log).unwrap_or_default();
+            log.lines().last().unwrap_or("").to_string()
+        };
         loop {
             match ServiceClient::connect(paths) {
                 Err(ServiceError::NotRunning(why)) => {
+                    // The service it started ended without answering: say why at once (unless
+                    // another service, started meanwhile, holds the lock and will answer).
+                    if exited.try_recv().is_ok() {
+                        let last = last_log_line();
+                        if !last.contains("already runs") {
+                            return Err(ServiceError::NotRunning(format!(
+                                "leap serve stopped at once ({}); its log, {}, says: {last}",
+                                why,
+                                paths.log.display()
+                            )));
+                        }
+                    }
                     if Instant::now() >= deadline {
-                        let log = std::fs::read_to_string(&paths.log).unwrap_or_default();
-                        let last = log.lines().last().unwrap_or("").to_string();
+                        let last = last_log_line();
                         return Err(ServiceError::NotRunning(format!(
                             "started leap serve, but it did not answer within 15 s ({why}){}",
                             if last.is_empty() {
@@ -371,7 +386,8 @@ fn read_loop(mut reader: BufReader<UnixStream>, pending: &Pending, tx: &Sender<I
 }
 
 /// Starts `leap serve` in its own session with no terminal; its output goes to the log.
-fn start_detached(paths: &ServicePaths, leap_program: &Path) -> Result<(), ServiceError> {
+/// Starts `leap serve`; the receiver hears when that process has ended.
+fn start_detached(paths: &ServicePaths, leap_program: &Path) -> Result<Receiver<()>, ServiceError> {
     use std::os::unix::process::CommandExt;
     crate::control::server::prepare_dir(
         paths
@@ -407,10 +423,12 @@ fn start_detached(paths: &ServicePaths, leap_program: &Path) -> Result<(), Servi
         ))
     })?;
     // Not waited for here: it outlives this client. A reaper thread collects it if this process
-    // lives longer than the service (tests).
+    // lives longer than the service (tests), and says when it ended.
+    let (tx, exited) = mpsc::channel();
     std::thread::spawn(move || {
         let mut child = child;
         let _ = child.wait();
+        let _ = tx.send(());
     });
-    Ok(())
+    Ok(exited)
 }

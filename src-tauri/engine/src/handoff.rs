@@ -92,6 +92,11 @@ impl HandoffScanner {
     }
 
     fn line(&mut self, raw: &[u8], out: &mut Vec<Handoff>) {
+        // Outside a message only a header matters, and a header names its kind: most lines of a
+        // flood are passed over here, without cleaning them or running the header's regex.
+        if self.draft.is_none() && !mentions_kind(raw) {
+            return;
+        }
         let line = clean_line(raw);
         if let Some((kind, batch)) = header(&line.text) {
             if let Some(draft) = self.draft.take() {
@@ -457,6 +462,31 @@ fn is_bullet(c: char) -> bool {
             | '◉'
             | '⦿'
     )
+}
+
+/// Whether `raw` holds `handoff` or `complete` in any case, with `*` (bold markers, which
+/// [`clean_line`] removes) allowed anywhere inside: every line [`header`] can match does.
+fn mentions_kind(raw: &[u8]) -> bool {
+    fn at(raw: &[u8], word: &[u8]) -> bool {
+        let mut w = word.iter();
+        let mut next = w.next();
+        for &b in raw {
+            let Some(&c) = next else { break };
+            if b == b'*' {
+                continue;
+            }
+            if b.to_ascii_lowercase() != c {
+                return false;
+            }
+            next = w.next();
+        }
+        next.is_none()
+    }
+    raw.iter().enumerate().any(|(i, &b)| match b | 0x20 {
+        b'h' => at(&raw[i..], b"handoff"),
+        b'c' => at(&raw[i..], b"complete"),
+        _ => false,
+    })
 }
 
 fn clean_line(raw: &[u8]) -> Line {
@@ -883,6 +913,27 @@ fn covers(old: &Handoff, new: &Handoff) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines that may be a header are never passed over; the rest of a flood is.
+    #[test]
+    fn only_lines_naming_a_kind_are_read_outside_a_message() {
+        for (raw, may_be_header) in [
+            ("HANDOFF — Batch 2", true),
+            ("## complete: batch 3 done", true),
+            ("**Hand**off - batch 1", true),
+            ("│ **COMPLETE** — Batch 12 │", true),
+            ("Completed", true),
+            ("src/pane.rs:42:7: ok frame coalesced", false),
+            ("hand off the batch", false),
+            ("compile", false),
+            ("", false),
+        ] {
+            assert_eq!(mentions_kind(raw.as_bytes()), may_be_header, "{raw:?}");
+            if !may_be_header {
+                assert_eq!(header(&clean_line(raw.as_bytes()).text), None, "{raw:?}");
+            }
+        }
+    }
 
     /// A message with each field taken from a small pool (or left out), so that many cover others.
     fn message(pick: &[usize; 9]) -> Handoff {

@@ -845,7 +845,7 @@ fn a_flooding_agent_without_a_window_stays_within_the_flow_control_window() {
     let (peak, handled) = orch.output_backlog();
     orch.stop();
     assert!(handled >= 40_000_000);
-    let window = leapfrog_engine::pty::FlowControl::default().high_watermark;
+    let window = leapfrog_engine::orchestrator::AGENT_FLOW.high_watermark;
     let frame = leapfrog_engine::pty::CoalesceConfig::default().max_frame
         + leapfrog_engine::pty::PaneConfig::default().read_chunk;
     assert!(

@@ -103,6 +103,16 @@ use crate::pty::{PaneId, PaneSize};
 use crate::scheduler::PhaseId;
 use crate::store::Store;
 
+/// An agent pane's flow-control window: its reader pauses at 1 MiB un-acked and resumes at
+/// 256 KiB. The default (100 000 / 5 000 bytes, VS Code's, for a shell pane's keystroke latency)
+/// drains nearly empty between reads; with the loop acking, that held a flooding agent at 34-38 MB/s
+/// where this window lets it write 43-55 MB/s (`service_bench`, same runs). Memory stays bounded:
+/// at most this plus one read per pane.
+pub const AGENT_FLOW: crate::pty::FlowControl = crate::pty::FlowControl {
+    high_watermark: 1 << 20,
+    low_watermark: 256 << 10,
+};
+
 /// A status reading must hold this long before it counts (screen and session file).
 pub const DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(120);
 

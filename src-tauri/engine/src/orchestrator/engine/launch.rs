@@ -101,6 +101,7 @@ impl Core {
         let config = PaneConfig {
             ack: AckMode::Consumer,
             mirror_scrollback: AGENT_SCROLLBACK,
+            flow: crate::orchestrator::AGENT_FLOW,
             ..PaneConfig::default()
         };
         match self.panes.spawn(&spec, config, tee) {

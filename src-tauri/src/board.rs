@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use leapfrog_engine::board::{Board, BoardOp, BoardView, OpOutcome, PhaseBadge, PhaseState};
-use leapfrog_engine::model::PhaseKind;
 use tauri::State;
 
 use crate::live::{live_state, Live, LiveRun};
@@ -14,26 +13,11 @@ use crate::projects::Projects;
 
 type Result<T> = std::result::Result<T, String>;
 
-/// `design(2)` -> (design, 2), for the per-batch phases a column header shows.
-pub fn batch_phase(phase: &str) -> Option<(PhaseKind, u32)> {
-    let (kind, rest) = phase.split_once('(')?;
-    let n: u32 = rest.strip_suffix(')')?.trim().parse().ok()?;
-    let kind = match kind.trim() {
-        "design" => PhaseKind::Design,
-        "build" => PhaseKind::Build,
-        "review" => PhaseKind::Review,
-        "fix" => PhaseKind::Fix,
-        "qa" => PhaseKind::Qa,
-        _ => return None,
-    };
-    Some((kind, n))
-}
-
 /// The phase badges per batch from the phase runs (the last run of a phase counts).
 pub fn phases_from_runs(runs: &[LiveRun]) -> BTreeMap<u32, Vec<PhaseBadge>> {
     let mut out: BTreeMap<u32, Vec<PhaseBadge>> = BTreeMap::new();
     for run in runs {
-        let Some((kind, batch)) = batch_phase(&run.phase) else {
+        let Some((kind, batch)) = run.batch_phase else {
             continue;
         };
         let state = match run.outcome.as_str() {
@@ -105,10 +89,22 @@ pub async fn board_undo(state: State<'_, Projects>) -> Result<OpOutcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use leapfrog_engine::model::PhaseKind;
 
     fn run(phase: &str, outcome: &str) -> LiveRun {
+        let (kind, n) = phase.split_once('(').unwrap_or((phase, ""));
+        let n = n.trim_end_matches(')').parse().ok();
+        let kind = match kind {
+            "design" => Some(PhaseKind::Design),
+            "build" => Some(PhaseKind::Build),
+            "review" => Some(PhaseKind::Review),
+            "fix" => Some(PhaseKind::Fix),
+            "qa" => Some(PhaseKind::Qa),
+            _ => None,
+        };
         LiveRun {
             id: 1,
+            batch_phase: kind.zip(n),
             phase: phase.into(),
             agent: Some("builder".into()),
             outcome: outcome.into(),
@@ -168,20 +164,6 @@ mod tests {
                 .map(|(n, b)| (n, b.into_iter().map(|b| (b.kind, b.state)).collect()))
                 .collect();
             assert_eq!(got, want, "{runs:?}");
-        }
-    }
-
-    #[test]
-    fn batch_phase_reads_kind_and_number() {
-        let cases = [
-            ("design(2)", Some((PhaseKind::Design, 2))),
-            ("fix(10)", Some((PhaseKind::Fix, 10))),
-            ("verify(1)", None),
-            ("design", None),
-            ("build(x)", None),
-        ];
-        for (text, want) in cases {
-            assert_eq!(batch_phase(text), want, "{text}");
         }
     }
 }

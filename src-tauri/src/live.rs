@@ -13,7 +13,7 @@ use std::time::Instant;
 use leapfrog_engine::agents::{AgentProfile, AgentStatus};
 use leapfrog_engine::control::server::{Lobby, ServerConfig};
 use leapfrog_engine::control::ControlServer;
-use leapfrog_engine::model::{CompletionDetection, PhaseOutcome, PhaseRun, Role};
+use leapfrog_engine::model::{CompletionDetection, PhaseKind, PhaseOutcome, PhaseRun, Role};
 use leapfrog_engine::orchestrator::{
     is_damaged_run_state, Command, EngineEvent, OpenOptions, Orchestrator, ProjectConfig, Snapshot,
 };
@@ -102,6 +102,11 @@ pub struct LiveRun {
     pub started_ms: u64,
     #[ts(type = "number | null")]
     pub ended_ms: Option<u64>,
+    /// A batch's own phase (design, build, review, fix, qa) and its batch, typed, for the
+    /// board's badges (so nothing parses `phase` back). Not sent to the UI.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub batch_phase: Option<(PhaseKind, u32)>,
 }
 
 /// The whole running project, for the cockpit.
@@ -739,35 +744,9 @@ fn snake<T: Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
-/// `design(2)`, `verify(1)`, `preamble(1)`.
+/// `design(2)`, `verify(1)`, `preamble(1)`: the engine's [`PhaseId::label`].
 pub fn label(phase: &PhaseId) -> String {
-    match phase {
-        PhaseId::Preamble { index } => format!("preamble({})", index + 1),
-        other => other.to_string(),
-    }
-}
-
-/// Parses [`label`]'s form back; a bad one is a one-line error.
-pub fn parse_phase(text: &str) -> Result<PhaseId> {
-    let bad = || {
-        format!(
-            "unknown phase `{text}` (write kind(number): design(2), build(1), review(1), fix(1), qa(1), recheck(3), verify(1), preamble(1))"
-        )
-    };
-    let (kind, rest) = text.trim().split_once('(').ok_or_else(bad)?;
-    let n: u32 = rest
-        .strip_suffix(')')
-        .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(bad)?;
-    let json = match kind.trim() {
-        "preamble" if n >= 1 => serde_json::json!({"phase": "preamble", "index": n - 1}),
-        "verify" => serde_json::json!({"phase": "verify", "sync": n}),
-        "design" | "build" | "review" | "fix" | "qa" | "recheck" => {
-            serde_json::json!({"phase": kind.trim(), "batch": n})
-        }
-        _ => return Err(bad()),
-    };
-    serde_json::from_value(json).map_err(|_| bad())
+    phase.label()
 }
 
 pub fn completed_by(d: CompletionDetection) -> &'static str {
@@ -798,6 +777,17 @@ fn run_dto(r: &PhaseRun) -> LiveRun {
         completed_by: r.detection.map(|d| completed_by(d).to_string()),
         started_ms: r.started_at,
         ended_ms: r.ended_at,
+        batch_phase: match (r.kind, r.batch) {
+            (
+                PhaseKind::Design
+                | PhaseKind::Build
+                | PhaseKind::Review
+                | PhaseKind::Fix
+                | PhaseKind::Qa,
+                Some(b),
+            ) => Some((r.kind, b)),
+            _ => None,
+        },
     }
 }
 
@@ -964,10 +954,10 @@ pub fn engine_command(cmd: LiveCommand, agents: &[&str]) -> Result<Command> {
         LiveCommand::ResumeAgent { agent: a } => Command::ResumeAgent { agent: agent(a)? },
         LiveCommand::RestartAgent { agent: a } => Command::RestartAgent { agent: agent(a)? },
         LiveCommand::Retry { phase } => Command::Retry {
-            phase: parse_phase(&phase)?,
+            phase: PhaseId::parse_label(&phase)?,
         },
         LiveCommand::MarkComplete { phase, passed } => Command::MarkComplete {
-            phase: parse_phase(&phase)?,
+            phase: PhaseId::parse_label(&phase)?,
             passed,
         },
         LiveCommand::ReviewBatch {
@@ -1219,7 +1209,7 @@ mod tests {
             json!({"kind": "retry", "phase": "preamble(1)"}),
             r#"{"command":"retry","phase":{"phase":"preamble","index":0}}"#,
         );
-        let bad = "error: unknown phase `{}` (write kind(number): design(2), build(1), review(1), fix(1), qa(1), recheck(3), verify(1), preamble(1))";
+        let bad = "error: unknown phase `{}` (write kind(number): design(2), build(1), review(1), fix(1), qa(1), recheck(3), verify(1), preamble(1), plan(2))";
         for phase in [
             "paint(1)",
             "build",
@@ -1289,8 +1279,13 @@ mod tests {
             "recheck(4)",
             "verify(1)",
             "preamble(2)",
+            "plan(2)",
         ] {
-            assert_eq!(label(&parse_phase(text).unwrap()), text);
+            assert_eq!(label(&PhaseId::parse_label(text).unwrap()), text);
+        }
+        for bad in ["design", "build(x)", "preamble(0)", "deploy(1)", "review(1"] {
+            let e = PhaseId::parse_label(bad).unwrap_err();
+            assert!(e.contains(&format!("unknown phase `{bad}`")), "{e}");
         }
     }
 

@@ -140,6 +140,43 @@ impl PhaseId {
     }
 }
 
+impl PhaseId {
+    /// How the UI and `leap` name a phase: `design(2)`, `verify(1)`, `preamble(1)` (1-based),
+    /// `plan(2)`. [`PhaseId::parse_label`] reads it back.
+    pub fn label(&self) -> String {
+        match self {
+            PhaseId::Preamble { index } => format!("preamble({})", index + 1),
+            other => other.to_string(),
+        }
+    }
+
+    /// Reads [`PhaseId::label`]'s form; anything else is an error in words.
+    pub fn parse_label(text: &str) -> Result<PhaseId, String> {
+        let bad = || {
+            format!(
+                "unknown phase `{text}` (write kind(number): design(2), build(1), review(1), fix(1), qa(1), recheck(3), verify(1), preamble(1), plan(2))"
+            )
+        };
+        let (kind, rest) = text.trim().split_once('(').ok_or_else(bad)?;
+        let n: u32 = rest
+            .strip_suffix(')')
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or_else(bad)?;
+        Ok(match kind.trim() {
+            "preamble" if n >= 1 => PhaseId::Preamble { index: n - 1 },
+            "verify" => PhaseId::Verify { sync: n },
+            "plan" => PhaseId::PlanMilestone { milestone: n },
+            "design" => PhaseId::Design { batch: n },
+            "build" => PhaseId::Build { batch: n },
+            "review" => PhaseId::Review { batch: n },
+            "fix" => PhaseId::Fix { batch: n },
+            "qa" => PhaseId::Qa { batch: n },
+            "recheck" => PhaseId::Recheck { batch: n },
+            _ => return Err(bad()),
+        })
+    }
+}
+
 impl std::fmt::Display for PhaseId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

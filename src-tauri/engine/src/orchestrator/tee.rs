@@ -47,7 +47,7 @@ impl PaneSink for Tee {
             }
             // No sink, or one that leaves the acks to the loop.
             other => {
-                if let Some(sink) = other {
+                if let Some(sink) = other.filter(|s| s.wants_frames()) {
                     sink.output(frame.clone());
                 }
                 let pane = self.pane.get().cloned();

@@ -282,6 +282,11 @@ pub trait PaneSink: Send + 'static {
     fn acks(&self) -> bool {
         true
     }
+    /// Whether a sink that does not ack wants frames now (the service's fan-out with no client
+    /// attached does not): its owner then skips the copy. A sink that acks always gets them.
+    fn wants_frames(&self) -> bool {
+        true
+    }
 }
 
 impl<F: FnMut(PaneEvent) + Send + 'static> PaneSink for F {

@@ -4,6 +4,7 @@
 //! its queued output for the pane and gets a fresh screen instead once it has caught up.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -174,6 +175,8 @@ pub(crate) struct AgentFanout {
     orch: Weak<Orchestrator>,
     agent: String,
     state: Mutex<State>,
+    /// How many attachments there are (read without the lock on every frame).
+    attached: AtomicUsize,
 }
 
 impl AgentFanout {
@@ -182,6 +185,7 @@ impl AgentFanout {
             orch,
             agent: agent.to_string(),
             state: Mutex::new(State::default()),
+            attached: AtomicUsize::new(0),
         })
     }
 
@@ -228,6 +232,7 @@ impl AgentFanout {
             scrollback,
         });
         let index = st.attached.len() - 1;
+        self.attached.store(st.attached.len(), Ordering::SeqCst);
         self.send_screen(&mut st, index);
     }
 
@@ -244,17 +249,19 @@ impl AgentFanout {
     }
 
     pub fn detach(&self, client: &Arc<ClientOut>, id: u32) {
-        lock(&self.state)
-            .attached
-            .retain(|a| !(a.id == id && Arc::ptr_eq(&a.client, client)));
+        self.forget(|a| a.id == id && Arc::ptr_eq(&a.client, client));
         client.forget(id);
     }
 
     /// Forgets every attachment of a client that hung up.
     pub fn drop_client(&self, client: &Arc<ClientOut>) {
-        lock(&self.state)
-            .attached
-            .retain(|a| !Arc::ptr_eq(&a.client, client));
+        self.forget(|a| Arc::ptr_eq(&a.client, client));
+    }
+
+    fn forget(&self, which: impl Fn(&Attached) -> bool) {
+        let mut st = lock(&self.state);
+        st.attached.retain(|a| !which(a));
+        self.attached.store(st.attached.len(), Ordering::SeqCst);
     }
 
     fn output(&self, frame: Vec<u8>) {
@@ -313,5 +320,10 @@ impl PaneSink for FanoutSink {
 
     fn acks(&self) -> bool {
         false
+    }
+
+    /// No client attached: the tee need not copy the frame (the fan-out ignores it anyway).
+    fn wants_frames(&self) -> bool {
+        self.0.attached.load(Ordering::SeqCst) > 0
     }
 }

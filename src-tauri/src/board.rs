@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use leapfrog_engine::board::{Board, BoardOp, BoardView, OpOutcome, PhaseBadge, PhaseState};
 use tauri::State;
 
-use crate::live::{live_state, Live, LiveRun};
+use crate::live::{Live, LiveRun};
 use crate::projects::Projects;
 
 type Result<T> = std::result::Result<T, String>;
@@ -37,7 +37,12 @@ pub fn phases_from_runs(runs: &[LiveRun]) -> BTreeMap<u32, Vec<PhaseBadge>> {
 
 /// Puts the running project's phases on the board (and clears those of batches without runs).
 fn sync_phases(board: &mut Board, live: &State<'_, Live>) {
-    let runs = live_state(live.clone()).map(|s| s.runs).unwrap_or_default();
+    let runs = live
+        .state()
+        .ok()
+        .flatten()
+        .map(|s| s.runs)
+        .unwrap_or_default();
     let phases = phases_from_runs(&runs);
     let batches: Vec<u32> = board.doc().batches.iter().map(|b| b.number).collect();
     for n in batches {

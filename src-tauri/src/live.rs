@@ -1,35 +1,38 @@
-//! A running project: the engine's [`Orchestrator`] behind the cockpit. When a project with a
-//! `.leapfrog/project.json` is opened (the `project-opened` event of `projects.rs`), its orchestrator
-//! starts; each agent's pane is attached with [`Orchestrator::attach_ui`] to the same raw-channel
-//! [`Delivery`] the login-shell panes use, so xterm.js gets the frames and acks them. Engine events
-//! go to the UI as `live-event` (typed DTOs, never PTY bytes), to the Logs pane as log lines and, when
-//! they need the user, as `notice` events. Every rule stays in the engine; this module only maps.
+//! The running project as the window shows it. The project runs in this user's Leapfrog
+//! service (`leap serve`, [`leapfrog_engine::service`]), started on demand and detached, so its
+//! agents outlive the window: this module is a client of the service, one among others (`leap
+//! run`, `leap attach`). When a project with a `.leapfrog/project.json` is opened (the
+//! `project-opened` event of `projects.rs`), it is opened in the service (or found running there)
+//! over a connection of its own, which carries the run's events and, for each pane the webview
+//! shows, the agent's screen and then its live output as raw frames. Those frames go to the same
+//! raw-channel [`Delivery`] the login-shell panes use; a pane whose webview falls far behind drops
+//! output and gets a fresh screen instead ([`Catchup`]). Engine events go to the UI as
+//! `live-event` (typed DTOs, never PTY bytes), to the Logs pane as log lines and, when they need
+//! the user, as `notice` events. Every rule stays in the engine; this module only maps.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use leapfrog_engine::agents::{AgentProfile, AgentStatus};
 use leapfrog_engine::control::server::{Lobby, ServerConfig};
 use leapfrog_engine::control::ControlServer;
 use leapfrog_engine::model::{CompletionDetection, PhaseKind, PhaseOutcome, PhaseRun, Role};
 use leapfrog_engine::orchestrator::{
-    is_damaged_run_state, Command, EngineEvent, OpenOptions, Orchestrator, ProjectConfig, Snapshot,
-};
-use leapfrog_engine::pty::{
-    PaneExit as EngineExit, PaneId, PaneSink, PaneSize as EngineSize, Panes,
+    is_damaged_run_state, Command, EngineEvent, ProjectConfig, Snapshot,
 };
 use leapfrog_engine::scheduler::PhaseId;
+use leapfrog_engine::service::{Incoming, ServiceClient, ServiceError, ServicePaths, ServiceStore};
 use leapfrog_engine::store::{SledStore, Store};
-use leapfrog_engine::trust::{ProjectCommands, TrustFile, TrustReview};
+use leapfrog_engine::trust::TrustReview;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Listener, Manager, State};
 use ts_rs::TS;
 
 use crate::cockpit::role_noun;
 use crate::dto::{Cockpit, PaneInfo, PaneSize};
-use crate::panes::{check_size, input_bytes, Delivery, SharedDelivery};
+use crate::panes::{check_size, input_bytes, Catchup, Delivery, SharedDelivery};
 use crate::timeline::TimelineData;
 use crate::OutputChannel;
 use leapfrog_engine::agents::cli_id;
@@ -225,22 +228,41 @@ pub struct LiveEvent {
     pub status: Option<String>,
 }
 
-/// A running agent's pane route: which engine pane it is now and what the UI was sent of it.
+/// A running agent's pane: what the webview was sent of it and the service attachment that
+/// feeds it while the webview shows it.
 struct AgentRoute {
     id: String,
     delivery: SharedDelivery<OutputChannel>,
+    catchup: Mutex<Catchup>,
 }
 
+/// Which agent each service attachment feeds. Frames can arrive before the attach request's
+/// reply names their attachment (the service queues the screen first): they wait in `early`.
+#[derive(Default)]
+struct Attachments {
+    by_agent: BTreeMap<String, u32>,
+    by_id: BTreeMap<u32, usize>,
+    early: BTreeMap<u32, Vec<Incoming>>,
+    /// Detached: their frames still in flight are dropped.
+    gone: BTreeSet<u32>,
+}
+
+/// The project the window shows, running in the service.
 struct Running {
     dir: PathBuf,
+    /// How the service names it (its canonical folder).
+    key: String,
     name: String,
-    orch: Arc<Orchestrator>,
+    /// This run's own connection: its events and pane bytes, in order.
+    client: Arc<ServiceClient>,
     agents: Vec<AgentRoute>,
+    attachments: Mutex<Attachments>,
     infos: Vec<PaneInfo>,
     /// Each agent's roles (role enforcement: the phases it may take).
     roles: Vec<(String, Vec<String>)>,
-    started: Instant,
     generation: u64,
+    /// The window let go of it (another project, exit): the end of its connection is no news.
+    released: AtomicBool,
 }
 
 /// The running project (managed by Tauri).
@@ -248,9 +270,12 @@ struct Running {
 pub struct Live {
     running: Mutex<Option<Arc<Running>>>,
     generation: AtomicU64,
-    /// The app's store, opened once: sled locks its files, so every project run shares it.
-    store: Mutex<Option<Arc<dyn Store>>>,
-    /// The control endpoint while no project runs: it answers `leap start` (see [`serve_lobby`]).
+    /// A connection for requests that belong to no run (the store, approvals).
+    service: Mutex<Option<Arc<ServiceClient>>>,
+    /// Held while the window reads the store itself or starts the service, so that the two
+    /// never race for sled's lock.
+    store_turn: Mutex<()>,
+    /// The control endpoint of the window: `leap start` opens projects in it (see [`serve_lobby`]).
     lobby: Mutex<Option<ControlServer>>,
     /// The open project that does not run, and why.
     hold: Mutex<Option<ProjectHold>>,
@@ -258,82 +283,95 @@ pub struct Live {
 
 /// The pane of a live agent, for the pane commands.
 pub struct LiveRoute {
-    pub panes: Arc<Panes>,
-    pub pane: PaneId,
-    pub delivery: SharedDelivery<OutputChannel>,
+    run: Arc<Running>,
+    agent: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The service's words for the user: a broken connection means the service is gone.
+fn said(e: ServiceError) -> String {
+    match e {
+        ServiceError::Io(why) => format!("the Leapfrog service stopped ({why})"),
+        other => other.to_string(),
+    }
 }
 
 impl Live {
-    /// The app's store, opened on first use and shared by every caller in the app (sled locks
-    /// its files: a second open in this process would fail while a project runs).
-    pub fn store(&self) -> Result<Arc<dyn Store>> {
-        let mut slot = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = slot.as_ref() {
-            return Ok(s.clone());
+    /// The window's connection to this user's Leapfrog service, starting the service when none
+    /// runs (`leap serve`, detached: it outlives the window).
+    fn service(&self) -> Result<Arc<ServiceClient>> {
+        let mut slot = lock(&self.service);
+        if let Some(c) = slot.as_ref() {
+            if c.is_connected() {
+                return Ok(c.clone());
+            }
         }
-        let s: Arc<dyn Store> = Arc::new(SledStore::open_default().map_err(|e| e.to_string())?);
-        *slot = Some(s.clone());
-        Ok(s)
+        let client = Arc::new(connect_or_start(self)?);
+        *slot = Some(client.clone());
+        Ok(client)
+    }
+
+    /// `f` with the store, for reading: the service's when one runs; otherwise the database
+    /// opened here for the call and closed after it (no service starts meanwhile from this
+    /// window, so the two never race for sled's lock).
+    pub fn with_read_store<T>(&self, f: impl FnOnce(Result<Arc<dyn Store>>) -> T) -> T {
+        let _turn = lock(&self.store_turn);
+        if let Ok(client) = ServiceClient::connect(&ServicePaths::for_user()) {
+            return f(Ok(Arc::new(ServiceStore::new(Arc::new(client)))));
+        }
+        f(SledStore::open_default()
+            .map(|s| Arc::new(s) as Arc<dyn Store>)
+            .map_err(|e| e.to_string()))
+    }
+
+    /// The store for writing (the wizard registers a project): always the service's.
+    pub fn store(&self) -> Result<Arc<dyn Store>> {
+        Ok(Arc::new(ServiceStore::new(self.service()?)))
     }
 
     fn current(&self) -> Option<Arc<Running>> {
-        self.running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.running).clone()
     }
 
-    /// The live agent `pane_id`, when a project runs and has it (its pane may be gone: exited).
+    /// The live agent `pane_id`, when a project runs and has it.
     pub fn route(&self, pane_id: &str) -> Option<Result<LiveRoute>> {
         let run = self.current()?;
-        let agent = run.agents.iter().find(|a| a.id == pane_id)?;
-        Some(
-            run.orch
-                .agent_pane(pane_id)
-                .map(|pane| LiveRoute {
-                    panes: run.orch.panes(),
-                    pane,
-                    delivery: agent.delivery.clone(),
-                })
-                .ok_or_else(|| format!("agent `{pane_id}` has no pane (not started)")),
-        )
+        let agent = run.agents.iter().position(|a| a.id == pane_id)?;
+        Some(Ok(LiveRoute { run, agent }))
+    }
+
+    /// The running project's state, from the service.
+    pub fn state(&self) -> Result<Option<LiveState>> {
+        let Some(run) = self.current() else {
+            return Ok(None);
+        };
+        let snap = run.client.state(&run.key).map_err(said)?;
+        Ok(Some(state_dto(&run, &snap)))
     }
 
     /// The live schedule in the timeline's shape (`leap simulate --json`), when a project runs.
     pub fn timeline_data(&self) -> Option<TimelineData> {
         let run = self.current()?;
-        let p = run.orch.progress().ok()?;
-        // A finished run's clock stops where its last phase ended.
-        let now = if p.finished {
-            p.summary.parallel_minutes
-        } else {
-            run.started.elapsed().as_secs_f64() / 60.0
-        };
+        let p = run.client.progress(&run.key).ok()?;
         Some(TimelineData {
             forecast_minutes: p.forecast_minutes,
             schedule: p.summary,
-            now: Some(now),
+            now: Some(p.now_minutes),
             source: crate::timeline::TimelineSource::Live,
             finished: p.finished,
         })
     }
 }
 
-/// Frames of an agent's pane into its [`Delivery`] (the raw channel once the UI attached).
-struct UiSink {
-    delivery: SharedDelivery<OutputChannel>,
-}
-
-impl PaneSink for UiSink {
-    fn output(&mut self, frame: Vec<u8>) {
-        self.delivery
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .frame(frame);
-    }
-    fn exited(&mut self, _exit: EngineExit) {
-        // Shown from the engine's `agent_status` (exited), which also says why.
-    }
+/// Connects to the service, starting it when none runs; never while the window reads the
+/// store itself.
+fn connect_or_start(live: &Live) -> Result<ServiceClient> {
+    let _turn = lock(&live.store_turn);
+    ServiceClient::connect_or_start(&ServicePaths::for_user(), Path::new(&leap_program()))
+        .map_err(|e| e.to_string())
 }
 
 /// `Designer · leap demo-agent`: the role noun of the first role and the program (plus its
@@ -399,7 +437,7 @@ pub fn leap_program() -> String {
         .unwrap_or_else(|| "leap".into())
 }
 
-/// `leap start DIR` reaches the window even when no project runs: opens DIR here.
+/// `leap start DIR` reaches the window: opens DIR here.
 fn open_here(handle: &AppHandle, path: PathBuf) -> Result<String> {
     let opened = crate::projects::open(handle, &path)
         .map(|p| format!("opened {} in the running Leapfrog", p.dir))?;
@@ -411,12 +449,13 @@ fn open_here(handle: &AppHandle, path: PathBuf) -> Result<String> {
     Ok(opened)
 }
 
-/// While no project's orchestrator holds the control socket, the window serves a [`Lobby`] there,
-/// so `leap start` opens projects in it instead of starting a second app.
+/// The window serves a [`Lobby`] on the well-known control socket for as long as it is open, so
+/// `leap start` opens projects in it instead of starting a second app. (Agents report to their
+/// project's own endpoint in the service.)
 pub fn serve_lobby(handle: &AppHandle) {
     let live = handle.state::<Live>();
-    let mut lobby = live.lobby.lock().unwrap_or_else(|e| e.into_inner());
-    if lobby.is_some() || live.current().is_some() {
+    let mut lobby = lock(&live.lobby);
+    if lobby.is_some() {
         return;
     }
     let h = handle.clone();
@@ -430,17 +469,17 @@ pub fn serve_lobby(handle: &AppHandle) {
 }
 
 fn close_lobby(live: &Live) {
-    let server = live.lobby.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let server = lock(&live.lobby).take();
     if let Some(server) = server {
         server.shutdown();
     }
 }
 
-/// Starts the project in `dir` (stopping the one running). A folder without
-/// `.leapfrog/project.json` keeps the login-shell cockpit. A project that cannot run yet (its
-/// commands not approved, its run state damaged, an error) is held: [`project_hold`] says why and
-/// [`project_hold_answer`] goes on. Whatever happens, the control socket answers `leap start`
-/// afterwards: the project's orchestrator, else the lobby.
+/// Shows the project in `dir`, running in the Leapfrog service (started when none runs; the
+/// project is opened there, or found running). A folder without `.leapfrog/project.json` keeps
+/// the login-shell cockpit. A project that cannot run yet (its commands not approved, its run
+/// state damaged, an error) is held: [`project_hold`] says why and [`project_hold_answer`] goes
+/// on.
 pub fn start(handle: &AppHandle, dir: &Path) -> Result<()> {
     start_with(handle, dir, false)
 }
@@ -452,8 +491,7 @@ fn start_with(handle: &AppHandle, dir: &Path, fresh: bool) -> Result<()> {
         Ok(hold) => hold.clone(),
         Err(e) => Some(held(dir, HoldReason::Failed, e.clone())),
     };
-    *live.hold.lock().unwrap_or_else(|e| e.into_inner()) = hold;
-    serve_lobby(handle);
+    *lock(&live.hold) = hold;
     let _ = handle.emit("live-changed", 0);
     result.map(|_| ())
 }
@@ -474,53 +512,42 @@ fn held(dir: &Path, reason: HoldReason, message: String) -> ProjectHold {
     }
 }
 
-/// Runs the project, or says why it is held (`Ok(Some(hold))`).
+/// Runs the project in the service and shows it, or says why it is held (`Ok(Some(hold))`).
 fn start_project(handle: &AppHandle, dir: &Path, fresh: bool) -> Result<Option<ProjectHold>> {
     let live = handle.state::<Live>();
     if let Some(run) = live.current() {
-        if run.dir == dir {
+        if run.dir == dir && !fresh {
             return Ok(None);
         }
     }
-    // The previous project stops first: one control endpoint and one set of agents at a time.
-    stop_running(&live);
+    // The window shows one project: it lets go of the one it showed (which runs on in the
+    // service).
+    release_running(&live);
     let _ = handle.emit("live-changed", 0);
     if !leapfrog_engine::orchestrator::config::config_path(dir).is_file() {
         // Not a Leapfrog project (yet): the cockpit keeps its login shells.
         return Ok(None);
     }
     let config = ProjectConfig::load_checked(dir)?;
-    let store = live.store()?;
-    let mut opts = OpenOptions::new(dir, store)?;
-    opts.leap_program = leap_program();
-    opts.fresh = fresh;
-    let h = handle.clone();
-    // `leap start DIR` while this window runs: open DIR here.
-    opts.on_open_project = Some(Arc::new(move |path: PathBuf| open_here(&h, path)));
-    let orch = match Orchestrator::open(opts) {
-        Ok(o) => Arc::new(o),
-        Err(e) if is_damaged_run_state(&e) => {
-            return Ok(Some(held(dir, HoldReason::DamagedRunState, e)))
-        }
-        Err(e) => return Err(e),
-    };
+    // This run's own connection: its events and pane bytes arrive on it in order.
+    let client = Arc::new(connect_or_start(&live)?);
     // Opening a folder runs nothing its user has not approved on this machine.
-    let review = orch.trust_review()?;
+    let review = client.trust_review(dir).map_err(said)?;
     if !review.approved {
         let message = review.refusal();
         tracing::info!("{message}");
         return Ok(Some(held(dir, HoldReason::Trust { review }, message)));
     }
+    let entry = match client.open(dir, fresh, false) {
+        Ok(e) => e,
+        Err(ServiceError::Failed(e)) if is_damaged_run_state(&e) => {
+            return Ok(Some(held(dir, HoldReason::DamagedRunState, e)))
+        }
+        Err(e) => return Err(said(e)),
+    };
     let mut agents = Vec::new();
     let mut infos = Vec::new();
     for profile in &config.agents {
-        let delivery: SharedDelivery<OutputChannel> = Arc::new(Mutex::new(Delivery::default()));
-        orch.attach_ui(
-            &profile.id,
-            Box::new(UiSink {
-                delivery: delivery.clone(),
-            }),
-        )?;
         let command = profile
             .command
             .clone()
@@ -536,20 +563,19 @@ fn start_project(handle: &AppHandle, dir: &Path, fresh: bool) -> Result<Option<P
         });
         agents.push(AgentRoute {
             id: profile.id.clone(),
-            delivery,
+            delivery: Arc::new(Mutex::new(Delivery::default())),
+            catchup: Mutex::new(Catchup::default()),
         });
     }
-    let events = orch.subscribe();
-    // The orchestrator's endpoint takes the control socket over from the lobby.
-    close_lobby(&live);
-    orch.start()?;
+    client.subscribe(&entry.project).map_err(said)?;
     let generation = live.generation.fetch_add(1, Ordering::Relaxed) + 1;
-    let name = config.name_or_folder(dir);
     let run = Arc::new(Running {
         dir: dir.to_path_buf(),
-        name,
-        orch,
+        key: entry.project.clone(),
+        name: config.name_or_folder(dir),
+        client,
         agents,
+        attachments: Mutex::new(Attachments::default()),
         infos,
         roles: config
             .agents
@@ -564,17 +590,22 @@ fn start_project(handle: &AppHandle, dir: &Path, fresh: bool) -> Result<Option<P
                 )
             })
             .collect(),
-        started: Instant::now(),
         generation,
+        released: AtomicBool::new(false),
     });
-    *live.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(run.clone());
-    forward_events(handle.clone(), run.clone(), events)?;
-    tracing::info!(project = %run.name, agents = run.agents.len(), "project running");
+    *lock(&live.running) = Some(run.clone());
+    receive(handle.clone(), run.clone())?;
+    tracing::info!(
+        project = %run.name,
+        agents = run.agents.len(),
+        service = run.client.pid,
+        "project running in the Leapfrog service"
+    );
     let _ = handle.emit("live-changed", generation);
     Ok(None)
 }
 
-/// Starts the orchestrator of every project the app opens, and stops it when the app exits.
+/// Serves `leap start` and shows the projects the app opens.
 pub fn install(handle: &AppHandle) {
     handle.manage(Live::default());
     serve_lobby(handle);
@@ -588,7 +619,7 @@ pub fn install(handle: &AppHandle) {
             return;
         };
         let h = h.clone();
-        // Off the event thread: starting agents spawns processes.
+        // Off the event thread: it may start the service, which starts agents.
         std::thread::spawn(move || {
             if let Err(e) = start(&h, &opened.dir) {
                 tracing::warn!("{}: not started: {e}", opened.dir.display());
@@ -597,52 +628,109 @@ pub fn install(handle: &AppHandle) {
     });
 }
 
-/// Stops the running project (the app exits).
+/// The window closes: its project runs on in the service, every agent working.
 pub fn stop(handle: &AppHandle) {
     if let Some(live) = handle.try_state::<Live>() {
-        stop_running(&live);
+        release_running(&live);
         close_lobby(&live);
     }
 }
 
-fn stop_running(live: &Live) {
-    let old = live
-        .running
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take();
+fn release_running(live: &Live) {
+    let old = lock(&live.running).take();
     if let Some(run) = old {
-        tracing::info!(project = %run.name, "project stopped");
-        run.orch.stop();
+        run.released.store(true, Ordering::SeqCst);
+        tracing::info!(project = %run.name, "the window let go of the project; it runs on in the Leapfrog service");
+        // Hanging up ends its subscription and attachments (dropping the last handle closes it).
+        run.client.hang_up();
     }
 }
 
-fn forward_events(
-    handle: AppHandle,
-    run: Arc<Running>,
-    events: std::sync::mpsc::Receiver<EngineEvent>,
-) -> Result<()> {
+/// Reads the run's connection: events to the UI (as `live-event`, `notice` and log lines), pane
+/// bytes to their panes. When the service goes away the window says so and starts it again; the
+/// new service reconciles the run from the store.
+fn receive(handle: AppHandle, run: Arc<Running>) -> Result<()> {
     std::thread::Builder::new()
-        .name("live-events".into())
+        .name("live-service".into())
         .spawn(move || {
-            let mut asking = std::collections::BTreeSet::new();
-            for event in events {
-                if let Some(notice) = fresh_notice(&mut asking, &event) {
-                    let _ = handle.emit("notice", notice);
-                }
-                let dto = event_dto(&event);
-                match &event {
-                    EngineEvent::Log { source, line } => {
-                        tracing::info!(target: "leapfrog::run", "{source}: {line}")
+            let mut asking = BTreeSet::new();
+            loop {
+                let next = run.client.next_incoming();
+                match next {
+                    Incoming::Event { event, .. } => forward_event(&handle, &mut asking, &event),
+                    Incoming::Output { attachment, .. } | Incoming::Screen { attachment, .. } => {
+                        pane_bytes(&run, attachment, next)
                     }
-                    _ => tracing::info!(target: "leapfrog::run", "{}", dto.text),
+                    Incoming::Closed => break,
                 }
-                let _ = handle.emit("live-event", dto);
             }
-            tracing::debug!(project = %run.name, "engine events ended");
+            if run.released.load(Ordering::SeqCst) {
+                return;
+            }
+            tracing::warn!(project = %run.name, "the Leapfrog service stopped");
+            let _ = handle.emit(
+                "notice",
+                Notice {
+                    kind: NoticeKind::ServiceStopped,
+                    title: "The Leapfrog service stopped".into(),
+                    body: format!("starting it again; {} picks up where it was", run.name),
+                    pane: None,
+                },
+            );
+            let live = handle.state::<Live>();
+            let still_shown = live.current().is_some_and(|r| Arc::ptr_eq(&r, &run));
+            if still_shown {
+                release_running(&live);
+                if let Err(e) = start(&handle, &run.dir) {
+                    tracing::warn!("{}: not restarted: {e}", run.dir.display());
+                }
+            }
         })
-        .map_err(|e| format!("cannot start the event thread: {e}"))?;
+        .map_err(|e| format!("cannot start the service reader: {e}"))?;
     Ok(())
+}
+
+fn forward_event(handle: &AppHandle, asking: &mut BTreeSet<String>, event: &EngineEvent) {
+    if let Some(notice) = fresh_notice(asking, event) {
+        let _ = handle.emit("notice", notice);
+    }
+    let dto = event_dto(event);
+    match event {
+        EngineEvent::Log { source, line } => {
+            tracing::info!(target: "leapfrog::run", "{source}: {line}")
+        }
+        _ => tracing::info!(target: "leapfrog::run", "{}", dto.text),
+    }
+    let _ = handle.emit("live-event", dto);
+}
+
+/// Output or a screen of an attachment, to its pane: dropped while the webview is far behind
+/// ([`Catchup`]).
+fn pane_bytes(run: &Running, attachment: u32, incoming: Incoming) {
+    let mut a = lock(&run.attachments);
+    let Some(&agent) = a.by_id.get(&attachment) else {
+        if !a.gone.contains(&attachment) {
+            a.early.entry(attachment).or_default().push(incoming);
+        }
+        return;
+    };
+    drop(a);
+    deliver(&run.agents[agent], incoming);
+}
+
+fn deliver(route: &AgentRoute, incoming: Incoming) {
+    let mut delivery = lock(&route.delivery);
+    let mut catchup = lock(&route.catchup);
+    match incoming {
+        Incoming::Screen { bytes, .. } => {
+            catchup.screen();
+            delivery.frame(bytes);
+        }
+        Incoming::Output { bytes, .. } if catchup.output(delivery.backlog(), bytes.len()) => {
+            delivery.frame(bytes);
+        }
+        _ => {}
+    }
 }
 
 /// What a notice is about.
@@ -653,6 +741,8 @@ pub enum NoticeKind {
     ReviewFailed,
     VerifyFailed,
     ReadyForReview,
+    /// The service went away; the window starts it again.
+    ServiceStopped,
 }
 
 /// `needs_input`, failed review or verify, a batch ready: what the user is told about.
@@ -884,7 +974,6 @@ pub fn event_dto(event: &EngineEvent) -> LiveEvent {
 }
 
 fn state_dto(run: &Running, snap: &Snapshot) -> LiveState {
-    let panes = run.orch.panes();
     let roles = |id: &str| -> Vec<String> {
         run.roles
             .iter()
@@ -914,7 +1003,7 @@ fn state_dto(run: &Running, snap: &Snapshot) -> LiveState {
                 phase: a.phase.as_ref().map(label),
                 queued: a.queued.as_ref().map(label),
                 paused: a.paused,
-                pid: a.pane.and_then(|p| panes.get(p).ok()).and_then(|p| p.pid()),
+                pid: a.pid,
                 worktree: snap
                     .worktrees
                     .iter()
@@ -976,15 +1065,14 @@ pub fn engine_command(cmd: LiveCommand, agents: &[&str]) -> Result<Command> {
 
 /// The running project, or `None` (the cockpit shows login shells).
 #[tauri::command]
-pub fn live_state(live: State<'_, Live>) -> Option<LiveState> {
-    let run = live.current()?;
-    Some(state_dto(&run, &run.orch.state()))
+pub async fn live_state(live: State<'_, Live>) -> Result<Option<LiveState>> {
+    live.state()
 }
 
 /// The open project that does not run, and why; `None` when it runs or none is open.
 #[tauri::command]
 pub fn project_hold(live: State<'_, Live>) -> Option<ProjectHold> {
-    live.hold.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    lock(&live.hold).clone()
 }
 
 /// Goes on from a [`ProjectHold`]: approve the commands shown and run, start fresh, or retry.
@@ -1002,18 +1090,14 @@ pub async fn project_hold_answer(handle: AppHandle, answer: HoldAnswer) -> Resul
 fn answer_hold(handle: &AppHandle, dir: &Path, answer: HoldAnswer) -> Result<String> {
     let fresh = match answer {
         HoldAnswer::Approve { fingerprint } => {
-            let file = TrustFile::default_location()?;
-            let now = ProjectCommands::load(dir)?;
-            // Approve what the user saw, never what the folder says after it changed.
-            if now.fingerprint != fingerprint {
+            let live = handle.state::<Live>();
+            // The service approves what the user saw, never what the folder says after it
+            // changed (then it refuses, and the hold shows the commands again).
+            if let Err(e) = live.service()?.approve(dir, &fingerprint) {
                 start_with(handle, dir, false)?;
-                return Err(
-                    "the project's commands changed while they were shown; look at them again"
-                        .into(),
-                );
+                return Err(said(e));
             }
-            file.approve(&now)?;
-            tracing::info!(target: "leapfrog::run", "user approved the commands of {}", now.dir);
+            tracing::info!(target: "leapfrog::run", "user approved the commands of {}", dir.display());
             false
         }
         HoldAnswer::StartFresh => true,
@@ -1037,59 +1121,126 @@ pub async fn live_command(live: State<'_, Live>, command: LiveCommand) -> Result
     let ids: Vec<&str> = run.agents.iter().map(|a| a.id.as_str()).collect();
     let cmd = engine_command(command, &ids)?;
     tracing::info!(target: "leapfrog::run", "user: {cmd:?}");
-    let orch = run.orch.clone();
-    tauri::async_runtime::spawn_blocking(move || orch.command(cmd))
+    tauri::async_runtime::spawn_blocking(move || run.client.command(&run.key, cmd).map_err(said))
         .await
         .map_err(|e| e.to_string())?
 }
 
 // ---- the pane commands for a live agent (called from commands.rs) ----
 
+/// How many lines above the screen a (re)attaching pane gets.
+const ATTACH_SCROLLBACK: usize = 1000;
+
+impl LiveRoute {
+    fn route(&self) -> &AgentRoute {
+        &self.run.agents[self.agent]
+    }
+
+    fn attachment(&self) -> Option<u32> {
+        lock(&self.run.attachments)
+            .by_agent
+            .get(&self.route().id)
+            .copied()
+    }
+}
+
+/// The webview shows the pane (first, or again after a reload): it is sized, then attached to
+/// the service afresh, so it gets the agent's screen and scrollback, then its live output.
 pub fn attach(r: LiveRoute, size: PaneSize, output: OutputChannel) -> Result<()> {
     check_size(size.cols, size.rows)?;
-    r.panes
-        .resize(r.pane, EngineSize::new(size.rows, size.cols))
-        .map_err(|e| e.to_string())?;
-    let orphaned = r
-        .delivery
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .attach(output);
-    if orphaned > 0 {
-        r.panes
-            .ack(r.pane, orphaned as usize)
-            .map_err(|e| e.to_string())?;
+    let (run, route) = (&r.run, r.route());
+    resize_in_service(&r, size)?;
+    let old = lock(&run.attachments).by_agent.remove(&route.id);
+    if let Some(old) = old {
+        let mut a = lock(&run.attachments);
+        a.by_id.remove(&old);
+        a.gone.insert(old);
+        drop(a);
+        let _ = run.client.detach(old);
+    }
+    {
+        // What the old page was sent is moot: the new one starts from a screen.
+        let mut d = lock(&route.delivery);
+        *d = Delivery::default();
+        d.attach(output);
+        *lock(&route.catchup) = Catchup::default();
+    }
+    let id = run
+        .client
+        .attach(&run.key, &route.id, ATTACH_SCROLLBACK)
+        .map_err(said)?;
+    let early = {
+        let mut a = lock(&run.attachments);
+        a.by_agent.insert(route.id.clone(), id);
+        a.by_id.insert(id, r.agent);
+        a.early.remove(&id).unwrap_or_default()
+    };
+    for incoming in early {
+        deliver(route, incoming);
+    }
+    // Frames that raced the bookkeeping above land in `early` after it was drained: deliver
+    // those too (the reader now finds the attachment, so no more arrive there).
+    let late = lock(&run.attachments).early.remove(&id).unwrap_or_default();
+    for incoming in late {
+        deliver(route, incoming);
     }
     Ok(())
 }
 
 pub fn write(r: LiveRoute, data: &str, binary: bool) -> Result<()> {
     let bytes = input_bytes(data, binary)?;
-    r.panes.write(r.pane, &bytes).map_err(|e| e.to_string())
+    let id = r
+        .attachment()
+        .ok_or_else(|| format!("{}'s pane is not shown yet", r.route().id))?;
+    r.run.client.input(id, &bytes).map_err(said)
 }
 
 pub fn resize(r: LiveRoute, size: PaneSize) -> Result<()> {
     check_size(size.cols, size.rows)?;
-    r.panes
-        .resize(r.pane, EngineSize::new(size.rows, size.cols))
-        .map_err(|e| e.to_string())
+    resize_in_service(&r, size)
 }
 
-pub fn ack(r: LiveRoute, bytes: u32) -> Result<()> {
-    // A page's late ack (its pane was re-created when the project changed, or the agent was
-    // restarted into a new pane) can exceed what the current page was sent: it is not an error
-    // here. The engine's count saturates, so the reader is never left paused by it.
-    if let Err(e) = r
-        .delivery
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .ack(u64::from(bytes))
+fn resize_in_service(r: &LiveRoute, size: PaneSize) -> Result<()> {
+    match r
+        .run
+        .client
+        .resize(&r.run.key, &r.route().id, size.rows, size.cols)
     {
-        tracing::debug!("late ack: {e}");
+        Ok(()) => Ok(()),
+        // An agent not started yet (or exited) takes the size when its pane starts.
+        Err(ServiceError::Failed(e)) => {
+            tracing::debug!("resize: {e}");
+            Ok(())
+        }
+        Err(e) => Err(said(e)),
     }
-    r.panes
-        .ack(r.pane, bytes as usize)
-        .map_err(|e| e.to_string())
+}
+
+/// The webview rendered `bytes` more: once a pane that fell behind has caught up, a fresh
+/// screen is asked for.
+pub fn ack(r: LiveRoute, bytes: u32) -> Result<()> {
+    let route = r.route();
+    let resync = {
+        let mut d = lock(&route.delivery);
+        // A page's late ack (its pane was re-created) can exceed what the current page was
+        // sent: not an error here.
+        if let Err(e) = d.ack(u64::from(bytes)) {
+            tracing::debug!("late ack: {e}");
+        }
+        lock(&route.catchup).acked(d.backlog())
+    };
+    if resync {
+        if let Some(id) = r.attachment() {
+            let client = r.run.client.clone();
+            // Off the command: the reply comes through the reader thread.
+            std::thread::spawn(move || {
+                if let Err(e) = client.resync(id) {
+                    tracing::debug!("resync: {e}");
+                }
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

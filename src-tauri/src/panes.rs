@@ -86,6 +86,59 @@ impl<O: FrameOut> Delivery<O> {
     pub fn acked(&self) -> u64 {
         self.acked
     }
+
+    /// Bytes the webview has yet to render: sent and not acknowledged, plus kept for the next
+    /// attach.
+    pub fn backlog(&self) -> u64 {
+        self.delivered - self.acked + self.pending.len() as u64
+    }
+}
+
+/// How far a pane shown in the webview may fall behind the service's output before its output is
+/// dropped and a fresh screen asked for instead (the service never waits for the window).
+pub const UI_BOUND: u64 = 2 << 20;
+
+/// Asked for once the webview has caught up to this backlog.
+pub const UI_CAUGHT_UP: u64 = 256 << 10;
+
+/// Output of a service attachment on its way to a webview that may render slower than an agent
+/// writes: past [`UI_BOUND`] bytes of backlog the output is dropped, and once the webview has
+/// caught up a fresh screen is asked for (mosh-style: the state, not the backlog).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Catchup {
+    behind: bool,
+    asked: bool,
+}
+
+impl Catchup {
+    /// Output of `len` bytes arrives with `backlog` bytes not yet rendered: deliver it?
+    pub fn output(&mut self, backlog: u64, len: usize) -> bool {
+        if !self.behind && backlog + len as u64 > UI_BOUND {
+            self.behind = true;
+            self.asked = false;
+        }
+        !self.behind
+    }
+
+    /// A screen arrived: it replaces what is shown, so everything before it is moot.
+    pub fn screen(&mut self) {
+        self.behind = false;
+        self.asked = false;
+    }
+
+    /// The webview acknowledged output and `backlog` bytes are left: ask for a fresh screen now?
+    /// (once per falling behind).
+    pub fn acked(&mut self, backlog: u64) -> bool {
+        if self.behind && !self.asked && backlog <= UI_CAUGHT_UP {
+            self.asked = true;
+            return true;
+        }
+        false
+    }
+
+    pub fn is_behind(&self) -> bool {
+        self.behind
+    }
 }
 
 /// A [`Delivery`] shared between the engine's delivery thread and the commands.
@@ -210,6 +263,60 @@ mod tests {
         let fresh = VecOut::default();
         assert_eq!(d.attach(fresh.clone()), 4);
         assert_eq!(*fresh.frames.lock().unwrap(), [b"kept".to_vec()]);
+    }
+
+    /// (event, backlog, expect): `out n` is output of n bytes (expect: delivered?), `screen`,
+    /// `ack` (expect: a fresh screen is asked for?).
+    fn check_catchup(steps: &[(&str, u64, bool)]) {
+        let mut c = Catchup::default();
+        for (i, &(event, backlog, want)) in steps.iter().enumerate() {
+            let got = match event.split_once(' ') {
+                Some(("out", n)) => c.output(backlog, n.parse().unwrap()),
+                _ if event == "ack" => c.acked(backlog),
+                _ if event == "screen" => {
+                    c.screen();
+                    !c.is_behind()
+                }
+                _ => panic!("unknown step {event}"),
+            };
+            assert_eq!(got, want, "step {i}: {event} at backlog {backlog}");
+        }
+    }
+
+    #[test]
+    fn a_pane_that_falls_behind_drops_output_until_a_fresh_screen() {
+        let m = UI_BOUND;
+        check_catchup(&[
+            ("out 1000", 0, true),
+            ("out 1000", m - 1000, true),
+            // Over the bound: dropped, and so is everything after it, however small.
+            ("out 1001", m - 1000, false),
+            ("out 1", 0, false),
+            // Acks while still far behind ask for nothing; caught up, once.
+            ("ack", UI_CAUGHT_UP + 1, false),
+            ("ack", UI_CAUGHT_UP, true),
+            ("ack", 0, false),
+            ("out 10", 0, false),
+            // The fresh screen: output flows again.
+            ("screen", 0, true),
+            ("out 10", 0, true),
+            ("ack", 0, false),
+            // Behind a second time: asked again.
+            ("out 5", m, false),
+            ("ack", 0, true),
+        ]);
+    }
+
+    #[test]
+    fn backlog_counts_unacked_and_kept_bytes() {
+        let mut d = Delivery::<VecOut>::default();
+        d.frame(vec![0; 7]);
+        assert_eq!(d.backlog(), 7);
+        d.attach(VecOut::default());
+        d.frame(vec![0; 3]);
+        assert_eq!(d.backlog(), 10);
+        d.ack(4).unwrap();
+        assert_eq!(d.backlog(), 6);
     }
 
     #[test]

@@ -164,9 +164,8 @@ fn start_watch(handle: AppHandle, tickets: PathBuf, stop: Arc<AtomicBool>) -> Re
 /// The sidebar's list: the projects registered in `store` (by the wizard or `leap demo init`), plus
 /// the open one when it is not registered.
 ///
-/// `store` is the app's one store ([`crate::live::Live::store`]), shared with the running project:
-/// sled locks its files, so a second open here would fail while a project runs and the sidebar
-/// would list the open project alone.
+/// `store` is [`crate::live::Live::with_read_store`]: the service's when one runs (sled locks its
+/// files, so an open here would fail then), else the database opened for this call.
 pub fn list_projects(
     store: Result<Arc<dyn Store>>,
     open: Option<&ProjectSummary>,
@@ -214,7 +213,7 @@ pub async fn projects_list(
     live: State<'_, crate::live::Live>,
 ) -> Result<Vec<ProjectSummary>> {
     let open = state.lock().as_ref().map(|p| p.summary.clone());
-    Ok(list_projects(live.store(), open.as_ref()))
+    Ok(live.with_read_store(|store| list_projects(store, open.as_ref())))
 }
 
 #[tauri::command]
@@ -290,7 +289,7 @@ pub async fn project_finish(
 ) -> Result<ProjectSummary> {
     let plan = finish_plan(plan, &choices)?;
     let dir = plan.dir.clone();
-    // The app's shared store: a running project holds sled's lock.
+    // The service's store (started when none runs): it holds sled's lock.
     let store = handle.state::<crate::live::Live>().store().ok();
     tauri::async_runtime::spawn_blocking(move || {
         let report = setup::finish(&plan, store.as_deref()).map_err(|e| e.to_string())?;

@@ -155,6 +155,16 @@ async fn run_project(app: &App) -> Result<String> {
         .to_string())
 }
 
+async fn wait_finished(app: &App) -> Result<()> {
+    app.client
+        .wait()
+        .at_most(RUN)
+        .for_element(Locator::Css("[data-testid='run-finished']"))
+        .await
+        .context("the run to finish")?;
+    Ok(())
+}
+
 /// The phase runs the run bar shows: (phase, outcome, start ms, end ms).
 async fn runs(app: &App) -> Result<Vec<(String, String, u64, Option<u64>)>> {
     let v = app
@@ -197,12 +207,7 @@ async fn demo_project_runs_to_the_end_in_the_window() {
             })
             .await?;
         }
-        app.client
-            .wait()
-            .at_most(RUN)
-            .for_element(Locator::Css("[data-testid='run-finished']"))
-            .await
-            .context("the run to finish")?;
+        wait_finished(&app).await?;
 
         // Both panes show the demo agents' own output.
         let designer = app.pane_text("designer").await?;
@@ -799,4 +804,132 @@ async fn a_line_comment_sent_from_the_review_view_reaches_the_builders_fix_promp
         Ok(app)
     })
     .await;
+}
+
+/// `leap ARGS` in the demo's folder with its environment; stdout, or an error with stderr.
+fn leap_in(demo: &Demo, args: &[&str]) -> Result<String> {
+    let out = Command::new(leap()?)
+        .args(args)
+        .current_dir(&demo.dir)
+        .envs(demo.env.iter().map(|(k, v)| (k, v)))
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "leap {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The phase runs of the demo's run as the service has them: (phase, outcome, started ms).
+fn service_runs(demo: &Demo) -> Result<Vec<(String, String, u64)>> {
+    let status: Value = serde_json::from_str(&leap_in(demo, &["status", "--json"])?)?;
+    Ok(status["state"]["runs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let kind = r["kind"].as_str().unwrap_or_default().to_string();
+            let phase = match r["batch"].as_u64() {
+                Some(b) => format!("{kind}({b})"),
+                None => kind,
+            };
+            (
+                phase,
+                r["outcome"].as_str().unwrap_or_default().replace('-', "_"),
+                r["started_at"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect())
+}
+
+/// The pid of the Leapfrog service (`leap serve --status`).
+fn service_pid(demo: &Demo) -> Result<u32> {
+    let out = leap_in(demo, &["serve", "--status"])?;
+    out.lines()
+        .find_map(|l| l.strip_prefix("Leapfrog service, pid "))
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or_else(|| anyhow!("no service pid in:\n{out}"))
+}
+
+/// The window is a client of the Leapfrog service: `kill -9` of the window mid-run leaves every
+/// agent working, and a new window shows the same run (its panes with their scrollback, the
+/// phases as they were) to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_outlives_a_killed_window_and_a_new_window_shows_it() {
+    let demo = demo("--speed 0.5").expect("demo project");
+    let _one = ONE_APP.lock().await;
+    let launch = || Launch {
+        args: vec![demo.dir.display().to_string()],
+        env: demo.env.clone(),
+        ..Launch::default()
+    };
+    let app = App::launch(launch()).await.expect("launch the app");
+    let (service, design1) = async {
+        wait_attr(&app, "agent-builder", "phase", "build(1)", RUN).await?;
+        wait_attr(&app, "run-design(1)", "outcome", "passed", LONG).await?;
+        let design1 = runs(&app)
+            .await?
+            .into_iter()
+            .find(|r| r.0 == "design(1)")
+            .ok_or_else(|| anyhow!("no design(1) run"))?;
+        Ok::<_, anyhow::Error>((service_pid(&demo)?, design1))
+    }
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+
+    // kill -9 the window (the `leapfrog` process under the WebDriver group).
+    let window = leapfrog_e2e::procs::process_tree(app.driver_pid())
+        .expect("the app's processes")
+        .into_iter()
+        .find(|(_, comm)| comm == "leapfrog")
+        .map(|(pid, _)| pid)
+        .expect("the leapfrog process");
+    // SAFETY: kill(2) on the app this test started.
+    assert_eq!(unsafe { libc::kill(window as i32, libc::SIGKILL) }, 0);
+    drop(app);
+
+    // With no window at all, the run goes on in the same service: build(1), running at the kill,
+    // passes, and design(1) is the same run it was (nothing restarted).
+    let deadline = std::time::Instant::now() + RUN;
+    loop {
+        let runs = service_runs(&demo).expect("leap status");
+        if runs.iter().any(|r| r.0 == "build(1)" && r.1 == "passed") {
+            let d1 = runs.iter().find(|r| r.0 == "design(1)").expect("design(1)");
+            assert_eq!((d1.1.as_str(), d1.2), ("passed", design1.2), "{runs:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "build(1) did not pass without a window: {runs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(service_pid(&demo).expect("the service"), service);
+
+    // A new window shows the run: the designer's pane with what it printed before the kill (its
+    // first handoff), and the run to its end.
+    let app = App::launch(launch()).await.expect("relaunch the app");
+    let app = async {
+        app.wait_until(
+            "the designer's first handoff in its pane",
+            LONG,
+            |app| async move { Ok(app.pane_text("designer").await?.contains("## HANDOFF")) },
+        )
+        .await?;
+        wait_finished(&app).await?;
+        let d1 = runs(&app)
+            .await?
+            .into_iter()
+            .find(|r| r.0 == "design(1)")
+            .ok_or_else(|| anyhow!("no design(1) run"))?;
+        assert_eq!(d1, design1, "design(1) as the first window saw it");
+        Ok::<_, anyhow::Error>(app)
+    }
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(service_pid(&demo).expect("the service"), service);
+    app.close().await.expect("close the app");
 }

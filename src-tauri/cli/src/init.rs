@@ -1,12 +1,14 @@
 //! `leap init DIR`: the setup wizard's twin for scripts (same detection, same defaults: engine::project).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use leapfrog_engine::model::Pattern;
 use leapfrog_engine::project::{self, DetectOptions, SetupPlan, SetupReport, TicketsAction};
-use leapfrog_engine::store::SledStore;
+use leapfrog_engine::service::{ServiceClient, ServicePaths, ServiceStore};
+use leapfrog_engine::store::{SledStore, Store, StoreError};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum PatternArg {
@@ -82,21 +84,8 @@ pub fn run(args: InitArgs) -> Result<ExitCode, String> {
     if args.no_git {
         plan.git_init = false;
     }
-    // The app holds the store while it runs: then the project is listed when the app opens it.
-    let (store, store_note) = match SledStore::open_default() {
-        Ok(s) => (Some(s), None),
-        Err(e) => (
-            None,
-            Some(format!("not registered in the project list: {e}")),
-        ),
-    };
-    let report = project::finish(
-        &plan,
-        store
-            .as_ref()
-            .map(|s| s as &dyn leapfrog_engine::store::Store),
-    )
-    .map_err(|e| e.0)?;
+    let (store, store_note) = open_store();
+    let report = project::finish(&plan, store.as_ref().map(|(s, _)| &**s)).map_err(|e| e.0)?;
     // The user chose these commands here: approve them, so the first run does not ask again.
     let store_note = match crate::trust::approve_written(&plan.dir) {
         Ok(()) => store_note,
@@ -122,13 +111,48 @@ pub fn run(args: InitArgs) -> Result<ExitCode, String> {
             &plan,
             &report,
             store_note.as_deref(),
-            store.as_ref().map(|s| s.path()),
+            store.as_ref().map(|(_, at)| at.as_str()),
         );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(plan: &SetupPlan, r: &SetupReport, note: Option<&str>, db: Option<&Path>) {
+/// A store to register the project in, and where it is (for the report).
+type Registry = (Box<dyn Store>, String);
+
+/// The store to register the project in, and where it is (for the report): the database, or,
+/// while a running Leapfrog service holds it, that service's store through its socket (the app
+/// holding it: the project is listed when the app opens it).
+fn open_store() -> (Option<Registry>, Option<String>) {
+    let locked = match SledStore::open_default() {
+        Ok(s) => {
+            let at = s.path().display().to_string();
+            return (Some((Box::new(s), at)), None);
+        }
+        Err(e @ StoreError::AlreadyRunning { .. }) => e,
+        Err(e) => {
+            return (
+                None,
+                Some(format!("not registered in the project list: {e}")),
+            )
+        }
+    };
+    match ServiceClient::connect(&ServicePaths::for_user()) {
+        Ok(client) => {
+            let at = format!("the Leapfrog service's store (pid {})", client.pid);
+            (
+                Some((Box::new(ServiceStore::new(Arc::new(client))), at)),
+                None,
+            )
+        }
+        Err(_) => (
+            None,
+            Some(format!("not registered in the project list: {locked}")),
+        ),
+    }
+}
+
+fn print_report(plan: &SetupPlan, r: &SetupReport, note: Option<&str>, db: Option<&str>) {
     println!("Leapfrog project ready in {}", plan.dir.display());
     if r.git_initialised {
         println!("  git: initialised a new repository");
@@ -211,7 +235,7 @@ fn print_report(plan: &SetupPlan, r: &SetupReport, note: Option<&str>, db: Optio
     println!("  project file: {}", r.project_file.display());
     match (note, db) {
         (Some(n), _) => println!("  {n}"),
-        (None, Some(db)) => println!("  registered as {} in {}", r.project.id, db.display()),
+        (None, Some(db)) => println!("  registered as {} in {db}", r.project.id),
         (None, None) => {}
     }
     for w in &plan.warnings {

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use leapfrog_engine::agents::find_on_path;
-use leapfrog_engine::control::{ClientError, ControlClient, OpenProjectRequest, Request};
+use leapfrog_engine::control::{
+    runtime_dir, ClientError, ControlClient, Endpoint, OpenProjectRequest, Request,
+};
 use leapfrog_engine::project::ProjectFile;
 
 /// Env var: the app binary to start (tests, unusual installs).
@@ -22,9 +24,10 @@ pub fn run(project: &Path) -> Result<ExitCode, String> {
         .canonicalize()
         .map_err(|e| format!("cannot open {}: {e}", project.display()))?;
     let known = ProjectFile::load(&dir)?.is_some();
-    match ControlClient::discover() {
-        Ok(mut client) => {
-            client.agent = None;
+    // The window's own endpoint (never a project's in the service, which opens no windows).
+    match Endpoint::well_known_in(&runtime_dir()) {
+        Ok(endpoint) => {
+            let client = ControlClient::new(endpoint, None);
             match client.request(Request::OpenProject(OpenProjectRequest {
                 path: dir.clone(),
             })) {

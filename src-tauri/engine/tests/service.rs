@@ -8,18 +8,33 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use leapfrog_engine::model::{Pattern, Project};
 use leapfrog_engine::pty::PaneSize;
 use leapfrog_engine::service::protocol::{write_message, ClientMsg};
 use leapfrog_engine::service::{
-    Incoming, Service, ServiceClient, ServiceError, ServiceOptions, ServiceRequest,
+    Incoming, Service, ServiceClient, ServiceError, ServiceOptions, ServiceRequest, ServiceStore,
     PROTOCOL_VERSION,
 };
-use leapfrog_engine::store::SledStore;
+use leapfrog_engine::store::{SledStore, Store};
 use serde_json::json;
 
 const PATIENCE: Duration = Duration::from_secs(90);
 /// Lines the designer writes once told to: about 12 MB, three times the per-client bound.
 const FLOOD_LINES: u32 = 300_000;
+
+/// A service's options in `root`: runtime dir `rt`, data dir `data` (with its store).
+fn options(root: &std::path::Path, data: &str, idle: Option<Duration>) -> ServiceOptions {
+    let data = root.join(data);
+    ServiceOptions {
+        runtime_dir: root.join("rt"),
+        store: Arc::new(SledStore::open(data.join("db")).unwrap()),
+        data_dir: data,
+        leap_program: "leap".into(),
+        idle,
+        home_dir: None,
+        pane_size: PaneSize::new(24, 80),
+    }
+}
 
 struct Fixture {
     _tmp: tempfile::TempDir,
@@ -55,18 +70,9 @@ fn fixture() -> Fixture {
         serde_json::to_string_pretty(&config).unwrap(),
     )
     .unwrap();
-    let data = tmp.path().join("data");
-    let store = Arc::new(SledStore::open(data.join("db")).unwrap());
-    let service = Service::start(ServiceOptions {
-        runtime_dir: tmp.path().join("rt"),
-        data_dir: data,
-        store,
-        leap_program: "leap".into(),
-        idle: None,
-        home_dir: Some(tmp.path().to_path_buf()),
-        pane_size: PaneSize::new(24, 80),
-    })
-    .unwrap();
+    let mut opts = options(tmp.path(), "data", None);
+    opts.home_dir = Some(tmp.path().to_path_buf());
+    let service = Service::start(opts).unwrap();
     Fixture {
         _tmp: tmp,
         dir,
@@ -283,14 +289,14 @@ fn a_wrong_token_or_protocol_version_is_refused_in_words() {
     let paths = f.service.paths().clone();
     let token = std::fs::read_to_string(&paths.token).unwrap();
     let token = token.trim();
+    let newer = format!(
+        "speaks protocol {} but the running Leapfrog service speaks {PROTOCOL_VERSION}",
+        PROTOCOL_VERSION + 1
+    );
     let cases: Vec<(&str, u32, Result<(), &str>)> = vec![
         ("not-the-token", PROTOCOL_VERSION, Err("wrong token")),
         ("", PROTOCOL_VERSION, Err("wrong token")),
-        (
-            token,
-            PROTOCOL_VERSION + 1,
-            Err("speaks protocol 2 but the running Leapfrog service speaks 1"),
-        ),
+        (token, PROTOCOL_VERSION + 1, Err(&newer)),
         (token, PROTOCOL_VERSION, Ok(())),
     ];
     for (token, version, expect) in cases {
@@ -306,16 +312,7 @@ fn a_wrong_token_or_protocol_version_is_refused_in_words() {
         }
     }
     // A second service for the same user is refused while this one runs.
-    let store = Arc::new(SledStore::open(f._tmp.path().join("data2/db")).unwrap());
-    let second = Service::start(ServiceOptions {
-        runtime_dir: f._tmp.path().join("rt"),
-        data_dir: f._tmp.path().join("data2"),
-        store,
-        leap_program: "leap".into(),
-        idle: None,
-        home_dir: None,
-        pane_size: PaneSize::new(24, 80),
-    });
+    let second = Service::start(options(f._tmp.path(), "data2", None));
     assert!(
         second.err().unwrap().contains("already runs"),
         "a second service in the same folder"
@@ -327,17 +324,11 @@ fn a_wrong_token_or_protocol_version_is_refused_in_words() {
 #[test]
 fn the_service_stays_up_while_a_client_is_attached_and_exits_when_idle() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let store = Arc::new(SledStore::open(data.join("db")).unwrap());
-    let service = Service::start(ServiceOptions {
-        runtime_dir: tmp.path().join("rt"),
-        data_dir: data,
-        store,
-        leap_program: "leap".into(),
-        idle: Some(Duration::from_millis(500)),
-        home_dir: None,
-        pane_size: PaneSize::new(24, 80),
-    })
+    let service = Service::start(options(
+        tmp.path(),
+        "data",
+        Some(Duration::from_millis(500)),
+    ))
     .unwrap();
     let paths = service.paths().clone();
     let client = ServiceClient::connect(&paths).unwrap();
@@ -357,4 +348,197 @@ fn the_service_stays_up_while_a_client_is_attached_and_exits_when_idle() {
     done.recv_timeout(PATIENCE)
         .expect("the idle service never exited");
     assert!(!paths.socket.exists() && !paths.token.exists());
+}
+
+/// A service with no project, its `wait()` running in a thread: the receiver hears when it ends.
+fn waiting_service(
+    tmp: &tempfile::TempDir,
+    idle: Option<Duration>,
+) -> (
+    leapfrog_engine::service::ServicePaths,
+    std::sync::mpsc::Receiver<()>,
+) {
+    let service = Service::start(options(tmp.path(), "data", idle)).unwrap();
+    let paths = service.paths().clone();
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        service.wait();
+        let _ = done_tx.send(());
+    });
+    (paths, done)
+}
+
+#[test]
+fn a_service_whose_socket_file_was_removed_exits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (paths, done) = waiting_service(&tmp, None);
+    // Still up, with no idle time and no client.
+    assert!(done.recv_timeout(Duration::from_secs(1)).is_err());
+    std::fs::remove_file(&paths.socket).unwrap();
+    done.recv_timeout(Duration::from_secs(5))
+        .expect("the service outlived its socket file");
+    assert!(!paths.token.exists(), "its token file is removed");
+}
+
+#[test]
+fn progress_of_a_running_project_on_the_runs_clock() {
+    let f = fixture();
+    let client = ServiceClient::connect(f.service.paths()).unwrap();
+    let project = client.open(&f.dir, false, true).unwrap().project;
+    let first = client.progress(&project).unwrap();
+    assert_eq!(first.summary.batches, 1);
+    assert!(!first.finished);
+    // The summary is the run's own (`Summary` says the same), nothing ended yet.
+    let summary = client.summary(&project).unwrap();
+    assert_eq!(summary.json["batches"], json!(1));
+    assert!(first.summary.schedule.is_empty(), "{:?}", first.summary);
+    assert!(
+        (0.0..1.0).contains(&first.now_minutes),
+        "a run started just now: {}",
+        first.now_minutes
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let second = client.progress(&project).unwrap();
+    let moved = (second.now_minutes - first.now_minutes) * 60.0;
+    assert!(
+        (1.0..30.0).contains(&moved),
+        "the run's clock moved {moved} s in 1.5 s"
+    );
+    // Over the wire as it is in the engine's own type.
+    let back: leapfrog_engine::orchestrator::RunProgress =
+        serde_json::from_value(serde_json::to_value(&second).unwrap()).unwrap();
+    assert_eq!(back, second);
+    match client.progress("/no/such/project") {
+        Err(ServiceError::Failed(m)) => assert!(m.contains("runs no project"), "{m}"),
+        other => panic!("progress of an unknown project: {other:?}"),
+    }
+    f.service.shutdown();
+}
+
+#[test]
+fn trust_review_and_approve_through_the_service() {
+    let f = fixture();
+    let client = ServiceClient::connect(f.service.paths()).unwrap();
+    let review = client.trust_review(&f.dir).unwrap();
+    assert!(!review.approved);
+    assert_eq!(review.changed.len(), 2, "{review:?}");
+    // Its runs check the same file: not approved, not run.
+    match client.open(&f.dir, false, false) {
+        Err(ServiceError::Failed(m)) => assert!(m.contains("not approved"), "{m}"),
+        other => panic!("an unapproved project opened: {other:?}"),
+    }
+    // Approving other commands than the ones shown is refused.
+    match client.approve(&f.dir, "0000") {
+        Err(ServiceError::Failed(m)) => assert_eq!(
+            m,
+            "the project's commands changed while they were shown; look at them again"
+        ),
+        other => panic!("a wrong fingerprint: {other:?}"),
+    }
+    assert!(!client.trust_review(&f.dir).unwrap().approved);
+    let line = client.approve(&f.dir, &review.project.fingerprint).unwrap();
+    assert!(line.contains("approved"), "{line}");
+    let again = client.trust_review(&f.dir).unwrap();
+    assert!(again.approved && again.changed.is_empty(), "{again:?}");
+    assert!(f._tmp.path().join("data/trusted-commands.json").exists());
+    // And now it runs without being vouched for.
+    let entry = client.open(&f.dir, false, false).unwrap();
+    assert!(entry.running, "{entry:?}");
+    f.service.shutdown();
+}
+
+/// What the client receives for `attachment` until nothing comes for `quiet`: (screens, outputs).
+fn drain(client: &ServiceClient, attachment: u32, quiet: Duration) -> (usize, usize) {
+    let (mut screens, mut outputs) = (0, 0);
+    while let Ok(i) = client.incoming().recv_timeout(quiet) {
+        match i {
+            Incoming::Screen { attachment: a, .. } if a == attachment => screens += 1,
+            Incoming::Output { attachment: a, .. } if a == attachment => outputs += 1,
+            _ => {}
+        }
+    }
+    (screens, outputs)
+}
+
+#[test]
+fn resync_sends_a_fresh_screen_of_the_attachment() {
+    let f = fixture();
+    let client = ServiceClient::connect(f.service.paths()).unwrap();
+    let project = client.open(&f.dir, false, true).unwrap().project;
+    let a = client.attach(&project, "builder", 100).unwrap();
+    let (screens, _) = drain(&client, a, Duration::from_millis(500));
+    assert_eq!(screens, 1, "the attach's screen");
+    assert_eq!(drain(&client, a, Duration::from_millis(300)), (0, 0));
+    client.resync(a).unwrap();
+    let (screens, _) = drain(&client, a, Duration::from_millis(500));
+    assert_eq!(screens, 1, "a fresh screen after resync");
+    match client.resync(a + 1000) {
+        Err(ServiceError::Failed(m)) => assert!(m.contains("no attachment"), "{m}"),
+        other => panic!("resync of an unknown attachment: {other:?}"),
+    }
+    // Detached: no more screens.
+    client.detach(a).unwrap();
+    assert!(client.resync(a).is_err());
+    f.service.shutdown();
+}
+
+#[test]
+fn the_services_store_through_the_socket() {
+    let f = fixture();
+    let paths = f.service.paths().clone();
+    let store = ServiceStore::new(Arc::new(ServiceClient::connect(&paths).unwrap()));
+    let before = store.projects().unwrap();
+    let project = Project {
+        id: "through-the-service".into(),
+        name: "Through the service".into(),
+        repo_path: f.dir.clone(),
+        agents: vec![],
+        pattern: Pattern::default(),
+        lookahead: Some(2),
+        sync_interval: None,
+        verify_command: Some("true".into()),
+    };
+    let ack = store.put_project(&project).unwrap();
+    assert_eq!((ack.project.as_str(), ack.seq), ("through-the-service", 1));
+    // A second read, through another client, sees it.
+    let other = ServiceStore::new(Arc::new(ServiceClient::connect(&paths).unwrap()));
+    assert_eq!(
+        other.project("through-the-service").unwrap(),
+        Some(project.clone())
+    );
+    let after = other.projects().unwrap();
+    assert_eq!(after.len(), before.len() + 1);
+    assert!(after.contains(&project));
+    assert_eq!(other.last_seq("through-the-service").unwrap(), 1);
+    let events = other.events("through-the-service", 0, 10).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(other.project("nobody").unwrap(), None);
+    let (a, b) = (other.generate_id().unwrap(), store.generate_id().unwrap());
+    assert!(b > a);
+    // The store's errors, in its words.
+    let err = store.append_note("nobody", "x").unwrap_err();
+    assert!(err.to_string().contains("unknown project"), "{err}");
+    f.service.shutdown();
+}
+
+#[test]
+fn a_started_agents_process_id_is_in_the_state() {
+    let f = fixture();
+    let client = ServiceClient::connect(f.service.paths()).unwrap();
+    let project = client.open(&f.dir, false, true).unwrap().project;
+    let state = client.state(&project).unwrap();
+    for a in &state.agents {
+        let pid = a
+            .pid
+            .unwrap_or_else(|| panic!("no pid for {}: {a:?}", a.id));
+        // SAFETY: signal 0 only checks that the process exists.
+        assert_eq!(
+            unsafe { libc::kill(pid as i32, 0) },
+            0,
+            "{} pid {pid}",
+            a.id
+        );
+    }
+    assert_ne!(state.agents[0].pid, state.agents[1].pid);
+    f.service.shutdown();
 }

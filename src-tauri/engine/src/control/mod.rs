@@ -163,18 +163,23 @@ impl Endpoint {
         Ok(Endpoint { socket, token })
     }
 
-    /// How `leap` finds the app: the env vars when set (inside an agent's PTY), else the well-known
-    /// socket and token file in [`runtime_dir`].
-    /// Without those, a project the Leapfrog service runs: the one whose folder holds the current
-    /// directory, else the only one.
+    /// How `leap` finds its run: the env vars when set (inside an agent's PTY); else the project
+    /// the Leapfrog service runs in a folder holding the current directory; else the well-known
+    /// socket and token file in [`runtime_dir`] (the window's, or a headless run's); else the only
+    /// project the service runs.
     pub fn discover() -> Result<Endpoint, ClientError> {
         match Endpoint::from_env().map_err(ClientError::Usage)? {
             Some(e) => Ok(e),
             None => {
                 let dir = runtime_dir();
+                let cwd = std::env::current_dir().unwrap_or_default();
+                // In a project's folder, the project the service runs there; else the window's
+                // endpoint; else the one project the service runs.
+                if let Some(e) = Endpoint::in_service_holding(&dir, &cwd) {
+                    return Ok(e);
+                }
                 match Endpoint::well_known_in(&dir) {
                     Err(ClientError::NotRunning(socket)) => {
-                        let cwd = std::env::current_dir().unwrap_or_default();
                         Endpoint::in_service(&dir, &cwd)?.ok_or(ClientError::NotRunning(socket))
                     }
                     other => other,
@@ -183,12 +188,20 @@ impl Endpoint {
         }
     }
 
-    /// The control endpoint of a project the service in `runtime_dir` runs
-    /// ([`crate::service::project_runtime_dir`]): the one whose folder holds `cwd`, else the only
-    /// one. `Ok(None)` when it runs none; an error in words when several could be meant.
-    pub fn in_service(runtime_dir: &Path, cwd: &Path) -> Result<Option<Endpoint>, ClientError> {
+    /// The control endpoint of the project the service in `runtime_dir` runs whose folder holds
+    /// `cwd` (the innermost), if any.
+    pub fn in_service_holding(runtime_dir: &Path, cwd: &Path) -> Option<Endpoint> {
+        Endpoint::service_projects(runtime_dir)
+            .into_iter()
+            .filter(|(p, _)| cwd.starts_with(p))
+            .max_by_key(|(p, _)| p.as_os_str().len())
+            .map(|(_, e)| e)
+    }
+
+    /// The projects the service in `runtime_dir` runs, with their endpoints.
+    fn service_projects(runtime_dir: &Path) -> Vec<(PathBuf, Endpoint)> {
         let Ok(entries) = std::fs::read_dir(runtime_dir.join("projects")) else {
-            return Ok(None);
+            return Vec::new();
         };
         let mut found: Vec<(PathBuf, Endpoint)> = Vec::new();
         for e in entries.flatten() {
@@ -200,13 +213,17 @@ impl Endpoint {
                 found.push((PathBuf::from(project.trim()), endpoint));
             }
         }
-        if let Some((_, e)) = found
-            .iter()
-            .filter(|(p, _)| cwd.starts_with(p))
-            .max_by_key(|(p, _)| p.as_os_str().len())
-        {
-            return Ok(Some(e.clone()));
+        found
+    }
+
+    /// The control endpoint of a project the service in `runtime_dir` runs
+    /// ([`crate::service::project_runtime_dir`]): the one whose folder holds `cwd`, else the only
+    /// one. `Ok(None)` when it runs none; an error in words when several could be meant.
+    pub fn in_service(runtime_dir: &Path, cwd: &Path) -> Result<Option<Endpoint>, ClientError> {
+        if let Some(e) = Endpoint::in_service_holding(runtime_dir, cwd) {
+            return Ok(Some(e));
         }
+        let mut found = Endpoint::service_projects(runtime_dir);
         match found.len() {
             0 => Ok(None),
             1 => Ok(found.pop().map(|(_, e)| e)),

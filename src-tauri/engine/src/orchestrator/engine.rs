@@ -429,10 +429,17 @@ impl Orchestrator {
         let summary = serde_json::from_value::<SummaryWire>(reply.data["summary"].clone())
             .map_err(|e| format!("bad summary: {e}"))?
             .0;
+        let finished = reply.data["state"]["finished"].as_bool() == Some(true);
+        let now_minutes = if finished {
+            summary.parallel_minutes
+        } else {
+            reply.data["now_minutes"].as_f64().unwrap_or_default()
+        };
         Ok(RunProgress {
             summary,
-            finished: reply.data["state"]["finished"].as_bool() == Some(true),
+            finished,
             forecast_minutes: reply.data["forecast_minutes"].as_f64(),
+            now_minutes,
         })
     }
 }
@@ -444,15 +451,19 @@ impl Drop for Orchestrator {
 }
 
 /// A run's progress for the timeline.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunProgress {
     /// The run so far ([`Orchestrator::summary`]).
+    #[serde(deserialize_with = "report::deserialize_summary")]
     pub summary: SimOutput,
     /// Every batch is accepted and verified: the run's clock stops at the end of its last row.
     pub finished: bool,
     /// When the scheduler expects the run to finish, in minutes since its start (its estimates
     /// for what runs and what is left); `None` while something holds the pipeline.
     pub forecast_minutes: Option<f64>,
+    /// Now, in minutes since the run's start (the origin of `summary`'s times), on the
+    /// orchestrator's clock; a finished run's clock stopped at `summary.parallel_minutes`.
+    pub now_minutes: f64,
 }
 
 // ---------------------------------------------------------------------------------------------

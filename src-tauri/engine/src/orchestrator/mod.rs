@@ -16,7 +16,8 @@
 //!   .panes() -> Arc<Panes>    .agent_pane(id) -> Option<PaneId>
 //!   .attach_ui(agent, Box<dyn PaneSink>) / .detach_ui(agent)   the tee (below)
 //!   .summary() -> SimOutput                        the run in `leap simulate --json`'s shape
-//!   .progress() -> RunProgress                     the same, whether it is over, its forecast finish
+//!   .progress() -> RunProgress                     the same, whether it is over, its forecast
+//!                        finish, and now on the run's clock (`now_minutes`)
 //!   .endpoint() -> Option<Endpoint>                the control socket agents report to
 //! ```
 //!
@@ -368,6 +369,9 @@ pub struct AgentView {
     pub signal: StatusSignal,
     pub reason: String,
     pub pane: Option<PaneId>,
+    /// The agent's process id while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
     pub phase: Option<PhaseId>,
     /// A phase assigned but waiting for the agent's idle edge.
     pub queued: Option<PhaseId>,

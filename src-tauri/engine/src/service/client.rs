@@ -5,15 +5,16 @@ use std::io::{BufReader, BufWriter, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-use crate::orchestrator::{Command as UserCommand, EngineEvent, Snapshot};
+use crate::orchestrator::{Command as UserCommand, EngineEvent, RunProgress, Snapshot};
 use crate::pty::ScreenSnapshot;
+use crate::trust::TrustReview;
 
 use super::protocol::{
     read_frame, write_message, write_pane, ClientMsg, Frame, FrameKind, ProjectEntry, RunSummary,
@@ -60,11 +61,16 @@ pub enum Incoming {
 
 type Pending = Arc<Mutex<HashMap<u64, Sender<Result<serde_json::Value, String>>>>>;
 
+/// A connection to the service. `Send + Sync`: share it in an `Arc` (requests from several threads
+/// at once are answered each to its caller).
 pub struct ServiceClient {
     writer: Arc<Mutex<BufWriter<UnixStream>>>,
     next_id: AtomicU64,
     pending: Pending,
-    incoming: Receiver<Incoming>,
+    /// In a mutex so that the client is `Sync` (a `Receiver` is not).
+    incoming: Mutex<Receiver<Incoming>>,
+    /// Cleared when the connection ends.
+    alive: Arc<AtomicBool>,
     /// The service's process id.
     pub pid: u32,
 }
@@ -118,18 +124,23 @@ impl ServiceClient {
         };
         let pending: Pending = Arc::default();
         let (tx, incoming) = mpsc::channel();
+        let alive = Arc::new(AtomicBool::new(true));
         {
-            let pending = pending.clone();
+            let (pending, alive) = (pending.clone(), alive.clone());
             std::thread::Builder::new()
                 .name("leapfrog-service-reader".into())
-                .spawn(move || read_loop(reader, &pending, &tx))
+                .spawn(move || {
+                    read_loop(reader, &pending, &tx);
+                    alive.store(false, Ordering::SeqCst);
+                })
                 .map_err(|e| ServiceError::Io(e.to_string()))?;
         }
         Ok(ServiceClient {
             writer: Arc::new(Mutex::new(writer)),
             next_id: AtomicU64::new(1),
             pending,
-            incoming,
+            incoming: Mutex::new(incoming),
+            alive,
             pid,
         })
     }
@@ -210,7 +221,10 @@ impl ServiceClient {
         }
     }
 
-    fn typed<T: DeserializeOwned>(&self, request: ServiceRequest) -> Result<T, ServiceError> {
+    pub(super) fn typed<T: DeserializeOwned>(
+        &self,
+        request: ServiceRequest,
+    ) -> Result<T, ServiceError> {
         serde_json::from_value(self.request(request)?)
             .map_err(|e| ServiceError::Io(format!("an answer this client cannot read: {e}")))
     }
@@ -279,6 +293,36 @@ impl ServiceClient {
         })
     }
 
+    /// The run so far and where it stands (its timeline).
+    pub fn progress(&self, project: &str) -> Result<RunProgress, ServiceError> {
+        self.typed(ServiceRequest::Progress {
+            project: project.into(),
+        })
+    }
+
+    /// Whether the commands of the project in `dir` are approved on this machine (in the trust
+    /// file the service's runs check).
+    pub fn trust_review(&self, dir: &Path) -> Result<TrustReview, ServiceError> {
+        self.typed(ServiceRequest::TrustReview {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Approves the commands of the project in `dir` if their fingerprint is still
+    /// `fingerprint` (the ones shown); a line in words.
+    pub fn approve(&self, dir: &Path, fingerprint: &str) -> Result<String, ServiceError> {
+        self.typed(ServiceRequest::Approve {
+            dir: dir.to_path_buf(),
+            fingerprint: fingerprint.into(),
+        })
+    }
+
+    /// Asks for a fresh [`Incoming::Screen`] of an attachment (this client dropped its output).
+    pub fn resync(&self, attachment: u32) -> Result<(), ServiceError> {
+        self.request(ServiceRequest::Resync { attachment })
+            .map(|_| ())
+    }
+
     /// Keystrokes or a paste for an attached pane.
     pub fn input(&self, attachment: u32, bytes: &[u8]) -> Result<(), ServiceError> {
         self.pane_input(attachment).send(bytes)
@@ -316,9 +360,44 @@ impl ServiceClient {
         }
     }
 
-    /// Events and pane bytes, in the order the service sent them.
-    pub fn incoming(&self) -> &Receiver<Incoming> {
-        &self.incoming
+    /// Events and pane bytes, in the order the service sent them. One reader at a time: the
+    /// receiver is locked while the guard lives.
+    pub fn incoming(&self) -> MutexGuard<'_, Receiver<Incoming>> {
+        self.incoming.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next event or pane frame; [`Incoming::Closed`] once the connection has ended.
+    pub fn next_incoming(&self) -> Incoming {
+        self.incoming().recv().unwrap_or(Incoming::Closed)
+    }
+
+    /// Whether the connection is still up (the service has not hung up).
+    pub fn is_connected(&self) -> bool {
+        self.alive.load(Ordering::SeqCst)
+    }
+
+    /// Resizes an agent's pane.
+    pub fn resize(
+        &self,
+        project: &str,
+        agent: &str,
+        rows: u16,
+        cols: u16,
+    ) -> Result<(), ServiceError> {
+        self.request(ServiceRequest::Resize {
+            project: project.into(),
+            agent: agent.into(),
+            rows,
+            cols,
+        })
+        .map(|_| ())
+    }
+
+    /// Hangs up now (other holders of this client see it closed): the service forgets this
+    /// client's subscriptions and attachments.
+    pub fn hang_up(&self) {
+        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = w.get_ref().shutdown(std::net::Shutdown::Both);
     }
 }
 
@@ -326,8 +405,7 @@ impl Drop for ServiceClient {
     /// Hangs up: the reader thread holds its own handle of the socket, so dropping the writer
     /// alone would leave the connection open (and the service busy).
     fn drop(&mut self) {
-        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = w.get_ref().shutdown(std::net::Shutdown::Both);
+        self.hang_up();
     }
 }
 

@@ -210,6 +210,9 @@ impl AgentFanout {
         let a = &mut st.attached[index];
         match pane.and_then(|p| p.formatted_screen(a.scrollback, MIRROR_PATIENCE)) {
             Some(screen) => {
+                // Output still queued for it is in the screen (and no output of the pane is
+                // queued in between: the state lock is held).
+                a.client.forget(a.id);
                 a.from = screen.position;
                 a.behind = false;
                 a.client.pane(FrameKind::Screen, a.id, screen.bytes);
@@ -236,7 +239,8 @@ impl AgentFanout {
         self.send_screen(&mut st, index);
     }
 
-    /// A client caught up after falling behind: a fresh screen.
+    /// A fresh screen for an attachment: its client caught up after falling behind, or asked for
+    /// one (its renderer dropped output). Output still queued for it is dropped: the screen has it.
     pub fn resync(&self, client: &Arc<ClientOut>, id: u32) {
         let mut st = lock(&self.state);
         if let Some(index) = st

@@ -6,12 +6,18 @@
 //! ```text
 //! Service::start(ServiceOptions) -> Result<Service>   lock, socket (0600) and token file (0600)
 //!   .wait()                  until a client asks it to stop, or idle (no run in progress, no
-//!                            client) for ServiceOptions::idle; then stops every run
+//!                            client) for ServiceOptions::idle, or its socket file was removed;
+//!                            then stops every run
 //! ServiceClient::connect(&ServicePaths) / ::connect_or_start(&paths, leap)   (starts `leap serve`
-//!                            detached, in its own session, when none answers)
+//!                            detached, in its own session, when none answers); Send + Sync
 //!   .open(dir, fresh, trust) -> ProjectEntry    .projects()   .state(p)   .summary(p)
+//!   .progress(p) -> RunProgress (the timeline: summary, forecast, now on the run's clock)
 //!   .command(p, Command)     .subscribe(p)      .attach(p, agent, scrollback) -> attachment
-//!   .detach(a)   .input(a, bytes)   .screen(p, agent)   .incoming() -> events, pane bytes
+//!   .detach(a)   .input(a, bytes)   .resync(a) (a fresh screen)   .screen(p, agent)
+//!   .incoming() -> events, pane bytes (a guard: one reader at a time)
+//!   .trust_review(dir) -> TrustReview   .approve(dir, fingerprint) -> String   (the trust file
+//!                            in the service's data dir, the one its runs check)
+//! ServiceStore::new(Arc<ServiceClient>)   the service's Store for a client (StoreCall requests)
 //! ```
 //!
 //! # How it works
@@ -31,20 +37,26 @@
 //! engine's screen mirror, as bytes that draw it again, taken once the mirror has parsed every
 //! byte delivered so far; then the pane's output from exactly that byte on. Each client has its
 //! own queue; past [`fanout::CLIENT_BOUND`] bytes behind, its queued output for the pane is
-//! dropped, and once it has caught up it gets a fresh screen instead of the backlog. A pane no
-//! client is attached to (hidden in the window) sends nothing.
+//! dropped, and once it has caught up it gets a fresh screen instead of the backlog; a client
+//! whose own renderer dropped output asks for one (`resync`). A pane no client is attached to
+//! (hidden in the window) sends nothing.
+//!
+//! **The store** is the service's (sled allows one process): a client reads and writes it with
+//! [`protocol::StoreCall`] requests, through [`ServiceStore`], a [`crate::store::Store`].
 
 mod client;
 mod fanout;
 pub mod protocol;
 mod server;
+mod store;
 
 use std::path::{Path, PathBuf};
 
 pub use client::{Incoming, PaneInput, ServiceClient, ServiceError};
 pub use fanout::CLIENT_BOUND;
-pub use protocol::{ProjectEntry, RunSummary, ServiceRequest, PROTOCOL_VERSION};
+pub use protocol::{ProjectEntry, RunSummary, ServiceRequest, StoreCall, PROTOCOL_VERSION};
 pub use server::{project_runtime_dir, Service, ServiceOptions};
+pub use store::ServiceStore;
 
 /// The file in a project's control folder that names the project's folder.
 pub const PROJECT_FILE: &str = "project";

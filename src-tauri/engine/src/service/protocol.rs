@@ -14,9 +14,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::orchestrator::{Command, EngineEvent};
+use crate::store::Change;
 
 /// The protocol's version. A client and a service that differ refuse each other in words.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest payload a frame may carry.
 pub const MAX_FRAME: usize = 16 << 20;
@@ -188,8 +189,72 @@ pub enum ServiceRequest {
     },
     /// Stop a project's run: its agents are hung up, its state saved.
     Stop { project: String },
+    /// The run so far and where it stands: [`crate::orchestrator::RunProgress`].
+    Progress { project: String },
+    /// Whether the commands of the project in `dir` are approved in the service's trust file (the
+    /// one its runs check): [`crate::trust::TrustReview`].
+    TrustReview { dir: PathBuf },
+    /// Approves the commands of the project in `dir`, if they are still the ones shown (their
+    /// `fingerprint`); answers a line in words.
+    Approve { dir: PathBuf, fingerprint: String },
+    /// A fresh [`FrameKind::Screen`] frame for one of this client's attachments (its renderer fell
+    /// behind and dropped output); what was queued for it before is dropped.
+    Resync { attachment: u32 },
+    /// A call of the service's [`crate::store::Store`]; answers the method's result.
+    Store { call: StoreCall },
     /// Stop every run and exit.
     Shutdown,
+}
+
+/// A [`crate::store::Store`] method, through the service (see `ServiceStore`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum StoreCall {
+    /// Answers an [`crate::store::Ack`]. (Boxed: a project is large, a request small.)
+    Apply {
+        change: Box<Change>,
+    },
+    Project {
+        id: String,
+    },
+    Projects,
+    Batch {
+        project: String,
+        number: u32,
+    },
+    Batches {
+        project: String,
+    },
+    Ticket {
+        project: String,
+        id: String,
+    },
+    Tickets {
+        project: String,
+    },
+    PhaseRun {
+        project: String,
+        id: u64,
+    },
+    PhaseRuns {
+        project: String,
+    },
+    Handoff {
+        project: String,
+        id: u64,
+    },
+    Handoffs {
+        project: String,
+    },
+    Events {
+        project: String,
+        after: u64,
+        limit: usize,
+    },
+    LastSeq {
+        project: String,
+    },
+    GenerateId,
 }
 
 fn default_scrollback() -> usize {

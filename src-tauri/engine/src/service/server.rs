@@ -19,11 +19,12 @@ use crate::control::server::{
 use crate::orchestrator::{OpenOptions, Orchestrator, TrustCheck};
 use crate::pty::PaneSize;
 use crate::store::Store;
+use crate::trust::{ProjectCommands, TrustFile};
 
 use super::fanout::{AgentFanout, ClientOut, Outgoing};
 use super::protocol::{
     read_frame, write_message, write_pane, ClientMsg, Frame, FrameKind, ProjectEntry, RunSummary,
-    ServerMsg, ServiceRequest, PROTOCOL_VERSION,
+    ServerMsg, ServiceRequest, StoreCall, PROTOCOL_VERSION,
 };
 use super::ServicePaths;
 
@@ -139,6 +140,14 @@ impl Service {
             if inner.stop.load(Ordering::SeqCst) {
                 break;
             }
+            // Its runtime folder was deleted: nothing can reach it any more.
+            if !inner.paths.socket.exists() {
+                eprintln!(
+                    "leap serve: its socket {} was removed: exiting",
+                    inner.paths.socket.display()
+                );
+                break;
+            }
             if inner.is_busy() {
                 *busy = Instant::now();
             } else if let Some(idle) = inner.opts.idle {
@@ -193,6 +202,11 @@ impl Inner {
             let s = p.orch.state();
             s.running && !s.finished
         })
+    }
+
+    /// The approvals its runs check.
+    fn trust_file(&self) -> TrustFile {
+        TrustFile::in_data_dir(&self.opts.data_dir)
     }
 
     fn project(&self, key: &str) -> Result<Arc<Project>, String> {
@@ -576,6 +590,58 @@ fn handle(
             p.orch.stop();
             to_value(format!("stopped {project}"))
         }
+        ServiceRequest::Progress { project } => to_value(inner.project(&project)?.orch.progress()?),
+        ServiceRequest::TrustReview { dir } => {
+            to_value(inner.trust_file().review(&ProjectCommands::load(&dir)?)?)
+        }
+        ServiceRequest::Approve { dir, fingerprint } => {
+            let now = ProjectCommands::load(&dir)?;
+            // Approve what the user saw, never what the folder says after it changed.
+            if now.fingerprint != fingerprint {
+                return Err(
+                    "the project's commands changed while they were shown; look at them again"
+                        .into(),
+                );
+            }
+            inner.trust_file().approve(&now)?;
+            to_value(format!("approved the commands of {}", now.dir))
+        }
+        ServiceRequest::Resync { attachment } => {
+            let f = lock(&session.attachments)
+                .get(&attachment)
+                .map(|(_, f, _)| f.clone())
+                .ok_or_else(|| {
+                    format!("this client has no attachment {attachment} (attach to the pane again)")
+                })?;
+            f.resync(&session.out, attachment);
+            Ok(serde_json::Value::Null)
+        }
+        ServiceRequest::Store { call } => store_call(&*inner.opts.store, call),
         ServiceRequest::Shutdown => to_value("the Leapfrog service stops"),
+    }
+}
+
+/// A store method for a client ([`super::ServiceStore`]); errors in the store's words.
+fn store_call(store: &dyn Store, call: StoreCall) -> Result<serde_json::Value, String> {
+    let e = |e: crate::store::StoreError| e.to_string();
+    match call {
+        StoreCall::Apply { change } => to_value(store.apply(*change).map_err(e)?),
+        StoreCall::Project { id } => to_value(store.project(&id).map_err(e)?),
+        StoreCall::Projects => to_value(store.projects().map_err(e)?),
+        StoreCall::Batch { project, number } => to_value(store.batch(&project, number).map_err(e)?),
+        StoreCall::Batches { project } => to_value(store.batches(&project).map_err(e)?),
+        StoreCall::Ticket { project, id } => to_value(store.ticket(&project, &id).map_err(e)?),
+        StoreCall::Tickets { project } => to_value(store.tickets(&project).map_err(e)?),
+        StoreCall::PhaseRun { project, id } => to_value(store.phase_run(&project, id).map_err(e)?),
+        StoreCall::PhaseRuns { project } => to_value(store.phase_runs(&project).map_err(e)?),
+        StoreCall::Handoff { project, id } => to_value(store.handoff(&project, id).map_err(e)?),
+        StoreCall::Handoffs { project } => to_value(store.handoffs(&project).map_err(e)?),
+        StoreCall::Events {
+            project,
+            after,
+            limit,
+        } => to_value(store.events(&project, after, limit).map_err(e)?),
+        StoreCall::LastSeq { project } => to_value(store.last_seq(&project).map_err(e)?),
+        StoreCall::GenerateId => to_value(store.generate_id().map_err(e)?),
     }
 }

@@ -3,4 +3,4 @@
 /**
  * What a notice is about.
  */
-export type NoticeKind = "needs_input" | "review_failed" | "verify_failed" | "ready_for_review";
+export type NoticeKind = "needs_input" | "review_failed" | "verify_failed" | "ready_for_review" | "service_stopped";

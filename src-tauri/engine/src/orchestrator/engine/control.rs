@@ -192,6 +192,7 @@ impl Core {
                 data["forecast_minutes"] =
                     serde_json::to_value(self.scheduler.forecast_finish(self.minutes()))
                         .unwrap_or_default();
+                data["now_minutes"] = serde_json::to_value(self.minutes()).unwrap_or_default();
                 Ok(Reply {
                     message: report.render(),
                     data,

@@ -66,6 +66,13 @@ impl<'de> Deserialize<'de> for SummaryWire {
     }
 }
 
+/// Reads a [`SimOutput`] back (for `RunProgress`'s `Deserialize`).
+pub(super) fn deserialize_summary<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<SimOutput, D::Error> {
+    SummaryWire::deserialize(d).map(|w| w.0)
+}
+
 impl Core {
     pub(super) fn publish(&self) {
         if let Some(s) = &self.shared {
@@ -136,6 +143,8 @@ impl Core {
                     signal: a.status.signal,
                     reason: a.status.reason.clone(),
                     pane: a.pane.as_ref().map(|p| p.id()),
+                    // Rebuilt at every publish: a restarted agent's new process, none once exited.
+                    pid: a.pane.as_ref().filter(|_| !a.exited).and_then(|p| p.pid()),
                     phase: a.current.map(|(p, _)| p),
                     queued: a.queued.as_ref().map(|(p, _, _)| *p),
                     paused: a.paused,

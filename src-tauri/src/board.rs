@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 
 use leapfrog_engine::board::{Board, BoardOp, BoardView, OpOutcome, PhaseBadge, PhaseState};
+use leapfrog_engine::views::LiveRun;
 use tauri::State;
 
-use crate::live::{Live, LiveRun};
+use crate::live::Live;
 use crate::projects::Projects;
 
 type Result<T> = std::result::Result<T, String>;

@@ -4,6 +4,7 @@
 use crate::dto::PaneInfo;
 use leapfrog_engine::agents::cli_id;
 use leapfrog_engine::model::{CliKind, Role};
+use leapfrog_engine::views::role_noun;
 
 /// One agent of the cockpit: its role and the CLI it will run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,20 +25,6 @@ pub fn default_agents() -> Vec<AgentSpec> {
             cli: CliKind::Codex,
         },
     ]
-}
-
-/// What a person who has this role is called: the pane title and the agent id.
-pub fn role_noun(role: Role) -> &'static str {
-    match role {
-        Role::Discovery => "Explorer",
-        Role::Requirements => "Analyst",
-        Role::Plan => "Planner",
-        Role::Design => "Designer",
-        Role::Build => "Builder",
-        Role::Review => "Reviewer",
-        Role::Fix => "Fixer",
-        Role::Qa => "Tester",
-    }
 }
 
 /// The CLI kind a user typed: its short name (`claude`) or its serde name (`claude-code`).

@@ -933,3 +933,48 @@ async fn a_run_outlives_a_killed_window_and_a_new_window_shows_it() {
     assert_eq!(service_pid(&demo).expect("the service"), service);
     app.close().await.expect("close the app");
 }
+
+/// `kill -9` of the service mid-run: the window says so and starts it again; the new service
+/// reconciles the run from the store (the interrupted build is recorded cancelled, never passed
+/// or failed, and runs again) and the window shows it to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_service_is_said_started_again_and_the_run_goes_on() {
+    let demo = demo("--speed 0.5").expect("demo project");
+    let d = &demo;
+    with_demo(d, |app| async move {
+        wait_attr(&app, "agent-builder", "phase", "build(1)", RUN).await?;
+        // Mid-phase, away from the checkpoint commit at its start.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let old = service_pid(d)?;
+        // SAFETY: kill(2) on the service this test's app started.
+        assert_eq!(unsafe { libc::kill(old as i32, libc::SIGKILL) }, 0);
+        app.wait_until(
+            "a notice that the service stopped",
+            LONG,
+            |app| async move {
+                let shown = app
+                    .exec(
+                        "return Array.from(document.querySelectorAll(\"[data-testid='notice']\"))\
+                       .map(e => e.textContent).join('\\n')",
+                        vec![],
+                    )
+                    .await?;
+                Ok(shown
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("The Leapfrog service stopped"))
+            },
+        )
+        .await?;
+        wait_finished(&app).await?;
+        assert_ne!(service_pid(d)?, old, "a new service");
+        let builds: Vec<String> = service_runs(d)?
+            .into_iter()
+            .filter(|r| r.0 == "build(1)")
+            .map(|r| r.1)
+            .collect();
+        assert_eq!(builds, ["cancelled", "passed"]);
+        Ok(app)
+    })
+    .await;
+}

@@ -22,3 +22,4 @@ pub mod store;
 pub mod tickets;
 pub mod trust;
 pub mod verify;
+pub mod views;

@@ -153,3 +153,40 @@ fn no_pane_write_from_the_ui_thread_blocks() {
         "Pane::write writes to the PTY itself:\n{body}"
     );
 }
+
+#[test]
+fn no_agent_dies_with_the_window() {
+    // The window runs no orchestrator and holds no store: a project runs in the service, and
+    // the window reads the store through it (or opens it for one read when no service runs).
+    let mut runs = Vec::new();
+    let mut opens = Vec::new();
+    for f in rust_files(&repo().join("src-tauri/src")) {
+        let text = code(&f);
+        // Unit tests may use a store of their own.
+        let shipped = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let name = f.strip_prefix(repo()).unwrap_or(&f).display().to_string();
+        for (i, line) in shipped.lines().enumerate() {
+            let at = format!("{name}:{}: {}", i + 1, line.trim());
+            if ["Orchestrator::", "attach_ui(", "Service::start"]
+                .iter()
+                .any(|b| line.contains(b))
+            {
+                runs.push(at.clone());
+            }
+            if line.contains("SledStore::open") {
+                opens.push(at);
+            }
+        }
+    }
+    assert!(
+        runs.is_empty(),
+        "the window runs a project itself:\n{}",
+        runs.join("\n")
+    );
+    // The one open allowed: `Live::with_read_store`, for one read while no service runs.
+    assert!(
+        opens.len() == 1 && opens[0].starts_with("src-tauri/src/live.rs"),
+        "the window opens the store outside Live::with_read_store:\n{}",
+        opens.join("\n")
+    );
+}

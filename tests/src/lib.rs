@@ -221,6 +221,14 @@ impl App {
         if let Some(agents) = &opts.agents {
             cmd.env("LEAPFROG_AGENTS", agents);
         }
+        // Each app its own runtime folder unless the test shares one: the Leapfrog service the
+        // app starts lives there, and exits when the folder goes with the app's HOME.
+        if !opts.env.iter().any(|(k, _)| k == "LEAPFROG_RUNTIME_DIR") {
+            let run = home.path().join("run");
+            std::fs::create_dir(&run)?;
+            std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+            cmd.env("LEAPFROG_RUNTIME_DIR", &run);
+        }
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }

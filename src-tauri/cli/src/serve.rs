@@ -18,7 +18,7 @@ use leapfrog_engine::store::{data_dir, default_db_path, SledStore};
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Exit after this many seconds with no run in progress and no client attached (0: never).
+    /// Exit after this many seconds with no run in progress, no agent alive and no client (0: never).
     #[arg(long, default_value_t = 600)]
     pub idle: u64,
     /// List the service's projects (JSON with --json) instead of running it.

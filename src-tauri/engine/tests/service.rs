@@ -45,6 +45,11 @@ struct Fixture {
 /// A project whose designer floods its pane once a file named `go` appears, then says
 /// `FLOOD DONE` and reads its input without echo; and a service holding nothing yet.
 fn fixture() -> Fixture {
+    fixture_idle(None)
+}
+
+/// [`fixture`] with the service's idle time.
+fn fixture_idle(idle: Option<Duration>) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");
     std::fs::create_dir_all(dir.join(".leapfrog")).unwrap();
@@ -70,7 +75,7 @@ fn fixture() -> Fixture {
         serde_json::to_string_pretty(&config).unwrap(),
     )
     .unwrap();
-    let mut opts = options(tmp.path(), "data", None);
+    let mut opts = options(tmp.path(), "data", idle);
     opts.home_dir = Some(tmp.path().to_path_buf());
     let service = Service::start(opts).unwrap();
     Fixture {
@@ -348,6 +353,60 @@ fn the_service_stays_up_while_a_client_is_attached_and_exits_when_idle() {
     done.recv_timeout(PATIENCE)
         .expect("the idle service never exited");
     assert!(!paths.socket.exists() && !paths.token.exists());
+}
+
+#[test]
+fn the_service_stays_up_while_its_agents_live_and_exits_once_they_are_stopped() {
+    let f = fixture_idle(Some(Duration::from_millis(500)));
+    let paths = f.service.paths().clone();
+    let client = ServiceClient::connect(&paths).unwrap();
+    let entry = client.open(&f.dir, false, true).unwrap();
+    let Ok(service) = Arc::try_unwrap(f.service) else {
+        panic!("the fixture's service is shared")
+    };
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        service.wait();
+        let _ = done_tx.send(());
+    });
+    // The run ends (each phase marked complete as it is dispatched); the agents stay alive.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let s = client.state(&entry.project).unwrap();
+        if s.finished {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never finished: {s:?}");
+        for phase in s.agents.iter().filter_map(|a| a.phase.clone()) {
+            let _ = client.command(
+                &entry.project,
+                leapfrog_engine::orchestrator::Command::MarkComplete {
+                    phase,
+                    passed: true,
+                },
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // No client for several idle times, the run finished, the agents alive: still up.
+    drop(client);
+    assert!(
+        done.recv_timeout(Duration::from_secs(3)).is_err(),
+        "exited with its agents alive"
+    );
+    let client = ServiceClient::connect(&paths).unwrap();
+    let state = client.state(&entry.project).unwrap();
+    assert!(state.agents.iter().all(|a| a.pid.is_some()), "{state:?}");
+    // The project stopped (its agents hung up) and the client gone: it exits when idle.
+    client
+        .request(leapfrog_engine::service::ServiceRequest::Stop {
+            project: entry.project,
+        })
+        .unwrap();
+    drop(client);
+    done.recv_timeout(PATIENCE)
+        .expect("the idle service never exited");
+    assert!(!paths.socket.exists());
 }
 
 /// A service with no project, its `wait()` running in a thread: the receiver hears when it ends.

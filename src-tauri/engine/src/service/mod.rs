@@ -6,7 +6,8 @@
 //! ```text
 //! Service::start(ServiceOptions) -> Result<Service>   lock, socket (0600) and token file (0600)
 //!   .wait()                  until a client asks it to stop, or idle (no run in progress, no
-//!                            client) for ServiceOptions::idle, or its socket file was removed;
+//!                            agent alive, no client) for ServiceOptions::idle, or its socket
+//!                            file was removed;
 //!                            then stops every run
 //! ServiceClient::connect(&ServicePaths) / ::connect_or_start(&paths, leap)   (starts `leap serve`
 //!                            detached, in its own session, when none answers); Send + Sync

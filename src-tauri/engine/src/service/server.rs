@@ -193,14 +193,16 @@ impl Service {
 }
 
 impl Inner {
-    /// A client is connected, or a run is in progress.
+    /// A client is connected, a run is in progress or an agent's pane is alive.
     fn is_busy(&self) -> bool {
         if self.clients.load(Ordering::SeqCst) > 0 {
             return true;
         }
         lock(&self.projects).values().any(|p| {
             let s = p.orch.state();
-            s.running && !s.finished
+            // An agent still alive after its run finished keeps its session (and what its pane
+            // shows) until the user stops the project.
+            (s.running && !s.finished) || s.agents.iter().any(|a| a.pid.is_some())
         })
     }
 

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use leapfrog_engine::agents::{AgentStatus, StatusSignal};
 use leapfrog_engine::control::{ClientError, ControlClient, Endpoint, HookRequest, Request};
 use leapfrog_engine::model::{CompletionDetection, PhaseKind, PhaseOutcome};
-use leapfrog_engine::orchestrator::{EngineEvent, OpenOptions, Orchestrator, ProjectConfig};
+use leapfrog_engine::orchestrator::{
+    EngineEvent, ManualClock, OpenOptions, Orchestrator, ProjectConfig,
+};
 use leapfrog_engine::scheduler::PhaseId;
 use leapfrog_engine::store::SledStore;
 use leapfrog_engine::trust::{ProjectCommands, TrustFile};
@@ -71,12 +73,45 @@ fn open(f: &Fixture) -> Orchestrator {
 }
 
 fn open_unapproved(f: &Fixture) -> Orchestrator {
+    Orchestrator::open(options(f)).unwrap()
+}
+
+/// Approved, with `clock` for the run's time: it stands still until the test advances it.
+fn open_on(f: &Fixture, clock: Arc<ManualClock>) -> Orchestrator {
+    approve(f);
+    let mut opts = options(f);
+    opts.clock = clock;
+    Orchestrator::open(opts).unwrap()
+}
+
+fn options(f: &Fixture) -> OpenOptions {
     let store = Arc::new(SledStore::open(f.data.join("db")).unwrap());
     let mut opts = OpenOptions::new(&f.dir, store).unwrap();
     opts.data_dir = f.data.clone();
     opts.runtime_dir = f.runtime.clone();
     opts.write_token_file = false;
-    Orchestrator::open(opts).unwrap()
+    opts
+}
+
+/// Moves `clock` on in small steps until `events` shows what `f` looks for: waiting for something
+/// that takes time on the run's clock (and real output of the agents' processes meanwhile).
+fn step_until(
+    clock: &ManualClock,
+    events: &Receiver<EngineEvent>,
+    what: &str,
+    mut f: impl FnMut(&EngineEvent) -> bool,
+) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        while let Ok(e) = events.try_recv() {
+            if f(&e) {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        clock.advance(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 fn wait_for(events: &Receiver<EngineEvent>, what: &str, mut f: impl FnMut(&EngineEvent) -> bool) {
@@ -140,7 +175,8 @@ fn a_wrong_token_is_refused_and_the_right_one_answers() {
 fn prompts_wait_while_the_agent_needs_input_and_go_in_at_the_idle_edge() {
     // The designer records what it receives; it shows nothing, so only hooks tell its status.
     let f = project("sh -c 'exec cat > received.txt'");
-    let orch = open(&f);
+    let clock = Arc::new(ManualClock::new());
+    let orch = open_on(&f, clock.clone());
     let events = orch.subscribe();
     orch.start().unwrap();
     let endpoint = orch.endpoint().unwrap();
@@ -154,8 +190,29 @@ fn prompts_wait_while_the_agent_needs_input_and_go_in_at_the_idle_edge() {
         matches!(e, EngineEvent::AgentStatus { agent, status: AgentStatus::NeedsInput,
                  signal: StatusSignal::Hook, .. } if agent == "designer")
     });
-    // Longer than the screen's quiet period: the blank screen would read idle, the hook wins.
-    std::thread::sleep(Duration::from_secs(4));
+    // Past the screen's quiet period on the run's clock, the blank screen alone reads idle...
+    let quiet = leapfrog_engine::agents::screen::QUIET + Duration::from_secs(1);
+    clock.advance(quiet);
+    let pane = orch
+        .panes()
+        .get(orch.agent_pane("designer").unwrap())
+        .unwrap();
+    let screen = leapfrog_engine::agents::detect_screen_status(
+        leapfrog_engine::model::CliKind::Custom,
+        &pane.screen_text(),
+        quiet,
+    );
+    drop(pane);
+    assert_eq!(screen.status, AgentStatus::Idle, "{screen:?}");
+    // ...and another hook of the same wait has the loop read that screen now; then a screen
+    // reading's debounce passes (its last step): the hook wins.
+    hook(
+        &endpoint,
+        "designer",
+        "permission-request",
+        json!({"tool_name": "Bash"}),
+    );
+    clock.advance(leapfrog_engine::orchestrator::DEBOUNCE);
     let s = orch.state();
     let designer = s.agents.iter().find(|a| a.id == "designer").unwrap();
     assert_eq!(designer.status, AgentStatus::NeedsInput, "{designer:?}");
@@ -167,6 +224,8 @@ fn prompts_wait_while_the_agent_needs_input_and_go_in_at_the_idle_edge() {
         matches!(e, EngineEvent::PhaseDispatched { agent, phase: PhaseId::Design { batch: 1 }, .. }
                  if agent == "designer")
     });
+    // The Enter goes in a moment after the paste, on the run's clock.
+    clock.advance(Duration::from_millis(200));
     let deadline = Instant::now() + PATIENCE;
     let got = loop {
         let got = read(&f.dir.join("received.txt"));
@@ -438,7 +497,14 @@ fn an_agent_that_outlived_its_run_is_stopped_by_the_next_one() {
     drop(pane);
     orch.stop();
     drop(orch);
-    std::thread::sleep(Duration::from_millis(300));
+    // Its trap was set before its prompt showed: it ignores the hang-up, which cannot stop it.
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let ignored = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
+        .unwrap();
+    assert_ne!(ignored & 1 << (libc::SIGHUP - 1), 0, "{status}");
     // SAFETY: kill(2) with signal 0 only checks that the process exists.
     assert_eq!(
         unsafe { libc::kill(pid, 0) },
@@ -633,19 +699,30 @@ fn claude_code_session_file_tells_the_status_when_no_hook_does() {
     orch.stop();
 }
 
+/// On the run's clock: the notice comes [`UNREPORTED_AFTER`] after the agent's idle edge, not a
+/// millisecond before (and the test waits neither).
 #[test]
 fn an_agent_back_at_its_prompt_without_reporting_is_notified_not_marked_done() {
-    // The designer takes its prompt and returns to its prompt without any report.
+    use leapfrog_engine::orchestrator::UNREPORTED_AFTER;
+    // The designer takes its prompt and returns to its prompt without any report. It echoes
+    // nothing (a TUI does not): its last output is its prompt, shown after it took the prompt.
     let f = project("sh designer.sh");
     std::fs::write(
         f.dir.join("designer.sh"),
-        "printf '\\342\\235\\257 '\nread line\nprintf 'thinking...\\n\\342\\235\\257 '\nexec cat >/dev/null\n",
+        "stty -echo\nprintf '\\342\\235\\257 '\nread line\nprintf 'thinking...\\n\\342\\235\\257 '\nexec cat >/dev/null\n",
     )
     .unwrap();
-    let orch = open(&f);
+    let clock = Arc::new(ManualClock::new());
+    let orch = open_on(&f, clock.clone());
     let events = orch.subscribe();
     orch.start().unwrap();
-    wait_for(&events, "design(1) dispatched", |e| {
+    let pane = orch
+        .panes()
+        .get(orch.agent_pane("designer").unwrap())
+        .unwrap();
+    assert!(pane.wait_for_screen(PATIENCE, |s| s.contents().contains('❯')));
+    drop(pane);
+    step_until(&clock, &events, "design(1) dispatched", |e| {
         matches!(
             e,
             EngineEvent::PhaseDispatched {
@@ -654,10 +731,22 @@ fn an_agent_back_at_its_prompt_without_reporting_is_notified_not_marked_done() {
             }
         )
     });
-    wait_for(&events, "the notification", |e| {
+    // It never shows that it took the prompt: idle again once its Enter presses are given up.
+    step_until(&clock, &events, "the designer idle at its prompt", |e| {
+        matches!(e, EngineEvent::AgentStatus { agent, status: AgentStatus::Idle, .. }
+                 if agent == "designer")
+    });
+    // Its idle edge is now on the run's clock, which stands still until advanced.
+    let unreported = |e: &EngineEvent| {
         matches!(e, EngineEvent::Notification { message }
                  if message.contains("designer is idle at its prompt but has not reported design(1)"))
-    });
+    };
+    clock.advance(UNREPORTED_AFTER - Duration::from_millis(1));
+    let early: Vec<EngineEvent> = events.try_iter().collect();
+    assert!(!early.iter().any(unreported), "notified early: {early:?}");
+    clock.advance(Duration::from_millis(1));
+    let due: Vec<EngineEvent> = events.try_iter().collect();
+    assert_eq!(due.iter().filter(|e| unreported(e)).count(), 1, "{due:?}");
     let s = orch.state();
     let designer = s.agents.iter().find(|a| a.id == "designer").unwrap();
     assert_eq!(designer.phase, Some(PhaseId::Design { batch: 1 }));
@@ -798,7 +887,12 @@ fn an_unapproved_project_runs_nothing_until_its_commands_are_approved() {
     assert!(e.contains("has commands you have not approved"), "{e}");
     assert!(e.contains("touch designer-ran"), "{e}");
     assert!(e.contains("leap trust"), "{e}");
-    std::thread::sleep(Duration::from_millis(300));
+    // Refused before anything started (agents start only in panes, spawned by the loop): no
+    // pane, so no agent ran; no endpoint; not a single event.
+    assert!(orch.panes().ids().is_empty(), "an agent was spawned");
+    let s = orch.state();
+    assert!(!s.running, "{s:?}");
+    assert!(s.agents.iter().all(|a| a.pane.is_none()), "{s:?}");
     assert!(!f.dir.join("designer-ran").exists());
     assert!(events.try_recv().is_err(), "nothing started");
     assert!(orch.endpoint().is_none(), "no control endpoint either");

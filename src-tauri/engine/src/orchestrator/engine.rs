@@ -10,9 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::clock::Clock;
 use super::config::ProjectConfig;
 use super::tee::UiSlot;
-use super::{Command, EngineEvent, OpenOptions, Snapshot, VerifyRecord, DEBOUNCE};
+use super::{
+    Command, EngineEvent, OpenOptions, Snapshot, VerifyRecord, DEBOUNCE, UNREPORTED_AFTER,
+};
 use crate::agents::limits::UsageLimit;
 use crate::agents::{AgentProfile, AgentStatus, PromptTemplates, StatusObservation, StatusSignal};
 use crate::control::server::ServerConfig;
@@ -118,6 +121,11 @@ pub enum Msg {
         sync: Option<u32>,
         outcome: VerifyOutcome,
     },
+    /// The clock jumped (a test's [`super::ManualClock`]): run the timers due by now, then say
+    /// so on `done`.
+    Advanced {
+        done: Sender<()>,
+    },
     Stop,
 }
 
@@ -162,6 +170,7 @@ pub struct Orchestrator {
     /// Where approvals are checked at start; `None` when the caller vouched for this run.
     trust: Option<TrustFile>,
     backlog: Arc<Backlog>,
+    clock: Arc<dyn Clock>,
 }
 
 /// How [`Orchestrator::open`]'s refusal of a damaged run state begins (see [`is_damaged_run_state`]).
@@ -172,9 +181,6 @@ const DAMAGED_RUN_STATE: &str = "the saved state of this project's run";
 pub fn is_damaged_run_state(error: &str) -> bool {
     error.starts_with(DAMAGED_RUN_STATE)
 }
-
-/// How long an agent may sit idle at its prompt with an unreported phase before the user is told.
-const UNREPORTED_AFTER: Duration = Duration::from_secs(10);
 
 /// How often a Claude Code agent's session file is looked at (a stat; read only when it changed).
 const SESSION_EVERY: Duration = Duration::from_secs(1);
@@ -220,6 +226,7 @@ impl Orchestrator {
             commands,
             trust,
             backlog,
+            clock: opts.clock,
         })
     }
 
@@ -281,7 +288,7 @@ impl Orchestrator {
         // Reports of sandboxed agents (control::spool) land in the project's inbox.
         let stop = Arc::new(AtomicBool::new(false));
         let spool = {
-            let (stop, bridge) = (stop.clone(), bridge.clone());
+            let (stop, bridge, clock) = (stop.clone(), bridge.clone(), self.clock.clone());
             let (inbox, token) = (
                 crate::control::spool::project_inbox(&self.project_dir),
                 server.endpoint().token.clone(),
@@ -291,11 +298,26 @@ impl Orchestrator {
                 .spawn(move || {
                     while !stop.load(Ordering::SeqCst) {
                         crate::control::spool::drain(&inbox, &token, &*bridge);
-                        std::thread::park_timeout(SPOOL_EVERY);
+                        // Every SPOOL_EVERY on the run's clock (unparked when it jumps, or to stop).
+                        let due = clock.now() + SPOOL_EVERY;
+                        loop {
+                            let left = due.saturating_duration_since(clock.now());
+                            if left.is_zero() || stop.load(Ordering::SeqCst) {
+                                break;
+                            }
+                            std::thread::park_timeout(left);
+                        }
                     }
                 })
                 .map_err(|e| format!("cannot start the inbox thread: {e}"))?
         };
+        {
+            let (stop, thread) = (stop.clone(), spool.thread().clone());
+            self.clock.on_advance(Box::new(move || {
+                thread.unpark();
+                !stop.load(Ordering::SeqCst)
+            }));
+        }
         *self.spool.lock().unwrap_or_else(|e| e.into_inner()) = Some((stop, spool));
         core.endpoint = Some(server.endpoint().clone());
         *self.endpoint.lock().unwrap_or_else(|e| e.into_inner()) = Some(server.endpoint().clone());
@@ -563,6 +585,10 @@ struct Core {
     /// `leap verify` callers waiting for the next verify result.
     verify_waiters: Vec<Sender<Result<Reply, String>>>,
     paused_batches: std::collections::BTreeSet<u32>,
+    /// Where the loop reads the time ([`OpenOptions::clock`]).
+    clock: Arc<dyn Clock>,
+    /// Told once this pass of the loop is done: the clock jumped ([`Msg::Advanced`]).
+    advanced: Vec<Sender<()>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,7 +596,17 @@ struct Core {
 
 impl Core {
     fn minutes(&self) -> f64 {
-        self.clock_offset + self.clock_start.elapsed().as_secs_f64() / 60.0
+        self.clock_offset + self.since(self.clock_start).as_secs_f64() / 60.0
+    }
+
+    /// Now, on the run's clock.
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// How long ago `then` was, on the run's clock.
+    fn since(&self, then: Instant) -> Duration {
+        self.clock.now().saturating_duration_since(then)
     }
 
     fn emit(&self, e: EngineEvent) {
@@ -586,6 +622,19 @@ impl Core {
     }
 
     fn run(mut self, rx: Receiver<Msg>, ready: Sender<()>) {
+        // A jump of the clock wakes the loop, and waits until it has run the timers due by then.
+        let tx = self.tx.clone();
+        self.clock.on_advance(Box::new(move || {
+            let (done, acted) = mpsc::channel();
+            if tx.send(Msg::Advanced { done }).is_err() {
+                return false;
+            }
+            // Disconnected: the loop stopped before it got there.
+            !matches!(
+                acted.recv_timeout(Duration::from_secs(60)),
+                Err(RecvTimeoutError::Disconnected)
+            )
+        }));
         self.reconcile_restored_runs();
         self.reconcile_processes();
         for i in 0..self.agents.len() {
@@ -624,8 +673,8 @@ impl Core {
                     self.try_dispatch(i);
                 }
             }
-            if self.last_tick.elapsed() >= Duration::from_secs(10) {
-                self.last_tick = Instant::now();
+            if self.since(self.last_tick) >= Duration::from_secs(10) {
+                self.last_tick = self.now();
                 self.refresh_disk_use();
                 let effects = self.scheduler.step(Event::Tick { at: self.minutes() });
                 self.apply_effects(effects);
@@ -633,6 +682,9 @@ impl Core {
             self.check_unreported();
             self.check_finished();
             self.publish();
+            for done in self.advanced.drain(..) {
+                let _ = done.send(());
+            }
         }
         for a in &self.agents {
             if let Some(p) = &a.pane {
@@ -645,19 +697,17 @@ impl Core {
     }
 
     fn next_wake(&self) -> Duration {
-        let now = Instant::now();
+        let now = self.now();
         let mut wake = now + Duration::from_secs(10);
         for a in &self.agents {
             if let Some(enter) = &a.enter {
                 wake = wake.min(enter.due);
             }
             if let Some((_, Some(resume))) = &a.limit {
-                let left = resume
-                    .duration_since(std::time::SystemTime::now())
-                    .unwrap_or_default();
+                let left = resume.duration_since(self.clock.wall()).unwrap_or_default();
                 wake = wake.min(now + left);
             }
-            if a.queued.is_some() && Self::settling(a) {
+            if a.queued.is_some() && Self::settling(a, now) {
                 wake = wake.min(a.last_output + STARTUP_SETTLE);
             }
             if let Some((_, since)) = &a.candidate {
@@ -707,8 +757,9 @@ impl Core {
                 if generation != self.agents[agent].generation {
                     return false;
                 }
+                let now = self.now();
                 let a = &mut self.agents[agent];
-                a.last_output = Instant::now();
+                a.last_output = now;
                 a.quiet_checked = false;
                 a.output_since_write = true;
                 a.dirty = true;
@@ -759,6 +810,7 @@ impl Core {
                 sync,
                 outcome,
             } => self.on_verify_done(run_id, sync, outcome),
+            Msg::Advanced { done } => self.advanced.push(done),
             Msg::Stop => return true,
         }
         false

@@ -83,9 +83,14 @@
 //! ([`crate::agents::SessionPlan::Resume`]) and the phase is dispatched again. A verify that was
 //! running is run again. `OpenOptions::fresh` (`leap run --fresh`) starts over instead.
 //!
+//! **Clock** ([`clock`]): the loop and its state read the time only through
+//! [`OpenOptions::clock`]; a test's [`ManualClock`] stands still until the test advances it, and
+//! the loop runs the timers due by then before `advance` returns.
+//!
 //! **Idle cost**: nothing polls while agents are idle except a 10 s scheduler tick and the 0.5 s
 //! scan of the (usually absent) inbox directory; pane threads block on their PTYs.
 
+pub mod clock;
 pub mod config;
 mod engine;
 mod tee;
@@ -95,6 +100,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::config::ProjectConfig;
 pub use self::engine::{is_damaged_run_state, HeldSync, Orchestrator, RunProgress};
 
@@ -116,6 +122,9 @@ pub const AGENT_FLOW: crate::pty::FlowControl = crate::pty::FlowControl {
 
 /// A status reading must hold this long before it counts (screen and session file).
 pub const DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(120);
+
+/// How long an agent may sit idle at its prompt with an unreported phase before the user is told.
+pub const UNREPORTED_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How to open a project.
 pub struct OpenOptions {
@@ -140,6 +149,8 @@ pub struct OpenOptions {
     pub on_open_project: Option<OpenProjectFn>,
     /// Whether [`Orchestrator::start`] requires the user's approval of the project's commands.
     pub trust: TrustCheck,
+    /// Where the run reads the time (default [`SystemClock`]; tests use a [`ManualClock`]).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Whether a project's commands must be approved before they run (see [`crate::trust`]).
@@ -170,6 +181,7 @@ impl OpenOptions {
             pane_size: PaneSize::new(40, 120),
             on_open_project: None,
             trust: TrustCheck::Required,
+            clock: clock::system_clock(),
         })
     }
 }

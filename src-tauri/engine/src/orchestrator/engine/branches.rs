@@ -22,7 +22,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +29,7 @@ use super::phases::phase_name;
 use super::{AgentRt, Core};
 use crate::agents::AgentProfile;
 use crate::git::{Checkpoint, GitSettings, Integration, IntegrationOutcome, Repo, INTEGRATED_REF};
-use crate::model::{now_ms, CompletionDetection, PhaseKind, PhaseOutcome, PhaseRun, Role};
+use crate::model::{CompletionDetection, PhaseKind, PhaseOutcome, PhaseRun, Role};
 use crate::orchestrator::EngineEvent;
 use crate::scheduler::{Event, PhaseId};
 
@@ -423,7 +422,7 @@ impl Core {
                 .worktrees_in(&self.project_dir)
                 .join("integration"),
         };
-        let started = Instant::now();
+        let started = self.clock.now();
         let outcome = crate::git::integrate(&g.main, &plan);
         let integration = g.integration.clone();
         match outcome {
@@ -437,14 +436,14 @@ impl Core {
                          runs on the integrated tree",
                         if merged.len() == 1 { "" } else { "es" },
                         list.join(", "),
-                        started.elapsed().as_millis()
+                        self.since(started).as_millis()
                     ));
                 }
                 self.emit(EngineEvent::Integrated {
                     sync,
                     batches: merged.iter().map(|(b, _)| *b).collect(),
                     head,
-                    millis: started.elapsed().as_millis() as u64,
+                    millis: self.since(started).as_millis() as u64,
                 });
                 self.start_verify(Some(sync));
             }
@@ -575,7 +574,7 @@ impl Core {
         });
         self.apply_effects(effects);
         self.agents[i].external_busy = true;
-        self.agents[i].queued = Some((PhaseId::Fix { batch }, prompt, Instant::now()));
+        self.agents[i].queued = Some((PhaseId::Fix { batch }, prompt, self.now()));
         let g = self.git.as_mut().expect("git");
         g.conflict_fix = Some((id.clone(), batch));
         if let Some(h) = &mut g.held {
@@ -630,8 +629,8 @@ impl Core {
                     kind: PhaseKind::Fix,
                     batch: Some(batch),
                     agent: Some(id.clone()),
-                    started_at: now_ms(),
-                    ended_at: Some(now_ms()),
+                    started_at: self.clock.wall_ms(),
+                    ended_at: Some(self.clock.wall_ms()),
                     outcome: PhaseOutcome::Passed,
                     detection: Some(detection),
                 }),

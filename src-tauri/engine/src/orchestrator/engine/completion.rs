@@ -2,8 +2,6 @@
 //! the user's click; recording phase runs (and the batch diffs and ticket statuses they move), and
 //! the notice about a phase its agent never reported.
 
-use std::time::Instant;
-
 use super::phases::{phase_name, prompt_phase};
 use super::{AgentRt, Core, UNREPORTED_AFTER};
 use crate::agents::prompts::PromptPhase;
@@ -39,7 +37,7 @@ impl Core {
             self.notify(e.clone());
             return Err(e);
         }
-        self.last_signal = Some(Instant::now());
+        self.last_signal = Some(self.now());
         let name = phase_name(self.scheduler.plan(), phase);
         let outcome = if passed {
             PhaseOutcome::Passed
@@ -101,7 +99,7 @@ impl Core {
             id: self.store.generate_id().unwrap_or_else(|_| now_ms()),
             project: self.project_id.clone(),
             agent: Some(self.agents[i].profile.id.clone()),
-            received_at: now_ms(),
+            received_at: self.clock.wall_ms(),
             message: h.clone(),
         };
         let _ = self.store.put_handoff(&record);
@@ -178,7 +176,7 @@ impl Core {
                 .ok()
                 .flatten()
         })?;
-        run.ended_at = Some(now_ms());
+        run.ended_at = Some(self.clock.wall_ms());
         run.outcome = outcome;
         run.detection = Some(detection);
         self.put_run(&run);
@@ -224,7 +222,7 @@ impl Core {
     /// An agent back at its prompt for [`UNREPORTED_AFTER`] without reporting its phase: say so
     /// once per phase run (it is not marked done: the user marks it complete or retries it).
     pub(super) fn check_unreported(&mut self) {
-        let now = Instant::now();
+        let now = self.now();
         let mut notes = Vec::new();
         for a in &mut self.agents {
             let Some((phase, run_id)) = a.current else {

@@ -4,7 +4,7 @@
 
 use std::sync::mpsc::{self, Sender};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::limits::count_lines;
 use super::phases::phase_name;
@@ -153,7 +153,7 @@ impl Core {
                     id: self.store.generate_id().unwrap_or_else(|_| now_ms()),
                     project: self.project_id.clone(),
                     agent: caller.map(str::to_string),
-                    received_at: now_ms(),
+                    received_at: self.clock.wall_ms(),
                     message: Handoff {
                         kind: HandoffKind::Handoff,
                         batch: h.batch,
@@ -223,8 +223,8 @@ impl Core {
                         .and_then(|m| m.as_str())
                         .unwrap_or_default();
                     let cli = self.agents[i].profile.cli;
-                    let limit = limit_in_text(cli, text, std::time::SystemTime::now())
-                        .unwrap_or_else(|| UsageLimit {
+                    let limit =
+                        limit_in_text(cli, text, self.clock.wall()).unwrap_or_else(|| UsageLimit {
                             until: None,
                             line: text.trim().to_string(),
                         });
@@ -262,7 +262,7 @@ impl Core {
                         self.prompt_taken(i);
                     }
                     self.agents[i].hook = Some(obs);
-                    self.agents[i].hook_at = Instant::now();
+                    self.agents[i].hook_at = self.now();
                     self.agents[i].output_since_write = true;
                     self.evaluate(i);
                 }

@@ -90,7 +90,8 @@ impl Core {
         if a.queued.is_none() || a.paused || a.exited || a.status.status != AgentStatus::Idle {
             return;
         }
-        if Self::settling(a) {
+        let now = self.now();
+        if Self::settling(a, now) {
             return;
         }
         // An idle edge after the last prompt.
@@ -107,14 +108,14 @@ impl Core {
         };
         // The screen as it is now, not as it was when the status was read: never paste into a
         // dialog.
-        let now = Self::screen_reading(a.profile.cli, &pane, a.last_output.elapsed());
-        if now.status == AgentStatus::NeedsInput {
+        let screen = Self::screen_reading(a.profile.cli, &pane, now - a.last_output);
+        if screen.status == AgentStatus::NeedsInput {
             self.agents[i].dirty = true;
             return;
         }
         let (phase, prompt, since) = self.agents[i].queued.take().expect("queued");
         // The pack as TICKETS.md is now: it may have changed while the prompt waited.
-        if since.elapsed() > Duration::from_millis(50) && !self.is_conflict_fix(i, phase) {
+        if now - since > Duration::from_millis(50) && !self.is_conflict_fix(i, phase) {
             self.write_pack_for(phase);
         }
         let mut bytes = b"\x1b[200~".to_vec();
@@ -135,7 +136,7 @@ impl Core {
             Some(s) if s > since => s,
             _ => since,
         };
-        let latency_ms = from.elapsed().as_secs_f64() * 1000.0;
+        let latency_ms = now.saturating_duration_since(from).as_secs_f64() * 1000.0;
         let run_id = self.store.generate_id().unwrap_or_else(|_| now_ms());
         let run = PhaseRun {
             id: run_id,
@@ -144,7 +145,7 @@ impl Core {
             // `plan(m)` keeps its milestone in the run's number (see `phase_of_run`).
             batch: phase.batch().or(phase.milestone()),
             agent: Some(agent.clone()),
-            started_at: now_ms(),
+            started_at: self.clock.wall_ms(),
             ended_at: None,
             outcome: PhaseOutcome::Running,
             detection: None,
@@ -152,10 +153,10 @@ impl Core {
         self.put_run(&run);
         let a = &mut self.agents[i];
         a.current = Some((phase, run_id));
-        a.last_write = Some(Instant::now());
+        a.last_write = Some(now);
         a.output_since_write = false;
         a.enter = Some(PendingEnter {
-            due: Instant::now() + ENTER_AFTER_PASTE,
+            due: now + ENTER_AFTER_PASTE,
             tries: 0,
         });
         a.last_prompt = Some(prompt.clone());
@@ -176,14 +177,16 @@ impl Core {
         });
     }
 
-    /// Just started and its screen still moves: a first-run dialog may yet cover the prompt.
-    pub(super) fn settling(a: &AgentRt) -> bool {
-        a.started.elapsed() < STARTUP && a.last_output.elapsed() < STARTUP_SETTLE
+    /// Just started and its screen still moves (at `now`): a first-run dialog may yet cover the
+    /// prompt.
+    pub(super) fn settling(a: &AgentRt, now: Instant) -> bool {
+        now.saturating_duration_since(a.started) < STARTUP
+            && now.saturating_duration_since(a.last_output) < STARTUP_SETTLE
     }
 
     /// Presses the Enter of each pasted prompt that is due (see [`PendingEnter`]).
     pub(super) fn press_enters(&mut self) {
-        let now = Instant::now();
+        let now = self.now();
         for i in 0..self.agents.len() {
             let a = &self.agents[i];
             let Some(enter) = a.enter else { continue };
@@ -196,7 +199,7 @@ impl Core {
             };
             if enter.tries > 0 {
                 // Pressed once already: press again only while the prompt still waits unsent.
-                let screen = Self::screen_reading(a.profile.cli, &pane, a.last_output.elapsed());
+                let screen = Self::screen_reading(a.profile.cli, &pane, now - a.last_output);
                 if screen.status == AgentStatus::NeedsInput {
                     // A dialog holds the screen: an Enter would answer it. Wait for the human.
                     self.agents[i].enter = Some(PendingEnter {
@@ -208,6 +211,9 @@ impl Core {
                 if enter.tries >= ENTER_TRIES {
                     let id = a.profile.id.clone();
                     self.agents[i].enter = None;
+                    // The pending Enter kept an idle prompt from counting: read the screen again
+                    // (a CLI that echoes nothing shows nothing new to wake a reading).
+                    self.agents[i].dirty = true;
                     self.notify(format!(
                         "{id} did not take its prompt after {ENTER_TRIES} Enter presses: it may \
                          sit unsent in {id}'s input box; press Enter in its pane"

@@ -2,7 +2,7 @@
 //! what its exit means (a crashed phase, the notice with its command and last screen).
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::phases::phase_name;
 use super::Core;
@@ -109,6 +109,7 @@ impl Core {
                 let _ = once.set(Arc::downgrade(&pane));
                 pane.ack(usize::MAX);
                 self.record_processes(i, pane.pid(), &launch.program);
+                let now = self.now();
                 let a = &mut self.agents[i];
                 a.pane = Some(pane.clone());
                 a.exited = false;
@@ -119,9 +120,9 @@ impl Core {
                 a.last_write = None;
                 a.enter = None;
                 a.command_line = launch.command_line();
-                a.started = Instant::now();
+                a.started = now;
                 a.idle_edge = None;
-                a.last_output = Instant::now();
+                a.last_output = now;
                 a.quiet_checked = false;
                 let id = a.profile.id.clone();
                 let _ = self.store.append_note(
@@ -181,7 +182,8 @@ impl Core {
                 lines[lines.len().saturating_sub(6)..].join(" / ")
             })
             .unwrap_or_default();
-        let at_once = a.started.elapsed() < Duration::from_secs(10);
+        let at_once =
+            self.clock.now().saturating_duration_since(a.started) < Duration::from_secs(10);
         let detail = format!(
             "{}command: {}{}",
             if at_once {

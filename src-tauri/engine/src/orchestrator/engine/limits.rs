@@ -33,7 +33,7 @@ impl Core {
             return None;
         }
         let text = pane.screen_text();
-        let limit = limit_on_screen(a.profile.cli, &text, std::time::SystemTime::now())?;
+        let limit = limit_on_screen(a.profile.cli, &text, self.clock.wall())?;
         let count = count_lines(&text, &limit.line);
         if let Some((line, n)) = &a.limit_seen {
             if *line == limit.line && count <= *n {
@@ -51,7 +51,7 @@ impl Core {
     /// ([`LIMIT_MARGIN`] after the minute it showed), or, with no reset time, until the user
     /// resumes it.
     pub(super) fn on_limit(&mut self, i: usize, limit: UsageLimit, signal: StatusSignal) {
-        let now = std::time::SystemTime::now();
+        let now = self.clock.wall();
         let resume = limit.until.map(|t| {
             let after_reset = t + LIMIT_MARGIN;
             if after_reset > now {
@@ -103,7 +103,7 @@ impl Core {
     /// Ends the limits whose reset time has come: the agent's screen is read again, and at its
     /// idle prompt it comes back online.
     pub(super) fn end_limits(&mut self) {
-        let now = std::time::SystemTime::now();
+        let now = self.clock.wall();
         for i in 0..self.agents.len() {
             let due = matches!(&self.agents[i].limit, Some((_, Some(resume))) if *resume <= now);
             if due {

@@ -53,6 +53,7 @@ impl Core {
         panes: Arc<Panes>,
     ) -> Result<Core, String> {
         let dir = &opts.project_dir;
+        let clock = opts.clock.clone();
         if !dir.is_dir() {
             return Err(format!("{} is not a directory", dir.display()));
         }
@@ -137,7 +138,7 @@ impl Core {
             Some(s) => (s.scheduler, s.run_start_ms, s.sessions, s.recheck_flags),
             None => (
                 Scheduler::new(plan).map_err(|e| format!("cannot schedule: {e}"))?,
-                now_ms(),
+                clock.wall_ms(),
                 BTreeMap::new(),
                 0,
             ),
@@ -145,7 +146,7 @@ impl Core {
         let clock_offset = if resumed {
             scheduler
                 .now()
-                .max((now_ms().saturating_sub(run_start_ms)) as f64 / 60_000.0)
+                .max((clock.wall_ms().saturating_sub(run_start_ms)) as f64 / 60_000.0)
         } else {
             0.0
         };
@@ -160,7 +161,7 @@ impl Core {
         } else {
             Vec::new()
         };
-        let now = Instant::now();
+        let now = clock.now();
         let agents: Vec<AgentRt> = config
             .agents
             .iter()
@@ -259,6 +260,8 @@ impl Core {
             last_signal: None,
             verify_waiters: Vec::new(),
             paused_batches: Default::default(),
+            clock,
+            advanced: Vec::new(),
         })
     }
 
@@ -285,7 +288,7 @@ impl Core {
     pub(super) fn reconcile_restored_runs(&mut self) {
         for mut run in std::mem::take(&mut self.restored_running) {
             run.outcome = PhaseOutcome::Cancelled;
-            run.ended_at = Some(now_ms());
+            run.ended_at = Some(self.clock.wall_ms());
             self.put_run(&run);
             let phase = phase_of_run(self.scheduler.plan(), &run);
             let what = phase
@@ -331,6 +334,7 @@ impl Core {
             };
             // SAFETY: kill(2) on a pid whose command line was just checked to be our agent's.
             unsafe { libc::kill(pid_t, libc::SIGTERM) };
+            // A real process's grace: on the real clock, whatever the run's clock says.
             let deadline = Instant::now() + Duration::from_secs(2);
             while Instant::now() < deadline
                 && std::path::Path::new(&format!("/proc/{pid}")).exists()

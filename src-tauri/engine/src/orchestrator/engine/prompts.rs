@@ -1,8 +1,6 @@
 //! A phase's prompt and context pack: rendered from the project's templates when the phase is
 //! assigned (queued until the idle edge), with the pack written again right before the paste.
 
-use std::time::Instant;
-
 use super::phases::prompt_phase;
 use super::Core;
 use crate::agents::prompts::PromptPhase;
@@ -23,7 +21,7 @@ impl Core {
             if let Some(c) = self.write_pack_for(phase) {
                 prompt.push_str(&format!(" What this phase needs is in {c}."));
             }
-            self.agents[i].queued = Some((phase, prompt, Instant::now()));
+            self.agents[i].queued = Some((phase, prompt, self.now()));
             self.try_dispatch(i);
             return;
         }
@@ -108,7 +106,7 @@ impl Core {
                 if let Some(c) = ctx.context.as_deref().filter(|c| !prompt.contains(*c)) {
                     prompt.push_str(&format!(" What this phase needs is in {c}."));
                 }
-                self.agents[i].queued = Some((phase, prompt, Instant::now()));
+                self.agents[i].queued = Some((phase, prompt, self.now()));
                 self.try_dispatch(i);
             }
             Err(e) => {

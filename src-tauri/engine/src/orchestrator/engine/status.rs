@@ -24,7 +24,7 @@ impl Core {
         let changed = a.status.status != obs.status;
         a.status = obs.clone();
         if changed && obs.status == AgentStatus::Idle {
-            a.idle_edge = Some(Instant::now());
+            a.idle_edge = Some(self.clock.now());
         }
         let id = a.profile.id.clone();
         let was_online = a.online;
@@ -64,7 +64,7 @@ impl Core {
     }
 
     pub(super) fn evaluate_all(&mut self) {
-        let now = Instant::now();
+        let now = self.now();
         for i in 0..self.agents.len() {
             let a = &self.agents[i];
             if a.exited || a.pane.is_none() {
@@ -100,8 +100,9 @@ impl Core {
             // Held until the reset (or the user's resume): see `end_limits`.
             return;
         }
+        let now = self.now();
         let a = &self.agents[i];
-        let screen = Self::screen_reading(a.profile.cli, &pane, a.last_output.elapsed());
+        let screen = Self::screen_reading(a.profile.cli, &pane, now - a.last_output);
         // A limit ends the turn: look for one only once the busy marker is gone (not on every
         // frame of a turn's output).
         if screen.status != AgentStatus::Working || !screen.reason.starts_with("screen shows") {
@@ -160,12 +161,12 @@ impl Core {
         }
         match &a.candidate {
             Some((c, since)) if c.status == reading.status => {
-                if since.elapsed() >= DEBOUNCE {
+                if now.saturating_duration_since(*since) >= DEBOUNCE {
                     a.candidate = None;
                     self.set_status(i, reading);
                 }
             }
-            _ => a.candidate = Some((reading, Instant::now())),
+            _ => a.candidate = Some((reading, now)),
         }
     }
 

@@ -29,7 +29,7 @@ impl Core {
             kind: PhaseKind::Verify,
             batch: sync,
             agent: None,
-            started_at: now_ms(),
+            started_at: self.clock.wall_ms(),
             ended_at: None,
             outcome: PhaseOutcome::Running,
             detection: None,

@@ -23,6 +23,7 @@ const COMMANDS: &[&str] = &[
     "timeline",
     "live_state",
     "live_command",
+    "live_stop",
     "project_hold",
     "project_hold_answer",
     "about",

@@ -168,6 +168,7 @@ pub fn run() {
             timeline::timeline,
             live::live_state,
             live::live_command,
+            live::live_stop,
             live::project_hold,
             live::project_hold_answer,
             about::about,

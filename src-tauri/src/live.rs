@@ -21,7 +21,9 @@ use leapfrog_engine::control::server::{Lobby, ServerConfig};
 use leapfrog_engine::control::ControlServer;
 use leapfrog_engine::model::Role;
 use leapfrog_engine::orchestrator::{is_damaged_run_state, EngineEvent, ProjectConfig, Snapshot};
-use leapfrog_engine::service::{Incoming, ServiceClient, ServiceError, ServicePaths, ServiceStore};
+use leapfrog_engine::service::{
+    Incoming, ServiceClient, ServiceError, ServicePaths, ServiceRequest, ServiceStore,
+};
 use leapfrog_engine::store::{SledStore, Store};
 use leapfrog_engine::views::{
     self, agent_title, engine_command, event_view, fresh_notice, main_role, short_command,
@@ -490,10 +492,10 @@ fn pane_bytes(run: &Running, attachment: u32, incoming: Incoming) {
         return;
     };
     drop(a);
-    deliver(&run.agents[agent], incoming);
+    deliver(run, &run.agents[agent], incoming);
 }
 
-fn deliver(route: &AgentRoute, incoming: Incoming) {
+fn deliver(run: &Running, route: &AgentRoute, incoming: Incoming) {
     let mut delivery = lock(&route.delivery);
     let mut catchup = lock(&route.catchup);
     match incoming {
@@ -501,8 +503,18 @@ fn deliver(route: &AgentRoute, incoming: Incoming) {
             catchup.screen();
             delivery.frame(bytes);
         }
-        Incoming::Output { bytes, .. } if catchup.output(delivery.backlog(), bytes.len()) => {
-            delivery.frame(bytes);
+        Incoming::Output { attachment, bytes } => {
+            if catchup.fell_behind(delivery.backlog(), bytes.len()) {
+                // The service stops sending it (no copy through the socket, no work here) until
+                // the webview has caught up and asks for a fresh screen: sent before that ask
+                // can be (the ask needs this catchup's lock), without waiting for the reply.
+                if let Err(e) = run.client.hold(attachment) {
+                    tracing::debug!("hold: {e}");
+                }
+            }
+            if !catchup.is_behind() {
+                delivery.frame(bytes);
+            }
         }
         _ => {}
     }
@@ -589,6 +601,34 @@ pub async fn live_command(live: State<'_, Live>, command: LiveCommand) -> Result
         .map_err(|e| e.to_string())?
 }
 
+/// Stops the shown project's run in the service: its agents are hung up and its state saved.
+/// The project stays open, held as stopped, with the way to run it again.
+#[tauri::command]
+pub async fn live_stop(handle: AppHandle) -> Result<String> {
+    tauri::async_runtime::spawn_blocking(move || stop_run(&handle))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+fn stop_run(handle: &AppHandle) -> Result<String> {
+    let live = handle.state::<Live>();
+    let run = live
+        .current()
+        .ok_or_else(|| "no project is running".to_string())?;
+    run.client
+        .request(ServiceRequest::Stop {
+            project: run.key.clone(),
+        })
+        .map_err(said)?;
+    tracing::info!(target: "leapfrog::run", "user stopped the run of {}", run.name);
+    release_running(&live);
+    let message =
+        "stopped: its agents were hung up and its state saved; Run again picks it up".to_string();
+    *lock(&live.hold) = Some(held(&run.dir, HoldReason::Stopped, message.clone()));
+    let _ = handle.emit("live-changed", 0);
+    Ok(message)
+}
+
 // ---- the pane commands for a live agent (called from commands.rs) ----
 
 /// How many lines above the screen a (re)attaching pane gets.
@@ -639,13 +679,13 @@ pub fn attach(r: LiveRoute, size: PaneSize, output: OutputChannel) -> Result<()>
         a.early.remove(&id).unwrap_or_default()
     };
     for incoming in early {
-        deliver(route, incoming);
+        deliver(run, route, incoming);
     }
     // Frames that raced the bookkeeping above land in `early` after it was drained: deliver
     // those too (the reader now finds the attachment, so no more arrive there).
     let late = lock(&run.attachments).early.remove(&id).unwrap_or_default();
     for incoming in late {
-        deliver(route, incoming);
+        deliver(run, route, incoming);
     }
     Ok(())
 }

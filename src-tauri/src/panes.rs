@@ -96,10 +96,12 @@ impl<O: FrameOut> Delivery<O> {
 
 /// How far a pane shown in the webview may fall behind the service's output before its output is
 /// dropped and a fresh screen asked for instead (the service never waits for the window).
-pub const UI_BOUND: u64 = 2 << 20;
+/// About 30 ms of xterm.js's DOM renderer here: past it, a flood is a screen every few frames
+/// rather than a backlog (`tests/examples/app_service_bench.rs`).
+pub const UI_BOUND: u64 = 256 << 10;
 
 /// Asked for once the webview has caught up to this backlog.
-pub const UI_CAUGHT_UP: u64 = 256 << 10;
+pub const UI_CAUGHT_UP: u64 = 32 << 10;
 
 /// Output of a service attachment on its way to a webview that may render slower than an agent
 /// writes: past [`UI_BOUND`] bytes of backlog the output is dropped, and once the webview has
@@ -111,13 +113,16 @@ pub struct Catchup {
 }
 
 impl Catchup {
-    /// Output of `len` bytes arrives with `backlog` bytes not yet rendered: deliver it?
-    pub fn output(&mut self, backlog: u64, len: usize) -> bool {
+    /// Output of `len` bytes arrives with `backlog` bytes not yet rendered: did the pane fall
+    /// behind just now? (The sender can then stop sending until a fresh screen is asked for.)
+    /// While [`Catchup::is_behind`], output is dropped.
+    pub fn fell_behind(&mut self, backlog: u64, len: usize) -> bool {
         if !self.behind && backlog + len as u64 > UI_BOUND {
             self.behind = true;
             self.asked = false;
+            return true;
         }
-        !self.behind
+        false
     }
 
     /// A screen arrived: it replaces what is shown, so everything before it is moot.
@@ -271,7 +276,10 @@ mod tests {
         let mut c = Catchup::default();
         for (i, &(event, backlog, want)) in steps.iter().enumerate() {
             let got = match event.split_once(' ') {
-                Some(("out", n)) => c.output(backlog, n.parse().unwrap()),
+                Some(("out", n)) => {
+                    c.fell_behind(backlog, n.parse().unwrap());
+                    !c.is_behind()
+                }
                 _ if event == "ack" => c.acked(backlog),
                 _ if event == "screen" => {
                     c.screen();

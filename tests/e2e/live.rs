@@ -978,3 +978,31 @@ async fn a_killed_service_is_said_started_again_and_the_run_goes_on() {
     })
     .await;
 }
+
+/// Stop from the window (asked twice): the service hangs up the agents and keeps the state; the
+/// project is held as stopped, and Run again picks the run up (the build cut off is recorded
+/// cancelled and runs again) to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_from_the_window_runs_again_from_where_it_was() {
+    let demo = demo("--speed 0.5").expect("demo project");
+    let d = &demo;
+    with_demo(d, |app| async move {
+        wait_attr(&app, "agent-builder", "phase", "build(1)", RUN).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        app.click("run-stop", LONG).await?;
+        app.click("run-stop", LONG).await?;
+        expect_hold(&app, "stopped").await?;
+        let listed: Value = serde_json::from_str(&leap_in(d, &["serve", "--status", "--json"])?)?;
+        assert_eq!(listed, json!([]), "the service runs nothing");
+        app.click("hold-retry", LONG).await?;
+        wait_finished(&app).await?;
+        let builds: Vec<String> = service_runs(d)?
+            .into_iter()
+            .filter(|r| r.0 == "build(1)")
+            .map(|r| r.1)
+            .collect();
+        assert_eq!(builds, ["cancelled", "passed"]);
+        Ok(app)
+    })
+    .await;
+}

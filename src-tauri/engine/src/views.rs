@@ -162,6 +162,9 @@ pub enum HoldReason {
     DamagedRunState,
     /// It could not start (a broken project file, a busy socket): fix it and retry.
     Failed,
+    /// The user stopped its run: its agents were hung up and its state saved. Running it again
+    /// ([`HoldAnswer::Retry`]) picks the run up, resuming the agents' sessions.
+    Stopped,
 }
 
 /// The user's answer to a [`ProjectHold`].

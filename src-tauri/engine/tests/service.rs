@@ -376,8 +376,11 @@ fn the_service_stays_up_while_its_agents_live_and_exits_once_they_are_stopped() 
         if s.finished {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "never finished: {s:?}");
-        for phase in s.agents.iter().filter_map(|a| a.phase.clone()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never finished: {s:?}"
+        );
+        for phase in s.agents.iter().filter_map(|a| a.phase) {
             let _ = client.command(
                 &entry.project,
                 leapfrog_engine::orchestrator::Command::MarkComplete {
@@ -538,6 +541,46 @@ fn resync_sends_a_fresh_screen_of_the_attachment() {
     // Detached: no more screens.
     client.detach(a).unwrap();
     assert!(client.resync(a).is_err());
+    f.service.shutdown();
+}
+
+#[test]
+fn a_held_attachment_gets_nothing_until_it_asks_for_a_fresh_screen() {
+    let f = fixture();
+    let client = ServiceClient::connect(f.service.paths()).unwrap();
+    let project = client.open(&f.dir, false, true).unwrap().project;
+    let a = client.attach(&project, "designer", 100).unwrap();
+    assert_eq!(drain(&client, a, Duration::from_millis(500)).0, 1);
+    client.hold(a).unwrap();
+    // A request after it is answered after it: the hold is in place before the flood.
+    client.projects().unwrap();
+    std::fs::write(f.dir.join("go"), "").unwrap();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !client
+        .screen(&project, "designer")
+        .unwrap()
+        .lines
+        .iter()
+        .any(|l| l.contains("FLOOD DONE"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the flood never ended"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        drain(&client, a, Duration::from_millis(300)),
+        (0, 0),
+        "nothing sent while held"
+    );
+    client.resync(a).unwrap();
+    let mut term = Terminal::new();
+    while let Ok(i) = client.incoming().recv_timeout(Duration::from_millis(500)) {
+        term.feed(&i, a);
+    }
+    assert_eq!(term.screens, 1, "one fresh screen");
+    assert!(term.parser.screen().contents().contains("FLOOD DONE"));
     f.service.shutdown();
 }
 

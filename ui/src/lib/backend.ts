@@ -81,6 +81,8 @@ export interface Backend {
   liveState(): Promise<LiveState | null>;
   /** Verify, pause/resume/restart an agent, retry or mark complete a phase; answers a line. */
   liveCommand(command: LiveCommand): Promise<string>;
+  /** Stops the run in the service (its agents hung up, its state saved); the project is then held as stopped. */
+  liveStop(): Promise<string>;
   /** Something happened in the run (status, phase, verify, log): refresh `liveState`. */
   onLiveEvent(handler: (event: LiveEvent) => void): Promise<Unsubscribe>;
   /** A (new) project started running, or was held. */
@@ -156,6 +158,7 @@ const tauriBackend: Backend = {
   },
   liveState: () => invoke<LiveState | null>('live_state'),
   liveCommand: (command) => invoke<string>('live_command', { command }),
+  liveStop: () => invoke<string>('live_stop'),
   async onLiveEvent(handler) {
     return listen<LiveEvent>('live-event', (event) => handler(event.payload));
   },

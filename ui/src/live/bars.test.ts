@@ -1,5 +1,5 @@
 import { render, screen, fireEvent } from '@testing-library/svelte';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import AgentBar from './AgentBar.svelte';
 import RunBar from './RunBar.svelte';
 import type { LiveAgent } from '../lib/bindings/LiveAgent';
@@ -119,7 +119,7 @@ describe('held sync point', () => {
       ...base,
       heldSync: { sync: 1, batch: 2, files: ['NOTES.md', 'src/a.rs'], message: 'sync point 1 is held: ...', builder: null },
     };
-    render(RunBar, { live, message: '', onCommand: (c: LiveCommand) => sent.push(c) });
+    render(RunBar, { live, message: '', onCommand: (c: LiveCommand) => sent.push(c), onStop: () => {} });
     expect(screen.getByTestId('sync-held').textContent).toContain('batch 2 conflicts in NOTES.md, src/a.rs');
     await fireEvent.click(screen.getByTestId('sync-retry'));
     await fireEvent.click(screen.getByTestId('sync-to-builder'));
@@ -131,6 +131,7 @@ describe('held sync point', () => {
       live: { ...base, heldSync: { sync: 1, batch: 2, files: ['NOTES.md'], message: 'm', builder: 'builder2' } },
       message: '',
       onCommand: () => {},
+      onStop: () => {},
     });
     expect(screen.getByTestId('sync-held-builder').textContent).toBe('builder2 is resolving it');
     expect(screen.queryByTestId('sync-retry')).toBeNull();
@@ -139,6 +140,7 @@ describe('held sync point', () => {
       live: { ...base, heldSync: { sync: 2, batch: null, files: [], message: 'the integration branch main was moved during the run', builder: null } },
       message: '',
       onCommand: () => {},
+      onStop: () => {},
     });
     expect(screen.getByTestId('sync-held').textContent).toContain('was moved during the run');
     expect(screen.getByTestId('sync-retry')).toBeTruthy();
@@ -157,7 +159,7 @@ describe('run bar', () => {
       ],
     };
     const sent: LiveCommand[] = [];
-    render(RunBar, { live, message: '', onCommand: (c: LiveCommand) => sent.push(c) });
+    render(RunBar, { live, message: '', onCommand: (c: LiveCommand) => sent.push(c), onStop: () => {} });
     expect(screen.getByTestId('completed-by-design(1)').textContent).toBe('handoff block');
     await fireEvent.click(screen.getByTestId('retry-build(1)'));
     await fireEvent.click(screen.getByTestId('complete-design(2)'));
@@ -168,5 +170,24 @@ describe('run bar', () => {
       { kind: 'runVerify' },
     ]);
     expect(screen.queryByTestId('run-finished')).toBeNull();
+  });
+
+  it('stops the run only when asked twice, and the question lapses', async () => {
+    vi.useFakeTimers();
+    let stops = 0;
+    render(RunBar, { live: base, message: '', onCommand: () => {}, onStop: () => (stops += 1) });
+    const stop = screen.getByTestId('run-stop');
+    await fireEvent.click(stop);
+    expect(stops).toBe(0);
+    expect(stop.textContent).toBe('Stop all agents?');
+    // Not confirmed within 4 s: asked again from the start.
+    await vi.advanceTimersByTimeAsync(4100);
+    expect(stop.textContent).toBe('Stop');
+    await fireEvent.click(stop);
+    expect(stops).toBe(0);
+    await fireEvent.click(stop);
+    expect(stops).toBe(1);
+    expect(stop.textContent).toBe('Stop');
+    vi.useRealTimers();
   });
 });

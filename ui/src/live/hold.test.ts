@@ -83,5 +83,11 @@ describe('project hold', () => {
     const second = answers(failed, 'project.json: no agents');
     await fireEvent.click(screen.getByTestId('hold-retry'));
     expect(second.sent).toEqual([{ kind: 'retry' }]);
+    second.unmount();
+    const stopped: ProjectHold = { dir: '/p', name: 'p', message: 'stopped: its agents were hung up', reason: { kind: 'stopped' } };
+    const third = answers(stopped);
+    expect(screen.getByTestId('project-hold').textContent).toContain('p is stopped');
+    await fireEvent.click(screen.getByTestId('hold-retry'));
+    expect(third.sent).toEqual([{ kind: 'retry' }]);
   });
 });

@@ -246,6 +246,11 @@ export class MockBackend implements Backend {
     this.liveCommands.push(command);
     return 'ok';
   }
+  liveStops = 0;
+  async liveStop() {
+    this.liveStops += 1;
+    return 'stopped';
+  }
   async onLiveEvent(handler: (e: LiveEvent) => void) {
     this.liveHandlers.push(handler);
     return () => {

@@ -323,6 +323,22 @@ impl ServiceClient {
             .map(|_| ())
     }
 
+    /// This client's renderer fell behind on an attachment: the service sends nothing more for
+    /// it until [`ServiceClient::resync`]. Sent without waiting for the reply (so the thread
+    /// that reads the connection can send it), and ordered before any later request.
+    pub fn hold(&self, attachment: u32) -> Result<(), ServiceError> {
+        self.send(ServiceRequest::Hold { attachment })
+    }
+
+    /// Sends a request whose reply nobody waits for.
+    fn send(&self, request: ServiceRequest) -> Result<(), ServiceError> {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        write_message(&mut *w, &ClientMsg::Request { id, request })
+            .and_then(|_| w.flush())
+            .map_err(|e| ServiceError::Io(e.to_string()))
+    }
+
     /// Keystrokes or a paste for an attached pane.
     pub fn input(&self, attachment: u32, bytes: &[u8]) -> Result<(), ServiceError> {
         self.pane_input(attachment).send(bytes)

@@ -252,6 +252,20 @@ impl AgentFanout {
         }
     }
 
+    /// The client's own renderer fell behind: nothing more is sent for the attachment (what is
+    /// queued is dropped) until it asks for a fresh screen ([`AgentFanout::resync`]).
+    pub fn hold(&self, client: &Arc<ClientOut>, id: u32) {
+        let mut st = lock(&self.state);
+        if let Some(a) = st
+            .attached
+            .iter_mut()
+            .find(|a| a.id == id && Arc::ptr_eq(&a.client, client))
+        {
+            a.behind = true;
+            client.forget(id);
+        }
+    }
+
     pub fn detach(&self, client: &Arc<ClientOut>, id: u32) {
         self.forget(|a| a.id == id && Arc::ptr_eq(&a.client, client));
         client.forget(id);

@@ -176,6 +176,9 @@ pub enum ServiceRequest {
         #[serde(default = "default_scrollback")]
         scrollback: usize,
     },
+    /// The client's renderer fell behind on an attachment: nothing more is sent for it until
+    /// [`ServiceRequest::Resync`].
+    Hold { attachment: u32 },
     /// Stop sending a pane (hidden in the window): nothing more is sent for it.
     Detach { attachment: u32 },
     /// What an agent's pane shows, as text ([`crate::pty::ScreenSnapshot`]).

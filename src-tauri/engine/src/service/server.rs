@@ -333,6 +333,18 @@ struct Session {
     attachments: Mutex<BTreeMap<u32, Attachment>>,
 }
 
+impl Session {
+    /// The fan-out of one of this client's attachments.
+    fn fanout(&self, attachment: u32) -> Result<Arc<AgentFanout>, String> {
+        lock(&self.attachments)
+            .get(&attachment)
+            .map(|(_, f, _)| f.clone())
+            .ok_or_else(|| {
+                format!("this client has no attachment {attachment} (attach to the pane again)")
+            })
+    }
+}
+
 fn serve_client(inner: &Arc<Inner>, conn: UnixStream) {
     let Ok(write_half) = conn.try_clone() else {
         return;
@@ -609,13 +621,11 @@ fn handle(
             to_value(format!("approved the commands of {}", now.dir))
         }
         ServiceRequest::Resync { attachment } => {
-            let f = lock(&session.attachments)
-                .get(&attachment)
-                .map(|(_, f, _)| f.clone())
-                .ok_or_else(|| {
-                    format!("this client has no attachment {attachment} (attach to the pane again)")
-                })?;
-            f.resync(&session.out, attachment);
+            session.fanout(attachment)?.resync(&session.out, attachment);
+            Ok(serde_json::Value::Null)
+        }
+        ServiceRequest::Hold { attachment } => {
+            session.fanout(attachment)?.hold(&session.out, attachment);
             Ok(serde_json::Value::Null)
         }
         ServiceRequest::Store { call } => store_call(&*inner.opts.store, call),

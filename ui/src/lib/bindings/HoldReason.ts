@@ -4,4 +4,4 @@ import type { TrustReview } from "./TrustReview";
 /**
  * Why a project does not run.
  */
-export type HoldReason = { "kind": "trust", review: TrustReview, } | { "kind": "damagedRunState" } | { "kind": "failed" };
+export type HoldReason = { "kind": "trust", review: TrustReview, } | { "kind": "damagedRunState" } | { "kind": "failed" } | { "kind": "stopped" };

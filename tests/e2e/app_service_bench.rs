@@ -1,0 +1,422 @@
+//! Benchmark (not a test): an agent pane's drain rate with the window attached and the pane shown.
+//!
+//! ```text
+//! bash .ci/ui-build && cargo build --release -p leapfrog -p leapfrog-cli \
+//!   && cargo run --release -p leapfrog-e2e --example app_service_bench -- [--mb 100] [--runs 3]
+//! ```
+//!
+//! Each run makes a fresh project (its own `LEAPFROG_DATA_DIR` and `LEAPFROG_RUNTIME_DIR`, its
+//! commands approved) whose first agent, `flood`, waits for a `go` file, then writes `--mb` MB of
+//! coloured log lines (`yes LINE | head -c N`), timing itself (`date +%s%N` before and after; the
+//! two stamps go to a file) and prints an end marker. The second agent is an idle `cat`.
+//! - **raw**: the same command under a raw PTY reader in this process (`openpty`, read 64 KiB at a
+//!   time, discard): the ceiling, measured in each run just before the window's.
+//! - **window**: the built `leapfrog` opens the project under Xvfb over WebDriver (its service,
+//!   `leap serve`, starts on demand and runs the agents); once the `flood` pane is mounted, visible
+//!   and shows the child waiting, a `requestAnimationFrame` loop in the page starts watching the
+//!   pane's screen, and `go` is created.
+//!
+//! Figures per run: the child's own MB/s (10^6 bytes it wrote / its own time) in the window and
+//! under the raw reader, their ratio (target ≥ 0.8×), and the final-screen latency: from the
+//! child's end stamp to the first animation frame whose pane screen holds the end marker (target
+//! ≤ 100 ms). Each run ends with `leap serve --stop` (same environment) and removes its folders.
+//!
+//! The app binary is the build's (`target/release/leapfrog`, beside this example) or
+//! `LEAPFROG_BIN`; `leap` is taken from beside it.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use leapfrog_e2e::{app_binary, App, Launch};
+use serde_json::json;
+
+/// The same line as the engine's `pty_throughput` and `service_bench`.
+const LINE: &str = "src/pane.rs:42:7: \x1b[1;32mok\x1b[0m frame coalesced \x1b[33m64 KiB\x1b[0m in 4 ms, mirror fed, sink called";
+const FLOOD: &str = "flood";
+const STAMPS: &str = ".flood-stamps";
+const LONG: Duration = Duration::from_secs(120);
+const PATIENCE: Duration = Duration::from_secs(900);
+
+struct Args {
+    bytes: u64,
+    runs: usize,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args {
+        bytes: 100_000_000,
+        runs: 3,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--mb" => args.bytes = (value.parse::<f64>().context("--mb")? * 1e6) as u64,
+            "--runs" => args.runs = value.parse().context("--runs")?,
+            other => bail!("unknown argument {other} (--mb N, --runs N)"),
+        }
+    }
+    if args.bytes == 0 || args.runs == 0 {
+        bail!("--mb and --runs must be positive");
+    }
+    Ok(args)
+}
+
+/// The end marker the flood prints last (`FLOOD-END-<tag>`); the script only holds it in two
+/// pieces, so nothing but the flood's own last line ever shows it.
+fn marker(tag: &str) -> String {
+    format!("FLOOD-END-{tag}")
+}
+
+fn ready(tag: &str) -> String {
+    format!("FLOOD-READY-{tag}")
+}
+
+/// The flood agent's shell script: says it is ready, waits for `go`, floods, stamps, marks.
+fn flood_script(bytes: u64, tag: &str) -> String {
+    format!(
+        "printf '%s-%s\\n' FLOOD-READY {tag}; while [ ! -e go ]; do sleep 0.01; done; \
+         s=$(date +%s%N); yes '{LINE}' | head -c {bytes}; e=$(date +%s%N); \
+         echo \"$s $e\" > {STAMPS}; printf '\\n%s-%s\\n' FLOOD-END {tag}; \
+         stty -echo; exec cat >/dev/null"
+    )
+}
+
+/// The child's own (start, end) stamps in ns since the epoch.
+fn stamps(dir: &Path) -> Result<(u128, u128)> {
+    let text = std::fs::read_to_string(dir.join(STAMPS)).context("the flood's stamps")?;
+    let mut it = text.split_whitespace().map(str::parse::<u128>);
+    match (it.next(), it.next()) {
+        (Some(Ok(s)), Some(Ok(e))) if e > s => Ok((s, e)),
+        _ => bail!("odd stamps {text:?}"),
+    }
+}
+
+fn mbps(bytes: u64, (start, end): (u128, u128)) -> f64 {
+    bytes as f64 / 1e6 / ((end - start) as f64 / 1e9)
+}
+
+/// The flood under a raw reader: a PTY of its own (40×120, default termios, as the engine's
+/// panes), read 64 KiB at a time and discarded until the end marker; the child's own stamps.
+fn raw(dir: &Path, bytes: u64, tag: &str) -> Result<(u128, u128)> {
+    let _ = std::fs::remove_file(dir.join(STAMPS));
+    std::fs::write(dir.join("go"), "")?;
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: 40,
+        ws_col: 120,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes the two fds; null name and termios are allowed.
+    if unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    } != 0
+    {
+        bail!("openpty: {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: both fds were just opened by openpty and are owned here only.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    // SAFETY: fcntl on an fd we own; the child must not inherit the master.
+    unsafe {
+        libc::fcntl(
+            std::os::fd::AsRawFd::as_raw_fd(&master),
+            libc::F_SETFD,
+            libc::FD_CLOEXEC,
+        );
+    }
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &flood_script(bytes, tag)])
+        .current_dir(dir)
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::from(slave.try_clone()?))
+        .stdout(Stdio::from(slave.try_clone()?))
+        .stderr(Stdio::from(slave));
+    // SAFETY: async-signal-safe calls only: a new session with the PTY as its controlling terminal.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::ioctl(0, libc::TIOCSCTTY as _, 0);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().context("spawn the raw flood")?;
+    drop(cmd);
+    let mut reader = File::from(master);
+    let want = marker(tag).into_bytes();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut tail: Vec<u8> = Vec::new();
+    let found = loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break false,
+            Ok(n) => n,
+        };
+        tail.extend_from_slice(&buf[..n]);
+        if tail.windows(want.len()).any(|w| w == want.as_slice()) {
+            break true;
+        }
+        let keep = want.len();
+        if tail.len() > keep {
+            tail.drain(..tail.len() - keep);
+        }
+    };
+    // SAFETY: kill(2) on the session (and so process group) of the child started above.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGKILL);
+    }
+    let _ = child.wait();
+    std::fs::remove_file(dir.join("go"))?;
+    if !found {
+        bail!("the raw flood ended without its marker");
+    }
+    stamps(dir)
+}
+
+/// One run's folders: the project, its data and runtime directories. Dropping it stops the
+/// service the app started (`leap serve --stop`, same environment), then removes the folders.
+struct Run {
+    root: tempfile::TempDir,
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+    leap: PathBuf,
+}
+
+impl Run {
+    fn new(bytes: u64, tag: &str) -> Result<Run> {
+        let leap = app_binary()?.with_file_name("leap");
+        if !leap.is_file() {
+            bail!(
+                "no leap beside the app ({}): cargo build --release -p leapfrog-cli",
+                leap.display()
+            );
+        }
+        let root = tempfile::tempdir()?;
+        let dir = root.path().join("flood");
+        let data = root.path().join("data");
+        let run = root.path().join("run");
+        std::fs::create_dir_all(dir.join(".leapfrog"))?;
+        std::fs::create_dir(&run)?;
+        std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+        std::fs::write(
+            dir.join("TICKETS.md"),
+            "# Tickets\n\n## Batch 1: One\n\n### T-001: First\n- **Status:** todo\n",
+        )?;
+        let sh = |script: &str| format!("sh -c \"{}\"", script.replace('"', "\\\""));
+        let config = json!({
+            "name": format!("flood-{tag}"),
+            "pattern": "leapfrog",
+            "agents": [
+                {"id": FLOOD, "cli": "custom", "roles": ["design", "review"],
+                 "command": sh(&flood_script(bytes, tag))},
+                {"id": "idle", "cli": "custom", "roles": ["build", "fix"],
+                 "command": sh("stty -echo; exec cat >/dev/null")},
+            ],
+        });
+        std::fs::write(
+            dir.join(".leapfrog/project.json"),
+            serde_json::to_string_pretty(&config)?,
+        )?;
+        leapfrog_e2e::agent_clis::approve_project(&dir, &data)?;
+        let env = vec![
+            ("LEAPFROG_DATA_DIR".into(), data.display().to_string()),
+            ("LEAPFROG_RUNTIME_DIR".into(), run.display().to_string()),
+        ];
+        Ok(Run {
+            root,
+            dir,
+            env,
+            leap,
+        })
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let out = Command::new(&self.leap)
+            .args(["serve", "--stop"])
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(self.root.path())
+            .output();
+        match out {
+            Ok(o) if !o.status.success() => eprintln!(
+                "leap serve --stop: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ),
+            Err(e) => eprintln!("leap serve --stop: {e}"),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Installed before `go`: every animation frame, until the pane's screen holds the marker, when
+/// it records `Date.now()`. Also counts frames and the longest gap between them meanwhile.
+const WATCH: &str = r#"
+const [id, marker] = arguments;
+const w = { seen: null, frames: 0, maxGap: 0 };
+window.__floodWatch = w;
+let last = performance.now();
+function step(now) {
+  w.frames++;
+  w.maxGap = Math.max(w.maxGap, now - last);
+  last = now;
+  const p = window.__leapfrog && window.__leapfrog.panes[id];
+  if (p && p.screen().includes(marker)) { w.seen = Date.now(); return; }
+  requestAnimationFrame(step);
+}
+requestAnimationFrame(step);
+"#;
+
+/// The pane is mounted and laid out with a size, in view.
+const VISIBLE: &str = r#"
+const id = arguments[0];
+if (!(window.__leapfrog && window.__leapfrog.panes[id])) return false;
+const e = document.querySelector(`[data-testid='pane-${id}']`);
+if (!e) return false;
+const r = e.getBoundingClientRect();
+return r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0
+  && r.top < innerHeight && r.left < innerWidth && getComputedStyle(e).visibility !== 'hidden';
+"#;
+
+/// One run's figures.
+struct Measured {
+    raw_mbps: f64,
+    app_mbps: f64,
+    latency_ms: f64,
+    frames: u64,
+    max_gap_ms: f64,
+    /// The pane's rows×cols and renderer.
+    pane: String,
+}
+
+/// The window's part of a run: the app on the project, the flood in its shown pane.
+async fn window_run(bytes: u64, tag: &str, run: &Run, raw_mbps: f64) -> Result<Measured> {
+    let app = App::launch(Launch {
+        args: vec![run.dir.display().to_string()],
+        env: run.env.clone(),
+        ..Launch::default()
+    })
+    .await?;
+    let measured =
+        async {
+            app.wait_until("the flood pane mounted and visible", LONG, |app| async move {
+            Ok(app.exec(VISIBLE, vec![json!(FLOOD)]).await? == json!(true))
+        })
+        .await?;
+            let want = ready(tag);
+            app.wait_until("the flood agent waiting in its pane", LONG, |app| {
+                let want = want.clone();
+                async move { Ok(app.pane_screen(FLOOD).await?.contains(&want)) }
+            })
+            .await?;
+            let info = app
+                .exec(
+                    "const p = window.__leapfrog.panes[arguments[0]]; \
+                 return `${p.rows()}x${p.cols()} ${p.renderer}`",
+                    vec![json!(FLOOD)],
+                )
+                .await?;
+            app.exec(WATCH, vec![json!(FLOOD), json!(marker(tag))])
+                .await?;
+            std::fs::write(run.dir.join("go"), "")?;
+            let started = Instant::now();
+            let watch = loop {
+                let w = app.exec("return window.__floodWatch", vec![]).await?;
+                if !w["seen"].is_null() {
+                    break w;
+                }
+                if started.elapsed() > PATIENCE {
+                    bail!(
+                        "no end marker in the pane after {PATIENCE:?}; it shows:\n{}",
+                        app.pane_screen(FLOOD).await?
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            let (s, e) = stamps(&run.dir)?;
+            let seen = watch["seen"].as_f64().ok_or_else(|| anyhow!("{watch}"))?;
+            Ok::<_, anyhow::Error>(Measured {
+                raw_mbps,
+                app_mbps: mbps(bytes, (s, e)),
+                latency_ms: seen - e as f64 / 1e6,
+                frames: watch["frames"].as_u64().unwrap_or(0),
+                max_gap_ms: watch["maxGap"].as_f64().unwrap_or(f64::NAN),
+                pane: info.as_str().unwrap_or_default().to_string(),
+            })
+        }
+        .await;
+    app.close().await?;
+    measured
+}
+
+fn min_max(v: impl Iterator<Item = f64>) -> (f64, f64) {
+    v.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    })
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let args = parse_args()?;
+    let mb = args.bytes as f64 / 1e6;
+    println!(
+        "app_service_bench: {mb} MB of coloured log lines in the `flood` agent's pane, window attached and the pane shown; {} runs",
+        args.runs
+    );
+    let mut all = Vec::new();
+    for i in 0..args.runs {
+        let tag = format!("{}-{i}", std::process::id());
+        let run = Run::new(args.bytes, &tag)?;
+        let raw_mbps = mbps(args.bytes, raw(&run.dir, args.bytes, &tag)?);
+        let m = window_run(args.bytes, &tag, &run, raw_mbps).await?;
+        drop(run);
+        println!(
+            "run {}: raw {:6.1} MB/s, window {:6.1} MB/s, ratio {:.2}x, final screen {:6.1} ms after the child's end (pane {}; {} frames, longest gap {:.0} ms)",
+            i + 1,
+            m.raw_mbps,
+            m.app_mbps,
+            m.app_mbps / m.raw_mbps,
+            m.latency_ms,
+            m.pane,
+            m.frames,
+            m.max_gap_ms
+        );
+        all.push(m);
+    }
+    let raw = min_max(all.iter().map(|m| m.raw_mbps));
+    let app = min_max(all.iter().map(|m| m.app_mbps));
+    let ratio = min_max(all.iter().map(|m| m.app_mbps / m.raw_mbps));
+    let latency = min_max(all.iter().map(|m| m.latency_ms));
+    println!();
+    println!("{:<44} {:>9} {:>9}   target", "", "min", "max");
+    println!(
+        "{:<44} {:>9.1} {:>9.1}",
+        "raw PTY reader, child's MB/s", raw.0, raw.1
+    );
+    println!(
+        "{:<44} {:>9.1} {:>9.1}",
+        "window attached, pane shown, child's MB/s", app.0, app.1
+    );
+    println!(
+        "{:<44} {:>8.2}x {:>8.2}x   >= 0.8x",
+        "ratio window / raw (same run)", ratio.0, ratio.1
+    );
+    println!(
+        "{:<44} {:>6.1} ms {:>6.1} ms   <= 100 ms",
+        "child's end to the final screen in the pane", latency.0, latency.1
+    );
+    Ok(())
+}

@@ -291,6 +291,7 @@ fn held(dir: &Path, reason: HoldReason, message: String) -> ProjectHold {
 
 /// Runs the project in the service and shows it, or says why it is held (`Ok(Some(hold))`).
 fn start_project(handle: &AppHandle, dir: &Path, fresh: bool) -> Result<Option<ProjectHold>> {
+    let began = std::time::Instant::now();
     let live = handle.state::<Live>();
     if let Some(run) = live.current() {
         if run.dir == dir && !fresh {
@@ -373,10 +374,11 @@ fn start_project(handle: &AppHandle, dir: &Path, fresh: bool) -> Result<Option<P
     *lock(&live.running) = Some(run.clone());
     receive(handle.clone(), run.clone())?;
     tracing::info!(
-        project = %run.name,
-        agents = run.agents.len(),
-        service = run.client.pid,
-        "project running in the Leapfrog service"
+        "{} shown: running in the Leapfrog service (pid {}), {} agents, in {} ms",
+        run.name,
+        run.client.pid,
+        run.agents.len(),
+        began.elapsed().as_millis()
     );
     let _ = handle.emit("live-changed", generation);
     Ok(None)
@@ -650,6 +652,7 @@ impl LiveRoute {
 /// The webview shows the pane (first, or again after a reload): it is sized, then attached to
 /// the service afresh, so it gets the agent's screen and scrollback, then its live output.
 pub fn attach(r: LiveRoute, size: PaneSize, output: OutputChannel) -> Result<()> {
+    let began = std::time::Instant::now();
     check_size(size.cols, size.rows)?;
     let (run, route) = (&r.run, r.route());
     resize_in_service(&r, size)?;
@@ -687,6 +690,11 @@ pub fn attach(r: LiveRoute, size: PaneSize, output: OutputChannel) -> Result<()>
     for incoming in late {
         deliver(run, route, incoming);
     }
+    tracing::debug!(
+        "pane {} attached to the service in {} ms",
+        route.id,
+        began.elapsed().as_millis()
+    );
     Ok(())
 }
 

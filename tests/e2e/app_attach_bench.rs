@@ -1,0 +1,208 @@
+//! Benchmark (not a test): the window attaching to a project that runs in the Leapfrog service
+//! with eight agents whose panes each hold 3 000 lines, until every pane is painted.
+//!
+//! ```text
+//! bash .ci/ui-build && cargo build --release -p leapfrog -p leapfrog-cli \
+//!   && cargo run --release -p leapfrog-e2e --example app_attach_bench -- [--runs 3]
+//! ```
+//!
+//! `leap run --detach` starts project `eight` in the service (its own `LEAPFROG_DATA_DIR` and
+//! `LEAPFROG_RUNTIME_DIR`): each of its eight agents prints 3 000 numbered lines and an end
+//! marker, then waits. The window is launched on a small second project; then, for each run, an
+//! animation-frame loop in the page waits for all eight panes to show their end markers, and
+//! `leap start eight` switches the window to it. Measured: from just before `leap start` to the
+//! first frame in which every pane shows its marker (the switch, the service's screens with 1 000
+//! lines of scrollback each, xterm.js painting them). The window then goes back to the small
+//! project before the next run. At the end, `leap serve --stop`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context, Result};
+use leapfrog_e2e::{app_binary, App, Launch};
+use serde_json::{json, Value};
+
+const AGENTS: usize = 8;
+const LINES: usize = 3000;
+const LONG: Duration = Duration::from_secs(120);
+
+fn epoch_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
+/// A project in `dir` with `agents` (id, shell script), approved in `data`.
+fn project(dir: &Path, data: &Path, name: &str, agents: &[(String, String)]) -> Result<()> {
+    std::fs::create_dir_all(dir.join(".leapfrog"))?;
+    std::fs::write(
+        dir.join("TICKETS.md"),
+        "# Tickets\n\n## Batch 1: One\n\n### T-001: First\n- **Status:** todo\n",
+    )?;
+    let roles = |i: usize| match i {
+        0 => json!(["design", "review"]),
+        1 => json!(["build", "fix"]),
+        _ => json!(["qa"]),
+    };
+    let config = json!({
+        "name": name,
+        "pattern": "leapfrog",
+        "agents": agents.iter().enumerate().map(|(i, (id, script))| json!({
+            "id": id, "cli": "custom", "roles": roles(i),
+            "command": format!("sh -c \"{}\"", script.replace('"', "\\\"")),
+        })).collect::<Vec<_>>(),
+    });
+    std::fs::write(
+        dir.join(".leapfrog/project.json"),
+        serde_json::to_string_pretty(&config)?,
+    )?;
+    leapfrog_e2e::agent_clis::approve_project(dir, data)
+}
+
+fn leap(leap: &Path, env: &[(String, String)], args: &[&str]) -> Result<String> {
+    let out = Command::new(leap)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "leap {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Every frame, until each pane in `ids` exists and shows its marker: records `Date.now()`.
+const WATCH: &str = r#"
+const [ids, markers] = arguments;
+const w = { seen: null, mounted: null, frames: 0 };
+window.__attachWatch = w;
+function step() {
+  w.frames++;
+  const panes = window.__leapfrog ? window.__leapfrog.panes : {};
+  if (w.mounted === null && ids.every((id) => panes[id])) w.mounted = Date.now();
+  if (ids.every((id, i) => panes[id] && panes[id].screen().includes(markers[i]))) {
+    w.seen = Date.now();
+    return;
+  }
+  requestAnimationFrame(step);
+}
+requestAnimationFrame(step);
+"#;
+
+struct Stop<'a>(&'a Path, &'a [(String, String)]);
+
+impl Drop for Stop<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = leap(self.0, self.1, &["serve", "--stop"]) {
+            eprintln!("{e}");
+        }
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let mut runs = 3usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--runs" => runs = args.next().context("--runs N")?.parse()?,
+            other => bail!("unknown argument {other} (--runs N)"),
+        }
+    }
+    let leap_bin: PathBuf = app_binary()?.with_file_name("leap");
+    let root = tempfile::tempdir()?;
+    let data = root.path().join("data");
+    let run = root.path().join("run");
+    std::fs::create_dir(&run)?;
+    std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    let env = vec![
+        ("LEAPFROG_DATA_DIR".to_string(), data.display().to_string()),
+        (
+            "LEAPFROG_RUNTIME_DIR".to_string(),
+            run.display().to_string(),
+        ),
+    ];
+    let eight = root.path().join("eight");
+    let small = root.path().join("small");
+    let ids: Vec<String> = (1..=AGENTS).map(|i| format!("a{i}")).collect();
+    let markers: Vec<String> = ids.iter().map(|id| format!("PANE-END-{id}")).collect();
+    let agents: Vec<(String, String)> = ids
+        .iter()
+        .map(|id| {
+            (
+                id.clone(),
+                format!(
+                    "seq 1 {LINES} | sed 's/^/{id} line /'; printf '%s-%s\\n' PANE-END {id}; stty -echo; exec cat >/dev/null"
+                ),
+            )
+        })
+        .collect();
+    project(&eight, &data, "eight", &agents)?;
+    let idle = "stty -echo; exec cat >/dev/null".to_string();
+    project(
+        &small,
+        &data,
+        "small",
+        &[("b1".into(), idle.clone()), ("b2".into(), idle)],
+    )?;
+    let _stop = Stop(&leap_bin, &env);
+    leap(
+        &leap_bin,
+        &env,
+        &["run", "--detach", eight.to_str().unwrap_or_default()],
+    )?;
+    let app = App::launch(Launch {
+        args: vec![small.display().to_string()],
+        env: env.clone(),
+        ..Launch::default()
+    })
+    .await?;
+    let result = async {
+        let mut took = Vec::new();
+        for i in 0..runs {
+            app.wait_until("the small project shown", LONG, |app| async move {
+                Ok(app
+                    .exec("return !!(window.__leapfrog && window.__leapfrog.panes['b1'])", vec![])
+                    .await?
+                    == json!(true))
+            })
+            .await?;
+            app.exec(WATCH, vec![json!(ids), json!(markers)]).await?;
+            let asked = epoch_ms();
+            leap(&leap_bin, &env, &["start", eight.to_str().unwrap_or_default()])?;
+            let w: Value = loop {
+                let w = app.exec("return window.__attachWatch", vec![]).await?;
+                if !w["seen"].is_null() {
+                    break w;
+                }
+                if epoch_ms() - asked > LONG.as_millis() as f64 {
+                    bail!("the eight panes were not all painted: {w}");
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            let ms = w["seen"].as_f64().ok_or_else(|| anyhow!("{w}"))? - asked;
+            let mounted = w["mounted"].as_f64().unwrap_or(f64::NAN) - asked;
+            println!(
+                "run {}: every pane of eight painted {ms:.0} ms after leap start (all mounted at {mounted:.0} ms; {} frames)",
+                i + 1,
+                w["frames"]
+            );
+            took.push(ms);
+            leap(&leap_bin, &env, &["start", small.to_str().unwrap_or_default()])?;
+        }
+        let (lo, hi) = took
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
+                (l.min(x), h.max(x))
+            });
+        println!("\nattach to eight panes of {LINES} lines, to every pane painted: {lo:.0}–{hi:.0} ms (target < 500 ms)");
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    app.close().await?;
+    result
+}

@@ -288,6 +288,36 @@ fn a_client_that_never_reads_does_not_slow_the_child_and_catches_up_with_a_fresh
     f.service.shutdown();
 }
 
+/// Two clients (two windows, a window and `leap attach`) attached to one pane: what either types
+/// reaches the agent, both see its output, and one leaving leaves the other live.
+#[test]
+fn two_clients_attached_to_one_pane_both_stay_live() {
+    let f = fixture();
+    // The builder echoes what it is typed (the terminal's echo and `cat`).
+    let config = std::fs::read_to_string(f.dir.join(".leapfrog/project.json")).unwrap();
+    std::fs::write(
+        f.dir.join(".leapfrog/project.json"),
+        config.replace("sh -c 'stty -echo; exec cat >/dev/null'", "sh -c 'exec cat'"),
+    )
+    .unwrap();
+    let one = ServiceClient::connect(f.service.paths()).unwrap();
+    let project = one.open(&f.dir, false, true).unwrap().project;
+    let two = ServiceClient::connect(f.service.paths()).unwrap();
+    let a1 = one.attach(&project, "builder", 100).unwrap();
+    let a2 = two.attach(&project, "builder", 100).unwrap();
+    let (mut t1, mut t2) = (Terminal::new(), Terminal::new());
+    one.input(a1, b"typed-in-one\r").unwrap();
+    follow_until(&one, a1, &mut t1, "typed-in-one");
+    follow_until(&two, a2, &mut t2, "typed-in-one");
+    two.input(a2, b"typed-in-two\r").unwrap();
+    follow_until(&one, a1, &mut t1, "typed-in-two");
+    follow_until(&two, a2, &mut t2, "typed-in-two");
+    drop(one);
+    two.input(a2, b"after-one-left\r").unwrap();
+    follow_until(&two, a2, &mut t2, "after-one-left");
+    f.service.shutdown();
+}
+
 #[test]
 fn a_wrong_token_or_protocol_version_is_refused_in_words() {
     let f = fixture();

@@ -297,7 +297,10 @@ fn two_clients_attached_to_one_pane_both_stay_live() {
     let config = std::fs::read_to_string(f.dir.join(".leapfrog/project.json")).unwrap();
     std::fs::write(
         f.dir.join(".leapfrog/project.json"),
-        config.replace("sh -c 'stty -echo; exec cat >/dev/null'", "sh -c 'exec cat'"),
+        config.replace(
+            "sh -c 'stty -echo; exec cat >/dev/null'",
+            "sh -c 'exec cat'",
+        ),
     )
     .unwrap();
     let one = ServiceClient::connect(f.service.paths()).unwrap();

@@ -45,7 +45,7 @@ pub fn parse(bytes: &[u8]) -> Vec<Handoff> {
 pub fn visible_lines(bytes: &[u8]) -> Vec<String> {
     let mut lines = Vec::new();
     let mut stripper = Stripper::default();
-    stripper.feed(bytes, &mut |raw| lines.push(clean_line(&raw).text));
+    stripper.feed(bytes, &mut |raw| lines.push(clean_line(raw).text));
     if let Some(raw) = stripper.finish() {
         lines.push(clean_line(&raw).text);
     }
@@ -74,7 +74,7 @@ impl HandoffScanner {
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Handoff> {
         let mut out = Vec::new();
         let mut stripper = std::mem::take(&mut self.stripper);
-        stripper.feed(bytes, &mut |raw| self.line(&raw, &mut out));
+        stripper.feed(bytes, &mut |raw| self.line(raw, &mut out));
         self.stripper = stripper;
         out
     }
@@ -268,8 +268,20 @@ struct Stripper {
 }
 
 impl Stripper {
-    fn feed(&mut self, bytes: &[u8], emit: &mut dyn FnMut(Vec<u8>)) {
-        for &b in bytes {
+    fn feed(&mut self, bytes: &[u8], emit: &mut dyn FnMut(&[u8])) {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.state == EscState::Ground {
+                // A run of printable bytes (most of any output) goes to the line in one copy.
+                let run = printable_run(&bytes[i..]);
+                if run > 0 {
+                    self.push_run(&bytes[i..i + run], emit);
+                    i += run;
+                    continue;
+                }
+            }
+            let b = bytes[i];
+            i += 1;
             match self.state {
                 EscState::Ground => self.ground(b, emit),
                 EscState::Esc => match b {
@@ -313,7 +325,13 @@ impl Stripper {
                 EscState::Str => match b {
                     0x07 => self.state = EscState::Ground,
                     0x1b => self.state = EscState::StrEsc,
-                    _ => {}
+                    // Skipped up to its end (a title, a hyperlink's address).
+                    _ => {
+                        i += bytes[i..]
+                            .iter()
+                            .position(|&b| b == 0x07 || b == 0x1b)
+                            .unwrap_or(bytes.len() - i)
+                    }
                 },
                 EscState::StrEsc => match b {
                     b'\\' => self.state = EscState::Ground,
@@ -324,7 +342,7 @@ impl Stripper {
         }
     }
 
-    fn ground(&mut self, b: u8, emit: &mut dyn FnMut(Vec<u8>)) {
+    fn ground(&mut self, b: u8, emit: &mut dyn FnMut(&[u8])) {
         match b {
             0x1b => self.state = EscState::Esc,
             b'\n' => self.hard_break(emit),
@@ -343,7 +361,7 @@ impl Stripper {
         }
     }
 
-    fn push(&mut self, b: u8, emit: &mut dyn FnMut(Vec<u8>)) {
+    fn push(&mut self, b: u8, emit: &mut dyn FnMut(&[u8])) {
         if self.cr_pending {
             self.soft_break(emit);
         }
@@ -353,7 +371,22 @@ impl Stripper {
         self.line.push(b);
     }
 
-    fn csi(&mut self, final_byte: u8, emit: &mut dyn FnMut(Vec<u8>)) {
+    /// [`Stripper::push`] of each byte of `run` (printable bytes), a slice at a time.
+    fn push_run(&mut self, mut run: &[u8], emit: &mut dyn FnMut(&[u8])) {
+        if self.cr_pending {
+            self.soft_break(emit);
+        }
+        while !run.is_empty() {
+            if self.line.len() >= MAX_LINE_BYTES {
+                self.hard_break(emit);
+            }
+            let take = run.len().min(MAX_LINE_BYTES - self.line.len());
+            self.line.extend_from_slice(&run[..take]);
+            run = &run[take..];
+        }
+    }
+
+    fn csi(&mut self, final_byte: u8, emit: &mut dyn FnMut(&[u8])) {
         let private = self
             .params
             .first()
@@ -406,19 +439,21 @@ impl Stripper {
     }
 
     /// A line ended by `\n` or `\r`: always a line, even an empty one (blank lines end messages).
-    fn hard_break(&mut self, emit: &mut dyn FnMut(Vec<u8>)) {
+    fn hard_break(&mut self, emit: &mut dyn FnMut(&[u8])) {
         self.cr_pending = false;
         if let Some(row) = self.row.as_mut() {
             *row += 1;
         }
-        emit(std::mem::take(&mut self.line));
+        emit(&self.line);
+        self.line.clear();
     }
 
     /// The cursor moved to another row: a line only if something was written on this one.
-    fn soft_break(&mut self, emit: &mut dyn FnMut(Vec<u8>)) {
+    fn soft_break(&mut self, emit: &mut dyn FnMut(&[u8])) {
         self.cr_pending = false;
         if !self.line.is_empty() {
-            emit(std::mem::take(&mut self.line));
+            emit(&self.line);
+            self.line.clear();
         }
     }
 
@@ -426,6 +461,31 @@ impl Stripper {
         self.state = EscState::Ground;
         (!self.line.is_empty()).then(|| std::mem::take(&mut self.line))
     }
+}
+
+/// How many bytes at the start of `bytes` are printable in the ground state: neither a C0 control
+/// (ESC, CR, LF, tab, backspace, ...) nor DEL. Eight bytes at a time: any byte below 0x20 or equal
+/// to 0x7f in a word is found with the usual bit tricks, then located byte by byte.
+fn printable_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let special = |b: u8| b < 0x20 || b == 0x7f;
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let w = u64::from_ne_bytes(bytes[i..i + 8].try_into().expect("eight bytes"));
+        // A byte below 0x20; a byte equal to 0x7f (zero after the xor).
+        let below = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+        let x = w ^ (ONES * 0x7f);
+        let del = x.wrapping_sub(ONES) & !x & HIGHS;
+        if below | del != 0 {
+            break;
+        }
+        i += 8;
+    }
+    i + bytes[i..]
+        .iter()
+        .position(|&b| special(b))
+        .unwrap_or(bytes.len() - i)
 }
 
 // ---- 2. TUI decoration ----
@@ -954,7 +1014,49 @@ mod tests {
         }
     }
 
+    /// The raw lines a stripper emits for `bytes` fed in `chunk`-byte pieces, the last one included.
+    fn stripped(bytes: &[u8], chunk: usize) -> Vec<Vec<u8>> {
+        let mut stripper = Stripper::default();
+        let mut lines = Vec::new();
+        for piece in bytes.chunks(chunk.max(1)) {
+            stripper.feed(piece, &mut |raw| lines.push(raw.to_vec()));
+        }
+        lines.extend(stripper.finish());
+        lines
+    }
+
+    #[test]
+    fn a_long_run_of_text_is_cut_as_byte_by_byte() {
+        let mut bytes = b"\rsome text\r".to_vec();
+        bytes.extend(std::iter::repeat_n(b'y', 3 * MAX_LINE_BYTES + 7));
+        bytes.extend_from_slice(b"\x1b]0;a title\x07tail\n\x7fz");
+        let whole = stripped(&bytes, bytes.len());
+        assert_eq!(whole, stripped(&bytes, 1));
+        assert_eq!(
+            whole.iter().map(Vec::len).collect::<Vec<_>>(),
+            [9, MAX_LINE_BYTES, MAX_LINE_BYTES, MAX_LINE_BYTES, 11, 1]
+        );
+    }
+
     proptest::proptest! {
+        /// Runs of printable bytes and of a string's contents, taken at once, give the lines that
+        /// the state machine gives a byte at a time.
+        #[test]
+        fn runs_taken_at_once_give_what_single_bytes_give(
+            picks in proptest::collection::vec(0usize..22, 0..400),
+            chunk in 2usize..64,
+        ) {
+            const PIECES: [&[u8]; 22] = [
+                b"a", b"word ", b"HANDOFF", b"\x1b", b"[", b"?", b"]", b"2", b";", b"H", b"m",
+                b"\r", b"\n", b"\x07", b"\\", b"\x08", b"\t", b"\x7f", "\u{2502}".as_bytes(),
+                b"\x1b[3;1H", b"\x1bP", &[0xe2, 0x94],
+            ];
+            let bytes: Vec<u8> = picks.iter().flat_map(|&i| PIECES[i].iter().copied()).collect();
+            let one = stripped(&bytes, 1);
+            proptest::prop_assert_eq!(&stripped(&bytes, bytes.len()), &one);
+            proptest::prop_assert_eq!(&stripped(&bytes, chunk), &one);
+        }
+
         /// The index answers what comparing with every reported message answers.
         #[test]
         fn the_index_agrees_with_a_scan_of_every_message(

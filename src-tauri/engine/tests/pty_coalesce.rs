@@ -188,6 +188,48 @@ proptest! {
         prop_assert_eq!(output, input);
     }
 
+    /// `ready` says whether `poll` gives a frame; and while it says no, more input never brings
+    /// the deadline forward (the reader wakes the delivery thread only when bytes arrive with
+    /// none pending or a frame becomes ready; otherwise that thread sleeps until the deadline).
+    #[test]
+    fn ready_says_when_the_delivery_thread_has_work(
+        parts in prop::collection::vec((0u64..40, prop::sample::select(vec![
+            "a", "bc", "<h>", "<l>", "\x1b", "[?2026", "h", "l", "0123456789abcdefXYZ", "",
+        ]), prop::bool::ANY), 0..60),
+    ) {
+        let t0 = Instant::now();
+        let mut c = Coalescer::new(config());
+        let mut t = 0;
+        for (dt, part, take) in parts {
+            t += dt;
+            let now = t0 + Duration::from_millis(t);
+            let before = c.next_deadline();
+            c.push(&expand(part), now);
+            let ready = c.ready(now);
+            if !ready {
+                if let (Some(before), Some(after)) = (before, c.next_deadline()) {
+                    prop_assert!(after >= before, "{:?} -> {:?}", before, after);
+                }
+            }
+            if take {
+                prop_assert_eq!(c.poll(now).is_some(), ready);
+            }
+        }
+    }
+
+    /// The scanner finds the markers in long runs of text (taken eight bytes at a time) as it
+    /// does a byte at a time.
+    #[test]
+    fn scanner_finds_markers_in_long_text(
+        text in prop::collection::vec(prop::sample::select(vec![
+            "x", "<h>", "<l>", "\x1b", "[?2026", "h", "plain text without an escape, ", "\u{1b}\u{1b}",
+        ]), 0..40),
+    ) {
+        let bytes = expand(&text.concat());
+        let split: Vec<&[u8]> = bytes.chunks(1).collect();
+        prop_assert_eq!(scan_all(&[&bytes]), scan_all(&split));
+    }
+
     /// The scanner finds the same markers however the stream is split.
     #[test]
     fn scanner_is_split_independent(

@@ -67,7 +67,7 @@ impl SyncScanner {
         let mut i = 0;
         while i < bytes.len() {
             if self.matched == 0 {
-                match bytes[i..].iter().position(|&b| b == ESC) {
+                match find_esc(&bytes[i..]) {
                     Some(p) => {
                         i += p + 1;
                         self.matched = 1;
@@ -92,6 +92,23 @@ impl SyncScanner {
             i += 1;
         }
     }
+}
+
+/// The index of the first ESC in `bytes`, eight bytes at a time (a zero byte of `word ^ ESC…`,
+/// found with the usual bit trick), then byte by byte in the word that has it.
+fn find_esc(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let x =
+            u64::from_ne_bytes(bytes[i..i + 8].try_into().expect("eight bytes")) ^ (ONES * 0x1b);
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| b == ESC).map(|p| i + p)
 }
 
 /// Collects PTY bytes and decides when they leave as a frame. See the module doc.
@@ -188,6 +205,24 @@ impl Coalescer {
             return self.take_all();
         }
         None
+    }
+
+    /// Whether [`Coalescer::poll`] at `now` would return a frame. (The reader wakes the delivery
+    /// thread only when this turns true or bytes arrive with none pending: otherwise that thread
+    /// is asleep until [`Coalescer::next_deadline`], which more input never brings forward.)
+    pub fn ready(&self, now: Instant) -> bool {
+        if self.pending.is_empty() {
+            return false;
+        }
+        if self.complete > 0 {
+            return true;
+        }
+        if let Some(since) = self.sync_since {
+            return now >= since + self.config.sync_timeout
+                || self.pending.len() >= self.config.sync_max;
+        }
+        self.first_at.is_some_and(|t| now >= t + self.config.linger)
+            || self.pending.len() >= self.config.max_frame
     }
 
     /// When [`Coalescer::poll`] may next return a frame without more input; `None` when

@@ -43,21 +43,21 @@
 //!
 //! # How bytes flow (WezTerm style)
 //!
-//! Per pane: a reader thread blocks on `read` of the PTY master and appends to a
-//! byte-bounded buffer (the [`coalesce::Coalescer`]); a delivery thread sleeps on a condvar
-//! until bytes are pending, waits for the coalescer's deadline (about 4 ms or 64 KiB,
-//! DEC 2026 synchronized-output frames held together), then hands the frame to the
-//! [`PaneSink`] and a copy to a mirror thread that parses it into the pane's [`Screen`] (an
-//! `alacritty_terminal` emulator, off the delivery path). `emulator-bench` measured it, with a
-//! 10 000-line scrollback, at 70 MB/s on a build log and 138 MB/s on TUI redraws (1.8-2.5x
-//! vt100, which it replaced), and behind a real PTY it keeps up with a raw reader (vt100 with
-//! scrollback: 26-31 % of it); agent panes keep 2000 lines. The screen holds a DEC 2026
-//! synchronized-output frame until its end; one whose end never comes is shown after
-//! `CoalesceConfig::sync_timeout` (the mirror thread wakes for it). An idle pane has all three
-//! threads blocked: no timers. The exit is reported after
-//! the mirror caught up, so once `wait_exit` returns the screen shows everything the child
-//! wrote. Frames are raw bytes and may split a UTF-8 character: feed them to xterm.js as
-//! `Uint8Array` (its decoder keeps state across writes), not as strings.
+//! Per pane: a reader thread blocks on `read` of the PTY master and appends to a byte-bounded
+//! buffer (the [`coalesce::Coalescer`]); a delivery thread sleeps on a condvar until bytes are
+//! pending, waits for the coalescer's deadline (about 4 ms or 64 KiB, DEC 2026 synchronized-output
+//! frames held together; the reader wakes it when bytes arrive with none pending, a frame is ready
+//! or the reader stops, not on every read), then hands the frame to the [`PaneSink`] and a copy to
+//! a mirror thread that parses it into the pane's [`Screen`] (an `alacritty_terminal` emulator, off
+//! the delivery path). `emulator-bench` measured it, with a 10 000-line scrollback, at 70 MB/s on a
+//! build log and 138 MB/s on TUI redraws (1.8-2.5x vt100, which it replaced), and behind a real PTY
+//! it keeps up with a raw reader (vt100 with scrollback: 26-31 % of it); agent panes keep 2000
+//! lines. The screen holds a DEC 2026 synchronized-output frame until its end; one whose end never
+//! comes is shown after `CoalesceConfig::sync_timeout` (the mirror thread wakes for it). An idle
+//! pane has all three threads blocked: no timers. The exit is reported after the mirror caught up,
+//! so once `wait_exit` returns the screen shows everything the child wrote. Frames are raw bytes
+//! and may split a UTF-8 character: feed them to xterm.js as `Uint8Array` (its decoder keeps state
+//! across writes), not as strings.
 //!
 //! Flow control: every byte read counts as un-acked until the consumer calls
 //! [`Pane::ack`] (in [`AckMode::Consumer`], the default: xterm.js's write callback → a shell

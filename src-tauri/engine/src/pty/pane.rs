@@ -587,7 +587,13 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
         }
         let mut guard = shared.flow();
         let flow = &mut *guard;
-        flow.coalescer.push(&buf[..n], Instant::now());
+        let now = Instant::now();
+        // The delivery thread sleeps without a deadline while nothing is pending, else until the
+        // coalescer's deadline, which more bytes never bring forward: it is woken only when it
+        // has something to do sooner (a frame is ready, or the reader stops), not on every read.
+        let mut wake = flow.coalescer.pending_len() == 0;
+        flow.coalescer.push(&buf[..n], now);
+        wake |= flow.coalescer.ready(now);
         let s = &mut flow.stats;
         s.bytes_read += n as u64;
         s.reads += 1;
@@ -596,9 +602,12 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
         if (s.unacked >= high || flow.mirror_backlog >= high) && !s.paused {
             s.paused = true;
             s.pauses += 1;
+            wake = true;
         }
         drop(guard);
-        shared.pending.notify_one();
+        if wake {
+            shared.pending.notify_one();
+        }
     }
     shared.flow().eof = true;
     shared.pending.notify_one();

@@ -282,7 +282,7 @@ impl AgentFanout {
         self.attached.store(st.attached.len(), Ordering::SeqCst);
     }
 
-    fn output(&self, frame: Vec<u8>) {
+    fn output(&self, mut frame: Vec<u8>) {
         let mut st = lock(&self.state);
         if st.attached.is_empty() {
             return;
@@ -301,15 +301,21 @@ impl AgentFanout {
             return;
         };
         let start = end.saturating_sub(frame.len() as u64);
-        for a in st.attached.iter_mut() {
+        // The last attachment that takes the frame gets it without a copy.
+        let last = st.attached.iter().rposition(|a| !a.behind && end > a.from);
+        for (i, a) in st.attached.iter_mut().enumerate() {
             if a.behind || end <= a.from {
                 continue;
             }
             let skip = a.from.saturating_sub(start) as usize;
-            if !a
-                .client
-                .pane(FrameKind::Output, a.id, frame[skip..].to_vec())
-            {
+            let bytes = if Some(i) == last {
+                let mut owned = std::mem::take(&mut frame);
+                owned.drain(..skip);
+                owned
+            } else {
+                frame[skip..].to_vec()
+            };
+            if !a.client.pane(FrameKind::Output, a.id, bytes) {
                 a.behind = true;
             }
         }

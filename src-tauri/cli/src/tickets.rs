@@ -106,6 +106,9 @@ pub fn run(cmd: TicketsCmd) -> Result<()> {
                     },
                 )
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            // A writer that opened the file just before the swap may still append to the
+            // replaced one: kept, before this process ends.
+            leapfrog_engine::tickets::sync::settle_late_appends();
             println!(
                 "moved {ticket} to batch {to_batch} in {} (backup: {})",
                 file.display(),

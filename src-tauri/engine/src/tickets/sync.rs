@@ -587,9 +587,10 @@ fn folder(target: &Path) -> PathBuf {
 ///   was kept;
 /// * each displaced file stays open, and is looked at once more as the very last step.
 ///
-/// * after the write returns, the displaced files are looked at for two seconds more, and lines
-///   a writer that opened the file before a swap appended to them late (descheduled between its
-///   open and its write) are appended to the file ([`settle_late_appends`] waits for that).
+/// * after the write returns, the displaced files are looked at while another process holds one
+///   open, for up to two seconds, and lines a writer that opened the file before a swap appended
+///   to them late (descheduled between its open and its write) are appended to the file
+///   ([`settle_late_appends`] waits for that; `leap tickets move` does before it exits).
 ///
 /// The remaining window is a writer that opened the file by name before a swap and writes to it
 /// more than two seconds later, or one that keeps the file open across the write
@@ -1012,6 +1013,9 @@ fn watch_late_appends(target: &Path, gone: Vec<Seen>, limit: u64) {
             let mut gone = gone;
             for ms in LATE_APPEND_CHECKS_MS {
                 std::thread::sleep(std::time::Duration::from_millis(ms));
+                // Looked at before the last read: a file no other process holds open can get
+                // no more late appends, so once none is held this read is the last one.
+                let last = !gone.iter().any(|g| held_elsewhere(&g.file));
                 for g in &mut gone {
                     let Ok(now) = crate::files::reread(&g.file, &target, "TICKETS.md file", limit)
                     else {
@@ -1033,6 +1037,9 @@ fn watch_late_appends(target: &Path, gone: Vec<Seen>, limit: u64) {
                         g.bytes = now;
                     }
                 }
+                if last {
+                    break;
+                }
             }
             let mut n = LATE_WATCHERS.0.lock().unwrap_or_else(|e| e.into_inner());
             *n -= 1;
@@ -1043,7 +1050,42 @@ fn watch_late_appends(target: &Path, gone: Vec<Seen>, limit: u64) {
     }
 }
 
-/// Waits until every write's late-append watch is over (about two seconds after the last write).
+/// Whether a process other than this one holds `file` open (by its device and inode, through
+/// `/proc/*/fd`). When that cannot be told, it is taken as held.
+fn held_elsewhere(file: &fs::File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = file.metadata() else {
+        return true;
+    };
+    let (dev, ino) = (meta.dev(), meta.ino());
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return true;
+    };
+    let me = std::process::id().to_string();
+    for p in procs.flatten() {
+        let name = p.file_name();
+        let name = name.to_string_lossy();
+        if name == me || !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(fds) = fs::read_dir(p.path().join("fd")) else {
+            // Gone, or another user's: another user cannot append to this user's file's
+            // replaced copy unless it could already write the file; not ours to watch.
+            continue;
+        };
+        for fd in fds.flatten() {
+            if let Ok(m) = fs::metadata(fd.path()) {
+                if m.dev() == dev && m.ino() == ino {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Waits until every write's late-append watch is over: at once when no other process holds a
+/// replaced file open, else up to about two seconds after the last write.
 pub fn settle_late_appends() {
     let mut n = LATE_WATCHERS.0.lock().unwrap_or_else(|e| e.into_inner());
     while *n > 0 {

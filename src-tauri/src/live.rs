@@ -675,21 +675,15 @@ pub fn attach(r: LiveRoute, size: PaneSize, output: OutputChannel) -> Result<()>
         .client
         .attach(&run.key, &route.id, ATTACH_SCROLLBACK)
         .map_err(said)?;
-    let early = {
-        let mut a = lock(&run.attachments);
-        a.by_agent.insert(route.id.clone(), id);
-        a.by_id.insert(id, r.agent);
-        a.early.remove(&id).unwrap_or_default()
-    };
-    for incoming in early {
+    // The frames that came before the reply (the screen first) are delivered before any frame
+    // after it: the reader finds the attachment only once this lock is released.
+    let mut a = lock(&run.attachments);
+    a.by_agent.insert(route.id.clone(), id);
+    a.by_id.insert(id, r.agent);
+    for incoming in a.early.remove(&id).unwrap_or_default() {
         deliver(run, route, incoming);
     }
-    // Frames that raced the bookkeeping above land in `early` after it was drained: deliver
-    // those too (the reader now finds the attachment, so no more arrive there).
-    let late = lock(&run.attachments).early.remove(&id).unwrap_or_default();
-    for incoming in late {
-        deliver(run, route, incoming);
-    }
+    drop(a);
     tracing::debug!(
         "pane {} attached to the service in {} ms",
         route.id,

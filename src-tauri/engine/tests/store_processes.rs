@@ -4,6 +4,9 @@
 //!   parent kills it with SIGKILL at random moments, reopens the database and checks that it opens cleanly,
 //!   that every acknowledged change is there and that no id from `generate_id` comes again.
 //!   `LEAPFROG_CRASH_KILLS` kills (default 20; the full run uses 200+), `LEAPFROG_CRASH_SEED` to replay a run.
+//! - ids after kills: a child takes one id, prints it and is killed before it writes anything else; the
+//!   next child's id is larger, every time (the first id after a recovery is the one sled's counter write
+//!   was not yet durable for).
 //! - already running: while the parent holds the database, a second process opening it gets
 //!   "Leapfrog is already running", exits at once, and the database stays intact.
 
@@ -21,10 +24,15 @@ const PROJECT: &str = "crash";
 fn main() {
     match std::env::var(CHILD_ENV).as_deref() {
         Ok("crash") => child_crash(Path::new(&std::env::args().nth(1).expect("db path"))),
+        Ok("id") => child_id(Path::new(&std::env::args().nth(1).expect("db path"))),
         Ok("open") => child_open(Path::new(&std::env::args().nth(1).expect("db path"))),
         Ok(other) => panic!("unknown child mode {other}"),
         Err(_) => {
-            let tests: [(&str, fn()); 2] = [
+            let tests: [(&str, fn()); 3] = [
+                (
+                    "an_id_is_never_given_twice_across_kills",
+                    an_id_is_never_given_twice_across_kills,
+                ),
                 (
                     "second_process_says_already_running",
                     second_process_says_already_running,
@@ -211,6 +219,55 @@ fn child_crash(path: &Path) {
         out.write_all(format!("ack {seq} id {id}\n").as_bytes())
             .unwrap();
         out.flush().unwrap();
+    }
+}
+
+/// Takes one id, says it, then waits to be killed, writing nothing more.
+fn child_id(path: &Path) {
+    let store = SledStore::open(path).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(3)
+    });
+    let id = store.generate_id().unwrap();
+    println!("id {id}");
+    std::io::stdout().flush().unwrap();
+    loop {
+        std::thread::park();
+    }
+}
+
+fn an_id_is_never_given_twice_across_kills() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    // A database that has been written and closed, as after a first run.
+    let store = SledStore::open(&path).unwrap();
+    store.apply(change_for(1)).unwrap();
+    let mut last = store.generate_id().unwrap();
+    drop(store);
+    for kill in 1..=5 {
+        let mut child = spawn_child("id", &path);
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        // Killed at once: sled's own flusher (every 500 ms) has not run.
+        child.kill().expect("SIGKILL the child");
+        let status = child.wait().unwrap();
+        let id: u64 = line
+            .trim()
+            .strip_prefix("id ")
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "kill {kill}: the child said {line:?} ({status:?}): {}",
+                    read_all(child.stderr.take())
+                )
+            });
+        assert!(
+            id > last,
+            "kill {kill}: id {id} given again after a kill (the one before was {last})"
+        );
+        last = id;
     }
 }
 

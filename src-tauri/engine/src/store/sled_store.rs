@@ -52,6 +52,7 @@ impl SledStore {
         }
         let db = sled::Config::new()
             .path(&path)
+            .idgen_persist_interval(ID_PERSIST_INTERVAL)
             .open()
             .map_err(|e| open_error(&path, e))?;
         schema::upgrade(&db, &path)?;
@@ -117,6 +118,20 @@ fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
 }
 
 type Abort = ConflictableTransactionError<StoreError>;
+
+/// How many ids sled hands out between two writes of its id counter (its default, named here because
+/// `generate_id` depends on it).
+const ID_PERSIST_INTERVAL: u64 = 1_000_000;
+
+impl SledStore {
+    /// Everything written so far is on disk when this returns.
+    fn make_durable(&self) -> Result<()> {
+        self.db.flush().map_err(backend)?;
+        self.log_file
+            .sync_data()
+            .map_err(|e| StoreError::Backend(format!("cannot sync the database to disk: {e}")))
+    }
+}
 
 impl Store for SledStore {
     fn apply(&self, change: Change) -> Result<Ack> {
@@ -192,10 +207,7 @@ impl Store for SledStore {
                 TransactionError::Abort(e) => e,
                 TransactionError::Storage(e) => backend(e),
             })?;
-        self.db.flush().map_err(backend)?;
-        self.log_file
-            .sync_data()
-            .map_err(|e| StoreError::Backend(format!("cannot sync the database to disk: {e}")))?;
+        self.make_durable()?;
         Ok(Ack { project, seq, at })
     }
 
@@ -254,8 +266,16 @@ impl Store for SledStore {
     }
 
     fn generate_id(&self) -> Result<u64> {
-        // sled persists its id counter and skips ahead after a crash, so ids are never reused.
-        self.db.generate_id().map_err(backend)
+        // sled writes its id counter every ID_PERSIST_INTERVAL ids and, when it opens a database after a
+        // crash, starts two intervals past the counter on disk. But the write is not made durable when it is
+        // made (only the one before it is), so the first id after a recovery could be handed out, the
+        // process killed before any later flush, and the same id handed out again (the crash test found
+        // it). Ids that start an interval are the ones that wrote a counter: flush those.
+        let id = self.db.generate_id().map_err(backend)?;
+        if id % ID_PERSIST_INTERVAL == 0 {
+            self.make_durable()?;
+        }
+        Ok(id)
     }
 
     fn last_seq(&self, project: &str) -> Result<u64> {

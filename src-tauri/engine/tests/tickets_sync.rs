@@ -178,6 +178,36 @@ fn the_watcher_sees_external_edits_merged_by_id_but_not_our_own_writes() {
 }
 
 #[test]
+fn reading_the_file_costs_its_watcher_nothing() {
+    let (_dir, path) = setup(FILE);
+    let tf = TicketsFile::open(&path).unwrap();
+    let watch = tf.watch().unwrap();
+    write_external(&path, &FILE.replace("CI", "CI on every push"));
+    next_change(&watch.events);
+    let before = watch.reads();
+    // Fifty readers (the board, agents, editors) open and read the file: the watcher's events
+    // for them come before the next write's, in order, and none makes it read the file.
+    for _ in 0..50 {
+        fs::read(&path).unwrap();
+    }
+    write_external(
+        &path,
+        &FILE
+            .replace("CI", "CI on every push")
+            .replace("Scaffold", "Scaffold the app"),
+    );
+    assert_eq!(
+        next_change(&watch.events),
+        vec![TicketChange::Changed("T-001".into())]
+    );
+    let reads = watch.reads() - before;
+    assert!(
+        (1..=3).contains(&reads),
+        "the watcher read the file {reads} times for one write and fifty reads"
+    );
+}
+
+#[test]
 fn a_device_or_fifo_is_refused_before_it_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("TICKETS.md");

@@ -259,6 +259,15 @@ impl TicketsFile {
 pub struct Watch {
     _watcher: notify::RecommendedWatcher,
     pub events: Receiver<SyncEvent>,
+    reads: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Watch {
+    /// How many times the watcher has read the file: once per change, never because someone
+    /// (the watcher itself included) opened or read it.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Watches `path` (through its directory, so editors that replace the file by rename are seen too).
@@ -282,8 +291,21 @@ fn watch_with(path: &Path, doc: Document, known: Known) -> Result<Watch, SyncErr
         .map_err(|_| SyncError::Conflict("sync state poisoned".into()))?
         .0;
     let watched = path.clone();
+    let reads = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = reads.clone();
     let handler = move |res: notify::Result<notify::Event>| {
         let Ok(ev) = res else { return };
+        // notify's inotify backend reports opens too: reading the file on one would be seen as
+        // another open, and so on for ever (a core spinning per watcher while nothing changes).
+        // A write is seen by its modify and close-after-write events.
+        if let notify::EventKind::Access(access) = ev.kind {
+            if !matches!(
+                access,
+                notify::event::AccessKind::Close(notify::event::AccessMode::Write)
+            ) {
+                return;
+            }
+        }
         if !ev
             .paths
             .iter()
@@ -291,6 +313,7 @@ fn watch_with(path: &Path, doc: Document, known: Known) -> Result<Watch, SyncErr
         {
             return;
         }
+        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let bytes = match fs::read(&watched) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -344,6 +367,7 @@ fn watch_with(path: &Path, doc: Document, known: Known) -> Result<Watch, SyncErr
     Ok(Watch {
         _watcher: watcher,
         events: rx,
+        reads,
     })
 }
 

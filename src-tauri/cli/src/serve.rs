@@ -114,6 +114,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode, String> {
         idle: (args.idle > 0).then(|| Duration::from_secs(args.idle)),
         home_dir: std::env::var_os("HOME").map(PathBuf::from),
         pane_size: PaneSize::new(40, 120),
+        clock: Arc::new(leapfrog_engine::orchestrator::SystemClock),
     };
     let service = Service::start(opts)?;
     eprintln!(

@@ -161,6 +161,7 @@ fn main() {
         idle: None,
         home_dir: Some(tmp.path().to_path_buf()),
         pane_size: PaneSize::new(40, 120),
+        clock: Arc::new(leapfrog_engine::orchestrator::SystemClock),
     })
     .unwrap();
     let c = ServiceClient::connect(service.paths()).unwrap();

@@ -115,6 +115,7 @@ fn service(tmp: tempfile::TempDir) -> Bench {
         idle: None,
         home_dir: Some(tmp.path().to_path_buf()),
         pane_size: PaneSize::new(40, 120),
+        clock: Arc::new(leapfrog_engine::orchestrator::SystemClock),
     })
     .unwrap();
     let client = ServiceClient::connect(service.paths()).unwrap();

@@ -106,7 +106,8 @@ fn a_50_mb_flood_stays_under_the_watermark_and_arrives_intact() {
                 let partial = partial.min(received - acked);
                 pane.ack(partial as usize);
                 acked += partial;
-                thread::sleep(Duration::from_millis(100));
+                // The ack woke the reader, which went back to waiting: it read nothing since.
+                wait_stats(&pane, "reader waits again", |s| s.reader_waiting);
                 let later = pane.stats();
                 assert!(later.paused, "still paused: {later:?}");
                 assert_eq!(later.bytes_read, s.bytes_read, "still paused");
@@ -157,10 +158,12 @@ fn a_pane_nobody_acks_stops_reading_and_resumes_on_ack() {
     wait_stats(&pane, "reader pauses", |s| s.pauses == 1);
     let stopped = pane.stats();
     assert!(stopped.paused);
-    thread::sleep(Duration::from_millis(200));
+    // Blocked until an ack: it cannot read (no need to wait and see that it does not).
+    wait_stats(&pane, "reader blocks", |s| s.reader_waiting);
+    let blocked = pane.stats();
+    assert!(blocked.paused, "{blocked:?}");
     assert_eq!(
-        pane.stats().bytes_read,
-        stopped.bytes_read,
+        blocked.bytes_read, stopped.bytes_read,
         "reader stays stopped"
     );
     assert!(stopped.bytes_read <= (config.flow.high_watermark + config.read_chunk) as u64);

@@ -436,14 +436,15 @@ fn a_large_paste_to_a_program_not_reading_yet_returns_at_once_and_arrives_whole(
     let dir = tempfile::tempdir().unwrap();
     let go = dir.path().join("go");
     let script = format!(
-        "stty raw -echo; while [ ! -e {go} ]; do sleep 0.05; done; head -c 4194305 | wc -c; read x",
+        "stty raw -echo; echo READY; while [ ! -e {go} ]; do sleep 0.05; done; head -c 4194305 | wc -c; read x",
         go = go.display()
     );
     let spec = SpawnSpec::new("sh")
         .args(["-c", &script])
         .size(PaneSize::new(5, 40));
     let (pane, _events) = spawn(&panes, &spec);
-    std::thread::sleep(Duration::from_millis(300));
+    // Raw and silent before anything is written.
+    assert!(pane.wait_for_screen(PATIENCE, |s| s.contents().contains("READY")));
     // 4 MiB in 64 KiB writes, then one byte: the writes return while nothing is read.
     let (tx, rx) = mpsc::channel();
     let writer = pane.clone();
@@ -478,10 +479,10 @@ fn input_past_the_bound_is_refused_in_words_and_a_closed_program_says_so() {
     use leapfrog_engine::pty::MAX_QUEUED_INPUT;
     let panes = Panes::new();
     let spec = SpawnSpec::new("sh")
-        .args(["-c", "stty raw -echo; sleep 30"])
+        .args(["-c", "stty raw -echo; echo READY; sleep 30"])
         .size(PaneSize::new(5, 40));
     let (pane, _events) = spawn(&panes, &spec);
-    std::thread::sleep(Duration::from_millis(200));
+    assert!(pane.wait_for_screen(PATIENCE, |s| s.contents().contains("READY")));
     let chunk = vec![b'y'; 1 << 20];
     let mut refused = None;
     for _ in 0..(MAX_QUEUED_INPUT >> 20) + 2 {

@@ -33,6 +33,7 @@ fn options(root: &std::path::Path, data: &str, idle: Option<Duration>) -> Servic
         idle,
         home_dir: None,
         pane_size: PaneSize::new(24, 80),
+        clock: Arc::new(leapfrog_engine::orchestrator::SystemClock),
     }
 }
 
@@ -50,6 +51,14 @@ fn fixture() -> Fixture {
 
 /// [`fixture`] with the service's idle time.
 fn fixture_idle(idle: Option<Duration>) -> Fixture {
+    fixture_with(idle, Arc::new(leapfrog_engine::orchestrator::SystemClock))
+}
+
+/// [`fixture`] with the service's idle time and the clock its runs read.
+fn fixture_with(
+    idle: Option<Duration>,
+    clock: Arc<dyn leapfrog_engine::orchestrator::Clock>,
+) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");
     std::fs::create_dir_all(dir.join(".leapfrog")).unwrap();
@@ -77,6 +86,7 @@ fn fixture_idle(idle: Option<Duration>) -> Fixture {
     .unwrap();
     let mut opts = options(tmp.path(), "data", idle);
     opts.home_dir = Some(tmp.path().to_path_buf());
+    opts.clock = clock;
     let service = Service::start(opts).unwrap();
     Fixture {
         _tmp: tmp,
@@ -477,7 +487,8 @@ fn a_service_whose_socket_file_was_removed_exits() {
 
 #[test]
 fn progress_of_a_running_project_on_the_runs_clock() {
-    let f = fixture();
+    let clock = Arc::new(leapfrog_engine::orchestrator::ManualClock::new());
+    let f = fixture_with(None, clock.clone());
     let client = ServiceClient::connect(f.service.paths()).unwrap();
     let project = client.open(&f.dir, false, true).unwrap().project;
     let first = client.progress(&project).unwrap();
@@ -492,12 +503,12 @@ fn progress_of_a_running_project_on_the_runs_clock() {
         "a run started just now: {}",
         first.now_minutes
     );
-    std::thread::sleep(Duration::from_millis(1500));
+    clock.advance(Duration::from_secs(90));
     let second = client.progress(&project).unwrap();
     let moved = (second.now_minutes - first.now_minutes) * 60.0;
     assert!(
-        (1.0..30.0).contains(&moved),
-        "the run's clock moved {moved} s in 1.5 s"
+        (moved - 90.0).abs() < 0.01,
+        "the run's clock moved {moved} s when 90 s passed"
     );
     // Over the wire as it is in the engine's own type.
     let back: leapfrog_engine::orchestrator::RunProgress =

@@ -578,7 +578,7 @@ fn two_leapfrog_writers_lose_neither_edit() {
 /// While one Leapfrog writer holds the lock, another waits for it, and then writes.
 #[test]
 fn a_leapfrog_writer_waits_for_the_lock() {
-    use leapfrog_engine::tickets::sync::write_lock;
+    use leapfrog_engine::tickets::sync::{lock_refusals, write_lock};
     let (_dir, path) = setup(FILE);
     let lock = write_lock(&path).unwrap();
     // Re-entrant in the thread that holds it.
@@ -589,7 +589,16 @@ fn a_leapfrog_writer_waits_for_the_lock() {
         tf.apply(&[done("T-002")], WriteOptions::default())
             .map(|_| ())
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // The other writer tried, found the lock taken, and wrote nothing.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while lock_refusals(&path) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other writer never found the lock taken"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(!other.is_finished(), "the other writer did not wait");
     assert_eq!(
         fs::read_to_string(&path).unwrap(),
         FILE,

@@ -32,6 +32,10 @@ pub struct PaneStats {
     pub pauses: u64,
     /// The reader is stopped now, waiting for acks down to the low watermark.
     pub paused: bool,
+    /// The reader thread is blocked until an ack resumes it (or the pane is killed): while this
+    /// holds it reads nothing. Lets a test see that a stopped reader stays stopped without waiting
+    /// to find out.
+    pub reader_waiting: bool,
 }
 
 struct Flow {
@@ -571,8 +575,10 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
         let closing = {
             let mut flow = shared.flow();
             while flow.stats.paused && !flow.closing {
+                flow.stats.reader_waiting = true;
                 flow = shared.room.wait(flow).unwrap_or_else(|e| e.into_inner());
             }
+            flow.stats.reader_waiting = false;
             flow.closing
         };
         let n = match reader.read(&mut buf) {

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::control::server::{
     constant_time_eq, new_token, prepare_dir, wake_accept, write_private_atomically,
 };
-use crate::orchestrator::{OpenOptions, Orchestrator, TrustCheck};
+use crate::orchestrator::{Clock, OpenOptions, Orchestrator, TrustCheck};
 use crate::pty::PaneSize;
 use crate::store::Store;
 use crate::trust::{ProjectCommands, TrustFile};
@@ -46,6 +46,9 @@ pub struct ServiceOptions {
     /// Where Claude Code keeps its session files (default `$HOME`).
     pub home_dir: Option<PathBuf>,
     pub pane_size: PaneSize,
+    /// The clock every project's run reads ([`SystemClock`](crate::orchestrator::SystemClock);
+    /// tests move a [`ManualClock`](crate::orchestrator::ManualClock)).
+    pub clock: Arc<dyn Clock>,
 }
 
 struct Project {
@@ -251,6 +254,7 @@ impl Inner {
         opts.fresh = fresh;
         opts.home_dir = self.opts.home_dir.clone();
         opts.pane_size = self.opts.pane_size;
+        opts.clock = self.opts.clock.clone();
         if trust {
             opts.trust = TrustCheck::Vouched;
         }

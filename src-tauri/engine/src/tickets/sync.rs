@@ -517,6 +517,32 @@ impl std::fmt::Debug for WriteLock {
     }
 }
 
+/// Times a writer found the lock of a folder taken, by folder: lets a test see that a writer is
+/// waiting (and so writes nothing) without waiting to find out.
+static LOCK_REFUSALS: Mutex<Vec<(PathBuf, u64)>> = Mutex::new(Vec::new());
+
+/// How many times a writer of `path` has found the folder's write lock taken (see
+/// [`write_lock`]).
+pub fn lock_refusals(path: &Path) -> u64 {
+    let Ok(target) = fs::canonicalize(path) else {
+        return 0;
+    };
+    let dir = folder(&target);
+    let refusals = LOCK_REFUSALS.lock().unwrap_or_else(|e| e.into_inner());
+    refusals
+        .iter()
+        .find(|(d, _)| *d == dir)
+        .map_or(0, |(_, n)| *n)
+}
+
+fn count_refusal(dir: &Path) {
+    let mut refusals = LOCK_REFUSALS.lock().unwrap_or_else(|e| e.into_inner());
+    match refusals.iter_mut().find(|(d, _)| d == dir) {
+        Some((_, n)) => *n += 1,
+        None => refusals.push((dir.to_path_buf(), 1)),
+    }
+}
+
 /// Takes the lock Leapfrog's writers of `path` share (see [`WriteLock`]), waiting up to
 /// [`LOCK_WAIT`] for another writer.
 pub fn write_lock(path: &Path) -> Result<WriteLock, SyncError> {
@@ -543,6 +569,7 @@ fn lock_dir(dir: &Path, shown: &Path) -> Result<WriteLock, SyncError> {
         match std::io::Error::last_os_error().raw_os_error() {
             Some(libc::EINTR) => continue,
             Some(libc::EWOULDBLOCK) if started.elapsed() < LOCK_WAIT => {
+                count_refusal(dir);
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(10));
             }

@@ -191,6 +191,25 @@ async fn main() -> Result<()> {
                 i + 1,
                 w["frames"]
             );
+            // Where the time went, pane by pane: mounted, terminal made, attach replied, first
+            // output parsed (ms after `leap start`).
+            let timings = app
+                .exec("return window.__leapfrog.timings", vec![])
+                .await?;
+            let at = |id: &str, step: &str| {
+                timings[id][step]
+                    .as_f64()
+                    .map_or("-".to_string(), |t| format!("{:.0}", t - asked))
+            };
+            for id in &ids {
+                println!(
+                    "  {id}: mount {} created {} attached {} painted {}",
+                    at(id, "mount"),
+                    at(id, "created"),
+                    at(id, "attached"),
+                    at(id, "painted")
+                );
+            }
             took.push(ms);
             leap(&leap_bin, &env, &["start", small.to_str().unwrap_or_default()])?;
         }

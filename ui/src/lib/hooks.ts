@@ -16,8 +16,17 @@ export interface PaneHook {
   renderer: string;
 }
 
+/** When (Date.now()) a pane's terminal went through each step of its latest mount (benches). */
+export interface PaneTiming {
+  mount: number;
+  created?: number;
+  attached?: number;
+  painted?: number;
+}
+
 interface Hooks {
   panes: Record<string, PaneHook>;
+  timings: Record<string, PaneTiming>;
   /** How many times a terminal was mounted for each pane id (a remount starts blank). */
   mounts: Record<string, number>;
   /** Longest gap between animation frames (ms) since the last reset (bench mode only). */
@@ -35,6 +44,7 @@ function hooks(): Hooks {
   if (!window.__leapfrog) {
     const h: Hooks = {
       panes: {},
+      timings: {},
       mounts: {},
       maxFrameGapMs: 0,
       resetFrameGap() {
@@ -103,6 +113,13 @@ export function registerPane(id: string, term: Terminal, acked: () => number, re
   return () => {
     delete h.panes[id];
   };
+}
+
+/** Records a step of a pane's mount ('mount' starts a new record). */
+export function markPane(id: string, step: keyof PaneTiming): void {
+  const h = hooks();
+  if (step === 'mount') h.timings[id] = { mount: Date.now() };
+  else if (h.timings[id] && h.timings[id][step] === undefined) h.timings[id][step] = Date.now();
 }
 
 export function installHooks(): void {

@@ -32,9 +32,21 @@ pub(crate) enum Outgoing {
     Pane(FrameKind, u32, Vec<u8>),
 }
 
+/// One attachment's frames waiting to go out.
+struct Lane {
+    attachment: u32,
+    frames: VecDeque<(FrameKind, Vec<u8>)>,
+}
+
+/// What waits to go out to one client. Messages (replies, events) go first; pane frames are taken
+/// one attachment at a time, in turn, so a keystroke's echo in one pane waits for at most one frame
+/// of each other pane, never behind a flooding pane's whole backlog.
 #[derive(Default)]
 struct Queue {
-    frames: VecDeque<Outgoing>,
+    messages: VecDeque<Vec<u8>>,
+    /// Attachments with frames queued, in the order they are served (a lane that still has frames
+    /// after one is taken goes to the back).
+    lanes: VecDeque<Lane>,
     pane_bytes: usize,
     message_bytes: usize,
     /// Attachments whose output was dropped: they get a fresh screen once the queue drains.
@@ -43,17 +55,44 @@ struct Queue {
 }
 
 impl Queue {
+    fn push_pane(&mut self, kind: FrameKind, attachment: u32, bytes: Vec<u8>) {
+        self.pane_bytes += bytes.len();
+        match self.lanes.iter_mut().find(|l| l.attachment == attachment) {
+            Some(lane) => lane.frames.push_back((kind, bytes)),
+            None => self.lanes.push_back(Lane {
+                attachment,
+                frames: VecDeque::from([(kind, bytes)]),
+            }),
+        }
+    }
+
+    /// The next frame to write: a message if any, else the next attachment's oldest frame.
+    fn pop(&mut self) -> Option<Outgoing> {
+        if let Some(m) = self.messages.pop_front() {
+            self.message_bytes -= m.len();
+            return Some(Outgoing::Message(m));
+        }
+        let mut lane = self.lanes.pop_front()?;
+        let (kind, bytes) = lane.frames.pop_front()?;
+        self.pane_bytes -= bytes.len();
+        let attachment = lane.attachment;
+        if !lane.frames.is_empty() {
+            self.lanes.push_back(lane);
+        }
+        Some(Outgoing::Pane(kind, attachment, bytes))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.messages.is_empty() && self.lanes.is_empty()
+    }
+
     /// Drops what is queued for an attachment.
     fn drop_pane(&mut self, attachment: u32) {
-        let mut dropped = 0;
-        self.frames.retain(|f| match f {
-            Outgoing::Pane(_, a, b) if *a == attachment => {
-                dropped += b.len();
-                false
+        if let Some(i) = self.lanes.iter().position(|l| l.attachment == attachment) {
+            if let Some(lane) = self.lanes.remove(i) {
+                self.pane_bytes -= lane.frames.iter().map(|(_, b)| b.len()).sum::<usize>();
             }
-            _ => true,
-        });
-        self.pane_bytes -= dropped;
+        }
     }
 }
 
@@ -77,7 +116,7 @@ impl ClientOut {
             return false;
         }
         q.message_bytes += json.len();
-        q.frames.push_back(Outgoing::Message(json));
+        q.messages.push_back(json);
         self.ready.notify_all();
         true
     }
@@ -97,8 +136,7 @@ impl ClientOut {
             self.ready.notify_all();
             return false;
         }
-        q.pane_bytes += bytes.len();
-        q.frames.push_back(Outgoing::Pane(kind, attachment, bytes));
+        q.push_pane(kind, attachment, bytes);
         self.ready.notify_all();
         true
     }
@@ -121,7 +159,7 @@ impl ClientOut {
 
     /// Nothing is queued (the writer flushes then).
     pub fn is_idle(&self) -> bool {
-        lock(&self.queue).frames.is_empty()
+        lock(&self.queue).is_empty()
     }
 
     pub fn close(&self) {
@@ -140,11 +178,7 @@ impl ClientOut {
             if !q.resync.is_empty() && q.pane_bytes <= CLIENT_BOUND / 2 {
                 return Some(Err(std::mem::take(&mut q.resync)));
             }
-            if let Some(f) = q.frames.pop_front() {
-                match &f {
-                    Outgoing::Message(m) => q.message_bytes -= m.len(),
-                    Outgoing::Pane(_, _, b) => q.pane_bytes -= b.len(),
-                }
+            if let Some(f) = q.pop() {
                 return Some(Ok(f));
             }
             q = self.ready.wait(q).unwrap_or_else(|e| e.into_inner());
@@ -349,5 +383,47 @@ impl PaneSink for FanoutSink {
     /// No client attached: the tee need not copy the frame (the fan-out ignores it anyway).
     fn wants_frames(&self) -> bool {
         self.0.attached.load(Ordering::SeqCst) > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Queues `input` ("m" a message, "N" a frame of attachment N, "-N" forget attachment N), then
+    /// checks the order the writer takes them in.
+    fn check(input: &str, expect: &str) {
+        let out = ClientOut::default();
+        for (i, op) in input.split_whitespace().enumerate() {
+            match op {
+                "m" => assert!(out.message(format!("{i}").into_bytes())),
+                _ if op.starts_with('-') => out.forget(op[1..].parse().unwrap()),
+                n => assert!(out.pane(FrameKind::Output, n.parse().unwrap(), vec![0; 10])),
+            }
+        }
+        let mut got = Vec::new();
+        while !out.is_idle() {
+            match out.next() {
+                Some(Ok(Outgoing::Message(_))) => got.push("m".to_string()),
+                Some(Ok(Outgoing::Pane(_, a, _))) => got.push(a.to_string()),
+                other => panic!("unexpected {:?}", other.map(|r| r.map(|_| ()))),
+            }
+        }
+        assert_eq!(got.join(" "), expect, "queued: {input}");
+        assert_eq!(lock(&out.queue).pane_bytes, 0);
+        assert_eq!(lock(&out.queue).message_bytes, 0);
+    }
+
+    #[test]
+    fn attachments_take_turns_and_messages_go_first() {
+        // One attachment alone: its frames in order.
+        check("1 1 1", "1 1 1");
+        // A pane's echo queued behind another pane's flood goes out after one flood frame.
+        check("1 1 1 1 2", "1 2 1 1 1");
+        check("1 1 2 3 1 2", "1 2 3 1 2 1");
+        // A reply queued last goes out first.
+        check("1 1 2 m", "m 1 2 1");
+        // A forgotten attachment's frames are gone, the others keep their turns.
+        check("1 2 1 2 -1 3", "2 3 2");
     }
 }

@@ -13,19 +13,23 @@
 //! `leap start eight` switches the window to it. Measured: from just before `leap start` to the
 //! first frame in which every pane shows its marker (the switch, the service's screens with 1 000
 //! lines of scrollback each, xterm.js painting them). The window then goes back to the small
-//! project before the next run. At the end, `leap serve --stop`.
+//! project before the next run. Then the window shows the eight idle panes and the CPU of the app
+//! and its web processes is read over 10 s. At the end, `leap serve --stop`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
+use leapfrog_e2e::procs::cpu_by_name;
 use leapfrog_e2e::{app_binary, App, Launch};
 use serde_json::{json, Value};
 
 const AGENTS: usize = 8;
 const LINES: usize = 3000;
 const LONG: Duration = Duration::from_secs(120);
+/// How long the idle window is watched.
+const IDLE: Duration = Duration::from_secs(10);
 
 fn epoch_ms() -> f64 {
     SystemTime::now()
@@ -219,6 +223,32 @@ async fn main() -> Result<()> {
                 (l.min(x), h.max(x))
             });
         println!("\nattach to eight panes of {LINES} lines, to every pane painted: {lo:.0}–{hi:.0} ms (target < 500 ms)");
+        // The window left alone with the eight idle panes shown: what it costs.
+        leap(&leap_bin, &env, &["start", eight.to_str().unwrap_or_default()])?;
+        app.wait_until("the eight panes shown", LONG, |app| async move {
+            Ok(app
+                .exec("return !!(window.__leapfrog && window.__leapfrog.panes['a8'])", vec![])
+                .await?
+                == json!(true))
+        })
+        .await?;
+        tokio::time::sleep(IDLE / 2).await;
+        let before = cpu_by_name(app.driver_pid())?;
+        tokio::time::sleep(IDLE).await;
+        let after = cpu_by_name(app.driver_pid())?;
+        let mut idle: Vec<String> = after
+            .iter()
+            .map(|(name, t)| {
+                let pct = (t - before.get(name).copied().unwrap_or(0.0)) / IDLE.as_secs_f64() * 100.0;
+                format!("{name} {pct:.1} %")
+            })
+            .collect();
+        idle.sort();
+        println!(
+            "the window idle with the eight panes shown, over {} s: {} of a core",
+            IDLE.as_secs(),
+            idle.join(", ")
+        );
         Ok::<_, anyhow::Error>(())
     }
     .await;

@@ -1,5 +1,7 @@
 //! The processes under a root (an app and its agents), for benchmarks: by `/proc`.
 
+use std::collections::HashMap;
+
 use anyhow::Result;
 
 /// Pids and command names of `root` and all its descendants.
@@ -56,6 +58,36 @@ pub fn pss_by_process(root: u32) -> Result<Vec<(u32, String, u64)>> {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .unwrap_or(0);
         out.push((pid, comm, pss));
+    }
+    Ok(out)
+}
+
+/// CPU seconds (user + system) used so far by `root` and its descendants, by command name
+/// (the pane's shells and the flood's own processes left out).
+pub fn cpu_by_name(root: u32) -> Result<HashMap<String, f64>> {
+    // SAFETY: sysconf takes a plain integer.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let mut out = HashMap::new();
+    for (pid, comm) in process_tree(root)? {
+        if !matches!(
+            comm.as_str(),
+            "leapfrog" | "WebKitWebProces" | "WebKitNetworkPr"
+        ) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // utime and stime are fields 14 and 15 of stat, 11 and 12 after the `(comm)`.
+        let t: f64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<f64>().ok()))
+            .sum();
+        *out.entry(comm).or_default() += t / ticks;
     }
     Ok(out)
 }

@@ -26,7 +26,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use leapfrog_e2e::procs::{process_tree, pss_by_process};
+use leapfrog_e2e::procs::{cpu_by_name, pss_by_process};
 use leapfrog_e2e::{app_binary, shell_home, Display, Group, PROMPT};
 use serde_json::Value;
 
@@ -103,36 +103,6 @@ impl Running {
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
-}
-
-/// CPU seconds (user + system) used so far by `root` and its descendants, by command name
-/// (the pane's shells and the flood's own processes left out).
-fn cpu_by_name(root: u32) -> Result<HashMap<String, f64>> {
-    // SAFETY: sysconf takes a plain integer.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    let mut out = HashMap::new();
-    for (pid, comm) in process_tree(root)? {
-        if !matches!(
-            comm.as_str(),
-            "leapfrog" | "WebKitWebProces" | "WebKitNetworkPr"
-        ) {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-        // utime and stime are fields 14 and 15 of stat, 11 and 12 after the `(comm)`.
-        let t: f64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<f64>().ok()))
-            .sum();
-        *out.entry(comm).or_default() += t / ticks;
-    }
-    Ok(out)
 }
 
 struct Args {

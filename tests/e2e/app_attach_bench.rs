@@ -97,6 +97,16 @@ function step() {
 requestAnimationFrame(step);
 "#;
 
+/// Waits until the page has mounted pane `id`.
+async fn pane_mounted(app: &App, id: &str) -> Result<()> {
+    let script = format!("return !!(window.__leapfrog && window.__leapfrog.panes['{id}'])");
+    app.wait_until(&format!("pane {id} mounted"), LONG, |app| {
+        let script = script.clone();
+        async move { Ok(app.exec(&script, vec![]).await? == json!(true)) }
+    })
+    .await
+}
+
 struct Stop<'a>(&'a Path, &'a [(String, String)]);
 
 impl Drop for Stop<'_> {
@@ -168,13 +178,7 @@ async fn main() -> Result<()> {
     let result = async {
         let mut took = Vec::new();
         for i in 0..runs {
-            app.wait_until("the small project shown", LONG, |app| async move {
-                Ok(app
-                    .exec("return !!(window.__leapfrog && window.__leapfrog.panes['b1'])", vec![])
-                    .await?
-                    == json!(true))
-            })
-            .await?;
+            pane_mounted(&app, "b1").await?;
             app.exec(WATCH, vec![json!(ids), json!(markers)]).await?;
             let asked = epoch_ms();
             leap(&leap_bin, &env, &["start", eight.to_str().unwrap_or_default()])?;
@@ -225,13 +229,7 @@ async fn main() -> Result<()> {
         println!("\nattach to eight panes of {LINES} lines, to every pane painted: {lo:.0}–{hi:.0} ms (target < 500 ms)");
         // The window left alone with the eight idle panes shown: what it costs.
         leap(&leap_bin, &env, &["start", eight.to_str().unwrap_or_default()])?;
-        app.wait_until("the eight panes shown", LONG, |app| async move {
-            Ok(app
-                .exec("return !!(window.__leapfrog && window.__leapfrog.panes['a8'])", vec![])
-                .await?
-                == json!(true))
-        })
-        .await?;
+        pane_mounted(&app, "a8").await?;
         tokio::time::sleep(IDLE / 2).await;
         let before = cpu_by_name(app.driver_pid())?;
         tokio::time::sleep(IDLE).await;

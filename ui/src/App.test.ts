@@ -1,5 +1,5 @@
 import { render, screen, fireEvent, waitFor } from '@testing-library/svelte';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import App from './App.svelte';
 import { setBackend } from './lib/backend';
 import { MockBackend, twoAgents } from './test/mockBackend';
@@ -32,6 +32,27 @@ describe('cockpit', () => {
       e.getAttribute('data-testid'),
     );
     expect(ids).toEqual(['pane-designer', 'pane-builder']);
+  });
+
+  it('reads the run state again on a run event, not on a log line', async () => {
+    await cockpit();
+    await waitFor(() => expect(mock.liveHandlers.length).toBeGreaterThan(0));
+    // The refresh is a timer: run every due timer at once instead of waiting to see.
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      vi.runAllTimers();
+      const before = mock.liveStateReads;
+      const say = (kind: string) =>
+        mock.liveHandlers.forEach((h) => h({ kind, agent: null, text: `${kind} line`, status: null }));
+      say('log');
+      vi.runAllTimers();
+      expect(mock.liveStateReads).toBe(before);
+      say('phase_completed');
+      vi.runAllTimers();
+      expect(mock.liveStateReads).toBe(before + 1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('attaches every pane with a real size', async () => {

@@ -239,7 +239,9 @@ export class MockBackend implements Backend {
   liveValue: LiveState | null = null;
   liveCommands: LiveCommand[] = [];
   liveHandlers: Array<(e: LiveEvent) => void> = [];
+  liveStateReads = 0;
   async liveState() {
+    this.liveStateReads += 1;
     return this.liveValue;
   }
   async liveCommand(command: LiveCommand) {

@@ -14,15 +14,15 @@
 //! `--raw`, each run first times the same child under a raw PTY reader (as `service_bench`), so
 //! the ratio compares runs made seconds apart.
 
+#[path = "common/mod.rs"]
+mod common;
+use common::project;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use leapfrog_engine::pty::PaneSize;
-use leapfrog_engine::service::{Incoming, Service, ServiceClient, ServiceOptions};
-use leapfrog_engine::store::SledStore;
-use serde_json::json;
+use leapfrog_engine::service::{Incoming, ServiceClient};
 
 const LINE: &str = "src/pane.rs:42:7: \x1b[1;32mok\x1b[0m frame coalesced \x1b[33m64 KiB\x1b[0m in 4 ms, mirror fed, sink called";
 
@@ -42,55 +42,12 @@ fn flood_time(text: &str) -> Option<u64> {
         .ok()
 }
 
-fn project(root: &Path, name: &str, commands: &[String]) -> PathBuf {
-    let dir = root.join(name);
-    std::fs::create_dir_all(dir.join(".leapfrog")).unwrap();
-    std::fs::write(
-        dir.join("TICKETS.md"),
-        "# Tickets\n\n## Batch 1: One\n\n### T-001: First\n- **Status:** todo\n",
-    )
-    .unwrap();
-    let agents: Vec<serde_json::Value> = commands
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            json!({
-                "id": format!("a{i}"),
-                "cli": "custom",
-                "command": format!("sh -c \"{}\"", c.replace('"', "\\\"")),
-                "roles": if i == 0 { json!(["design", "review"]) } else { json!(["build", "fix"]) },
-            })
-        })
-        .collect();
-    let config = json!({"name": name, "pattern": "leapfrog", "agents": agents});
-    std::fs::write(
-        dir.join(".leapfrog/project.json"),
-        serde_json::to_string_pretty(&config).unwrap(),
-    )
-    .unwrap();
-    dir
-}
-
 /// The same child under a raw PTY reader that discards (the ceiling): its own time.
 fn raw(dir: &Path, bytes: u64) -> u64 {
     use std::io::Read;
     let _ = std::fs::remove_file(dir.join("floodtime"));
     std::fs::write(dir.join("go"), "").unwrap();
-    let pair = portable_pty::native_pty_system()
-        .openpty(portable_pty::PtySize {
-            rows: 40,
-            cols: 120,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = portable_pty::CommandBuilder::new("sh");
-    cmd.args(["-c", &flood_script(bytes)]);
-    cmd.cwd(dir);
-    cmd.env("TERM", "xterm-256color");
-    let mut child = pair.slave.spawn_command(cmd).unwrap();
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().unwrap();
+    let (mut child, mut reader) = common::spawn_raw(dir, &flood_script(bytes));
     let mut buf = vec![0u8; 1 << 16];
     loop {
         if reader.read(&mut buf).unwrap_or(0) == 0 {
@@ -151,19 +108,7 @@ fn main() {
     }
     let bytes = (mb * 1e6) as u64;
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let store = Arc::new(SledStore::open(data.join("db")).unwrap());
-    let service = Service::start(ServiceOptions {
-        runtime_dir: tmp.path().join("rt"),
-        data_dir: data,
-        store,
-        leap_program: "leap".into(),
-        idle: None,
-        home_dir: Some(tmp.path().to_path_buf()),
-        pane_size: PaneSize::new(40, 120),
-        clock: Arc::new(leapfrog_engine::orchestrator::SystemClock),
-    })
-    .unwrap();
+    let service = common::start_service(tmp.path());
     let c = ServiceClient::connect(service.paths()).unwrap();
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;

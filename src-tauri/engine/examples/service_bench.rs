@@ -19,17 +19,16 @@
 //! - **attach**: a new client attaching to eight panes that each printed 3 000 lines: until every
 //!   pane's screen frame has arrived.
 
+#[path = "common/mod.rs"]
+mod common;
+use common::project;
+
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use leapfrog_engine::pty::PaneSize;
-use leapfrog_engine::service::{Incoming, Service, ServiceClient, ServiceOptions};
-use leapfrog_engine::store::SledStore;
-use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-use serde_json::json;
+use leapfrog_engine::service::{Incoming, Service, ServiceClient};
 
 const LINE: &str = "src/pane.rs:42:7: \x1b[1;32mok\x1b[0m frame coalesced \x1b[33m64 KiB\x1b[0m in 4 ms, mirror fed, sink called";
 const PATIENCE: Duration = Duration::from_secs(600);
@@ -63,21 +62,7 @@ fn epoch_ns() -> u128 {
 /// The child under a raw reader that discards: its own time for the flood.
 fn raw(dir: &Path, bytes: u64) -> u64 {
     std::fs::write(dir.join("go"), "").unwrap();
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 40,
-            cols: 120,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = CommandBuilder::new("sh");
-    cmd.args(["-c", &flood_script(bytes)]);
-    cmd.cwd(dir);
-    cmd.env("TERM", "xterm-256color");
-    let mut child = pair.slave.spawn_command(cmd).unwrap();
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().unwrap();
+    let (mut child, mut reader) = common::spawn_raw(dir, &flood_script(bytes));
     let mut buf = vec![0u8; 1 << 16];
     let mut tail = Vec::new();
     loop {
@@ -105,19 +90,7 @@ struct Bench {
 }
 
 fn service(tmp: tempfile::TempDir) -> Bench {
-    let data = tmp.path().join("data");
-    let store = Arc::new(SledStore::open(data.join("db")).unwrap());
-    let service = Service::start(ServiceOptions {
-        runtime_dir: tmp.path().join("rt"),
-        data_dir: data,
-        store,
-        leap_program: "leap".into(),
-        idle: None,
-        home_dir: Some(tmp.path().to_path_buf()),
-        pane_size: PaneSize::new(40, 120),
-        clock: Arc::new(leapfrog_engine::orchestrator::SystemClock),
-    })
-    .unwrap();
+    let service = common::start_service(tmp.path());
     let client = ServiceClient::connect(service.paths()).unwrap();
     Bench {
         _tmp: tmp,
@@ -127,35 +100,6 @@ fn service(tmp: tempfile::TempDir) -> Bench {
 }
 
 /// A project of agents running `commands` (the first designs, the rest build).
-fn project(root: &Path, name: &str, commands: &[String]) -> PathBuf {
-    let dir = root.join(name);
-    std::fs::create_dir_all(dir.join(".leapfrog")).unwrap();
-    std::fs::write(
-        dir.join("TICKETS.md"),
-        "# Tickets\n\n## Batch 1: One\n\n### T-001: First\n- **Status:** todo\n",
-    )
-    .unwrap();
-    let agents: Vec<serde_json::Value> = commands
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            json!({
-                "id": format!("a{i}"),
-                "cli": "custom",
-                "command": format!("sh -c \"{}\"", c.replace('"', "\\\"")),
-                "roles": if i == 0 { json!(["design", "review"]) } else { json!(["build", "fix"]) },
-            })
-        })
-        .collect();
-    let config = json!({"name": name, "pattern": "leapfrog", "agents": agents});
-    std::fs::write(
-        dir.join(".leapfrog/project.json"),
-        serde_json::to_string_pretty(&config).unwrap(),
-    )
-    .unwrap();
-    dir
-}
-
 fn screen_text(b: &Bench, project: &str, agent: &str) -> String {
     b.client
         .screen(project, agent)

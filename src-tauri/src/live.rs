@@ -502,7 +502,7 @@ fn deliver(run: &Running, route: &AgentRoute, incoming: Incoming) {
     let mut catchup = lock(&route.catchup);
     match incoming {
         Incoming::Screen { bytes, .. } => {
-            catchup.screen();
+            catchup.screen(std::time::Instant::now());
             delivery.frame(bytes);
         }
         Incoming::Output { attachment, bytes } => {
@@ -722,7 +722,7 @@ fn resize_in_service(r: &LiveRoute, size: PaneSize) -> Result<()> {
 }
 
 /// The webview rendered `bytes` more: once a pane that fell behind has caught up, a fresh
-/// screen is asked for.
+/// screen is asked for (no sooner than `SCREEN_INTERVAL` after the last one).
 pub fn ack(r: LiveRoute, bytes: u32) -> Result<()> {
     let route = r.route();
     let resync = {
@@ -732,13 +732,14 @@ pub fn ack(r: LiveRoute, bytes: u32) -> Result<()> {
         if let Err(e) = d.ack(u64::from(bytes)) {
             tracing::debug!("late ack: {e}");
         }
-        lock(&route.catchup).acked(d.backlog())
+        lock(&route.catchup).acked(d.backlog(), std::time::Instant::now())
     };
-    if resync {
+    if let Some(wait) = resync {
         if let Some(id) = r.attachment() {
             let client = r.run.client.clone();
             // Off the command: the reply comes through the reader thread.
             std::thread::spawn(move || {
+                std::thread::sleep(wait);
                 if let Err(e) = client.resync(id) {
                     tracing::debug!("resync: {e}");
                 }

@@ -7,6 +7,7 @@
 //! cannot stay paused forever.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Where a pane's frames go once the UI is attached: a Tauri channel in the app, a vector in tests.
 pub trait FrameOut: Send + 'static {
@@ -103,13 +104,22 @@ pub const UI_BOUND: u64 = 256 << 10;
 /// Asked for once the webview has caught up to this backlog.
 pub const UI_CAUGHT_UP: u64 = 32 << 10;
 
+/// Fresh screens a pane that keeps falling behind is sent, at most: one per this interval. While
+/// an agent floods its pane, the webview draws about ten screens a second instead of parsing
+/// the flood as fast as it can, and leaves the CPU to the agent (`app_service_bench`); the
+/// flood's final screen still comes within the interval of its end.
+pub const SCREEN_INTERVAL: Duration = Duration::from_millis(60);
+
 /// Output of a service attachment on its way to a webview that may render slower than an agent
 /// writes: past [`UI_BOUND`] bytes of backlog the output is dropped, and once the webview has
-/// caught up a fresh screen is asked for (mosh-style: the state, not the backlog).
+/// caught up a fresh screen is asked for (mosh-style: the state, not the backlog), no sooner than
+/// [`SCREEN_INTERVAL`] after the last one.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Catchup {
     behind: bool,
     asked: bool,
+    /// When the last fresh screen arrived.
+    screen_at: Option<Instant>,
 }
 
 impl Catchup {
@@ -125,20 +135,29 @@ impl Catchup {
         false
     }
 
-    /// A screen arrived: it replaces what is shown, so everything before it is moot.
-    pub fn screen(&mut self) {
+    /// A screen arrived at `now`: it replaces what is shown, so everything before it is moot.
+    /// Output flows again, unless the pane fell behind and has not asked for a screen yet: then
+    /// the service was sent a hold that this screen came before (it sent it of its own accord,
+    /// its own queue to the window having been full), so it sends nothing more until asked, and
+    /// the pane stays behind until it has asked and had the answer.
+    pub fn screen(&mut self, now: Instant) {
+        if self.behind && !self.asked {
+            return;
+        }
         self.behind = false;
         self.asked = false;
+        self.screen_at = Some(now);
     }
 
-    /// The webview acknowledged output and `backlog` bytes are left: ask for a fresh screen now?
-    /// (once per falling behind).
-    pub fn acked(&mut self, backlog: u64) -> bool {
+    /// The webview acknowledged output at `now` and `backlog` bytes are left: ask for a fresh
+    /// screen? (once per falling behind): `Some(wait)`, to ask after `wait` (zero: now).
+    pub fn acked(&mut self, backlog: u64, now: Instant) -> Option<Duration> {
         if self.behind && !self.asked && backlog <= UI_CAUGHT_UP {
             self.asked = true;
-            return true;
+            let next = self.screen_at.map_or(now, |at| at + SCREEN_INTERVAL);
+            return Some(next.saturating_duration_since(now));
         }
-        false
+        None
     }
 
     pub fn is_behind(&self) -> bool {
@@ -270,48 +289,69 @@ mod tests {
         assert_eq!(*fresh.frames.lock().unwrap(), [b"kept".to_vec()]);
     }
 
-    /// (event, backlog, expect): `out n` is output of n bytes (expect: delivered?), `screen`,
-    /// `ack` (expect: a fresh screen is asked for?).
-    fn check_catchup(steps: &[(&str, u64, bool)]) {
+    /// (event, backlog, ms, expect): at `ms`, `out n` is output of n bytes (expect: delivered?),
+    /// `screen` (expect: output flows again?), `ack` (expect: a fresh screen is asked for, after
+    /// how many ms?).
+    fn check_catchup(steps: &[(&str, u64, u64, &str)]) {
         let mut c = Catchup::default();
-        for (i, &(event, backlog, want)) in steps.iter().enumerate() {
+        let start = Instant::now();
+        for (i, &(event, backlog, ms, want)) in steps.iter().enumerate() {
+            let now = start + Duration::from_millis(ms);
             let got = match event.split_once(' ') {
                 Some(("out", n)) => {
                     c.fell_behind(backlog, n.parse().unwrap());
-                    !c.is_behind()
+                    (!c.is_behind()).to_string()
                 }
-                _ if event == "ack" => c.acked(backlog),
+                _ if event == "ack" => match c.acked(backlog, now) {
+                    Some(wait) => format!("ask in {} ms", wait.as_millis()),
+                    None => "none".into(),
+                },
                 _ if event == "screen" => {
-                    c.screen();
-                    !c.is_behind()
+                    c.screen(now);
+                    (!c.is_behind()).to_string()
                 }
                 _ => panic!("unknown step {event}"),
             };
-            assert_eq!(got, want, "step {i}: {event} at backlog {backlog}");
+            assert_eq!(got, want, "step {i}: {event} at backlog {backlog}, {ms} ms");
         }
     }
 
     #[test]
     fn a_pane_that_falls_behind_drops_output_until_a_fresh_screen() {
         let m = UI_BOUND;
+        let every = SCREEN_INTERVAL.as_millis() as u64;
         check_catchup(&[
-            ("out 1000", 0, true),
-            ("out 1000", m - 1000, true),
+            ("out 1000", 0, 0, "true"),
+            ("out 1000", m - 1000, 0, "true"),
             // Over the bound: dropped, and so is everything after it, however small.
-            ("out 1001", m - 1000, false),
-            ("out 1", 0, false),
-            // Acks while still far behind ask for nothing; caught up, once.
-            ("ack", UI_CAUGHT_UP + 1, false),
-            ("ack", UI_CAUGHT_UP, true),
-            ("ack", 0, false),
-            ("out 10", 0, false),
+            ("out 1001", m - 1000, 0, "false"),
+            ("out 1", 0, 0, "false"),
+            // Acks while still far behind ask for nothing; caught up, once (the first screen
+            // at once).
+            ("ack", UI_CAUGHT_UP + 1, 1, "none"),
+            ("ack", UI_CAUGHT_UP, 2, "ask in 0 ms"),
+            ("ack", 0, 3, "none"),
+            ("out 10", 0, 4, "false"),
             // The fresh screen: output flows again.
-            ("screen", 0, true),
-            ("out 10", 0, true),
-            ("ack", 0, false),
-            // Behind a second time: asked again.
-            ("out 5", m, false),
-            ("ack", 0, true),
+            ("screen", 0, 10, "true"),
+            ("out 10", 0, 11, "true"),
+            ("ack", 0, 12, "none"),
+            // Behind a second time soon after: asked again, once the interval since the last
+            // screen has passed.
+            ("out 5", m, 20, "false"),
+            ("ack", 0, 30, &format!("ask in {} ms", 10 + every - 30)),
+            ("screen", 0, 10 + every, "true"),
+            // Long after the last screen: at once.
+            ("out 5", m, 1000, "false"),
+            ("ack", 0, 1001, "ask in 0 ms"),
+            ("screen", 0, 1010, "true"),
+            // Behind, and a screen comes that was not asked for (the service sent it before it
+            // had the hold): shown, but the pane stays behind and asks once caught up.
+            ("out 5", m, 2000, "false"),
+            ("screen", 0, 2001, "false"),
+            ("out 5", 0, 2002, "false"),
+            ("ack", 0, 2003, "ask in 0 ms"),
+            ("screen", 0, 2010, "true"),
         ]);
     }
 

@@ -41,7 +41,7 @@ const LINE: &str = "src/pane.rs:42:7: \x1b[1;32mok\x1b[0m frame coalesced \x1b[3
 const FLOOD: &str = "flood";
 const STAMPS: &str = ".flood-stamps";
 const LONG: Duration = Duration::from_secs(120);
-const PATIENCE: Duration = Duration::from_secs(900);
+const PATIENCE: Duration = Duration::from_secs(120);
 
 struct Args {
     bytes: u64,

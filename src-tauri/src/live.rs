@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use leapfrog_engine::agents::cli_id;
 use leapfrog_engine::control::server::{Lobby, ServerConfig};
@@ -291,7 +292,7 @@ fn held(dir: &Path, reason: HoldReason, message: String) -> ProjectHold {
 
 /// Runs the project in the service and shows it, or says why it is held (`Ok(Some(hold))`).
 fn start_project(handle: &AppHandle, dir: &Path, fresh: bool) -> Result<Option<ProjectHold>> {
-    let began = std::time::Instant::now();
+    let began = Instant::now();
     let live = handle.state::<Live>();
     if let Some(run) = live.current() {
         if run.dir == dir && !fresh {
@@ -502,7 +503,7 @@ fn deliver(run: &Running, route: &AgentRoute, incoming: Incoming) {
     let mut catchup = lock(&route.catchup);
     match incoming {
         Incoming::Screen { bytes, .. } => {
-            catchup.screen(std::time::Instant::now());
+            catchup.screen(Instant::now());
             delivery.frame(bytes);
         }
         Incoming::Output { attachment, bytes } => {
@@ -512,6 +513,11 @@ fn deliver(run: &Running, route: &AgentRoute, incoming: Incoming) {
                 // can be (the ask needs this catchup's lock), without waiting for the reply.
                 if let Err(e) = run.client.hold(attachment) {
                     tracing::debug!("hold: {e}");
+                }
+                // One frame alone can be past the bound (a paused reader's backlog goes out in
+                // one): with nothing left to render, no ack would come to ask for the screen.
+                if let Some(wait) = catchup.acked(delivery.backlog(), Instant::now()) {
+                    ask_screen(&run.client, attachment, wait);
                 }
             }
             if !catchup.is_behind() {
@@ -652,7 +658,7 @@ impl LiveRoute {
 /// The webview shows the pane (first, or again after a reload): it is sized, then attached to
 /// the service afresh, so it gets the agent's screen and scrollback, then its live output.
 pub fn attach(r: LiveRoute, size: PaneSize, output: OutputChannel) -> Result<()> {
-    let began = std::time::Instant::now();
+    let began = Instant::now();
     check_size(size.cols, size.rows)?;
     let (run, route) = (&r.run, r.route());
     resize_in_service(&r, size)?;
@@ -732,21 +738,26 @@ pub fn ack(r: LiveRoute, bytes: u32) -> Result<()> {
         if let Err(e) = d.ack(u64::from(bytes)) {
             tracing::debug!("late ack: {e}");
         }
-        lock(&route.catchup).acked(d.backlog(), std::time::Instant::now())
+        lock(&route.catchup).acked(d.backlog(), Instant::now())
     };
     if let Some(wait) = resync {
         if let Some(id) = r.attachment() {
-            let client = r.run.client.clone();
-            // Off the command: the reply comes through the reader thread.
-            std::thread::spawn(move || {
-                std::thread::sleep(wait);
-                if let Err(e) = client.resync(id) {
-                    tracing::debug!("resync: {e}");
-                }
-            });
+            ask_screen(&r.run.client, id, wait);
         }
     }
     Ok(())
+}
+
+/// Asks the service for a fresh screen of `attachment` after `wait`, off the calling thread (the
+/// reply comes through the connection's reader thread, which may be the caller).
+fn ask_screen(client: &Arc<ServiceClient>, attachment: u32, wait: Duration) {
+    let client = client.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(wait);
+        if let Err(e) = client.resync(attachment) {
+            tracing::debug!("resync: {e}");
+        }
+    });
 }
 
 #[cfg(test)]

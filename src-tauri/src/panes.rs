@@ -352,6 +352,15 @@ mod tests {
             ("out 5", 0, 2002, "false"),
             ("ack", 0, 2003, "ask in 0 ms"),
             ("screen", 0, 2010, "true"),
+            // One frame alone past the bound, with nothing left to render: no ack will come, so
+            // the caller asks at once (as an ack would), after the interval.
+            ("out 300000", 0, 2020, "false"),
+            (
+                "ack",
+                0,
+                2020,
+                &format!("ask in {} ms", 2010 + every - 2020),
+            ),
         ]);
     }
 

@@ -14,6 +14,10 @@ export interface PaneHook {
   /** Selects the last buffer line containing `text` (as a mouse drag would); false if none. */
   selectLineWith(text: string): boolean;
   renderer: string;
+  /** Calls `listener` after each render of the terminal (benches watch a pane without a
+   * requestAnimationFrame loop, which would make the page draw every frame); returns the
+   * unsubscribe. */
+  onRender(listener: () => void): () => void;
 }
 
 /** When (Date.now()) a pane's terminal went through each step of its latest mount (benches). */
@@ -109,6 +113,10 @@ export function registerPane(id: string, term: Terminal, acked: () => number, re
       return false;
     },
     renderer,
+    onRender: (listener) => {
+      const d = term.onRender(() => listener());
+      return () => d.dispose();
+    },
   };
   return () => {
     delete h.panes[id];

@@ -38,7 +38,45 @@ export interface PaneTerminal {
   fit: FitAddon;
   search: SearchAddon;
   renderer: Renderer;
+  /** The cursor blinks for a while: call on a keystroke (focusing the terminal does it too). */
+  blinkAwhile(): void;
   dispose(): void;
+}
+
+/**
+ * How long the cursor blinks after a keystroke or focus, then holds still (GTK's
+ * cursor-blink-timeout is 10 s too). A blinking cursor is a CSS animation that keeps WebKit
+ * drawing; a pane nobody types into costs nothing.
+ */
+export const CURSOR_BLINK_MS = 10_000;
+
+/** Turns `set(true)` on for `ms` after each `poke`, then `set(false)`. */
+export class BlinkTimeout {
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private on = false;
+
+  constructor(
+    private readonly set: (on: boolean) => void,
+    private readonly ms: number = CURSOR_BLINK_MS,
+  ) {}
+
+  poke(): void {
+    if (!this.on) {
+      this.on = true;
+      this.set(true);
+    }
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.on = false;
+      this.set(false);
+    }, this.ms);
+  }
+
+  dispose(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
 }
 
 export interface TerminalOptions {
@@ -76,7 +114,8 @@ export function hardwareWebgl(): boolean {
 export function createTerminal(host: HTMLElement, opts: TerminalOptions): PaneTerminal {
   const term = new Terminal({
     allowProposedApi: true,
-    cursorBlink: true,
+    // Blinks only for a while after a keystroke or focus (`BlinkTimeout`).
+    cursorBlink: false,
     // Noto Sans Symbols 2 (bundled, symbols subset only, fetched only when a glyph needs it) draws
     // what agent TUIs print and common monospace fonts lack: Claude Code's ⏺ ⎿ ✻ ❯.
     fontFamily: '"JetBrains Mono", "Fira Code", "DejaVu Sans Mono", "Liberation Mono", "Noto Sans Symbols 2", monospace',
@@ -113,11 +152,21 @@ export function createTerminal(host: HTMLElement, opts: TerminalOptions): PaneTe
       // WebGL failed after all: xterm keeps its DOM renderer.
     }
   }
+  const blink = new BlinkTimeout((on) => {
+    term.options.cursorBlink = on;
+  });
+  const onFocus = () => blink.poke();
+  term.textarea?.addEventListener('focus', onFocus);
   return {
     term,
     fit,
     search,
     renderer,
-    dispose: () => term.dispose(),
+    blinkAwhile: () => blink.poke(),
+    dispose: () => {
+      blink.dispose();
+      term.textarea?.removeEventListener('focus', onFocus);
+      term.dispose();
+    },
   };
 }

@@ -14,7 +14,9 @@
 //! first frame in which every pane shows its marker (the switch, the service's screens with 1 000
 //! lines of scrollback each, xterm.js painting them). The window then goes back to the small
 //! project before the next run. Then the window shows the eight idle panes and the CPU of the app
-//! and its web processes is read over 10 s. At the end, `leap serve --stop`.
+//! and its web processes is read over 10 s, then what the page does over another 10 s (terminal
+//! renders and DOM changes, to tell the page's work from WebKit's own). At the end,
+//! `leap serve --stop`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +30,15 @@ use serde_json::{json, Value};
 const AGENTS: usize = 8;
 const LINES: usize = 3000;
 const LONG: Duration = Duration::from_secs(120);
+/// Counts the panes' terminal renders and the DOM's changes from now on.
+const PAGE_ACTIVITY: &str = r#"
+const w = { renders: 0, mutations: 0 };
+window.__pageActivity = w;
+for (const p of Object.values(window.__leapfrog.panes)) p.onRender(() => { w.renders++; });
+new MutationObserver((ms) => { w.mutations += ms.length; })
+  .observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+"#;
+
 /// How long the idle window is watched.
 const IDLE: Duration = Duration::from_secs(10);
 
@@ -246,6 +257,16 @@ async fn main() -> Result<()> {
             "the window idle with the eight panes shown, over {} s: {} of a core",
             IDLE.as_secs(),
             idle.join(", ")
+        );
+        // What the page itself does meanwhile: terminal renders and DOM changes.
+        app.exec(PAGE_ACTIVITY, vec![]).await?;
+        tokio::time::sleep(IDLE).await;
+        let seen = app.exec("return window.__pageActivity", vec![]).await?;
+        println!(
+            "the page meanwhile, over {} s: {} terminal renders, {} DOM changes",
+            IDLE.as_secs(),
+            seen["renders"],
+            seen["mutations"]
         );
         Ok::<_, anyhow::Error>(())
     }

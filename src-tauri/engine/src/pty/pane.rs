@@ -121,13 +121,6 @@ impl Shared {
         lock(&self.flow)
     }
 
-    /// Parses `frame` into the mirror (locked by the caller) and publishes what it skipped.
-    fn mirror_process(&self, mirror: &mut Mirror, frame: &[u8]) {
-        mirror.process(frame);
-        self.mirror_skipped
-            .store(mirror.screen.skipped_bytes(), Ordering::Relaxed);
-    }
-
     fn ack_locked(&self, flow: &mut Flow, bytes: u64) {
         let outstanding = flow.stats.bytes_delivered - flow.stats.bytes_acked;
         let bytes = bytes.min(outstanding);
@@ -678,8 +671,11 @@ fn mirror_loop(shared: &Shared, frames: mpsc::Receiver<Vec<u8>>) {
         }
         {
             let mut mirror = lock(&shared.mirror);
-            shared.mirror_process(&mut mirror, &frame);
+            mirror.process(&frame);
             sync_deadline = mirror.screen.sync_deadline();
+            shared
+                .mirror_skipped
+                .store(mirror.screen.skipped_bytes(), Ordering::Relaxed);
         }
         shared.screen_changed.notify_all();
         let mut flow = shared.flow();
@@ -742,7 +738,12 @@ fn deliver_loop(
                 None => {
                     drop(flow);
                     if shared.config.mirror {
-                        shared.mirror_process(&mut lock(&shared.mirror), &frame);
+                        let mut mirror = lock(&shared.mirror);
+                        mirror.process(&frame);
+                        shared
+                            .mirror_skipped
+                            .store(mirror.screen.skipped_bytes(), Ordering::Relaxed);
+                        drop(mirror);
                         shared.screen_changed.notify_all();
                     }
                 }

@@ -94,9 +94,6 @@ pub struct Screen {
     tracker: SeqTracker,
     fast_forward: bool,
     skipped: u64,
-    /// Plans looked at by `process` (tests: a refused plan is not planned again line by line).
-    #[cfg(test)]
-    pub(crate) plans: usize,
 }
 
 /// The parser's synchronized-update clock: when the pending update began. (alacritty's own
@@ -159,8 +156,6 @@ impl Screen {
             tracker: SeqTracker::default(),
             fast_forward: true,
             skipped: 0,
-            #[cfg(test)]
-            plans: 0,
         })
     }
 
@@ -182,17 +177,12 @@ impl Screen {
     pub fn process(&mut self, bytes: &[u8]) {
         self.end_overdue_sync(Instant::now());
         let rows = self.term.grid().screen_lines();
-        // `bytes[..fed]` is parsed (or skipped); the next plan is looked for from `from`.
-        let (mut fed, mut from) = (0, 0);
+        let mut fed = 0;
         if self.fast_forward {
             // Enough line feeds after a skip to bring the cursor to the last row from anywhere,
             // then scroll every line before them out of the screen and the scrollback.
             let keep = 2 * rows + self.scrollback + 1;
-            while let Some(skip) = fast_forward::plan(bytes, from, keep) {
-                #[cfg(test)]
-                {
-                    self.plans += 1;
-                }
+            while let Some(skip) = fast_forward::plan(bytes, fed, keep) {
                 self.feed(&bytes[fed..skip.start], rows);
                 fed = skip.start;
                 let pending_sync = self.parser.sync_timeout().pending_timeout()
@@ -203,9 +193,6 @@ impl Screen {
                     self.skipped += (skip.end - skip.start) as u64;
                     fed = skip.end;
                 }
-                // Refused or not, the next plan comes after this one: planning again inside the
-                // same run would move one line per pass and scan the run each time.
-                from = skip.end;
             }
         }
         self.feed(&bytes[fed..], rows);

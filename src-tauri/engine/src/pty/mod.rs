@@ -65,16 +65,12 @@
 //! panes). Above `high_watermark` un-acked bytes the reader stops reading, so the child
 //! blocks on write; it resumes at or below `low_watermark`. Un-acked bytes therefore never
 //! exceed `high_watermark + read_chunk`. The mirror thread is a second consumer under the
-//! same watermarks (bytes it has not parsed yet), so its backlog is bounded too. It parses its
-//! backlog in one batch (up to 1 MiB), and plain lines in it that scroll out of the scrollback
-//! before the batch ends are not parsed at all (`fast_forward`; the screen ends the same), so a
-//! flood of log lines is not paced by the parser.
+//! same watermarks (bytes it has not parsed yet), so its backlog is bounded too.
 //!
 //! Every spawned child gets `TERM=xterm-256color` and `COLORTERM=truecolor` (the spec's own
 //! env entries may override them).
 
 pub mod coalesce;
-mod fast_forward;
 mod pane;
 mod screen;
 

@@ -1,7 +1,6 @@
 //! One pane: a child in a PTY, its reader, delivery and mirror threads, its flow control.
 
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -37,9 +36,6 @@ pub struct PaneStats {
     /// holds it reads nothing. Lets a test see that a stopped reader stays stopped without waiting
     /// to find out.
     pub reader_waiting: bool,
-    /// Bytes of output the mirror left out: plain lines that scrolled out of its scrollback
-    /// within one batch (`Screen::skipped_bytes`).
-    pub mirror_skipped: u64,
 }
 
 struct Flow {
@@ -66,8 +62,6 @@ struct Shared {
     /// Wakes `wait_exit` callers.
     exited: Condvar,
     mirror: Mutex<Mirror>,
-    /// `Screen::skipped_bytes` of the mirror, as of its last batch (read without its lock).
-    mirror_skipped: AtomicU64,
     /// Wakes `wait_for_screen` callers after each frame reaches the mirror.
     screen_changed: Condvar,
     /// The child has exited: input is no longer sent.
@@ -162,6 +156,7 @@ impl Input {
         shared: Arc<Shared>,
         mut writer: Box<dyn Write + Send>,
     ) -> std::io::Result<Input> {
+        use std::sync::atomic::Ordering;
         let (tx, rx) = mpsc::channel::<Vec<u8>>();
         let broken = Arc::new(Mutex::new(None));
         let (sh, b) = (shared.clone(), broken.clone());
@@ -194,6 +189,7 @@ impl Input {
     }
 
     fn send(&self, bytes: &[u8]) -> Result<(), PtyError> {
+        use std::sync::atomic::Ordering;
         if self.shared.input_closed.load(Ordering::SeqCst) {
             return Err(PtyError::Pty(
                 "the program no longer reads its input: it has exited".into(),
@@ -303,7 +299,6 @@ impl Pane {
             pending: Condvar::new(),
             room: Condvar::new(),
             exited: Condvar::new(),
-            mirror_skipped: AtomicU64::new(0),
             mirror: Mutex::new(Mirror {
                 screen: mirror,
                 parsed: 0,
@@ -442,11 +437,7 @@ impl Pane {
     }
 
     pub fn stats(&self) -> PaneStats {
-        let skipped = self.shared.mirror_skipped.load(Ordering::Relaxed);
-        PaneStats {
-            mirror_skipped: skipped,
-            ..self.shared.flow().stats
-        }
+        self.shared.flow().stats
     }
 
     /// The visible screen as text: rows with trailing blanks trimmed, joined with `'\n'`,
@@ -628,11 +619,6 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
     shared.pending.notify_one();
 }
 
-/// Most bytes of queued frames the mirror thread parses in one go.
-/// (Parsing holds the screen's lock: at 60 MB/s, 1 MiB of output that cannot be skipped holds
-/// it for about 17 ms.)
-const MIRROR_BATCH: usize = 1 << 20;
-
 /// The mirror thread: parses frames into the screen off the delivery path. While the screen
 /// holds a synchronized-output frame it also wakes at that frame's deadline, to apply it if its
 /// end has not come (a program that never ends one must not freeze the screen).
@@ -658,24 +644,13 @@ fn mirror_loop(shared: &Shared, frames: mpsc::Receiver<Vec<u8>>) {
                 }
             }
         };
-        let Some(mut frame) = frame else {
+        let Some(frame) = frame else {
             break;
         };
-        // Take the whole backlog at once: a flood's lines that scroll out of the scrollback
-        // within it are then skipped, not parsed (`Screen::process`).
-        while frame.len() < MIRROR_BATCH {
-            match frames.try_recv() {
-                Ok(more) => frame.extend_from_slice(&more),
-                Err(_) => break,
-            }
-        }
         {
             let mut mirror = lock(&shared.mirror);
             mirror.process(&frame);
             sync_deadline = mirror.screen.sync_deadline();
-            shared
-                .mirror_skipped
-                .store(mirror.screen.skipped_bytes(), Ordering::Relaxed);
         }
         shared.screen_changed.notify_all();
         let mut flow = shared.flow();
@@ -738,12 +713,7 @@ fn deliver_loop(
                 None => {
                     drop(flow);
                     if shared.config.mirror {
-                        let mut mirror = lock(&shared.mirror);
-                        mirror.process(&frame);
-                        shared
-                            .mirror_skipped
-                            .store(mirror.screen.skipped_bytes(), Ordering::Relaxed);
-                        drop(mirror);
+                        lock(&shared.mirror).process(&frame);
                         shared.screen_changed.notify_all();
                     }
                 }

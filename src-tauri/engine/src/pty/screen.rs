@@ -14,7 +14,6 @@ use alacritty_terminal::term::{Config, Term, TermMode};
 use alacritty_terminal::vte::ansi::{Color, NamedColor, Processor, Timeout};
 use serde::{Deserialize, Serialize};
 
-use super::fast_forward::{self, SeqTracker};
 use super::{PaneSize, PtyError};
 
 /// What a pane's screen shows right now.
@@ -82,18 +81,10 @@ pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_millis(150);
 /// `ESC[?2026l`, so a half-drawn frame is never read. A frame whose end never comes is applied
 /// once its sync timeout has passed since it began: [`Screen::end_overdue_sync`] (the pane's
 /// mirror thread calls it at [`Screen::sync_deadline`], and readers before they look).
-///
-/// A flood of plain lines that will have scrolled out of the scrollback is not parsed at all
-/// ([`fast_forward`]: the screen ends the same), so the mirror keeps up with floods.
 pub struct Screen {
     term: Term<VoidListener>,
     parser: Processor<SyncStart>,
     sync_timeout: Duration,
-    /// Lines kept above the screen (the grid's history limit).
-    scrollback: usize,
-    tracker: SeqTracker,
-    fast_forward: bool,
-    skipped: u64,
 }
 
 /// The parser's synchronized-update clock: when the pending update began. (alacritty's own
@@ -152,10 +143,6 @@ impl Screen {
             term: Term::new(config, &size, VoidListener),
             parser: Processor::new(),
             sync_timeout: DEFAULT_SYNC_TIMEOUT,
-            scrollback,
-            tracker: SeqTracker::default(),
-            fast_forward: true,
-            skipped: 0,
         })
     }
 
@@ -165,56 +152,15 @@ impl Screen {
         self
     }
 
-    /// Without the fast-forward: every byte parsed (the reference it is tested against).
-    pub fn without_fast_forward(mut self) -> Screen {
-        self.fast_forward = false;
-        self
-    }
-
     /// Parses `bytes` of terminal output (first applying a synchronized frame that is overdue).
-    /// Plain lines that would scroll out of the scrollback before the end of `bytes` are left
-    /// out (see [`fast_forward`]); the screen, its scrollback, cursor and modes end the same.
     pub fn process(&mut self, bytes: &[u8]) {
         self.end_overdue_sync(Instant::now());
-        let rows = self.term.grid().screen_lines();
-        let mut fed = 0;
-        if self.fast_forward {
-            // Enough line feeds after a skip to bring the cursor to the last row from anywhere,
-            // then scroll every line before them out of the screen and the scrollback.
-            let keep = 2 * rows + self.scrollback + 1;
-            while let Some(skip) = fast_forward::plan(bytes, fed, keep) {
-                self.feed(&bytes[fed..skip.start], rows);
-                fed = skip.start;
-                let pending_sync = self.parser.sync_timeout().pending_timeout()
-                    || self.parser.sync_bytes_count() > 0;
-                if self.tracker.clean() && !pending_sync {
-                    let pen = fast_forward::pen(&bytes[skip.start..skip.end]);
-                    self.feed(&pen, rows);
-                    self.skipped += (skip.end - skip.start) as u64;
-                    fed = skip.end;
-                }
-            }
-        }
-        self.feed(&bytes[fed..], rows);
-    }
-
-    fn feed(&mut self, bytes: &[u8], rows: usize) {
-        self.tracker.feed(bytes, rows);
         self.parser.advance(&mut self.term, bytes);
-    }
-
-    /// Bytes of output left out by the fast-forward so far.
-    pub fn skipped_bytes(&self) -> u64 {
-        self.skipped
     }
 
     /// Resizes the screen (alacritty reflows wrapped lines to the new width).
     pub fn set_size(&mut self, size: PaneSize) -> Result<(), PtyError> {
         nonzero_size(size)?;
-        if self.size() != (size.rows, size.cols) {
-            // alacritty resets the scroll region on a resize (not on one to the same size).
-            self.tracker.resized();
-        }
         self.term.resize(Size {
             rows: size.rows as usize,
             cols: size.cols as usize,

@@ -158,8 +158,12 @@ fn a_pane_nobody_acks_stops_reading_and_resumes_on_ack() {
     wait_stats(&pane, "reader pauses", |s| s.pauses == 1);
     let stopped = pane.stats();
     assert!(stopped.paused);
-    // Blocked until an ack: it cannot read (no need to wait and see that it does not).
-    wait_stats(&pane, "reader blocks", |s| s.reader_waiting);
+    // Blocked until an ack: it cannot read (no need to wait and see that it does not). And
+    // every byte read has been delivered (the last frame may still be on its way when the reader
+    // stops; an ack before it arrives could not cover it, and the reader would stay stopped).
+    wait_stats(&pane, "reader blocks, all delivered", |s| {
+        s.reader_waiting && s.bytes_delivered == s.bytes_read
+    });
     let blocked = pane.stats();
     assert!(blocked.paused, "{blocked:?}");
     assert_eq!(

@@ -21,5 +21,7 @@ export default defineConfig(({ mode }) => ({
     globals: true,
     include: ['src/**/*.test.ts'],
     setupFiles: ['src/test/setup.ts'],
+    // xterm.css is real in tests: each terminal's shadow root carries it (`terminalBox`).
+    css: { include: [/@xterm\/xterm\/css\//] },
   },
 }));

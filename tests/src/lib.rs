@@ -12,8 +12,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
+
+/// The key under which WebDriver returns an element from a script (W3C web element identifier).
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 pub mod agent_clis;
 pub mod model;
@@ -397,12 +401,20 @@ impl App {
 
     /// Sends keys to the pane's terminal (focusing it first). `\n` is sent as Enter.
     pub async fn type_into(&self, pane: &str, text: &str) -> Result<()> {
-        let sel = format!("[data-testid=\"pane-{pane}\"] .xterm-helper-textarea");
-        let area = self
-            .client
-            .find(Locator::Css(&sel))
-            .await
-            .map_err(|e| anyhow!("no terminal in pane `{pane}`: {e}"))?;
+        // The terminal lives in the pane host's shadow root, which CSS locators do not enter.
+        let found = self
+            .exec(
+                "const host = document.querySelector(arguments[0]); \
+                 return host && host.shadowRoot \
+                   ? host.shadowRoot.querySelector('.xterm-helper-textarea') : null",
+                vec![json!(format!("[data-testid=\"pane-{pane}\"] .term-host"))],
+            )
+            .await?;
+        let id = found
+            .get(ELEMENT_KEY)
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("no terminal in pane `{pane}`"))?;
+        let area = Element::from_element_id(self.client.clone(), id.to_string().into());
         // No window manager under Xvfb: focus through the page, then type.
         self.exec("arguments[0].focus()", vec![serde_json::to_value(&area)?])
             .await?;

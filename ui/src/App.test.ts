@@ -15,6 +15,14 @@ afterEach(() => {
   delete window.__leapfrog;
 });
 
+/** A pane's terminal textarea: the terminal lives in the pane host's shadow root. */
+function textarea(paneId: string): HTMLTextAreaElement {
+  const host = screen.getByTestId(paneId).querySelector('.term-host');
+  const area = host?.shadowRoot?.querySelector('textarea');
+  if (!area) throw new Error(`no terminal in ${paneId}`);
+  return area;
+}
+
 async function cockpit() {
   render(App);
   await screen.findByTestId('pane-designer');
@@ -77,7 +85,7 @@ describe('cockpit', () => {
 
   it('sends typed keys to its own pane only', async () => {
     await cockpit();
-    const area = screen.getByTestId('pane-builder').querySelector('textarea')!;
+    const area = textarea('pane-builder');
     fireEvent.input(area, { data: 'x', inputType: 'insertText' });
     await waitFor(() => expect(mock.callsOf('write')).toHaveLength(1));
     expect(mock.callsOf('write')[0]).toMatchObject({ paneId: 'builder', data: 'x', binary: false });
@@ -86,7 +94,7 @@ describe('cockpit', () => {
   it('pastes the clipboard into the focused pane with Ctrl+Shift+V, not with Ctrl+V', async () => {
     await cockpit();
     mock.clipboard = 'pasted text';
-    const area = screen.getByTestId('pane-designer').querySelector('textarea')!;
+    const area = textarea('pane-designer');
     await fireEvent.keyDown(area, { key: 'V', code: 'KeyV', keyCode: 86, ctrlKey: true, shiftKey: true });
     await waitFor(() => expect(mock.callsOf('write')).toHaveLength(1));
     expect(mock.callsOf('write')[0]).toMatchObject({ paneId: 'designer', data: 'pasted text' });
@@ -94,7 +102,7 @@ describe('cockpit', () => {
 
   it('maximises a pane with Ctrl+Shift+Enter from its terminal', async () => {
     await cockpit();
-    const area = screen.getByTestId('pane-designer').querySelector('textarea')!;
+    const area = textarea('pane-designer');
     await fireEvent.keyDown(area, { key: 'Enter', code: 'Enter', keyCode: 13, ctrlKey: true, shiftKey: true });
     expect(screen.getByTestId('pane-builder').parentElement!.classList.contains('hidden')).toBe(true);
     expect(mock.callsOf('write')).toHaveLength(0);

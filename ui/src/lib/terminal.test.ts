@@ -9,7 +9,15 @@ describe('createTerminal', () => {
     expect(hardwareWebgl()).toBe(false);
     expect(t.renderer).toBe('dom');
     expect(t.term.unicode.activeVersion).toBe('11');
-    expect(host.querySelector('.xterm')).not.toBeNull();
+    // In the host's own shadow root, with xterm.css beside it.
+    expect(host.querySelector('.xterm')).toBeNull();
+    expect(host.shadowRoot?.querySelector('.xterm')).not.toBeNull();
+    const root = host.shadowRoot!;
+    const css =
+      root.adoptedStyleSheets?.length > 0
+        ? Array.from(root.adoptedStyleSheets[0].cssRules, (r) => r.cssText).join('\n')
+        : (root.querySelector('style')?.textContent ?? '');
+    expect(css).toContain('.xterm-helper-textarea');
     t.dispose();
   });
 

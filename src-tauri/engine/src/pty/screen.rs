@@ -270,12 +270,16 @@ impl Screen {
     ///
     /// A synchronized-output frame being held is applied first (the snapshot stands for every
     /// byte parsed), and the snapshot then ends with `ESC[?2026h`, so that the terminal drawing
-    /// it holds the rest of the frame until its end, as this one would have.
+    /// it holds the rest of the frame until its end, as this one would have. The snapshot itself
+    /// is one synchronized frame (`ESC[?2026h` after the reset, `ESC[?2026l` at its end): a
+    /// terminal that parses it in slices (xterm.js does, 12 ms at a time) draws it once.
     pub fn formatted(&mut self, scrollback: usize) -> Vec<u8> {
         let in_sync = self.end_sync();
         let g = self.term.grid();
         let (rows, cols) = (g.screen_lines(), g.columns());
-        let mut out = String::from("\x1bc");
+        // Reset, then hold the drawing until the snapshot's end. (A reset ends synchronized
+        // output, so the hold comes after it.)
+        let mut out = String::from("\x1bc\x1b[?2026h");
         if self.alternate_screen() {
             out.push_str("\x1b[?1049h");
         } else {
@@ -358,6 +362,8 @@ impl Screen {
                 out.push_str(set);
             }
         }
+        // Draw it all now; a frame that was being held is held again from here.
+        out.push_str("\x1b[?2026l");
         if in_sync {
             out.push_str("\x1b[?2026h");
         }

@@ -120,9 +120,21 @@ pub struct Catchup {
     asked: bool,
     /// When the last fresh screen arrived.
     screen_at: Option<Instant>,
+    /// Attached with the screen alone: the lines above it are asked for once it is drawn.
+    scrollback_due: bool,
 }
 
 impl Catchup {
+    /// A pane attached with its screen alone (eight of them paint in a fraction of the time
+    /// their scrollback takes to parse): the screen with its scrollback is asked for once the
+    /// webview has drawn the first.
+    pub fn screen_first() -> Catchup {
+        Catchup {
+            scrollback_due: true,
+            ..Catchup::default()
+        }
+    }
+
     /// Output of `len` bytes arrives with `backlog` bytes not yet rendered: did the pane fall
     /// behind just now? (The sender can then stop sending until a fresh screen is asked for.)
     /// While [`Catchup::is_behind`], output is dropped.
@@ -150,12 +162,20 @@ impl Catchup {
     }
 
     /// The webview acknowledged output at `now` and `backlog` bytes are left: ask for a fresh
-    /// screen? (once per falling behind): `Some(wait)`, to ask after `wait` (zero: now).
+    /// screen? (once per falling behind, and once for the scrollback of a pane attached with its
+    /// screen alone): `Some(wait)`, to ask after `wait` (zero: now). Every screen asked for
+    /// carries the scrollback.
     pub fn acked(&mut self, backlog: u64, now: Instant) -> Option<Duration> {
         if self.behind && !self.asked && backlog <= UI_CAUGHT_UP {
             self.asked = true;
+            self.scrollback_due = false;
             let next = self.screen_at.map_or(now, |at| at + SCREEN_INTERVAL);
             return Some(next.saturating_duration_since(now));
+        }
+        if self.scrollback_due && !self.behind && self.screen_at.is_some() {
+            // The first screen is drawn: now the lines above it.
+            self.scrollback_due = false;
+            return Some(Duration::ZERO);
         }
         None
     }
@@ -310,6 +330,10 @@ mod tests {
                     c.screen(now);
                     (!c.is_behind()).to_string()
                 }
+                _ if event == "attach" => {
+                    c = Catchup::screen_first();
+                    "attached".to_string()
+                }
                 _ => panic!("unknown step {event}"),
             };
             assert_eq!(got, want, "step {i}: {event} at backlog {backlog}, {ms} ms");
@@ -361,6 +385,32 @@ mod tests {
                 2020,
                 &format!("ask in {} ms", 2010 + every - 2020),
             ),
+        ]);
+    }
+
+    #[test]
+    fn a_pane_attached_with_its_screen_alone_asks_for_its_scrollback_once_drawn() {
+        let m = UI_BOUND;
+        check_catchup(&[
+            ("attach", 0, 0, "attached"),
+            // Acks before the first screen (a late one from an old page) ask for nothing.
+            ("ack", 0, 1, "none"),
+            ("screen", 0, 2, "true"),
+            // The first screen drawn: its scrollback at once, and only once.
+            ("ack", 100, 3, "ask in 0 ms"),
+            ("ack", 0, 4, "none"),
+            ("screen", 0, 5, "true"),
+            ("ack", 0, 6, "none"),
+        ]);
+        check_catchup(&[
+            ("attach", 0, 0, "attached"),
+            ("screen", 0, 1, "true"),
+            // Fallen behind before the scrollback came: the screen asked for to catch up
+            // carries it, so it is not asked for again.
+            ("out 1", m, 2, "false"),
+            ("ack", 0, 3, "ask in 58 ms"),
+            ("screen", 0, 62, "true"),
+            ("ack", 0, 63, "none"),
         ]);
     }
 

@@ -588,20 +588,12 @@ fn resync_sends_a_fresh_screen_of_the_attachment() {
     f.service.shutdown();
 }
 
-#[test]
-fn a_held_attachment_gets_nothing_until_it_asks_for_a_fresh_screen() {
-    let f = fixture();
-    let client = ServiceClient::connect(f.service.paths()).unwrap();
-    let project = client.open(&f.dir, false, true).unwrap().project;
-    let a = client.attach(&project, "designer", 100).unwrap();
-    assert_eq!(drain(&client, a, Duration::from_millis(500)).0, 1);
-    client.hold(a).unwrap();
-    // A request after it is answered after it: the hold is in place before the flood.
-    client.projects().unwrap();
+/// Starts the designer's flood and waits until its pane shows the end of it.
+fn flood_to_the_end(f: &Fixture, client: &ServiceClient, project: &str) {
     std::fs::write(f.dir.join("go"), "").unwrap();
     let deadline = std::time::Instant::now() + PATIENCE;
     while !client
-        .screen(&project, "designer")
+        .screen(project, "designer")
         .unwrap()
         .lines
         .iter()
@@ -613,6 +605,68 @@ fn a_held_attachment_gets_nothing_until_it_asks_for_a_fresh_screen() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The lines above the screen in the last screen of `attachment` that arrives within `wait`.
+fn scrollback_in_screen(client: &ServiceClient, attachment: u32, wait: Duration) -> Option<usize> {
+    let mut lines = None;
+    while let Ok(i) = client.incoming().recv_timeout(wait) {
+        if let Incoming::Screen {
+            attachment: a,
+            bytes,
+        } = i
+        {
+            if a == attachment {
+                let mut parser = screen_of_24x80();
+                parser.process(&bytes);
+                parser.screen_mut().set_scrollback(usize::MAX);
+                lines = Some(parser.screen().scrollback());
+            }
+        }
+    }
+    lines
+}
+
+#[test]
+fn an_attachment_made_with_the_screen_alone_gets_its_scrollback_on_resync() {
+    let f = fixture();
+    let client = ServiceClient::connect(f.service.paths()).unwrap();
+    let project = client.open(&f.dir, false, true).unwrap().project;
+    flood_to_the_end(&f, &client, &project);
+    let a = client.attach(&project, "designer", 0).unwrap();
+    let quiet = Duration::from_millis(400);
+    assert_eq!(
+        scrollback_in_screen(&client, a, quiet),
+        Some(0),
+        "the screen alone"
+    );
+    client.resync_with_scrollback(a, 50).unwrap();
+    assert_eq!(
+        scrollback_in_screen(&client, a, quiet),
+        Some(50),
+        "50 lines above it"
+    );
+    // Every later screen keeps them.
+    client.resync(a).unwrap();
+    assert_eq!(
+        scrollback_in_screen(&client, a, quiet),
+        Some(50),
+        "a later screen"
+    );
+    f.service.shutdown();
+}
+
+#[test]
+fn a_held_attachment_gets_nothing_until_it_asks_for_a_fresh_screen() {
+    let f = fixture();
+    let client = ServiceClient::connect(f.service.paths()).unwrap();
+    let project = client.open(&f.dir, false, true).unwrap().project;
+    let a = client.attach(&project, "designer", 100).unwrap();
+    assert_eq!(drain(&client, a, Duration::from_millis(500)).0, 1);
+    client.hold(a).unwrap();
+    // A request after it is answered after it: the hold is in place before the flood.
+    client.projects().unwrap();
+    flood_to_the_end(&f, &client, &project);
     assert_eq!(
         drain(&client, a, Duration::from_millis(300)),
         (0, 0),

@@ -9,6 +9,8 @@ export interface PaneHook {
   screen(): string;
   cols(): number;
   rows(): number;
+  /** Lines in the buffer: scrollback and screen. */
+  lines(): number;
   /** Output bytes xterm.js has parsed and we acknowledged. */
   acked(): number;
   /** Selects the last buffer line containing `text` (as a mouse drag would); false if none. */
@@ -99,6 +101,7 @@ export function registerPane(id: string, term: Terminal, acked: () => number, re
     },
     cols: () => term.cols,
     rows: () => term.rows,
+    lines: () => term.buffer.active.length,
     acked,
     selectLineWith: (text) => {
       const buf = term.buffer.active;

@@ -319,8 +319,26 @@ impl ServiceClient {
 
     /// Asks for a fresh [`Incoming::Screen`] of an attachment (this client dropped its output).
     pub fn resync(&self, attachment: u32) -> Result<(), ServiceError> {
-        self.request(ServiceRequest::Resync { attachment })
-            .map(|_| ())
+        self.request(ServiceRequest::Resync {
+            attachment,
+            scrollback: None,
+        })
+        .map(|_| ())
+    }
+
+    /// Asks for a fresh [`Incoming::Screen`] of an attachment with up to `scrollback` lines above
+    /// the screen, in it and in every later one (an attachment made with the screen alone, so it
+    /// paints at once, gets its scrollback this way).
+    pub fn resync_with_scrollback(
+        &self,
+        attachment: u32,
+        scrollback: usize,
+    ) -> Result<(), ServiceError> {
+        self.request(ServiceRequest::Resync {
+            attachment,
+            scrollback: Some(scrollback),
+        })
+        .map(|_| ())
     }
 
     /// This client's renderer fell behind on an attachment: the service sends nothing more for

@@ -274,14 +274,19 @@ impl AgentFanout {
     }
 
     /// A fresh screen for an attachment: its client caught up after falling behind, or asked for
-    /// one (its renderer dropped output). Output still queued for it is dropped: the screen has it.
-    pub fn resync(&self, client: &Arc<ClientOut>, id: u32) {
+    /// one (its renderer dropped output, or it wants the scrollback it attached without). Output
+    /// still queued for it is dropped: the screen has it. `scrollback`, given, is how many lines
+    /// above the screen this screen and every later one carry.
+    pub fn resync(&self, client: &Arc<ClientOut>, id: u32, scrollback: Option<usize>) {
         let mut st = lock(&self.state);
         if let Some(index) = st
             .attached
             .iter()
             .position(|a| a.id == id && Arc::ptr_eq(&a.client, client))
         {
+            if let Some(lines) = scrollback {
+                st.attached[index].scrollback = lines;
+            }
             self.send_screen(&mut st, index);
         }
     }

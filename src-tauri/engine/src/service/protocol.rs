@@ -201,8 +201,14 @@ pub enum ServiceRequest {
     /// `fingerprint`); answers a line in words.
     Approve { dir: PathBuf, fingerprint: String },
     /// A fresh [`FrameKind::Screen`] frame for one of this client's attachments (its renderer fell
-    /// behind and dropped output); what was queued for it before is dropped.
-    Resync { attachment: u32 },
+    /// behind and dropped output, or it attached with a screen alone and now wants the lines
+    /// above it); what was queued for it before is dropped. With `scrollback`, this screen and
+    /// every later one of the attachment carry up to that many lines above the screen.
+    Resync {
+        attachment: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scrollback: Option<usize>,
+    },
     /// A call of the service's [`crate::store::Store`]; answers the method's result.
     Store { call: StoreCall },
     /// Stop every run and exit.

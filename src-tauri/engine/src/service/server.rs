@@ -471,7 +471,7 @@ fn write_loop(session: &Arc<Session>, stream: UnixStream) {
                         .get(&a)
                         .map(|(_, f, _)| f.clone());
                     if let Some(f) = f {
-                        f.resync(&session.out, a);
+                        f.resync(&session.out, a, None);
                     }
                 }
                 Ok(())
@@ -624,8 +624,13 @@ fn handle(
             inner.trust_file().approve(&now)?;
             to_value(format!("approved the commands of {}", now.dir))
         }
-        ServiceRequest::Resync { attachment } => {
-            session.fanout(attachment)?.resync(&session.out, attachment);
+        ServiceRequest::Resync {
+            attachment,
+            scrollback,
+        } => {
+            session
+                .fanout(attachment)?
+                .resync(&session.out, attachment, scrollback);
             Ok(serde_json::Value::Null)
         }
         ServiceRequest::Hold { attachment } => {

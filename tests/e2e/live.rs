@@ -1006,3 +1006,51 @@ async fn a_run_stopped_from_the_window_runs_again_from_where_it_was() {
     })
     .await;
 }
+
+/// A window that opens on a running project gets each pane's screen at once, then the lines
+/// above it: the designer printed 300 lines before any window was open, and its pane in the
+/// window holds the first of them, above the screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_opened_on_a_running_project_gets_each_panes_scrollback() {
+    let demo = demo("").expect("demo project");
+    let printed = demo.dir.join("printed");
+    let config = demo.dir.join(".leapfrog/project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let script = format!(
+        "seq 1 300 | sed 's/^/scrolled line /'; echo LINES-END; touch '{}'; stty -echo; exec cat >/dev/null",
+        printed.display()
+    );
+    project["agents"][0]["command"] = json!(format!("sh -c \"{script}\""));
+    assert_eq!(project["agents"][0]["id"], json!("designer"));
+    std::fs::write(&config, serde_json::to_string_pretty(&project).unwrap()).unwrap();
+    leapfrog_e2e::agent_clis::approve_project(&demo.dir, &demo.dir.with_file_name("data"))
+        .expect("approve");
+    leap_in(&demo, &["run", "--detach", &demo.dir.display().to_string()]).expect("leap run");
+    // Printed in the service before the window attaches to it.
+    let deadline = std::time::Instant::now() + LONG;
+    while !printed.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the designer never printed its lines"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    with_demo(&demo, |app| async move {
+        app.wait_until(
+            "the designer's first line above its screen",
+            LONG,
+            |app| async move {
+                let text = app.pane_text("designer").await?;
+                let screen = app.pane_screen("designer").await?;
+                Ok(text.lines().any(|l| l == "scrolled line 1")
+                    && !screen.lines().any(|l| l == "scrolled line 1")
+                    && screen.contains("LINES-END"))
+            },
+        )
+        .await?;
+        Ok(app)
+    })
+    .await;
+    leap_in(&demo, &["serve", "--stop"]).expect("leap serve --stop");
+}

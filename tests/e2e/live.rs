@@ -28,6 +28,20 @@ struct Demo {
     env: Vec<(String, String)>,
 }
 
+/// The service a test's window or `leap run` started stops with the test: a run still going (a
+/// review waiting 600 s) would otherwise keep it and its agents alive after the test's folders
+/// are gone.
+impl Drop for Demo {
+    fn drop(&mut self) {
+        if let Ok(leap) = leap() {
+            let _ = Command::new(leap)
+                .args(["serve", "--stop"])
+                .envs(self.env.iter().map(|(k, v)| (k, v)))
+                .output();
+        }
+    }
+}
+
 fn leap() -> Result<PathBuf> {
     let app = app_binary()?;
     let leap = app.with_file_name("leap");
@@ -1052,5 +1066,4 @@ async fn a_window_opened_on_a_running_project_gets_each_panes_scrollback() {
         Ok(app)
     })
     .await;
-    leap_in(&demo, &["serve", "--stop"]).expect("leap serve --stop");
 }

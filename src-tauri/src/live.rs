@@ -642,7 +642,8 @@ fn stop_run(handle: &AppHandle) -> Result<String> {
 /// How many lines above the screen a (re)attaching pane gets. It attaches with its screen alone,
 /// which paints at once, then asks for this once the screen is drawn ([`Catchup::screen_first`]):
 /// eight panes with 1 000 lines each painted 670–840 ms after `leap start` when each came with its
-/// scrollback, and 480–540 ms this way (`app_attach_bench`).
+/// scrollback, and 354–456 ms this way, their scrollback in place at 507–840 ms
+/// (`app_attach_bench`).
 const ATTACH_SCROLLBACK: usize = 1000;
 
 impl LiveRoute {

@@ -10,6 +10,7 @@ const COMMANDS: &[&str] = &[
     "clipboard_read",
     "clipboard_write",
     "open_link",
+    "new_window",
     "ui_mark",
     "board_view",
     "board_apply",

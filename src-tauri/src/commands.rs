@@ -195,6 +195,30 @@ pub fn open_link(url: String) -> Result<()> {
         .map_err(|e| format!("cannot open the link: {e}"))
 }
 
+/// Opens another window: a second `leapfrog` process (`--new-window`) on the same Leapfrog
+/// service, showing the project in `dir` (the one this window shows) or none. Each window is a
+/// client of the service, so both stay live: the same panes, runs and board in each.
+#[tauri::command]
+pub fn new_window(dir: Option<String>) -> Result<()> {
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find Leapfrog's program: {e}"))?;
+    let mut command = std::process::Command::new(exe);
+    command.arg(crate::NEW_WINDOW);
+    if let Some(dir) = dir {
+        command.arg(dir);
+    }
+    let mut child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot open another window: {e}"))?;
+    tracing::info!(pid = child.id(), "opened another window");
+    // Reaped when it closes.
+    std::thread::spawn(move || child.wait());
+    Ok(())
+}
+
 #[tauri::command]
 pub fn ui_mark(state: State<'_, AppState>, mark: UiMark) {
     match &mark {

@@ -76,6 +76,10 @@ impl AppState {
 
 pub mod bench;
 
+/// The first argument that makes `leapfrog` open another window instead of handing its folder to
+/// the one already running.
+pub const NEW_WINDOW: &str = "--new-window";
+
 /// Starts the app. `started` is when the process began (for the start-up figure in bench mode).
 pub fn run() {
     let started = Instant::now();
@@ -122,11 +126,17 @@ pub fn run() {
         Err(_) => cockpit::default_agents(),
     };
     let bench = std::env::var_os("LEAPFROG_BENCH").map(|_| bench::Bench::new(started));
-    // `leapfrog [PROJECT_DIR]`: open that project (its panes start there too).
-    let project_dir = std::env::args_os().nth(1).map(std::path::PathBuf::from);
-    // One window per user: a Leapfrog already running takes the folder, and this one ends.
+    // `leapfrog [--new-window] [PROJECT_DIR]`: open that project (its panes start there too).
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let new_window = args.first().is_some_and(|a| a == NEW_WINDOW);
+    if new_window {
+        args.remove(0);
+    }
+    let project_dir = args.first().map(std::path::PathBuf::from);
+    // A second launch hands its folder to the Leapfrog already running, and ends; unless it was
+    // asked for another window (`new_window`), which is one more client of the same service.
     if let Some(dir) = &project_dir {
-        if bench.is_none() {
+        if bench.is_none() && !new_window {
             if let Some(said) = projects::pass_to_running(dir) {
                 println!("{said}");
                 return;
@@ -140,8 +150,9 @@ pub fn run() {
         }
     }
 
-    // The window's size and position, written shortly after each change.
-    let geometry = window_state::Tracker::start();
+    // The window's size and position, written shortly after each change (the first window's
+    // only: another one opens where the window manager puts it).
+    let geometry = (!new_window).then(window_state::Tracker::start);
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
@@ -156,6 +167,7 @@ pub fn run() {
             commands::clipboard_read,
             commands::clipboard_write,
             commands::open_link,
+            commands::new_window,
             commands::ui_mark,
             board::board_view,
             board::board_apply,
@@ -187,12 +199,14 @@ pub fn run() {
         .on_window_event(move |window, event| {
             match event {
                 tauri::WindowEvent::Moved(_) | tauri::WindowEvent::Resized(_) => {
-                    if let Some(g) = window_state::of(window) {
+                    if let (Some(geometry), Some(g)) = (&geometry, window_state::of(window)) {
                         geometry.changed(g);
                     }
                 }
                 tauri::WindowEvent::CloseRequested { .. } | tauri::WindowEvent::Destroyed => {
-                    geometry.flush()
+                    if let Some(geometry) = &geometry {
+                        geometry.flush()
+                    }
                 }
                 _ => {}
             }
@@ -210,7 +224,9 @@ pub fn run() {
         })
         .setup(move |app| {
             if let Some(window) = app.get_webview_window("main") {
-                window_state::restore(&window);
+                if !new_window {
+                    window_state::restore(&window);
+                }
             }
             let state = start_panes(app.handle(), &agents, logs, bench)?;
             if state.bench.is_some() {

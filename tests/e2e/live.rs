@@ -1067,3 +1067,59 @@ async fn a_window_opened_on_a_running_project_gets_each_panes_scrollback() {
     })
     .await;
 }
+
+/// Two windows on one service (the second launched with `--new-window`, as the New window button
+/// and Ctrl+Shift+N do): both show the project's panes live. What is typed into a pane in either
+/// window reaches the agent, and its output shows in both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_windows_on_one_service_both_stay_live() {
+    let demo = demo("").expect("demo project");
+    let config = demo.dir.join(".leapfrog/project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    // The designer prints back every line it reads.
+    project["agents"][0]["command"] = json!("sh -c \"stty -echo; exec cat\"");
+    assert_eq!(project["agents"][0]["id"], json!("designer"));
+    std::fs::write(&config, serde_json::to_string_pretty(&project).unwrap()).unwrap();
+    leapfrog_e2e::agent_clis::approve_project(&demo.dir, &demo.dir.with_file_name("data"))
+        .expect("approve");
+    let _one = ONE_APP.lock().await;
+    let launch = |args: Vec<String>| Launch {
+        args,
+        env: demo.env.clone(),
+        ..Launch::default()
+    };
+    let dir = demo.dir.display().to_string();
+    let first = App::launch(launch(vec![dir.clone()]))
+        .await
+        .expect("launch the first window");
+    let second = App::launch(launch(vec!["--new-window".into(), dir]))
+        .await
+        .expect("launch a second window");
+    let both = async {
+        for (window, line) in [
+            (&second, "typed in the second window"),
+            (&first, "typed in the first window"),
+        ] {
+            window
+                .wait_until("the designer's pane", LONG, |app| async move {
+                    Ok(app.pane_text("designer").await.is_ok())
+                })
+                .await?;
+            window.type_into("designer", &format!("{line}\n")).await?;
+            for (name, app) in [("first", &first), ("second", &second)] {
+                app.wait_until(
+                    &format!("`{line}` in the {name} window's pane"),
+                    LONG,
+                    |app| async move { Ok(app.pane_text("designer").await?.contains(line)) },
+                )
+                .await?;
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    first.close().await.expect("close the first window");
+    second.close().await.expect("close the second window");
+    both.unwrap_or_else(|e| panic!("{e:#}"));
+}

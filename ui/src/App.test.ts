@@ -183,3 +183,25 @@ describe('welcome on the first run', () => {
     expect(mock.calls).toContainEqual({ cmd: 'demoOpen' });
   });
 });
+
+describe('new window', () => {
+  it('opens another window on the project shown, from the button and with Ctrl+Shift+N', async () => {
+    mock.current = { id: 'demo', name: 'demo', dir: '/work/demo' };
+    await cockpit();
+    await fireEvent.click(screen.getByTestId('new-window'));
+    await fireEvent.keyDown(textarea('pane-designer'), { key: 'N', ctrlKey: true, shiftKey: true });
+    await waitFor(() => expect(mock.callsOf('newWindow')).toHaveLength(2));
+    expect(mock.callsOf('newWindow').map((c) => c.dir)).toEqual(['/work/demo', '/work/demo']);
+    // Not typed into the terminal.
+    expect(mock.callsOf('write')).toHaveLength(0);
+  });
+
+  it('says why when no window could be opened', async () => {
+    mock.newWindow = async () => {
+      throw new Error('cannot open another window: no such file');
+    };
+    await cockpit();
+    await fireEvent.click(screen.getByTestId('new-window'));
+    await waitFor(() => expect(screen.getByTestId('new-window').title).toContain('cannot open another window'));
+  });
+});

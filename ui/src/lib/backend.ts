@@ -51,6 +51,8 @@ export interface Backend {
   logsSubscribe(onLine: (line: LogLine) => void): Promise<void>;
   /** Opens an http(s) link from a terminal in the desktop's browser. */
   openLink(url: string): Promise<void>;
+  /** Opens another window on the same runs, showing the project in `dir` (or none). */
+  newWindow(dir: string | null): Promise<void>;
   clipboardRead(): Promise<string>;
   clipboardWrite(text: string): Promise<void>;
   /** Milestones the UI reaches (first painted prompt, frame gaps); the shell logs them. */
@@ -137,6 +139,7 @@ const tauriBackend: Backend = {
     await invoke('logs_subscribe', { lines });
   },
   openLink: (url) => invoke('open_link', { url }),
+  newWindow: (dir) => invoke('new_window', { dir }),
   clipboardRead: () => invoke<string>('clipboard_read'),
   clipboardWrite: (text) => invoke('clipboard_write', { text }),
   uiMark: (mark) => invoke('ui_mark', { mark }),

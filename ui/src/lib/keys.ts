@@ -28,6 +28,11 @@ export function paneAction(e: KeyLike): PaneAction {
   }
 }
 
+/** Ctrl+Shift+N: another window on the same runs (anywhere in the app). */
+export function isNewWindowKey(e: KeyLike): boolean {
+  return e.type === 'keydown' && e.ctrlKey && e.shiftKey && !e.altKey && !e.metaKey && e.key.toLowerCase() === 'n';
+}
+
 export const SHORTCUTS: ReadonlyArray<[string, string]> = [
   ['Ctrl+Shift+C', 'Copy'],
   ['Ctrl+Shift+V', 'Paste'],

@@ -38,6 +38,7 @@ export type Call =
   | { cmd: 'ack'; paneId: string; bytes: number }
   | { cmd: 'clipboardWrite'; text: string }
   | { cmd: 'openLink'; url: string }
+  | { cmd: 'newWindow'; dir: string | null }
   | { cmd: 'mark'; mark: UiMark }
   | { cmd: 'board'; op: BoardOp; confirmed: boolean }
   | { cmd: 'undo' }
@@ -86,6 +87,9 @@ export class MockBackend implements Backend {
   }
   async openLink(url: string) {
     this.calls.push({ cmd: 'openLink', url });
+  }
+  async newWindow(dir: string | null) {
+    this.calls.push({ cmd: 'newWindow', dir });
   }
   async clipboardRead() {
     return this.clipboard;

@@ -1021,6 +1021,18 @@ async fn a_run_stopped_from_the_window_runs_again_from_where_it_was() {
     .await;
 }
 
+/// The demo's designer runs `script` (`sh -c`) instead of the demo agent; the user approved it.
+fn designer_runs(demo: &Demo, script: &str) {
+    let config = demo.dir.join(".leapfrog/project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(project["agents"][0]["id"], json!("designer"));
+    project["agents"][0]["command"] = json!(format!("sh -c \"{script}\""));
+    std::fs::write(&config, serde_json::to_string_pretty(&project).unwrap()).unwrap();
+    leapfrog_e2e::agent_clis::approve_project(&demo.dir, &demo.dir.with_file_name("data"))
+        .expect("approve");
+}
+
 /// A window that opens on a running project gets each pane's screen at once, then the lines
 /// above it: the designer printed 300 lines before any window was open, and its pane in the
 /// window holds the first of them, above the screen.
@@ -1028,18 +1040,13 @@ async fn a_run_stopped_from_the_window_runs_again_from_where_it_was() {
 async fn a_window_opened_on_a_running_project_gets_each_panes_scrollback() {
     let demo = demo("").expect("demo project");
     let printed = demo.dir.join("printed");
-    let config = demo.dir.join(".leapfrog/project.json");
-    let mut project: Value =
-        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
-    let script = format!(
-        "seq 1 300 | sed 's/^/scrolled line /'; echo LINES-END; touch '{}'; stty -echo; exec cat >/dev/null",
-        printed.display()
+    designer_runs(
+        &demo,
+        &format!(
+            "seq 1 300 | sed 's/^/scrolled line /'; echo LINES-END; touch '{}'; stty -echo; exec cat >/dev/null",
+            printed.display()
+        ),
     );
-    project["agents"][0]["command"] = json!(format!("sh -c \"{script}\""));
-    assert_eq!(project["agents"][0]["id"], json!("designer"));
-    std::fs::write(&config, serde_json::to_string_pretty(&project).unwrap()).unwrap();
-    leapfrog_e2e::agent_clis::approve_project(&demo.dir, &demo.dir.with_file_name("data"))
-        .expect("approve");
     leap_in(&demo, &["run", "--detach", &demo.dir.display().to_string()]).expect("leap run");
     // Printed in the service before the window attaches to it.
     let deadline = std::time::Instant::now() + LONG;
@@ -1074,15 +1081,8 @@ async fn a_window_opened_on_a_running_project_gets_each_panes_scrollback() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_windows_on_one_service_both_stay_live() {
     let demo = demo("").expect("demo project");
-    let config = demo.dir.join(".leapfrog/project.json");
-    let mut project: Value =
-        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
     // The designer prints back every line it reads.
-    project["agents"][0]["command"] = json!("sh -c \"stty -echo; exec cat\"");
-    assert_eq!(project["agents"][0]["id"], json!("designer"));
-    std::fs::write(&config, serde_json::to_string_pretty(&project).unwrap()).unwrap();
-    leapfrog_e2e::agent_clis::approve_project(&demo.dir, &demo.dir.with_file_name("data"))
-        .expect("approve");
+    designer_runs(&demo, "stty -echo; exec cat");
     let _one = ONE_APP.lock().await;
     let launch = |args: Vec<String>| Launch {
         args,

@@ -64,19 +64,22 @@
 //! command → `ack`), or until the sink returns (in [`AckMode::OnDelivery`], for headless
 //! panes). Above `high_watermark` un-acked bytes the reader stops reading, so the child
 //! blocks on write; it resumes at or below `low_watermark`. Un-acked bytes therefore never
-//! exceed `high_watermark + read_chunk`. The mirror thread is a second consumer under the
-//! same watermarks (bytes it has not parsed yet), so its backlog is bounded too.
+//! exceed `high_watermark + read_chunk`. The mirror thread is a second consumer (bytes it has
+//! not parsed yet) under four times the same watermarks, so its backlog is bounded too; the
+//! slack lets a mirror that is behind parse long batches, which fast-forward past what scrolls
+//! out unseen (see `Screen`).
 //!
 //! Every spawned child gets `TERM=xterm-256color` and `COLORTERM=truecolor` (the spec's own
 //! env entries may override them).
 
 pub mod coalesce;
+mod fast_forward;
 mod pane;
 mod screen;
 
 pub use coalesce::{CoalesceConfig, Coalescer, SyncMarker, SyncScanner};
 pub use pane::{FormattedScreen, Pane, PaneStats, MAX_QUEUED_INPUT};
-pub use screen::{Screen, ScreenSnapshot, DEFAULT_SYNC_TIMEOUT};
+pub use screen::{Screen, ScreenSnapshot, DEFAULT_SYNC_TIMEOUT, FAST_FORWARD_MIN};
 
 use std::collections::HashMap;
 use std::fmt;

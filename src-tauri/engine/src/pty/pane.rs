@@ -83,9 +83,12 @@ struct Mirror {
 }
 
 impl Mirror {
-    fn process(&mut self, frame: &[u8]) {
+    /// Parses `frame`; returns how many of its bytes the screen fast-forwarded past.
+    fn process(&mut self, frame: &[u8]) -> u64 {
+        let skipped = self.screen.skipped();
         self.screen.process(frame);
         self.parsed += frame.len() as u64;
+        self.screen.skipped() - skipped
     }
 
     /// The screen for a reader: a synchronized-output frame past its deadline is applied first
@@ -123,10 +126,14 @@ impl Shared {
         self.maybe_resume(flow);
     }
 
-    /// Restarts the reader once both the consumer and the mirror are down to the low watermark.
+    /// Restarts the reader once both the consumer and the mirror are down to the low watermark
+    /// (the mirror's: [`MIRROR_BACKLOG_FACTOR`] times it).
     fn maybe_resume(&self, flow: &mut Flow) {
         let low = self.config.flow.low_watermark as u64;
-        if flow.stats.paused && flow.stats.unacked <= low && flow.mirror_backlog <= low {
+        if flow.stats.paused
+            && flow.stats.unacked <= low
+            && flow.mirror_backlog <= low * MIRROR_BACKLOG_FACTOR
+        {
             flow.stats.paused = false;
             self.room.notify_one();
         }
@@ -465,7 +472,7 @@ impl Pane {
     /// the pane's output from [`FormattedScreen::position`] on continues it exactly. (A
     /// synchronized-output frame the mirror holds is applied first, and the bytes end by opening
     /// one, so the output that follows completes it.) `None` when the pane has no mirror, or the
-    /// mirror did not catch up within `timeout` (it lags by at most the flow-control watermark).
+    /// mirror did not catch up within `timeout` (it lags by at most four times the high watermark).
     pub fn formatted_screen(
         &self,
         scrollback: usize,
@@ -605,7 +612,7 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
         s.reads += 1;
         s.unacked += n as u64;
         s.peak_unacked = s.peak_unacked.max(s.unacked);
-        if (s.unacked >= high || flow.mirror_backlog >= high) && !s.paused {
+        if (s.unacked >= high || flow.mirror_backlog >= high * MIRROR_BACKLOG_FACTOR) && !s.paused {
             s.paused = true;
             s.pauses += 1;
             wake = true;
@@ -619,11 +626,24 @@ fn read_loop(shared: &Shared, mut reader: Box<dyn Read + Send>) {
     shared.pending.notify_one();
 }
 
+/// The mirror's backlog (bytes handed to it and not parsed yet) stops the reader at this many
+/// times the high watermark, and lets it go on at this many times the low one: a mirror that is
+/// behind gets batches this much longer, of which more scrolls out unparsed (fast-forward).
+const MIRROR_BACKLOG_FACTOR: u64 = 4;
+
+/// How long the mirror thread waits for a bigger batch while output floods (see `mirror_loop`).
+const FLOOD_WAIT: Duration = Duration::from_millis(25);
+/// How often that wait checks whether the reader has stopped.
+const FLOOD_POLL: Duration = Duration::from_millis(1);
+
 /// The mirror thread: parses frames into the screen off the delivery path. While the screen
 /// holds a synchronized-output frame it also wakes at that frame's deadline, to apply it if its
 /// end has not come (a program that never ends one must not freeze the screen).
 fn mirror_loop(shared: &Shared, frames: mpsc::Receiver<Vec<u8>>) {
     let mut sync_deadline: Option<Instant> = None;
+    let mut flooding = false;
+    // Below the mirror's high watermark, so that the reader does not stop while it waits.
+    let flood_batch = shared.config.flow.high_watermark as u64 * (MIRROR_BACKLOG_FACTOR - 1);
     loop {
         let frame = match sync_deadline {
             None => frames.recv().ok(),
@@ -644,12 +664,36 @@ fn mirror_loop(shared: &Shared, frames: mpsc::Receiver<Vec<u8>>) {
                 }
             }
         };
-        let Some(frame) = frame else {
+        let Some(mut frame) = frame else {
             break;
         };
+        // The frames queued behind it are parsed with it, as one batch: when the mirror is
+        // behind, a batch can hold more lines than the screen and its scrollback keep, which the
+        // screen then leaves unparsed (`Screen`'s fast-forward).
+        while let Ok(more) = frames.try_recv() {
+            frame.extend_from_slice(&more);
+        }
+        if flooding {
+            // The last batch was fast-forwarded: output floods. Wait a little for a bigger
+            // batch, of which a bigger part scrolls out unparsed (the screen's rows and
+            // scrollback are parsed once per batch, however long it is).
+            // Not while the reader is stopped: no more would come.
+            let deadline = Instant::now() + FLOOD_WAIT;
+            while (frame.len() as u64) < flood_batch && !shared.flow().stats.paused {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                match frames.recv_timeout((deadline - now).min(FLOOD_POLL)) {
+                    Ok(more) => frame.extend_from_slice(&more),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        }
         {
             let mut mirror = lock(&shared.mirror);
-            mirror.process(&frame);
+            flooding = mirror.process(&frame) > 0;
             sync_deadline = mirror.screen.sync_deadline();
         }
         shared.screen_changed.notify_all();
@@ -713,7 +757,7 @@ fn deliver_loop(
                 None => {
                     drop(flow);
                     if shared.config.mirror {
-                        lock(&shared.mirror).process(&frame);
+                        let _ = lock(&shared.mirror).process(&frame);
                         shared.screen_changed.notify_all();
                     }
                 }

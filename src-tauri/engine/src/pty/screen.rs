@@ -14,6 +14,7 @@ use alacritty_terminal::term::{Config, Term, TermMode};
 use alacritty_terminal::vte::ansi::{Color, NamedColor, Processor, Timeout};
 use serde::{Deserialize, Serialize};
 
+use super::fast_forward::{self, Scanner};
 use super::{PaneSize, PtyError};
 
 /// What a pane's screen shows right now.
@@ -81,11 +82,29 @@ pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_millis(150);
 /// `ESC[?2026l`, so a half-drawn frame is never read. A frame whose end never comes is applied
 /// once its sync timeout has passed since it began: [`Screen::end_overdue_sync`] (the pane's
 /// mirror thread calls it at [`Screen::sync_deadline`], and readers before they look).
+///
+/// Fast-forward: when a batch of output holds more lines than the screen and its scrollback
+/// keep, the lines that would scroll out again unseen are not parsed ([`super::fast_forward`]
+/// says when that changes nothing the screen can show; the tests check it against a screen that
+/// parses every byte). On by default, for skips of at least [`FAST_FORWARD_MIN`] bytes.
 pub struct Screen {
     term: Term<VoidListener>,
     parser: Processor<SyncStart>,
     sync_timeout: Duration,
+    /// Lines of scrollback kept at most.
+    history: usize,
+    /// `None`: every byte is parsed. Else the shortest skip worth making.
+    fast_forward: Option<usize>,
+    scanner: Scanner,
+    /// Whether the main screen's and the alternate screen's row buffers are healed (see `heal`).
+    healed: [bool; 2],
+    /// Bytes left unparsed so far.
+    skipped: u64,
 }
+
+/// The shortest stretch of output [`Screen`] leaves unparsed by default: below this, finding
+/// it costs about what parsing it would.
+pub const FAST_FORWARD_MIN: usize = 16 << 10;
 
 /// The parser's synchronized-update clock: when the pending update began. (alacritty's own
 /// `StdSyncHandler` only keeps a deadline that every `ESC[?2026h` pushes back and that nothing
@@ -143,7 +162,24 @@ impl Screen {
             term: Term::new(config, &size, VoidListener),
             parser: Processor::new(),
             sync_timeout: DEFAULT_SYNC_TIMEOUT,
+            history: scrollback,
+            fast_forward: Some(FAST_FORWARD_MIN),
+            scanner: Scanner::new(FAST_FORWARD_MIN),
+            healed: [true, true],
+            skipped: 0,
         })
+    }
+
+    /// Fast-forward on for skips of at least `min` bytes, or off (`None`: every byte is parsed).
+    pub fn with_fast_forward(mut self, min: Option<usize>) -> Screen {
+        self.fast_forward = min;
+        self.scanner = Scanner::new(min.unwrap_or(usize::MAX));
+        self
+    }
+
+    /// Bytes of output left unparsed by fast-forward so far.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
     }
 
     /// How long a synchronized-output frame may wait for its end ([`DEFAULT_SYNC_TIMEOUT`]).
@@ -155,16 +191,77 @@ impl Screen {
     /// Parses `bytes` of terminal output (first applying a synchronized frame that is overdue).
     pub fn process(&mut self, bytes: &[u8]) {
         self.end_overdue_sync(Instant::now());
-        self.parser.advance(&mut self.term, bytes);
+        let mut at = 0;
+        if let Some(min_skip) = self.fast_forward {
+            // Enough LFs that the cursor reaches the bottom row, then scrolls every row of the
+            // screen and the scrollback out.
+            let lines = 2 * self.term.grid().screen_lines() + self.history;
+            for run in self.scanner.scan(bytes) {
+                if !run.whole_screen_scrolls {
+                    continue;
+                }
+                let Some(skip) = fast_forward::plan(bytes, &run, lines, min_skip) else {
+                    continue;
+                };
+                self.parser.advance(&mut self.term, &bytes[at..skip.from]);
+                at = skip.from;
+                if self.may_skip() {
+                    for sgr in skip.replay {
+                        self.parser.advance(&mut self.term, &bytes[sgr]);
+                    }
+                    at = skip.to;
+                    self.skipped += (skip.to - skip.from) as u64;
+                }
+            }
+        }
+        self.parser.advance(&mut self.term, &bytes[at..]);
+    }
+
+    /// Whether the parser may leave a run unparsed here: no synchronized update is held (its
+    /// bytes wait in the parser), and the screen shown has healed row buffers.
+    fn may_skip(&self) -> bool {
+        !self.parser.sync_timeout().pending_timeout()
+            && self.parser.sync_bytes_count() == 0
+            && self.healed[usize::from(self.alternate_screen())]
+    }
+
+    /// Makes every reset of a row of the screen shown (and of its scrollback) reset all of its
+    /// cells. alacritty resets a recycled row only up to the last cell written since its last
+    /// reset, unless its last cell's background differs from the pen's; a resize can leave
+    /// cells past that point with another background (columns added, lines reflowed), which a
+    /// later reset then keeps. Which rows get recycled depends on how many lines scrolled, so
+    /// without this a fast-forward could change those stale backgrounds. Here: the row buffers
+    /// past the scrollback are dropped, and every row's next reset is a full one. (The other
+    /// screen, not reachable through alacritty's API, is healed when next resized while shown.)
+    fn heal(&mut self) {
+        let alternate = self.alternate_screen();
+        let grid = self.term.grid_mut();
+        grid.truncate();
+        let top = -(grid.history_size() as i32);
+        for line in top..grid.screen_lines() as i32 {
+            grid[Line(line)].last_mut();
+        }
+        self.healed[usize::from(alternate)] = true;
+        self.healed[usize::from(!alternate)] = false;
     }
 
     /// Resizes the screen (alacritty reflows wrapped lines to the new width).
     pub fn set_size(&mut self, size: PaneSize) -> Result<(), PtyError> {
         nonzero_size(size)?;
+        if self.size() == (size.rows, size.cols) {
+            // alacritty changes nothing then, not even the scroll region.
+            return Ok(());
+        }
         self.term.resize(Size {
             rows: size.rows as usize,
             cols: size.cols as usize,
         });
+        self.heal();
+        if self.parser.sync_bytes_count() == 0 && !self.parser.sync_timeout().pending_timeout() {
+            // The scroll region is the whole screen now, unless a `CSI r` the scanner has seen
+            // waits in a synchronized update, to be applied after this resize.
+            self.scanner.resized();
+        }
         Ok(())
     }
 
@@ -758,5 +855,249 @@ mod tests {
         a.process(b", second\x1b[?2026l");
         assert_eq!(b.contents(), "top\nfirst half, second");
         assert_eq!(b.contents(), a.contents());
+    }
+
+    /// Everything of `s` that output can change and a later snapshot or sequence can show:
+    /// every cell of the screen and the scrollback (character, colours, flags, combining
+    /// characters), the cursor (position, pending wrap, pen, character sets), the saved cursor
+    /// and the modes.
+    fn full_state(s: &Screen) -> String {
+        let g = s.term.grid();
+        let mut out = format!(
+            "history {} cursor {:?} saved {:?} mode {:?}\n",
+            g.history_size(),
+            g.cursor,
+            g.saved_cursor,
+            s.term.mode()
+        );
+        for line in -(g.history_size() as i32)..g.screen_lines() as i32 {
+            for col in 0..g.columns() {
+                let _ = write!(out, "{:?}|", g[Line(line)][Column(col)]);
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Output pieces for the fast-forward property: text, controls, SGRs (resets among them),
+    /// and every kind of sequence the scanner must not skip across.
+    const PIECES: &[&[u8]] = &[
+        b"ab",
+        b"wxyz0123",
+        b" ",
+        b"\r\n",
+        b"\r\n",
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b"\t",
+        b"\x08",
+        b"\x07",
+        b"\xe4\xb8\xad",
+        b"e\xcc\x81",
+        b"\xc3\xa4",
+        b"\x1b[m",
+        b"\x1b[0m",
+        b"\x1b[1m",
+        b"\x1b[41m",
+        b"\x1b[1;32m",
+        b"\x1b[38;5;196m",
+        b"\x1b[48:2::10:20:30m",
+        b"\x1b[7;44m",
+        b"\x1b[K",
+        b"\x1b[1K",
+        b"\x1b[2J",
+        b"\x1b[H",
+        b"\x1b[3;2H",
+        b"\x1b[2A",
+        b"\x1bM",
+        b"\x1b7",
+        b"\x1b8",
+        b"\x1b[2;4r",
+        b"\x1b[r",
+        b"\x1b[?1049h",
+        b"\x1b[?1049l",
+        b"\x1b[?7l",
+        b"\x1b[?7h",
+        b"\x1b[4h",
+        b"\x1b[4l",
+        b"\x1b(0",
+        b"\x1b(B",
+        b"\x0e",
+        b"\x0f",
+        b"\x1b]0;t\x07",
+        b"\x1b[3b",
+        b"\x1b[?2026h",
+        b"\x1b[?2026l",
+        b"\x1b[3J",
+        b"\x1b[S",
+        b"\x1b[T",
+        b"\x1bc",
+        b"\x1b[1;3",
+        b"\xe4\xb8\xad\x1b[m",
+        b"\x1bP1$r\x1b\\",
+        b"\x1b[1\n;2m",
+        b"\x18",
+        b"\xe4",
+    ];
+
+    /// A flood of `n` lines, coloured or not: what fast-forward skips.
+    fn flood(n: usize, coloured: bool, tag: usize) -> String {
+        (0..n)
+            .map(|i| {
+                if coloured {
+                    format!(
+                        "{tag}:\x1b[1;3{}m{i}\x1b[0m line\x1b[4{}m!\r\n",
+                        i % 8,
+                        tag % 8
+                    )
+                } else {
+                    format!("{tag} line {i}\r\n")
+                }
+            })
+            .collect()
+    }
+
+    /// Feeds `ops` to a screen that parses every byte and to one that fast-forwards (any skip
+    /// of a byte or more): after each step both hold the same state. Returns the bytes skipped.
+    fn check_fast_forward(rows: u16, cols: u16, history: usize, ops: &[Op]) -> u64 {
+        let size = PaneSize::new(rows, cols);
+        let mut every = Screen::new(size, history).unwrap().with_fast_forward(None);
+        let mut fast = Screen::new(size, history)
+            .unwrap()
+            .with_fast_forward(Some(1));
+        for (i, op) in ops.iter().enumerate() {
+            match op {
+                Op::Output(bytes) => {
+                    every.process(bytes);
+                    fast.process(bytes);
+                }
+                Op::Resize(r, c) => {
+                    every.set_size(PaneSize::new(*r, *c)).unwrap();
+                    fast.set_size(PaneSize::new(*r, *c)).unwrap();
+                }
+            }
+            assert_eq!(
+                full_state(&fast),
+                full_state(&every),
+                "after step {i} ({op:?}) of {ops:?}"
+            );
+        }
+        assert_eq!(fast.formatted(usize::MAX), every.formatted(usize::MAX));
+        fast.skipped()
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Output(Vec<u8>),
+        Resize(u16, u16),
+    }
+
+    #[test]
+    fn a_flood_is_fast_forwarded_to_the_same_screen() {
+        // Coloured lines wider than the screen, after a scroll region came and went, with a
+        // background colour set when the flood ends.
+        let mut out = b"\x1b[2;3rtop\x1b[r\x1b[44m".to_vec();
+        out.extend(flood(200, true, 1).as_bytes());
+        out.extend(b"\x1b[45mlast\x1b[3b");
+        let skipped = check_fast_forward(4, 10, 5, &[Op::Output(out)]);
+        assert!(skipped > 5_000, "skipped {skipped}");
+        // Nothing is skipped inside a scroll region, nor on a screen not healed since a resize.
+        let mut region = b"\x1b[2;4r".to_vec();
+        region.extend(flood(200, false, 2).as_bytes());
+        assert_eq!(check_fast_forward(5, 10, 5, &[Op::Output(region)]), 0);
+        let ops = [
+            Op::Output(b"\x1b[?1049h".to_vec()),
+            Op::Resize(6, 12),
+            Op::Output(b"\x1b[?1049l".to_vec()),
+            Op::Output(flood(200, false, 3).into_bytes()),
+        ];
+        assert_eq!(check_fast_forward(5, 10, 5, &ops), 0);
+    }
+
+    #[test]
+    fn a_resize_to_the_same_size_keeps_the_scroll_region() {
+        // Found by the property below: alacritty leaves the scroll region alone when the size
+        // does not change, so the flood inside it is not skipped.
+        let ops = [
+            Op::Output(b"\x1b[2;4r\r".to_vec()),
+            Op::Resize(6, 8),
+            Op::Output(flood(12, false, 2).into_bytes()),
+        ];
+        assert_eq!(check_fast_forward(6, 8, 0, &ops), 0);
+    }
+
+    #[test]
+    fn a_flood_after_a_resize_that_left_stale_backgrounds_is_fast_forwarded_the_same() {
+        // Found by the property below before `heal`: the screen cleared with a truecolour
+        // background, then resized (alacritty's added cells are default, the others keep that
+        // background, and a row's reset keeps them when its last cell matches the pen), then a
+        // coloured flood. Which rows a flood recycles depends on how many lines scrolled, so
+        // skipping lines changed which stale backgrounds were left.
+        let out = |b: &[u8]| Op::Output(b.to_vec());
+        let ops = [
+            out(b"\x1b[48:2::10:20:30m"),
+            out(b"\x1b[2J"),
+            out(b" "),
+            Op::Resize(3, 9),
+            out(b"ab"),
+            out(b"ab"),
+            out(b"\x1b[4l"),
+            out(b"ab"),
+            out(b"ab"),
+            out(format!("abab{}", flood(14, true, 10)).as_bytes()),
+            Op::Resize(2, 3),
+            out(b"ab"),
+        ];
+        assert!(check_fast_forward(5, 3, 1, &ops) > 0);
+    }
+
+    #[test]
+    fn a_scroll_region_held_in_a_synchronized_update_outlives_a_resize() {
+        // Found by the property below: the region is set by the update's end, after the resize.
+        let out = |b: &[u8]| Op::Output(b.to_vec());
+        let ops = [
+            out(b"\x1b[?2026h\x1b[1;2r\r"),
+            Op::Resize(3, 4),
+            out(b"\x1b[?2026l"),
+            out(flood(12, false, 1).as_bytes()),
+        ];
+        assert_eq!(check_fast_forward(3, 3, 0, &ops), 0);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        #[test]
+        fn fast_forward_leaves_the_screen_as_parsing_every_byte_does(
+            rows in 2u16..7,
+            cols in 3u16..12,
+            history in 0usize..8,
+            steps in proptest::collection::vec(
+                (0usize..PIECES.len() + 6, 1usize..30, 0usize..6, 0usize..4, 2u16..7, 3u16..12),
+                1..60,
+            ),
+        ) {
+            let mut ops = Vec::new();
+            let mut pending = Vec::new();
+            for (i, (pick, lines, split, resize, r, c)) in steps.into_iter().enumerate() {
+                if pick < PIECES.len() {
+                    pending.extend(PIECES[pick]);
+                } else {
+                    pending.extend(flood(lines, pick % 2 == 0, i).as_bytes());
+                }
+                if split == 0 {
+                    // Batches end anywhere: inside a sequence, a character, a flood.
+                    let mut batch = std::mem::take(&mut pending);
+                    let rest = batch.split_off(lines * 37 % (batch.len() + 1));
+                    ops.push(Op::Output(batch));
+                    ops.push(Op::Output(rest));
+                    if resize == 0 {
+                        ops.push(Op::Resize(r, c));
+                    }
+                }
+            }
+            ops.push(Op::Output(pending));
+            let k = check_fast_forward(rows, cols, history, &ops); eprintln!("SKIPPED {k}");
+        }
     }
 }

@@ -36,7 +36,7 @@ use tauri::{AppHandle, Emitter, Listener, Manager, State};
 use ts_rs::TS;
 
 use crate::dto::{Cockpit, PaneInfo, PaneSize};
-use crate::panes::{check_size, input_bytes, Catchup, Delivery, SharedDelivery};
+use crate::panes::{check_size, input_bytes, Catchup, Delivery, SharedDelivery, FLOOD_QUIET};
 use crate::timeline::TimelineData;
 use crate::OutputChannel;
 
@@ -486,7 +486,7 @@ fn forward_event(handle: &AppHandle, asking: &mut BTreeSet<String>, event: &Engi
 
 /// Output or a screen of an attachment, to its pane: dropped while the webview is far behind
 /// ([`Catchup`]).
-fn pane_bytes(run: &Running, attachment: u32, incoming: Incoming) {
+fn pane_bytes(run: &Arc<Running>, attachment: u32, incoming: Incoming) {
     let mut a = lock(&run.attachments);
     let Some(&agent) = a.by_id.get(&attachment) else {
         if !a.gone.contains(&attachment) {
@@ -495,19 +495,23 @@ fn pane_bytes(run: &Running, attachment: u32, incoming: Incoming) {
         return;
     };
     drop(a);
-    deliver(run, &run.agents[agent], incoming);
+    deliver(run, agent, incoming);
 }
 
-fn deliver(run: &Running, route: &AgentRoute, incoming: Incoming) {
+fn deliver(run: &Arc<Running>, agent: usize, incoming: Incoming) {
+    let route = &run.agents[agent];
     let mut delivery = lock(&route.delivery);
     let mut catchup = lock(&route.catchup);
     match incoming {
-        Incoming::Screen { bytes, .. } => {
+        Incoming::Screen { attachment, bytes } => {
             catchup.screen(Instant::now());
             delivery.frame(bytes);
+            if catchup.is_flooded() {
+                check_flood_over(run, agent, attachment, catchup.falls());
+            }
         }
         Incoming::Output { attachment, bytes } => {
-            if catchup.fell_behind(delivery.backlog(), bytes.len()) {
+            if catchup.fell_behind(delivery.backlog(), bytes.len(), Instant::now()) {
                 // The service stops sending it (no copy through the socket, no work here) until
                 // the webview has caught up and asks for a fresh screen: sent before that ask
                 // can be (the ask needs this catchup's lock), without waiting for the reply.
@@ -517,7 +521,7 @@ fn deliver(run: &Running, route: &AgentRoute, incoming: Incoming) {
                 // One frame alone can be past the bound (a paused reader's backlog goes out in
                 // one): with nothing left to render, no ack would come to ask for the screen.
                 if let Some(wait) = catchup.acked(delivery.backlog(), Instant::now()) {
-                    ask_screen(&run.client, attachment, wait);
+                    ask_screen(&run.client, attachment, wait, catchup.with_scrollback());
                 }
             }
             if !catchup.is_behind() {
@@ -688,7 +692,7 @@ pub fn attach(r: LiveRoute, size: PaneSize, output: OutputChannel) -> Result<()>
     a.by_agent.insert(route.id.clone(), id);
     a.by_id.insert(id, r.agent);
     for incoming in a.early.remove(&id).unwrap_or_default() {
-        deliver(run, route, incoming);
+        deliver(run, r.agent, incoming);
     }
     drop(a);
     tracing::debug!(
@@ -739,25 +743,42 @@ pub fn ack(r: LiveRoute, bytes: u32) -> Result<()> {
         if let Err(e) = d.ack(u64::from(bytes)) {
             tracing::debug!("late ack: {e}");
         }
-        lock(&route.catchup).acked(d.backlog(), Instant::now())
+        let mut catchup = lock(&route.catchup);
+        catchup
+            .acked(d.backlog(), Instant::now())
+            .map(|wait| (wait, catchup.with_scrollback()))
     };
-    if let Some(wait) = resync {
+    if let Some((wait, scrollback)) = resync {
         if let Some(id) = r.attachment() {
-            ask_screen(&r.run.client, id, wait);
+            ask_screen(&r.run.client, id, wait, scrollback);
         }
     }
     Ok(())
 }
 
-/// Asks the service for a fresh screen of `attachment`, with its scrollback, after `wait`, off the
-/// calling thread (the reply comes through the connection's reader thread, which may be the
-/// caller).
-fn ask_screen(client: &Arc<ServiceClient>, attachment: u32, wait: Duration) {
+/// Asks the service for a fresh screen of `attachment` after `wait`, with its scrollback or
+/// alone (the attachment keeps the choice for the screens after), off the calling thread (the
+/// reply comes through the connection's reader thread, which may be the caller).
+fn ask_screen(client: &Arc<ServiceClient>, attachment: u32, wait: Duration, scrollback: bool) {
     let client = client.clone();
+    let lines = if scrollback { ATTACH_SCROLLBACK } else { 0 };
     std::thread::spawn(move || {
         std::thread::sleep(wait);
-        if let Err(e) = client.resync_with_scrollback(attachment, ATTACH_SCROLLBACK) {
+        if let Err(e) = client.resync_with_scrollback(attachment, lines) {
             tracing::debug!("resync: {e}");
+        }
+    });
+}
+
+/// A flooded pane's screen arrived (after `falls` falls behind): [`FLOOD_QUIET`] later, if it has
+/// not fallen behind since, the flood is over and its screen with the scrollback is asked for.
+fn check_flood_over(run: &Arc<Running>, agent: usize, attachment: u32, falls: u64) {
+    let run = run.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(FLOOD_QUIET);
+        let over = lock(&run.agents[agent].catchup).flood_over(falls);
+        if over {
+            ask_screen(&run.client, attachment, Duration::ZERO, true);
         }
     });
 }

@@ -110,10 +110,29 @@ pub const UI_CAUGHT_UP: u64 = 32 << 10;
 /// flood's final screen still comes within the interval of its end.
 pub const SCREEN_INTERVAL: Duration = Duration::from_millis(60);
 
+/// A pane that falls behind again within this long of its last fresh screen is flooded: its
+/// bound drops to [`UI_FLOOD_BOUND`] and its screens come without their scrollback until the
+/// flood is over.
+pub const FLOOD_WINDOW: Duration = Duration::from_secs(1);
+
+/// The bound of a flooded pane: the webview parses a little of the flood between two screens,
+/// not a quarter of a megabyte of it.
+pub const UI_FLOOD_BOUND: u64 = 64 << 10;
+
+/// A flood is over once its pane has not fallen behind for this long after a screen: the screen
+/// with its scrollback is asked for then.
+pub const FLOOD_QUIET: Duration = Duration::from_millis(200);
+
 /// Output of a service attachment on its way to a webview that may render slower than an agent
 /// writes: past [`UI_BOUND`] bytes of backlog the output is dropped, and once the webview has
 /// caught up a fresh screen is asked for (mosh-style: the state, not the backlog), no sooner than
 /// [`SCREEN_INTERVAL`] after the last one.
+///
+/// A pane that keeps falling behind is flooded (an agent writes faster than xterm.js parses):
+/// its screens then come without the lines above them (1 000 lines take xterm.js about 40 ms to
+/// parse, every screen), after [`UI_FLOOD_BOUND`] bytes of output rather than [`UI_BOUND`], so
+/// that the webview leaves the CPU to the agent. [`FLOOD_QUIET`] after a screen without a fall
+/// since, the flood is over ([`Catchup::flood_over`]) and the screen with its scrollback comes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Catchup {
     behind: bool,
@@ -122,6 +141,9 @@ pub struct Catchup {
     screen_at: Option<Instant>,
     /// Attached with the screen alone: the lines above it are asked for once it is drawn.
     scrollback_due: bool,
+    flooded: bool,
+    /// Times the pane fell behind.
+    falls: u64,
 }
 
 impl Catchup {
@@ -138,10 +160,49 @@ impl Catchup {
     /// Output of `len` bytes arrives with `backlog` bytes not yet rendered: did the pane fall
     /// behind just now? (The sender can then stop sending until a fresh screen is asked for.)
     /// While [`Catchup::is_behind`], output is dropped.
-    pub fn fell_behind(&mut self, backlog: u64, len: usize) -> bool {
-        if !self.behind && backlog + len as u64 > UI_BOUND {
+    pub fn fell_behind(&mut self, backlog: u64, len: usize, now: Instant) -> bool {
+        let bound = if self.flooded {
+            UI_FLOOD_BOUND
+        } else {
+            UI_BOUND
+        };
+        if !self.behind && backlog + len as u64 > bound {
             self.behind = true;
             self.asked = false;
+            self.falls += 1;
+            if self
+                .screen_at
+                .is_some_and(|at| now.saturating_duration_since(at) < FLOOD_WINDOW)
+            {
+                self.flooded = true;
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Whether a screen asked for now is to carry the lines above it: not while flooded.
+    pub fn with_scrollback(&self) -> bool {
+        !self.flooded
+    }
+
+    /// Whether the pane is flooded: after each of its screens, [`Catchup::flood_over`] is to be
+    /// asked [`FLOOD_QUIET`] later, with [`Catchup::falls`] as it was at the screen.
+    pub fn is_flooded(&self) -> bool {
+        self.flooded
+    }
+
+    /// How many times the pane fell behind so far.
+    pub fn falls(&self) -> u64 {
+        self.falls
+    }
+
+    /// [`FLOOD_QUIET`] after a flooded pane's screen (when it had fallen behind `falls` times):
+    /// if it has not fallen behind since, the flood is over. Then `true`: ask for the screen with
+    /// its scrollback.
+    pub fn flood_over(&mut self, falls: u64) -> bool {
+        if self.flooded && self.falls == falls && !self.behind {
+            self.flooded = false;
             return true;
         }
         false
@@ -163,8 +224,8 @@ impl Catchup {
 
     /// The webview acknowledged output at `now` and `backlog` bytes are left: ask for a fresh
     /// screen? (once per falling behind, and once for the scrollback of a pane attached with its
-    /// screen alone): `Some(wait)`, to ask after `wait` (zero: now). Every screen asked for
-    /// carries the scrollback.
+    /// screen alone): `Some(wait)`, to ask after `wait` (zero: now). The screen carries the
+    /// scrollback unless the pane is flooded ([`Catchup::with_scrollback`]).
     pub fn acked(&mut self, backlog: u64, now: Instant) -> Option<Duration> {
         if self.behind && !self.asked && backlog <= UI_CAUGHT_UP {
             self.asked = true;
@@ -312,24 +373,32 @@ mod tests {
     /// (event, backlog, ms, expect): at `ms`, `out n` is output of n bytes (expect: delivered?),
     /// `screen` (expect: output flows again?), `ack` (expect: a fresh screen is asked for, after
     /// how many ms?).
+    /// Steps of (event, backlog, ms since the start, what follows): `out N` (N bytes of
+    /// output: do they flow?), `ack` (ask for a screen?, and with its scrollback or not),
+    /// `screen` (does output flow now?), `quiet` ([`Catchup::flood_over`] with the falls of the
+    /// last screen), `attach`.
     fn check_catchup(steps: &[(&str, u64, u64, &str)]) {
         let mut c = Catchup::default();
         let start = Instant::now();
+        let mut falls_at_screen = 0;
         for (i, &(event, backlog, ms, want)) in steps.iter().enumerate() {
             let now = start + Duration::from_millis(ms);
             let got = match event.split_once(' ') {
                 Some(("out", n)) => {
-                    c.fell_behind(backlog, n.parse().unwrap());
+                    c.fell_behind(backlog, n.parse().unwrap(), now);
                     (!c.is_behind()).to_string()
                 }
                 _ if event == "ack" => match c.acked(backlog, now) {
-                    Some(wait) => format!("ask in {} ms", wait.as_millis()),
+                    Some(wait) if c.with_scrollback() => format!("ask in {} ms", wait.as_millis()),
+                    Some(wait) => format!("ask in {} ms, screen alone", wait.as_millis()),
                     None => "none".into(),
                 },
                 _ if event == "screen" => {
                     c.screen(now);
+                    falls_at_screen = c.falls();
                     (!c.is_behind()).to_string()
                 }
+                _ if event == "quiet" => c.flood_over(falls_at_screen).to_string(),
                 _ if event == "attach" => {
                     c = Catchup::screen_first();
                     "attached".to_string()
@@ -361,30 +430,74 @@ mod tests {
             ("out 10", 0, 11, "true"),
             ("ack", 0, 12, "none"),
             // Behind a second time soon after: asked again, once the interval since the last
-            // screen has passed.
+            // screen has passed (and flooded: see the next test).
             ("out 5", m, 20, "false"),
-            ("ack", 0, 30, &format!("ask in {} ms", 10 + every - 30)),
-            ("screen", 0, 10 + every, "true"),
-            // Long after the last screen: at once.
-            ("out 5", m, 1000, "false"),
-            ("ack", 0, 1001, "ask in 0 ms"),
-            ("screen", 0, 1010, "true"),
-            // Behind, and a screen comes that was not asked for (the service sent it before it
-            // had the hold): shown, but the pane stays behind and asks once caught up.
-            ("out 5", m, 2000, "false"),
-            ("screen", 0, 2001, "false"),
-            ("out 5", 0, 2002, "false"),
-            ("ack", 0, 2003, "ask in 0 ms"),
-            ("screen", 0, 2010, "true"),
-            // One frame alone past the bound, with nothing left to render: no ack will come, so
-            // the caller asks at once (as an ack would), after the interval.
-            ("out 300000", 0, 2020, "false"),
             (
                 "ack",
                 0,
-                2020,
-                &format!("ask in {} ms", 2010 + every - 2020),
+                30,
+                &format!("ask in {} ms, screen alone", 10 + every - 30),
             ),
+            ("screen", 0, 10 + every, "true"),
+            ("quiet", 0, 10 + every + 200, "true"),
+            // Long after the last screen: at once.
+            ("out 5", m, 1200, "false"),
+            ("ack", 0, 1201, "ask in 0 ms"),
+            ("screen", 0, 1210, "true"),
+            // Behind, and a screen comes that was not asked for (the service sent it before it
+            // had the hold): shown, but the pane stays behind and asks once caught up.
+            ("out 5", m, 2300, "false"),
+            ("screen", 0, 2301, "false"),
+            ("out 5", 0, 2302, "false"),
+            ("ack", 0, 2303, "ask in 0 ms"),
+            ("screen", 0, 2310, "true"),
+            ("quiet", 0, 2700, "false"),
+            // One frame alone past the bound, with nothing left to render: no ack will come, so
+            // the caller asks at once (as an ack would), after the interval.
+            ("out 300000", 0, 2320, "false"),
+            (
+                "ack",
+                0,
+                2320,
+                &format!("ask in {} ms, screen alone", 2310 + every - 2320),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn a_flooded_pane_gets_small_screens_until_the_flood_is_over() {
+        let (m, f) = (UI_BOUND, UI_FLOOD_BOUND);
+        let every = SCREEN_INTERVAL.as_millis() as u64;
+        check_catchup(&[
+            // Behind once: the screen comes with its scrollback, as ever.
+            ("out 5", m, 0, "false"),
+            ("ack", 0, 1, "ask in 0 ms"),
+            ("screen", 0, 10, "true"),
+            // Behind again within a second of it: flooded. The screen comes alone.
+            ("out 5", m, 20, "false"),
+            (
+                "ack",
+                0,
+                21,
+                &format!("ask in {} ms, screen alone", 10 + every - 21),
+            ),
+            ("screen", 0, 10 + every, "true"),
+            // Flooded, the pane falls behind past the smaller bound.
+            ("out 5", f, 80, "false"),
+            ("quiet", 0, 70 + 200, "false"),
+            (
+                "ack",
+                0,
+                81,
+                &format!("ask in {} ms, screen alone", 10 + 2 * every - 81),
+            ),
+            ("screen", 0, 10 + 2 * every, "true"),
+            ("out 1000", 0, 140, "true"),
+            // Not behind again since that screen: the flood is over, the scrollback is asked
+            // for (once), and the bound is the usual one again.
+            ("quiet", 0, 130 + 200, "true"),
+            ("quiet", 0, 130 + 201, "false"),
+            ("out 5", f, 400, "true"),
         ]);
     }
 
@@ -405,12 +518,15 @@ mod tests {
         check_catchup(&[
             ("attach", 0, 0, "attached"),
             ("screen", 0, 1, "true"),
-            // Fallen behind before the scrollback came: the screen asked for to catch up
-            // carries it, so it is not asked for again.
+            // Fallen behind before the scrollback came (right after a screen: a flood): the
+            // screen asked for to catch up comes alone, and the scrollback once the flood is
+            // over, once.
             ("out 1", m, 2, "false"),
-            ("ack", 0, 3, "ask in 58 ms"),
+            ("ack", 0, 3, "ask in 58 ms, screen alone"),
             ("screen", 0, 62, "true"),
             ("ack", 0, 63, "none"),
+            ("quiet", 0, 262, "true"),
+            ("ack", 0, 263, "none"),
         ]);
     }
 

@@ -253,6 +253,9 @@ enum EscState {
     StrEsc,
 }
 
+/// The parameter bytes of a control sequence kept, at most (the rest are dropped).
+const MAX_CSI_PARAMS: usize = 64;
+
 /// Removes escape sequences and splits the output into raw lines (bytes, UTF-8 decoded later so that a
 /// character split across chunks is reassembled).
 #[derive(Debug, Default)]
@@ -277,6 +280,19 @@ impl Stripper {
                 if run > 0 {
                     self.push_run(&bytes[i..i + run], emit);
                     i += run;
+                    continue;
+                }
+            }
+            if self.state == EscState::Csi {
+                // A sequence's parameter and intermediate bytes, in one go.
+                let n = bytes[i..]
+                    .iter()
+                    .position(|b| !(0x20..=0x3f).contains(b))
+                    .unwrap_or(bytes.len() - i);
+                if n > 0 {
+                    let room = MAX_CSI_PARAMS.saturating_sub(self.params.len());
+                    self.params.extend_from_slice(&bytes[i..i + n.min(room)]);
+                    i += n;
                     continue;
                 }
             }
@@ -305,11 +321,6 @@ impl Stripper {
                     }
                 }
                 EscState::Csi => match b {
-                    0x20..=0x3f => {
-                        if self.params.len() < 64 {
-                            self.params.push(b);
-                        }
-                    }
                     0x40..=0x7e => {
                         self.state = EscState::Ground;
                         self.csi(b, emit);
@@ -542,11 +553,9 @@ fn mentions_kind(raw: &[u8]) -> bool {
         }
         next.is_none()
     }
-    raw.iter().enumerate().any(|(i, &b)| match b | 0x20 {
-        b'h' => at(&raw[i..], b"handoff"),
-        b'c' => at(&raw[i..], b"complete"),
-        _ => false,
-    })
+    // Where either word may start (SIMD search: most lines of a flood hold neither).
+    memchr::memchr2_iter(b'h', b'H', raw).any(|i| at(&raw[i..], b"handoff"))
+        || memchr::memchr2_iter(b'c', b'C', raw).any(|i| at(&raw[i..], b"complete"))
 }
 
 fn clean_line(raw: &[u8]) -> Line {

@@ -218,17 +218,24 @@ impl Scanner {
                     zeros,
                     empty,
                 } => {
+                    // Parameter bytes, in one go.
+                    let params = bytes[i..]
+                        .iter()
+                        .position(|b| !matches!(b, b'0'..=b'9' | b';' | b':'))
+                        .unwrap_or(n - i);
+                    if params > 0 {
+                        self.state = State::Csi {
+                            start,
+                            sgr,
+                            zeros: zeros && bytes[i..i + params].iter().all(|&b| b == b'0'),
+                            empty: false,
+                        };
+                        i += params;
+                        continue;
+                    }
                     let b = bytes[i];
                     i += 1;
                     match b {
-                        b'0'..=b'9' | b';' | b':' => {
-                            self.state = State::Csi {
-                                start,
-                                sgr,
-                                zeros: zeros && b == b'0',
-                                empty: false,
-                            }
-                        }
                         0x40..=0x7e => {
                             if sgr && b == b'm' {
                                 if self.run.is_some() {

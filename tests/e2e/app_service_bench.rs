@@ -79,11 +79,13 @@ fn ready(tag: &str) -> String {
 }
 
 /// The flood agent's shell script: says it is ready, waits for `go`, floods, stamps, marks.
+/// (`head -c` may cut the flood inside an escape sequence: the marker starts with CAN, which
+/// ends any, so that its first letter is not taken as the sequence's last.)
 fn flood_script(bytes: u64, tag: &str) -> String {
     format!(
         "printf '%s-%s\\n' FLOOD-READY {tag}; while [ ! -e go ]; do sleep 0.01; done; \
          s=$(date +%s%N); yes '{LINE}' | head -c {bytes}; e=$(date +%s%N); \
-         echo \"$s $e\" > {STAMPS}; printf '\\n%s-%s\\n' FLOOD-END {tag}; \
+         echo \"$s $e\" > {STAMPS}; printf '\\030\\n%s-%s\\n' FLOOD-END {tag}; \
          stty -echo; exec cat >/dev/null"
     )
 }

@@ -1123,3 +1123,45 @@ async fn two_windows_on_one_service_both_stay_live() {
     second.close().await.expect("close the second window");
     both.unwrap_or_else(|e| panic!("{e:#}"));
 }
+
+/// A pane shown in the window floods (30 MB of `yes`): while the flood lasts, the webview gets
+/// the pane's screen alone every so often (its 1 000 lines of scrollback would cost xterm.js
+/// about 40 ms each time); once it is over, the screen comes with the lines above it again: the
+/// pane holds the last of the flood's lines and the 300 printed after it, above its screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooded_pane_gets_its_scrollback_back_once_the_flood_is_over() {
+    let demo = demo("").expect("demo project");
+    let go = demo.dir.join("go");
+    designer_runs(
+        &demo,
+        &format!(
+            "echo FLOOD-READY; while [ ! -e '{}' ]; do sleep 0.05; done; yes flood-line | head -c 30000000; echo; seq 1 300 | sed 's/^/after line /'; echo FLOOD-DONE; stty -echo; exec cat >/dev/null",
+            go.display()
+        ),
+    );
+    leap_in(&demo, &["run", "--detach", &demo.dir.display().to_string()]).expect("leap run");
+    with_demo(&demo, |app| async move {
+        app.wait_until("the designer waiting to flood", LONG, |app| async move {
+            Ok(app.pane_screen("designer").await?.contains("FLOOD-READY"))
+        })
+        .await?;
+        std::fs::write(&go, "")?;
+        app.wait_until(
+            "the flood over, with 1 000 lines above the screen",
+            LONG,
+            |app| async move {
+                let text = app.pane_text("designer").await?;
+                let screen = app.pane_screen("designer").await?;
+                let above = text.lines().count() - screen.lines().count();
+                Ok(screen.contains("FLOOD-DONE")
+                    && !screen.lines().any(|l| l == "after line 1")
+                    && text.lines().any(|l| l == "after line 1")
+                    && above >= 1000
+                    && text.lines().filter(|l| *l == "flood-line").count() > 500)
+            },
+        )
+        .await?;
+        Ok(app)
+    })
+    .await;
+}

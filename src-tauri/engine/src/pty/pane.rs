@@ -64,6 +64,9 @@ struct Shared {
     mirror: Mutex<Mirror>,
     /// Wakes `wait_for_screen` callers after each frame reaches the mirror.
     screen_changed: Condvar,
+    /// Callers of `formatted_screen` waiting for the mirror to catch up: while there are any,
+    /// the mirror thread parses what it has at once instead of waiting for a bigger batch.
+    screen_wanted: std::sync::atomic::AtomicUsize,
     /// The child has exited: input is no longer sent.
     input_closed: std::sync::atomic::AtomicBool,
     /// Input queued and not yet written to the PTY.
@@ -107,6 +110,22 @@ pub struct FormattedScreen {
     pub bytes: Vec<u8>,
     pub position: u64,
     pub size: PaneSize,
+}
+
+/// Counts a caller waiting for the mirror while it lives.
+struct ScreenWanted<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> ScreenWanted<'a> {
+    fn new(count: &'a std::sync::atomic::AtomicUsize) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ScreenWanted(count)
+    }
+}
+
+impl Drop for ScreenWanted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -311,6 +330,7 @@ impl Pane {
                 parsed: 0,
             }),
             screen_changed: Condvar::new(),
+            screen_wanted: std::sync::atomic::AtomicUsize::new(0),
             input_closed: std::sync::atomic::AtomicBool::new(false),
             input_queued: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             input_flush_fd: master.as_raw_fd().and_then(|fd| {
@@ -482,6 +502,8 @@ impl Pane {
             return None;
         }
         let deadline = Instant::now() + timeout;
+        // The mirror thread stops waiting for a bigger batch while someone waits here.
+        let _wanted = ScreenWanted::new(&self.shared.screen_wanted);
         let mut mirror = lock(&self.shared.mirror);
         loop {
             let delivered = self.shared.flow().stats.bytes_delivered;
@@ -677,9 +699,16 @@ fn mirror_loop(shared: &Shared, frames: mpsc::Receiver<Vec<u8>>) {
             // The last batch was fast-forwarded: output floods. Wait a little for a bigger
             // batch, of which a bigger part scrolls out unparsed (the screen's rows and
             // scrollback are parsed once per batch, however long it is).
-            // Not while the reader is stopped: no more would come.
+            // Not while the reader is stopped (no more would come), nor while someone waits
+            // for the screen.
             let deadline = Instant::now() + FLOOD_WAIT;
-            while (frame.len() as u64) < flood_batch && !shared.flow().stats.paused {
+            while (frame.len() as u64) < flood_batch
+                && !shared.flow().stats.paused
+                && shared
+                    .screen_wanted
+                    .load(std::sync::atomic::Ordering::SeqCst)
+                    == 0
+            {
                 let now = Instant::now();
                 if now >= deadline {
                     break;

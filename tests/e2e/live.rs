@@ -1152,7 +1152,7 @@ async fn a_flooded_pane_gets_its_scrollback_back_once_the_flood_is_over() {
             |app| async move {
                 let text = app.pane_text("designer").await?;
                 let screen = app.pane_screen("designer").await?;
-                let above = text.lines().count() - screen.lines().count();
+                let above = text.lines().count().saturating_sub(screen.lines().count());
                 Ok(screen.contains("FLOOD-DONE")
                     && !screen.lines().any(|l| l == "after line 1")
                     && text.lines().any(|l| l == "after line 1")

@@ -62,6 +62,10 @@ pub struct HandoffScanner {
     /// The messages reported so far, found by what they say (each check is a lookup, not a scan of
     /// every message: a capture holds tens of thousands of them).
     reported: Reported,
+    /// Lines passed over without stripping them (see [`HandoffScanner::feed`]).
+    passed_over: u64,
+    /// Every line is stripped (for the tests that check that passing over changes nothing).
+    strip_every_line: bool,
 }
 
 impl HandoffScanner {
@@ -71,12 +75,43 @@ impl HandoffScanner {
 
     /// Feeds a chunk of raw output (split anywhere, even inside an escape sequence or a UTF-8 character);
     /// returns the messages completed by it that were not reported before.
+    ///
+    /// Outside a message, whole lines that hold only text and control sequences that move nothing
+    /// (colours: most of a build log) and that cannot be a header are passed over without being
+    /// stripped ([`passable_line`]): stripping them would give a line that [`HandoffScanner::line`]
+    /// ignores, and leave the stripper as it was, one row further down.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Handoff> {
         let mut out = Vec::new();
         let mut stripper = std::mem::take(&mut self.stripper);
-        stripper.feed(bytes, &mut |raw| self.line(raw, &mut out));
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            if self.draft.is_none() && stripper.at_line_start() && !self.strip_every_line {
+                let mut lines = 0;
+                while let Some(lf) = memchr::memchr(b'\n', rest) {
+                    if !passable_line(&rest[..lf]) {
+                        break;
+                    }
+                    lines += 1;
+                    rest = &rest[lf + 1..];
+                }
+                stripper.passed_lines(lines);
+                self.passed_over += lines as u64;
+                if rest.is_empty() {
+                    break;
+                }
+            }
+            // Up to the end of the next line, stripped.
+            let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |lf| lf + 1);
+            stripper.feed(&rest[..end], &mut |raw| self.line(raw, &mut out));
+            rest = &rest[end..];
+        }
         self.stripper = stripper;
         out
+    }
+
+    /// Lines passed over so far without being stripped.
+    pub fn passed_over(&self) -> u64 {
+        self.passed_over
     }
 
     /// Ends the stream: the last line and any open message are completed.
@@ -258,7 +293,7 @@ const MAX_CSI_PARAMS: usize = 64;
 
 /// Removes escape sequences and splits the output into raw lines (bytes, UTF-8 decoded later so that a
 /// character split across chunks is reassembled).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Stripper {
     state: EscState,
     params: Vec<u8>,
@@ -453,7 +488,7 @@ impl Stripper {
     fn hard_break(&mut self, emit: &mut dyn FnMut(&[u8])) {
         self.cr_pending = false;
         if let Some(row) = self.row.as_mut() {
-            *row += 1;
+            *row = row.wrapping_add(1);
         }
         emit(&self.line);
         self.line.clear();
@@ -465,6 +500,19 @@ impl Stripper {
         if !self.line.is_empty() {
             emit(&self.line);
             self.line.clear();
+        }
+    }
+
+    /// At the start of a line, in the ground state: what follows up to a `\n` is the whole line.
+    fn at_line_start(&self) -> bool {
+        self.state == EscState::Ground && self.line.is_empty() && !self.cr_pending
+    }
+
+    /// `lines` whole lines that [`passable_line`] allows were passed over from
+    /// [`Stripper::at_line_start`]: each would have left the stripper as it was, a row further.
+    fn passed_lines(&mut self, lines: u32) {
+        if let Some(row) = self.row.as_mut() {
+            *row = row.wrapping_add(lines);
         }
     }
 
@@ -535,27 +583,74 @@ fn is_bullet(c: char) -> bool {
     )
 }
 
-/// Whether `raw` holds `handoff` or `complete` in any case, with `*` (bold markers, which
-/// [`clean_line`] removes) allowed anywhere inside: every line [`header`] can match does.
+/// Whether the line `raw` (a stripped line, or a raw one whose only escapes are control
+/// sequences) holds `handoff` or `complete` in any case, with `*` (bold markers, which
+/// [`clean_line`] removes) and control sequences (which the stripper removes) allowed anywhere
+/// inside: every line [`header`] can match does.
 fn mentions_kind(raw: &[u8]) -> bool {
     fn at(raw: &[u8], word: &[u8]) -> bool {
-        let mut w = word.iter();
-        let mut next = w.next();
-        for &b in raw {
-            let Some(&c) = next else { break };
-            if b == b'*' {
-                continue;
+        let mut i = 0;
+        for &c in word {
+            loop {
+                match raw.get(i) {
+                    None => return false,
+                    Some(b'*') => i += 1,
+                    Some(0x1b) => match csi_end(&raw[i..]) {
+                        Some(len) => i += len,
+                        None => return false,
+                    },
+                    Some(&b) if b.to_ascii_lowercase() == c => {
+                        i += 1;
+                        break;
+                    }
+                    Some(_) => return false,
+                }
             }
-            if b.to_ascii_lowercase() != c {
-                return false;
-            }
-            next = w.next();
         }
-        next.is_none()
+        true
     }
     // Where either word may start (SIMD search: most lines of a flood hold neither).
     memchr::memchr2_iter(b'h', b'H', raw).any(|i| at(&raw[i..], b"handoff"))
         || memchr::memchr2_iter(b'c', b'C', raw).any(|i| at(&raw[i..], b"complete"))
+}
+
+/// The length of the control sequence (`ESC [` parameters final) at the start of `bytes`, as the
+/// stripper reads one: parameter and intermediate bytes in 0x20–0x3f, a final byte in 0x40–0x7e.
+fn csi_end(bytes: &[u8]) -> Option<usize> {
+    if bytes.get(..2) != Some(b"\x1b[") {
+        return None;
+    }
+    let params = bytes[2..].iter().position(|b| !(0x20..=0x3f).contains(b))?;
+    let end = 2 + params;
+    (0x40..=0x7e).contains(&bytes[end]).then_some(end + 1)
+}
+
+/// The final bytes of the control sequences [`Stripper::csi`] acts on (a line break or a space):
+/// the others are removed and do nothing else.
+const CSI_MOVES: &[u8] = b"HfdABEFSTCG`aJ";
+
+/// Whether the stripper, at the start of a line outside a message, may pass over the line `line`
+/// (its `\n` left out; a PTY's `\r` before it allowed): it holds only printable bytes and
+/// control sequences that move nothing (so the stripper would emit it whole, as one line, and
+/// keep its row count), it is not cut for length, and it cannot be a header ([`mentions_kind`]).
+fn passable_line(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() > MAX_LINE_BYTES {
+        return false;
+    }
+    let mut i = 0;
+    loop {
+        i += printable_run(&line[i..]);
+        if i == line.len() {
+            break;
+        }
+        // A control byte: only a control sequence that moves nothing is allowed (see `Stripper::csi`).
+        match csi_end(&line[i..]) {
+            Some(len) if !CSI_MOVES.contains(&line[i + len - 1]) => i += len,
+            _ => return false,
+        }
+    }
+    !mentions_kind(line)
 }
 
 fn clean_line(raw: &[u8]) -> Line {
@@ -1047,7 +1142,120 @@ mod tests {
         );
     }
 
+    /// What a stripper keeps from one byte to the next (its parameter bytes are scratch space,
+    /// cleared at each sequence's start).
+    fn kept(s: &Stripper) -> (EscState, &[u8], bool, Option<u32>) {
+        (s.state, &s.line, s.cr_pending, s.row)
+    }
+
+    /// The control sequences left out of [`CSI_MOVES`] do nothing but disappear; each in it does
+    /// something (so a line holding one is never passed over, and the list is no longer than that).
+    #[test]
+    fn only_the_control_sequences_in_csi_moves_act() {
+        for final_byte in 0x40u8..=0x7e {
+            let acts = ["", "2", "5;1", "?25", "1;32"].iter().any(|params| {
+                let mut stripper = Stripper::default();
+                stripper.feed(b"\x1b[3;1Hab", &mut |_| {});
+                let before = stripper.clone();
+                let mut emitted = false;
+                let seq = format!("\x1b[{params}{}", final_byte as char);
+                stripper.feed(seq.as_bytes(), &mut |_| emitted = true);
+                emitted || kept(&stripper) != kept(&before)
+            });
+            assert_eq!(
+                acts,
+                CSI_MOVES.contains(&final_byte),
+                "{:?}",
+                final_byte as char
+            );
+        }
+    }
+
+    /// The lines a scanner passes over without stripping them, for each line (its `\n` left out).
+    #[test]
+    fn lines_of_text_and_colours_that_name_no_kind_are_passed_over() {
+        for (line, passed) in [
+            (
+                "src/pane.rs:42:7: \x1b[1;32mok\x1b[0m frame coalesced\r",
+                true,
+            ),
+            ("plain text", true),
+            ("", true),
+            ("\r", true),
+            ("erased to the end\x1b[K", true),
+            ("\x1b[?25lcursor hidden", true),
+            ("\u{2502} box \u{2502}", true),
+            ("HANDOFF — Batch 2", false),
+            ("\x1b[1mHand\x1b[0moff - batch 1", false),
+            ("**Com**plete: batch 3", false),
+            ("progress\rdone", false),
+            ("tab\there", false),
+            ("\x1b[2;1Hmoved", false),
+            ("\x1b[2Jcleared", false),
+            ("\x1b[Cright", false),
+            ("title \x1b]0;t\x07", false),
+            ("charset \x1b(B", false),
+            ("back\x08space", false),
+            ("cut \x1b[1", false),
+        ] {
+            assert_eq!(passable_line(line.as_bytes()), passed, "{line:?}");
+        }
+        let long = "y".repeat(MAX_LINE_BYTES + 1);
+        assert!(!passable_line(long.as_bytes()));
+        assert!(passable_line(&long.as_bytes()[1..]));
+    }
+
+    /// A handoff inside a build log is found, and the log's lines around it are passed over.
+    #[test]
+    fn a_message_inside_a_flood_of_log_lines_is_found() {
+        let log = "src/pane.rs:42:7: \x1b[1;32mok\x1b[0m frame coalesced\r\n".repeat(1000);
+        let message = "## HANDOFF — Batch 4 Ready\r\n- **Tickets:** T-1\r\n- **Files:** a.rs\r\n\
+                       - **Dependencies:** none\r\n- **Verify command:** make\r\n\r\n";
+        let bytes = format!("{log}{message}{log}");
+        let mut scanner = HandoffScanner::new();
+        let mut found = Vec::new();
+        for piece in bytes.as_bytes().chunks(4096) {
+            found.extend(scanner.feed(piece));
+        }
+        found.extend(scanner.finish());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].kind, found[0].batch), (HandoffKind::Handoff, 4));
+        assert_eq!(found[0].tickets, ["T-1"]);
+        // Lines cut by a piece's end are stripped; the rest are passed over.
+        assert!(scanner.passed_over() > 1900, "{}", scanner.passed_over());
+    }
+
     proptest::proptest! {
+        /// Passing over lines finds the messages that stripping every line finds, and leaves the
+        /// stripper where stripping every line would have.
+        #[test]
+        fn passing_over_lines_changes_nothing_found(
+            picks in proptest::collection::vec(0usize..26, 0..300),
+            chunk in 1usize..200,
+        ) {
+            const PIECES: [&str; 26] = [
+                "src/a.rs:1: \x1b[1;32mok\x1b[0m built\r\n", "plain log line\n", "\r\n", "\n",
+                "## HANDOFF — Batch 2 Ready\r\n", "COMPLETE: batch 1 done\n",
+                "\x1b[1mHand\x1b[0moff - batch 3\r\n", "- **Tickets:** T-1, T-2\r\n",
+                "Files: a.rs\n", "Dependencies: none\n", "Verify command: make\n",
+                "Verify: passed\n", "Ready for: review\n", "Commits: abc\n",
+                "\x1b[2;1H", "\x1b[5;1H", "\r", "\t", "\x1b[K", "\x1b[?25l", "**", "hand", "off",
+                "\x1b]0;title\x07", "\x1b[2J", "\x1b[1;32",
+            ];
+            let bytes: Vec<u8> = picks.iter().flat_map(|&i| PIECES[i].bytes()).collect();
+            let mut fast = HandoffScanner::new();
+            let mut every = HandoffScanner { strip_every_line: true, ..HandoffScanner::new() };
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for piece in bytes.chunks(chunk) {
+                a.extend(fast.feed(piece));
+                b.extend(every.feed(piece));
+                proptest::prop_assert_eq!(kept(&fast.stripper), kept(&every.stripper));
+            }
+            a.extend(fast.finish());
+            b.extend(every.finish());
+            proptest::prop_assert_eq!(a, b);
+        }
+
         /// Runs of printable bytes and of a string's contents, taken at once, give the lines that
         /// the state machine gives a byte at a time.
         #[test]

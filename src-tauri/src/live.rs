@@ -648,7 +648,7 @@ fn stop_run(handle: &AppHandle) -> Result<String> {
 /// eight panes with 1 000 lines each painted 670–840 ms after `leap start` when each came with its
 /// scrollback, and 354–456 ms this way, their scrollback in place at 507–840 ms
 /// (`app_attach_bench`).
-const ATTACH_SCROLLBACK: usize = 1000;
+const ATTACH_SCROLLBACK: usize = leapfrog_engine::orchestrator::AGENT_SCROLLBACK;
 
 impl LiveRoute {
     fn route(&self) -> &AgentRoute {

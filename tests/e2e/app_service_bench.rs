@@ -33,6 +33,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use leapfrog_e2e::procs::{CpuSnapshot, CpuUse};
 use leapfrog_e2e::{app_binary, App, Launch};
 use serde_json::json;
 
@@ -302,6 +303,26 @@ struct Measured {
     max_gap_ms: f64,
     /// The pane's rows×cols and renderer.
     pane: String,
+    /// What ran on the machine from `go` to the final screen.
+    cpu: CpuUse,
+}
+
+/// The pid of the service this run's app started: the `leap serve` whose environment names the
+/// run's runtime directory.
+fn service_pid(run: &Run) -> Option<u32> {
+    let runtime = run
+        .env
+        .iter()
+        .find(|(k, _)| k == "LEAPFROG_RUNTIME_DIR")
+        .map(|(k, v)| format!("{k}={v}"))?;
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+        let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let is_serve = args.first()?.ends_with(b"leap") && args.get(1) == Some(&&b"serve"[..]);
+        let environ = std::fs::read(e.path().join("environ")).ok()?;
+        (is_serve && environ.split(|b| *b == 0).any(|v| v == runtime.as_bytes())).then_some(pid)
+    })
 }
 
 /// The window's part of a run: the app on the project, the flood in its shown pane.
@@ -333,6 +354,8 @@ async fn window_run(bytes: u64, tag: &str, run: &Run, raw_mbps: f64) -> Result<M
                 .await?;
             app.exec(WATCH, vec![json!(FLOOD), json!(marker(tag))])
                 .await?;
+            let service = service_pid(run);
+            let before = CpuSnapshot::take(service);
             std::fs::write(run.dir.join("go"), "")?;
             let started = Instant::now();
             let watch = loop {
@@ -349,6 +372,7 @@ async fn window_run(bytes: u64, tag: &str, run: &Run, raw_mbps: f64) -> Result<M
                 // Seldom: each look is a WebDriver round trip that costs the page CPU.
                 tokio::time::sleep(Duration::from_millis(500)).await;
             };
+            let cpu = CpuSnapshot::take(service).since(&before, started.elapsed().as_secs_f64());
             let (s, e) = stamps(&run.dir)?;
             let seen = watch["seen"].as_f64().ok_or_else(|| anyhow!("{watch}"))?;
             Ok::<_, anyhow::Error>(Measured {
@@ -358,6 +382,7 @@ async fn window_run(bytes: u64, tag: &str, run: &Run, raw_mbps: f64) -> Result<M
                 frames: watch["frames"].as_u64().unwrap_or(0),
                 max_gap_ms: watch["maxGap"].as_f64().unwrap_or(f64::NAN),
                 pane: info.as_str().unwrap_or_default().to_string(),
+                cpu,
             })
         }
         .await;
@@ -397,6 +422,7 @@ async fn main() -> Result<()> {
             m.frames,
             m.max_gap_ms
         );
+        println!("  cpu in cores from go to the final screen: {}", m.cpu);
         all.push(m);
     }
     let raw = min_max(all.iter().map(|m| m.raw_mbps));

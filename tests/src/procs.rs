@@ -91,3 +91,140 @@ pub fn cpu_by_name(root: u32) -> Result<HashMap<String, f64>> {
     }
     Ok(out)
 }
+
+/// CPU seconds (user + system) of every process on the machine, by pid and command name, with the
+/// CPU of the children each has reaped (so a shell's finished pipeline counts), and the machine's
+/// total busy and idle seconds (`/proc/stat`). Two snapshots make [`CpuSnapshot::since`].
+#[derive(Debug, Clone, Default)]
+pub struct CpuSnapshot {
+    /// By pid: command name (as now: a kernel worker renames itself), own and reaped CPU.
+    procs: HashMap<u32, (String, f64, f64)>,
+    threads: HashMap<String, f64>,
+    busy: f64,
+    idle: f64,
+}
+
+impl CpuSnapshot {
+    /// Every process now; `threads_of` also splits that process's CPU by thread name (digits
+    /// dropped, so `pty-read-3` and `pty-read-4` add up).
+    pub fn take(threads_of: Option<u32>) -> CpuSnapshot {
+        // SAFETY: sysconf takes a plain integer.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        let times = |stat: &str| -> Option<(String, f64, f64)> {
+            let open = stat.find('(')?;
+            let close = stat.rfind(')')?;
+            let f: Vec<&str> = stat[close + 2..].split(' ').collect();
+            let n = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            Some((
+                stat[open + 1..close].to_string(),
+                (n(11) + n(12)) / hz,
+                (n(13) + n(14)) / hz,
+            ))
+        };
+        let mut snap = CpuSnapshot::default();
+        if let Ok(dir) = std::fs::read_dir("/proc") {
+            for entry in dir.flatten() {
+                let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                    continue;
+                };
+                if let Some((comm, own, reaped)) =
+                    std::fs::read_to_string(entry.path().join("stat"))
+                        .ok()
+                        .and_then(|s| times(&s))
+                {
+                    snap.procs.insert(pid, (comm, own, reaped));
+                }
+            }
+        }
+        if let Some(pid) = threads_of {
+            if let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+                for t in dir.flatten() {
+                    if let Some((comm, own, _)) = std::fs::read_to_string(t.path().join("stat"))
+                        .ok()
+                        .and_then(|s| times(&s))
+                    {
+                        let name: String = comm.chars().filter(|c| !c.is_ascii_digit()).collect();
+                        *snap.threads.entry(name).or_default() += own;
+                    }
+                }
+            }
+        }
+        if let Ok(stat) = std::fs::read_to_string("/proc/stat") {
+            if let Some(cpu) = stat.lines().next() {
+                let v: Vec<f64> = cpu
+                    .split_whitespace()
+                    .skip(1)
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                // user nice system idle iowait irq softirq steal ...
+                let idle = v.get(3).copied().unwrap_or(0.0) + v.get(4).copied().unwrap_or(0.0);
+                snap.idle = idle / hz;
+                snap.busy = v.iter().take(8).sum::<f64>() / hz - snap.idle;
+            }
+        }
+        snap
+    }
+
+    /// What ran between `before` and this snapshot, in cores over `wall` seconds: by command name
+    /// (a process's own CPU plus what its reaped children used, biggest first), the threads of the
+    /// process named at `take`, and the machine's busy and idle cores.
+    pub fn since(&self, before: &CpuSnapshot, wall: f64) -> CpuUse {
+        let mut by_name: HashMap<String, f64> = HashMap::new();
+        for (pid, (comm, own, reaped)) in &self.procs {
+            let (own0, reaped0) = before.procs.get(pid).map_or((0.0, 0.0), |p| (p.1, p.2));
+            let used = (own - own0) + (reaped - reaped0);
+            if used > 0.0 {
+                *by_name.entry(comm.clone()).or_default() += used / wall;
+            }
+        }
+        let mut processes: Vec<(String, f64)> = by_name.into_iter().collect();
+        processes.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut threads: Vec<(String, f64)> = self
+            .threads
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    (v - before.threads.get(k).unwrap_or(&0.0)) / wall,
+                )
+            })
+            .filter(|(_, v)| *v > 0.0)
+            .collect();
+        threads.sort_by(|a, b| b.1.total_cmp(&a.1));
+        CpuUse {
+            processes,
+            threads,
+            busy: (self.busy - before.busy) / wall,
+            idle: (self.idle - before.idle) / wall,
+        }
+    }
+}
+
+/// CPU use between two [`CpuSnapshot`]s, in cores.
+#[derive(Debug, Clone, Default)]
+pub struct CpuUse {
+    pub processes: Vec<(String, f64)>,
+    pub threads: Vec<(String, f64)>,
+    pub busy: f64,
+    pub idle: f64,
+}
+
+impl std::fmt::Display for CpuUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "machine busy {:.2}, idle {:.2} cores;",
+            self.busy, self.idle
+        )?;
+        for (name, cores) in self.processes.iter().take(6) {
+            write!(f, " {name} {cores:.2}")?;
+        }
+        if !self.threads.is_empty() {
+            write!(f, "; threads:")?;
+            for (name, cores) in self.threads.iter().take(6) {
+                write!(f, " {name} {cores:.2}")?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -120,6 +120,13 @@ pub const AGENT_FLOW: crate::pty::FlowControl = crate::pty::FlowControl {
     low_watermark: 256 << 10,
 };
 
+/// Scrollback lines an agent pane's mirror keeps: what a client attaching to the engine service
+/// gets above the screen (`Pane::formatted_screen`), as many as the window asks for. About 2.9 MB
+/// per pane at 120 columns when full (alacritty_terminal keeps every row at full width, 24 bytes a
+/// cell). A flooding pane's mirror parses these lines again in every batch (the rest of the batch
+/// scrolls out unparsed), so a line kept that nobody is shown costs CPU while an agent floods.
+pub const AGENT_SCROLLBACK: usize = 1000;
+
 /// A status reading must hold this long before it counts (screen and session file).
 pub const DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(120);
 

@@ -51,8 +51,8 @@
 //! a mirror thread that parses it into the pane's [`Screen`] (an `alacritty_terminal` emulator, off
 //! the delivery path). `emulator-bench` measured it, with a 10 000-line scrollback, at 70 MB/s on a
 //! build log and 138 MB/s on TUI redraws (1.8-2.5x vt100, which it replaced), and behind a real PTY
-//! it keeps up with a raw reader (vt100 with scrollback: 26-31 % of it); agent panes keep 2000
-//! lines. The screen holds a DEC 2026 synchronized-output frame until its end; one whose end never
+//! it keeps up with a raw reader (vt100 with scrollback: 26-31 % of it); agent panes keep 1000
+//! lines ([`crate::orchestrator::AGENT_SCROLLBACK`]). The screen holds a DEC 2026 synchronized-output frame until its end; one whose end never
 //! comes is shown after `CoalesceConfig::sync_timeout` (the mirror thread wakes for it). An idle
 //! pane has all three threads blocked: no timers. The exit is reported after the mirror caught up,
 //! so once `wait_exit` returns the screen shows everything the child wrote. Frames are raw bytes
@@ -227,9 +227,10 @@ pub struct PaneConfig {
     pub mirror: bool,
     /// Scrollback lines kept by the mirror (sent above the screen by
     /// [`Pane::formatted_screen`]). Default 0: status detection reads the visible screen, and
-    /// the mirror stores each kept line at full width (24 bytes a cell: 2000 lines of 120
-    /// columns are 5.9 MB) whether anyone reads it or not. The orchestrator's agent panes,
-    /// which the engine service shows to attaching clients, keep 2000.
+    /// the mirror stores each kept line at full width (24 bytes a cell: 1000 lines of 120
+    /// columns are 2.9 MB) whether anyone reads it or not. The orchestrator's agent panes,
+    /// which the engine service shows to attaching clients, keep
+    /// [`crate::orchestrator::AGENT_SCROLLBACK`].
     pub mirror_scrollback: usize,
     /// After [`Pane::kill`]'s SIGHUP, how long the child's process group has before SIGKILL.
     /// Default 2 s.

@@ -17,11 +17,6 @@ use crate::orchestrator::EngineEvent;
 use crate::pty::{AckMode, PaneConfig, PaneExit, SpawnSpec};
 use crate::scheduler::Event;
 
-/// Scrollback lines an agent pane's mirror keeps: what a client attaching to the engine service
-/// gets above the screen (`Pane::formatted_screen`). About 5.9 MB per pane at 120 columns when
-/// full (alacritty_terminal keeps every row at full width, 24 bytes a cell).
-const AGENT_SCROLLBACK: usize = 2000;
-
 impl Core {
     pub(super) fn spawn_agent(&mut self, i: usize) {
         let Some(endpoint) = self.endpoint.clone() else {
@@ -100,7 +95,7 @@ impl Core {
         };
         let config = PaneConfig {
             ack: AckMode::Consumer,
-            mirror_scrollback: AGENT_SCROLLBACK,
+            mirror_scrollback: crate::orchestrator::AGENT_SCROLLBACK,
             flow: crate::orchestrator::AGENT_FLOW,
             ..PaneConfig::default()
         };

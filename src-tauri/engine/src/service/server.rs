@@ -1,6 +1,6 @@
 //! The service: a socket, the projects it runs, and the clients attached to them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::os::fd::AsRawFd;
@@ -335,6 +335,85 @@ type Attachment = (Arc<Project>, Arc<AgentFanout>, String);
 struct Session {
     out: Arc<ClientOut>,
     attachments: Mutex<BTreeMap<u32, Attachment>>,
+    screens: ScreenWork,
+}
+
+/// A fresh screen a client asked for (`reply`: its request's id, answered once the screen is
+/// queued), or is owed (it caught up after falling behind), for one of its attachments, with the
+/// lines above it if given (see [`ServiceRequest::Resync`]).
+struct ScreenOp {
+    attachment: u32,
+    scrollback: Option<usize>,
+    reply: Option<u64>,
+}
+
+/// Fresh screens are made in order by the session's screens thread, since one waits for the
+/// pane's mirror to catch up and draws up to a thousand lines. The client's reader (its
+/// keystrokes, its holds) and writer (every other pane's output) never wait for that: a
+/// keystroke's echo in one pane does not queue behind another pane's screen.
+#[derive(Default)]
+struct ScreenWork {
+    /// The screens waiting, and whether the session has ended.
+    queue: Mutex<(VecDeque<ScreenOp>, bool)>,
+    ready: Condvar,
+}
+
+impl ScreenWork {
+    fn push(&self, op: ScreenOp) {
+        lock(&self.queue).0.push_back(op);
+        self.ready.notify_one();
+    }
+
+    fn close(&self) {
+        lock(&self.queue).1 = true;
+        self.ready.notify_one();
+    }
+
+    /// The next operation; `None` once the session has ended.
+    fn next(&self) -> Option<ScreenOp> {
+        let mut q = lock(&self.queue);
+        loop {
+            if q.1 {
+                return None;
+            }
+            if let Some(op) = q.0.pop_front() {
+                return Some(op);
+            }
+            q = self.ready.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// The session's screens thread: [`ScreenOp`]s in order (an attachment detached meanwhile has
+/// nothing left to do, which is not an error).
+fn screens_loop(session: &Session) {
+    while let Some(op) = session.screens.next() {
+        if let Ok(f) = session.fanout(op.attachment) {
+            f.resync(&session.out, op.attachment, op.scrollback);
+        }
+        if let Some(id) = op.reply {
+            answer(&session.out, id, Ok(serde_json::Value::Null));
+        }
+    }
+}
+
+/// Queues the answer to request `id`.
+fn answer(out: &ClientOut, id: u64, result: Result<serde_json::Value, String>) {
+    let reply = match result {
+        Ok(ok) => ServerMsg::Reply {
+            id,
+            ok: Some(ok),
+            error: None,
+        },
+        Err(error) => ServerMsg::Reply {
+            id,
+            ok: None,
+            error: Some(error),
+        },
+    };
+    if let Ok(json) = serde_json::to_vec(&reply) {
+        out.message(json);
+    }
 }
 
 impl Session {
@@ -397,6 +476,7 @@ fn serve_client(inner: &Arc<Inner>, conn: UnixStream) {
     let session = Arc::new(Session {
         out: Arc::new(ClientOut::default()),
         attachments: Mutex::new(BTreeMap::new()),
+        screens: ScreenWork::default(),
     });
     let writer = {
         let session = session.clone();
@@ -404,6 +484,12 @@ fn serve_client(inner: &Arc<Inner>, conn: UnixStream) {
         std::thread::Builder::new()
             .name("leapfrog-service-writer".into())
             .spawn(move || write_loop(&session, stream))
+    };
+    let screens = {
+        let session = session.clone();
+        std::thread::Builder::new()
+            .name("leapfrog-service-screens".into())
+            .spawn(move || screens_loop(&session))
     };
     while let Ok(Some(frame)) = read_frame(&mut reader) {
         match frame {
@@ -414,22 +500,24 @@ fn serve_client(inner: &Arc<Inner>, conn: UnixStream) {
                     break;
                 };
                 let shutdown = request == ServiceRequest::Shutdown;
-                let result = handle(inner, &session, request);
-                let reply = match result {
-                    Ok(ok) => ServerMsg::Reply {
-                        id,
-                        ok: Some(ok),
-                        error: None,
-                    },
-                    Err(error) => ServerMsg::Reply {
-                        id,
-                        ok: None,
-                        error: Some(error),
-                    },
-                };
-                if let Ok(json) = serde_json::to_vec(&reply) {
-                    session.out.message(json);
+                // A fresh screen: made (and answered) by the session's screens thread. An
+                // attachment this client does not have is refused here.
+                if let ServiceRequest::Resync {
+                    attachment,
+                    scrollback,
+                } = request
+                {
+                    match session.fanout(attachment) {
+                        Ok(_) => session.screens.push(ScreenOp {
+                            attachment,
+                            scrollback,
+                            reply: Some(id),
+                        }),
+                        Err(e) => answer(&session.out, id, Err(e)),
+                    }
+                    continue;
                 }
+                answer(&session.out, id, handle(inner, &session, request));
                 if shutdown {
                     inner.stop.store(true, Ordering::SeqCst);
                     inner.stopped.notify_all();
@@ -446,7 +534,11 @@ fn serve_client(inner: &Arc<Inner>, conn: UnixStream) {
             Frame::Pane(..) => break,
         }
     }
-    // Hung up: forget its attachments, stop its writer.
+    // Hung up: stop its screens, forget its attachments, stop its writer.
+    session.screens.close();
+    if let Ok(s) = screens {
+        let _ = s.join();
+    }
     for (_, (_, f, _)) in std::mem::take(&mut *lock(&session.attachments)) {
         f.drop_client(&session.out);
     }
@@ -466,13 +558,12 @@ fn write_loop(session: &Arc<Session>, stream: UnixStream) {
             Ok(Outgoing::Pane(kind, a, bytes)) => write_pane(&mut w, kind, a, &bytes),
             Err(behind) => {
                 // Caught up: a fresh screen for each attachment that fell behind.
-                for a in behind {
-                    let f = lock(&session.attachments)
-                        .get(&a)
-                        .map(|(_, f, _)| f.clone());
-                    if let Some(f) = f {
-                        f.resync(&session.out, a, None);
-                    }
+                for attachment in behind {
+                    session.screens.push(ScreenOp {
+                        attachment,
+                        scrollback: None,
+                        reply: None,
+                    });
                 }
                 Ok(())
             }
@@ -624,14 +715,9 @@ fn handle(
             inner.trust_file().approve(&now)?;
             to_value(format!("approved the commands of {}", now.dir))
         }
-        ServiceRequest::Resync {
-            attachment,
-            scrollback,
-        } => {
-            session
-                .fanout(attachment)?
-                .resync(&session.out, attachment, scrollback);
-            Ok(serde_json::Value::Null)
+        // Made by the session's screens thread (see `serve_client`).
+        ServiceRequest::Resync { .. } => {
+            Err("a fresh screen is the session's screens thread's to make".into())
         }
         ServiceRequest::Hold { attachment } => {
             session.fanout(attachment)?.hold(&session.out, attachment);

@@ -125,7 +125,16 @@ fn main() {
         let p = c.open(&dir, false, true).unwrap().project;
         let watcher = ServiceClient::connect(service.paths()).unwrap();
         let attachment = client.then(|| watcher.attach(&p, "a0", 1000).unwrap());
+        // The run's events, as a window gets them: counted over the flood.
+        watcher.subscribe(&p).unwrap();
         std::thread::sleep(Duration::from_millis(300));
+        while watcher.incoming().try_recv().is_ok() {}
+        let mut events: BTreeMap<String, usize> = BTreeMap::new();
+        let mut count = |event: &leapfrog_engine::orchestrator::EngineEvent| {
+            let name = format!("{event:?}");
+            let kind = name.split([' ', '(', '{']).next().unwrap_or("").to_string();
+            *events.entry(kind).or_default() += 1;
+        };
         let before = thread_ticks();
         let started = Instant::now();
         std::fs::write(dir.join("go"), "").unwrap();
@@ -145,6 +154,7 @@ fn main() {
                             break ns;
                         }
                     }
+                    Ok(Incoming::Event { event, .. }) => count(&event),
                     _ => {}
                 }
             } else {
@@ -166,6 +176,11 @@ fn main() {
         };
         let wall = started.elapsed().as_secs_f64();
         let after = thread_ticks();
+        while let Ok(i) = watcher.incoming().try_recv() {
+            if let Incoming::Event { event, .. } = i {
+                count(&event);
+            }
+        }
         c.request(leapfrog_engine::service::ServiceRequest::Stop { project: p })
             .unwrap();
         println!(
@@ -201,6 +216,7 @@ fn main() {
             );
         }
         println!("  {:16} {total:6.2} s CPU", "total");
+        println!("  events to a subscriber during the flood: {events:?}");
     }
     service.shutdown();
 }

@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Two streams, fed in 1 MiB batches (as the mirror thread gets them when it is behind) to a
-//! 40×120 screen keeping 2 000 lines of scrollback (an agent pane's):
+//! 40×120 screen keeping an agent pane's scrollback (`orchestrator::AGENT_SCROLLBACK`, 1 000 lines):
 //! - **log**: 600 000 coloured log lines, about 50 MB: what fast-forward skips most of;
 //! - **tui**: full-screen redraws (cursor positioning, SGRs, erase, synchronized frames), 50 MB:
 //!   nothing to skip, so fast-forward's scanner is pure cost there.
@@ -14,6 +14,7 @@
 
 use std::time::Instant;
 
+use leapfrog_engine::orchestrator::AGENT_SCROLLBACK;
 use leapfrog_engine::pty::{PaneSize, Screen, FAST_FORWARD_MIN};
 
 fn tui() -> Vec<u8> {
@@ -50,7 +51,7 @@ fn main() {
         for fast_forward in [None, Some(FAST_FORWARD_MIN)] {
             let mut best = f64::MAX;
             for _ in 0..3 {
-                let mut screen = Screen::new(PaneSize::new(40, 120), 2000)
+                let mut screen = Screen::new(PaneSize::new(40, 120), AGENT_SCROLLBACK)
                     .unwrap()
                     .with_fast_forward(fast_forward);
                 let started = Instant::now();

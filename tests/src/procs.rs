@@ -4,6 +4,34 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 
+/// What `/proc/<pid>/stat` (or a thread's) says that benchmarks use.
+struct Stat {
+    comm: String,
+    ppid: u32,
+    /// CPU seconds (user + system) used by the process itself.
+    own: f64,
+    /// CPU seconds used by the children it has reaped.
+    reaped: f64,
+}
+
+fn read_stat(path: &std::path::Path) -> Option<Stat> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The command name is in parentheses and may hold spaces; the fields follow the last `)`.
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let f: Vec<&str> = stat.get(close + 2..)?.split(' ').collect();
+    let n = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // SAFETY: sysconf takes a plain integer.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    // After the `)`: state ppid ...; utime stime cutime cstime are fields 11 to 14.
+    Some(Stat {
+        comm: stat[open + 1..close].to_string(),
+        ppid: n(1) as u32,
+        own: (n(11) + n(12)) / hz,
+        reaped: (n(13) + n(14)) / hz,
+    })
+}
+
 /// Pids and command names of `root` and all its descendants.
 pub fn process_tree(root: u32) -> Result<Vec<(u32, String)>> {
     let mut procs = Vec::new();
@@ -12,20 +40,9 @@ pub fn process_tree(root: u32) -> Result<Vec<(u32, String)>> {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // Fields after the `(comm)`: state ppid pgrp ...
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let comm = stat[stat.find('(').unwrap_or(0) + 1..close].to_string();
-        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-        let ppid = fields
-            .get(1)
-            .and_then(|p| p.parse::<u32>().ok())
-            .unwrap_or(0);
-        procs.push((pid, ppid, comm));
+        if let Some(st) = read_stat(&entry.path().join("stat")) {
+            procs.push((pid, st.ppid, st.comm));
+        }
     }
     let mut tree = vec![root];
     let mut grew = true;
@@ -65,8 +82,6 @@ pub fn pss_by_process(root: u32) -> Result<Vec<(u32, String, u64)>> {
 /// CPU seconds (user + system) used so far by `root` and its descendants, by command name
 /// (the pane's shells and the flood's own processes left out).
 pub fn cpu_by_name(root: u32) -> Result<HashMap<String, f64>> {
-    // SAFETY: sysconf takes a plain integer.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     let mut out = HashMap::new();
     for (pid, comm) in process_tree(root)? {
         if !matches!(
@@ -75,19 +90,9 @@ pub fn cpu_by_name(root: u32) -> Result<HashMap<String, f64>> {
         ) {
             continue;
         }
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-        // utime and stime are fields 14 and 15 of stat, 11 and 12 after the `(comm)`.
-        let t: f64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<f64>().ok()))
-            .sum();
-        *out.entry(comm).or_default() += t / ticks;
+        if let Some(st) = read_stat(std::path::Path::new(&format!("/proc/{pid}/stat"))) {
+            *out.entry(comm).or_default() += st.own;
+        }
     }
     Ok(out)
 }
@@ -108,47 +113,30 @@ impl CpuSnapshot {
     /// Every process now; `threads_of` also splits that process's CPU by thread name (digits
     /// dropped, so `pty-read-3` and `pty-read-4` add up).
     pub fn take(threads_of: Option<u32>) -> CpuSnapshot {
-        // SAFETY: sysconf takes a plain integer.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        let times = |stat: &str| -> Option<(String, f64, f64)> {
-            let open = stat.find('(')?;
-            let close = stat.rfind(')')?;
-            let f: Vec<&str> = stat[close + 2..].split(' ').collect();
-            let n = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-            Some((
-                stat[open + 1..close].to_string(),
-                (n(11) + n(12)) / hz,
-                (n(13) + n(14)) / hz,
-            ))
-        };
         let mut snap = CpuSnapshot::default();
         if let Ok(dir) = std::fs::read_dir("/proc") {
             for entry in dir.flatten() {
                 let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
                     continue;
                 };
-                if let Some((comm, own, reaped)) =
-                    std::fs::read_to_string(entry.path().join("stat"))
-                        .ok()
-                        .and_then(|s| times(&s))
-                {
-                    snap.procs.insert(pid, (comm, own, reaped));
+                if let Some(st) = read_stat(&entry.path().join("stat")) {
+                    snap.procs.insert(pid, (st.comm, st.own, st.reaped));
                 }
             }
         }
         if let Some(pid) = threads_of {
             if let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) {
                 for t in dir.flatten() {
-                    if let Some((comm, own, _)) = std::fs::read_to_string(t.path().join("stat"))
-                        .ok()
-                        .and_then(|s| times(&s))
-                    {
-                        let name: String = comm.chars().filter(|c| !c.is_ascii_digit()).collect();
-                        *snap.threads.entry(name).or_default() += own;
+                    if let Some(st) = read_stat(&t.path().join("stat")) {
+                        let name: String =
+                            st.comm.chars().filter(|c| !c.is_ascii_digit()).collect();
+                        *snap.threads.entry(name).or_default() += st.own;
                     }
                 }
             }
         }
+        // SAFETY: sysconf takes a plain integer.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
         if let Ok(stat) = std::fs::read_to_string("/proc/stat") {
             if let Some(cpu) = stat.lines().next() {
                 let v: Vec<f64> = cpu

@@ -2,27 +2,32 @@
 //!
 //! ```text
 //! bash .ci/ui-build && cargo build --release -p leapfrog -p leapfrog-cli \
-//!   && cargo run --release -p leapfrog-e2e --example app_service_bench -- [--mb 100] [--runs 3]
+//!   && cargo run --release -p leapfrog-e2e --example app_service_bench -- [--mb 100] [--runs 3] [--floods 2]
 //! ```
 //!
 //! Each run makes a fresh project (its own `LEAPFROG_DATA_DIR` and `LEAPFROG_RUNTIME_DIR`, its
-//! commands approved) whose first agent, `flood`, waits for a `go` file, then writes `--mb` MB of
-//! coloured log lines (`yes LINE | head -c N`), timing itself (`date +%s%N` before and after; the
-//! two stamps go to a file) and prints an end marker. The second agent is an idle `cat`.
-//! - **raw**: the same command under a raw PTY reader in this process (`openpty`, read 64 KiB at a
-//!   time, discard): the ceiling, measured in each run just before the window's and again just
-//!   after it; the run's raw rate is the mean of the two (this VM's rate drifts by a quarter
-//!   within minutes).
+//! commands approved) whose first agent, `flood`, floods `--floods` times: each time it says it is
+//! ready, waits for a `go-<k>` file, then writes `--mb` MB of coloured log lines
+//! (`yes LINE | head -c N`), timing itself (`date +%s%N` before and after; the two stamps go to a
+//! file) and prints an end marker. The second agent is an idle `cat`.
+//! - **raw**: one such flood under a raw PTY reader in this process (`openpty`, read 64 KiB at a
+//!   time, discard): the ceiling, measured in each run just before the window's floods and again
+//!   just after them; the run's raw rate is the mean of the two (this VM's rate drifts by a
+//!   quarter within minutes).
 //! - **window**: the built `leapfrog` opens the project under Xvfb over WebDriver (its service,
-//!   `leap serve`, starts on demand and runs the agents); once the `flood` pane is mounted, visible
-//!   and shows the child waiting, and the window has settled (under 5 % of a core over half a
-//!   second), a listener on the pane's renders starts watching the pane's screen, and `go` is
-//!   created. Printed with each run: where the CPU went from `go` to the final screen.
+//!   `leap serve`, starts on demand and runs the agents). For each flood, once the `flood` pane is
+//!   mounted, visible and shows the child waiting, and the window has settled (under 5 % of a
+//!   core over half a second), a listener on the pane's renders starts watching the pane's
+//!   screen, and `go-<k>` is created. Printed with each flood: where the CPU went from `go-<k>` to
+//!   the final screen. The first flood is the first heavy work of a fresh page (WebKit compiles
+//!   xterm.js's hot paths meanwhile); the later ones meet a page that has drawn a flood before, as
+//!   in a window that has been open a while.
 //!
-//! Figures per run: the child's own MB/s (10^6 bytes it wrote / its own time) in the window and
+//! Figures per flood: the child's own MB/s (10^6 bytes it wrote / its own time) in the window and
 //! under the raw reader, their ratio (target ≥ 0.8×), and the final-screen latency: from the
 //! child's end stamp to the first render of the pane whose screen holds the end marker (target
-//! ≤ 100 ms). Each run ends with `leap serve --stop` (same environment) and removes its folders.
+//! ≤ 100 ms); summed up for each flood number over the runs. Each run ends with
+//! `leap serve --stop` (same environment) and removes its folders.
 //!
 //! The app binary is the build's (`target/release/leapfrog`, beside this example) or
 //! `LEAPFROG_BIN`; `leap` is taken from beside it.
@@ -50,12 +55,14 @@ const PATIENCE: Duration = Duration::from_secs(120);
 struct Args {
     bytes: u64,
     runs: usize,
+    floods: usize,
 }
 
 fn parse_args() -> Result<Args> {
     let mut args = Args {
         bytes: 100_000_000,
         runs: 3,
+        floods: 2,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -63,40 +70,52 @@ fn parse_args() -> Result<Args> {
         match flag.as_str() {
             "--mb" => args.bytes = (value.parse::<f64>().context("--mb")? * 1e6) as u64,
             "--runs" => args.runs = value.parse().context("--runs")?,
-            other => bail!("unknown argument {other} (--mb N, --runs N)"),
+            "--floods" => args.floods = value.parse().context("--floods")?,
+            other => bail!("unknown argument {other} (--mb N, --runs N, --floods N)"),
         }
     }
-    if args.bytes == 0 || args.runs == 0 {
-        bail!("--mb and --runs must be positive");
+    if args.bytes == 0 || args.runs == 0 || args.floods == 0 {
+        bail!("--mb, --runs and --floods must be positive");
     }
     Ok(args)
 }
 
-/// The end marker the flood prints last (`FLOOD-END-<tag>`); the script only holds it in two
+/// The end marker flood `k` prints last (`FLOOD-END-<tag>-<k>`); the script only holds it in two
 /// pieces, so nothing but the flood's own last line ever shows it.
-fn marker(tag: &str) -> String {
-    format!("FLOOD-END-{tag}")
+fn marker(tag: &str, k: usize) -> String {
+    format!("FLOOD-END-{tag}-{k}")
 }
 
-fn ready(tag: &str) -> String {
-    format!("FLOOD-READY-{tag}")
+fn ready(tag: &str, k: usize) -> String {
+    format!("FLOOD-READY-{tag}-{k}")
 }
 
-/// The flood agent's shell script: says it is ready, waits for `go`, floods, stamps, marks.
-/// (`head -c` may cut the flood inside an escape sequence: the marker starts with CAN, which
-/// ends any, so that its first letter is not taken as the sequence's last.)
-fn flood_script(bytes: u64, tag: &str) -> String {
+/// The file that starts flood `k`.
+fn go(k: usize) -> String {
+    format!("go-{k}")
+}
+
+/// Where flood `k` writes its stamps.
+fn stamps_file(k: usize) -> String {
+    format!("{STAMPS}-{k}")
+}
+
+/// The flood agent's shell script, `floods` times: says it is ready, waits for `go-<k>`, floods,
+/// stamps, marks. (`head -c` may cut the flood inside an escape sequence: the marker starts with
+/// CAN, which ends any, so that its first letter is not taken as the sequence's last.)
+fn flood_script(bytes: u64, tag: &str, floods: usize) -> String {
     format!(
-        "printf '%s-%s\\n' FLOOD-READY {tag}; while [ ! -e go ]; do sleep 0.01; done; \
+        "for k in $(seq 1 {floods}); do \
+         printf '%s-%s-%s\\n' FLOOD-READY {tag} $k; while [ ! -e go-$k ]; do sleep 0.01; done; \
          s=$(date +%s%N); yes '{LINE}' | head -c {bytes}; e=$(date +%s%N); \
-         echo \"$s $e\" > {STAMPS}; printf '\\030\\n%s-%s\\n' FLOOD-END {tag}; \
+         echo \"$s $e\" > {STAMPS}-$k; printf '\\030\\n%s-%s-%s\\n' FLOOD-END {tag} $k; done; \
          stty -echo; exec cat >/dev/null"
     )
 }
 
-/// The child's own (start, end) stamps in ns since the epoch.
-fn stamps(dir: &Path) -> Result<(u128, u128)> {
-    let text = std::fs::read_to_string(dir.join(STAMPS)).context("the flood's stamps")?;
+/// Flood `k`'s own (start, end) stamps in ns since the epoch.
+fn stamps(dir: &Path, k: usize) -> Result<(u128, u128)> {
+    let text = std::fs::read_to_string(dir.join(stamps_file(k))).context("the flood's stamps")?;
     let mut it = text.split_whitespace().map(str::parse::<u128>);
     match (it.next(), it.next()) {
         (Some(Ok(s)), Some(Ok(e))) if e > s => Ok((s, e)),
@@ -111,8 +130,8 @@ fn mbps(bytes: u64, (start, end): (u128, u128)) -> f64 {
 /// The flood under a raw reader: a PTY of its own (40×120, default termios, as the engine's
 /// panes), read 64 KiB at a time and discarded until the end marker; the child's own stamps.
 fn raw(dir: &Path, bytes: u64, tag: &str) -> Result<(u128, u128)> {
-    let _ = std::fs::remove_file(dir.join(STAMPS));
-    std::fs::write(dir.join("go"), "")?;
+    let _ = std::fs::remove_file(dir.join(stamps_file(1)));
+    std::fs::write(dir.join(go(1)), "")?;
     let (mut master, mut slave) = (0, 0);
     let size = libc::winsize {
         ws_row: 40,
@@ -144,7 +163,7 @@ fn raw(dir: &Path, bytes: u64, tag: &str) -> Result<(u128, u128)> {
         );
     }
     let mut cmd = Command::new("sh");
-    cmd.args(["-c", &flood_script(bytes, tag)])
+    cmd.args(["-c", &flood_script(bytes, tag, 1)])
         .current_dir(dir)
         .env("TERM", "xterm-256color")
         .stdin(Stdio::from(slave.try_clone()?))
@@ -163,7 +182,7 @@ fn raw(dir: &Path, bytes: u64, tag: &str) -> Result<(u128, u128)> {
     let mut child = cmd.spawn().context("spawn the raw flood")?;
     drop(cmd);
     let mut reader = File::from(master);
-    let want = marker(tag).into_bytes();
+    let want = marker(tag, 1).into_bytes();
     let mut buf = vec![0u8; 64 * 1024];
     let mut tail: Vec<u8> = Vec::new();
     let found = loop {
@@ -185,11 +204,11 @@ fn raw(dir: &Path, bytes: u64, tag: &str) -> Result<(u128, u128)> {
         libc::kill(-(child.id() as i32), libc::SIGKILL);
     }
     let _ = child.wait();
-    std::fs::remove_file(dir.join("go"))?;
+    std::fs::remove_file(dir.join(go(1)))?;
     if !found {
         bail!("the raw flood ended without its marker");
     }
-    stamps(dir)
+    stamps(dir, 1)
 }
 
 /// One run's folders: the project, its data and runtime directories. Dropping it stops the
@@ -202,7 +221,7 @@ struct Run {
 }
 
 impl Run {
-    fn new(bytes: u64, tag: &str) -> Result<Run> {
+    fn new(bytes: u64, tag: &str, floods: usize) -> Result<Run> {
         let leap = app_binary()?.with_file_name("leap");
         if !leap.is_file() {
             bail!(
@@ -227,7 +246,7 @@ impl Run {
             "pattern": "leapfrog",
             "agents": [
                 {"id": FLOOD, "cli": "custom", "roles": ["design", "review"],
-                 "command": sh(&flood_script(bytes, tag))},
+                 "command": sh(&flood_script(bytes, tag, floods))},
                 {"id": "idle", "cli": "custom", "roles": ["build", "fix"],
                  "command": sh("stty -echo; exec cat >/dev/null")},
             ],
@@ -270,17 +289,18 @@ impl Drop for Run {
 
 /// Installed before `go`: after every render of the pane (xterm.js's `onRender`, no animation
 /// frame loop of its own that would make the page draw every frame), until its screen holds the
-/// marker, when it records `Date.now()`. Also counts renders and the longest gap between them.
+/// marker, when it records `Date.now()`. Also counts renders and the longest gap between two of
+/// them (the wait for the first, which includes the settling before `go`, is not a gap).
 const WATCH: &str = r#"
 const [id, marker] = arguments;
 const w = { seen: null, frames: 0, maxGap: 0 };
 window.__floodWatch = w;
 const p = window.__leapfrog.panes[id];
-let last = performance.now();
+let last = null;
 const off = p.onRender(() => {
   const now = performance.now();
   w.frames++;
-  w.maxGap = Math.max(w.maxGap, now - last);
+  if (last !== null) w.maxGap = Math.max(w.maxGap, now - last);
   last = now;
   if (w.seen === null && p.screen().includes(marker)) { w.seen = Date.now(); off(); }
 });
@@ -354,8 +374,9 @@ fn service_pid(run: &Run) -> Option<u32> {
     })
 }
 
-/// The window's part of a run: the app on the project, the flood in its shown pane.
-async fn window_run(bytes: u64, tag: &str, run: &Run, raw_mbps: f64) -> Result<Measured> {
+/// The window's part of a run: the app on the project, `floods` floods one after the other in
+/// its shown pane, each once the window has settled.
+async fn window_run(bytes: u64, tag: &str, run: &Run, floods: usize) -> Result<Vec<Measured>> {
     let app = App::launch(Launch {
         args: vec![run.dir.display().to_string()],
         env: run.env.clone(),
@@ -368,57 +389,66 @@ async fn window_run(bytes: u64, tag: &str, run: &Run, raw_mbps: f64) -> Result<M
             Ok(app.exec(VISIBLE, vec![json!(FLOOD)]).await? == json!(true))
         })
         .await?;
-            let want = ready(tag);
-            app.wait_until("the flood agent waiting in its pane", LONG, |app| {
-                let want = want.clone();
-                async move { Ok(app.pane_screen(FLOOD).await?.contains(&want)) }
-            })
-            .await?;
-            let info = app
-                .exec(
-                    "const p = window.__leapfrog.panes[arguments[0]]; \
-                 return `${p.rows()}x${p.cols()} ${p.renderer}`",
-                    vec![json!(FLOOD)],
-                )
-                .await?;
-            app.exec(WATCH, vec![json!(FLOOD), json!(marker(tag))])
-                .await?;
-            let settled = settle().await;
-            let service = service_pid(run);
-            let before = CpuSnapshot::take(service);
-            std::fs::write(run.dir.join("go"), "")?;
-            let started = Instant::now();
-            let watch = loop {
-                let w = app.exec("return window.__floodWatch", vec![]).await?;
-                if !w["seen"].is_null() {
-                    break w;
-                }
-                if started.elapsed() > PATIENCE {
-                    bail!(
-                        "no end marker in the pane after {PATIENCE:?}; it shows:\n{}",
-                        app.pane_screen(FLOOD).await?
-                    );
-                }
-                // Seldom: each look is a WebDriver round trip that costs the page CPU.
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            };
-            let cpu = CpuSnapshot::take(service).since(&before, started.elapsed().as_secs_f64());
-            let (s, e) = stamps(&run.dir)?;
-            let seen = watch["seen"].as_f64().ok_or_else(|| anyhow!("{watch}"))?;
-            Ok::<_, anyhow::Error>(Measured {
-                raw_mbps,
-                app_mbps: mbps(bytes, (s, e)),
-                latency_ms: seen - e as f64 / 1e6,
-                frames: watch["frames"].as_u64().unwrap_or(0),
-                max_gap_ms: watch["maxGap"].as_f64().unwrap_or(f64::NAN),
-                pane: info.as_str().unwrap_or_default().to_string(),
-                cpu,
-                settled,
-            })
+            let mut all = Vec::new();
+            for k in 1..=floods {
+                all.push(window_flood(&app, bytes, tag, run, k).await?);
+            }
+            Ok::<_, anyhow::Error>(all)
         }
         .await;
     app.close().await?;
     measured
+}
+
+/// Flood `k` in the window's shown pane.
+async fn window_flood(app: &App, bytes: u64, tag: &str, run: &Run, k: usize) -> Result<Measured> {
+    let want = ready(tag, k);
+    app.wait_until("the flood agent waiting in its pane", LONG, |app| {
+        let want = want.clone();
+        async move { Ok(app.pane_screen(FLOOD).await?.contains(&want)) }
+    })
+    .await?;
+    let info = app
+        .exec(
+            "const p = window.__leapfrog.panes[arguments[0]]; \
+             return `${p.rows()}x${p.cols()} ${p.renderer}`",
+            vec![json!(FLOOD)],
+        )
+        .await?;
+    app.exec(WATCH, vec![json!(FLOOD), json!(marker(tag, k))])
+        .await?;
+    let settled = settle().await;
+    let service = service_pid(run);
+    let before = CpuSnapshot::take(service);
+    std::fs::write(run.dir.join(go(k)), "")?;
+    let started = Instant::now();
+    let watch = loop {
+        let w = app.exec("return window.__floodWatch", vec![]).await?;
+        if !w["seen"].is_null() {
+            break w;
+        }
+        if started.elapsed() > PATIENCE {
+            bail!(
+                "no end marker in the pane after {PATIENCE:?}; it shows:\n{}",
+                app.pane_screen(FLOOD).await?
+            );
+        }
+        // Seldom: each look is a WebDriver round trip that costs the page CPU.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let cpu = CpuSnapshot::take(service).since(&before, started.elapsed().as_secs_f64());
+    let (s, e) = stamps(&run.dir, k)?;
+    let seen = watch["seen"].as_f64().ok_or_else(|| anyhow!("{watch}"))?;
+    Ok(Measured {
+        raw_mbps: 0.0,
+        app_mbps: mbps(bytes, (s, e)),
+        latency_ms: seen - e as f64 / 1e6,
+        frames: watch["frames"].as_u64().unwrap_or(0),
+        max_gap_ms: watch["maxGap"].as_f64().unwrap_or(f64::NAN),
+        pane: info.as_str().unwrap_or_default().to_string(),
+        cpu,
+        settled,
+    })
 }
 
 /// Min, median and max.
@@ -434,73 +464,91 @@ fn spread(v: impl Iterator<Item = f64>) -> (f64, f64, f64) {
     (v[0], median, v[n - 1])
 }
 
+/// What flood `k` of a window measures.
+fn flood_label(k: usize) -> &'static str {
+    if k == 1 {
+        "the window's first flood"
+    } else {
+        "a later flood"
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args = parse_args()?;
     let mb = args.bytes as f64 / 1e6;
     println!(
-        "app_service_bench: {mb} MB of coloured log lines in the `flood` agent's pane, window attached and the pane shown; {} runs",
-        args.runs
+        "app_service_bench: {mb} MB of coloured log lines in the `flood` agent's pane, window attached and the pane shown; {} runs of {} floods",
+        args.runs, args.floods
     );
-    let mut all = Vec::new();
+    // by_flood[k - 1]: flood k of every run.
+    let mut by_flood: Vec<Vec<Measured>> = (0..args.floods).map(|_| Vec::new()).collect();
     for i in 0..args.runs {
         let tag = format!("{}-{i}", std::process::id());
-        let run = Run::new(args.bytes, &tag)?;
+        let run = Run::new(args.bytes, &tag, args.floods)?;
         let before = mbps(args.bytes, raw(&run.dir, args.bytes, &tag)?);
-        let mut m = window_run(args.bytes, &tag, &run, 0.0).await?;
+        let floods = window_run(args.bytes, &tag, &run, args.floods).await?;
         let after = mbps(args.bytes, raw(&run.dir, args.bytes, &tag)?);
-        m.raw_mbps = (before + after) / 2.0;
         drop(run);
-        println!(
-            "run {}: raw {:6.1} MB/s (before {before:.1}, after {after:.1}), window {:6.1} MB/s, ratio {:.2}x, final screen {:6.1} ms after the child's end (pane {}; {} renders, longest gap {:.0} ms)",
-            i + 1,
-            m.raw_mbps,
-            m.app_mbps,
-            m.app_mbps / m.raw_mbps,
-            m.latency_ms,
-            m.pane,
-            m.frames,
-            m.max_gap_ms
-        );
-        println!(
-            "  window settled {:.1} s after the pane showed; cpu in cores from go to the final screen: {}",
-            m.settled.as_secs_f64(),
-            m.cpu
-        );
-        all.push(m);
+        for (k, mut m) in floods.into_iter().enumerate() {
+            m.raw_mbps = (before + after) / 2.0;
+            println!(
+                "run {} flood {} ({}): raw {:6.1} MB/s (before {before:.1}, after {after:.1}), window {:6.1} MB/s, ratio {:.2}x, final screen {:6.1} ms after the child's end (pane {}; {} renders, longest gap {:.0} ms)",
+                i + 1,
+                k + 1,
+                flood_label(k + 1),
+                m.raw_mbps,
+                m.app_mbps,
+                m.app_mbps / m.raw_mbps,
+                m.latency_ms,
+                m.pane,
+                m.frames,
+                m.max_gap_ms
+            );
+            println!(
+                "  window settled {:.1} s before go; cpu in cores from go to the final screen: {}",
+                m.settled.as_secs_f64(),
+                m.cpu
+            );
+            by_flood[k].push(m);
+        }
     }
-    let raw = spread(all.iter().map(|m| m.raw_mbps));
-    let app = spread(all.iter().map(|m| m.app_mbps));
-    let ratio = spread(all.iter().map(|m| m.app_mbps / m.raw_mbps));
-    let latency = spread(all.iter().map(|m| m.latency_ms));
-    let met = all
-        .iter()
-        .filter(|m| m.app_mbps / m.raw_mbps >= 0.8)
-        .count();
     println!();
     println!(
-        "{:<44} {:>9} {:>9} {:>9}   target",
+        "{:<52} {:>9} {:>9} {:>9}   target",
         "", "min", "median", "max"
     );
-    println!(
-        "{:<44} {:>9.1} {:>9.1} {:>9.1}",
-        "raw PTY reader, child's MB/s", raw.0, raw.1, raw.2
-    );
-    println!(
-        "{:<44} {:>9.1} {:>9.1} {:>9.1}",
-        "window attached, pane shown, child's MB/s", app.0, app.1, app.2
-    );
-    println!(
-        "{:<44} {:>8.2}x {:>8.2}x {:>8.2}x   >= 0.8x (met in {met} of {})",
-        "ratio window / raw (same run)",
-        ratio.0,
-        ratio.1,
-        ratio.2,
-        all.len()
-    );
-    println!(
-        "{:<44} {:>6.1} ms {:>6.1} ms {:>6.1} ms   <= 100 ms",
-        "child's end to the final screen in the pane", latency.0, latency.1, latency.2
-    );
+    for (k, all) in by_flood.iter().enumerate() {
+        let label = format!("flood {} ({})", k + 1, flood_label(k + 1));
+        println!("{label}");
+        let raw = spread(all.iter().map(|m| m.raw_mbps));
+        let app = spread(all.iter().map(|m| m.app_mbps));
+        let ratio = spread(all.iter().map(|m| m.app_mbps / m.raw_mbps));
+        let latency = spread(all.iter().map(|m| m.latency_ms));
+        let met = all
+            .iter()
+            .filter(|m| m.app_mbps / m.raw_mbps >= 0.8)
+            .count();
+        println!(
+            "  {:<50} {:>9.1} {:>9.1} {:>9.1}",
+            "raw PTY reader, child's MB/s", raw.0, raw.1, raw.2
+        );
+        println!(
+            "  {:<50} {:>9.1} {:>9.1} {:>9.1}",
+            "window attached, pane shown, child's MB/s", app.0, app.1, app.2
+        );
+        println!(
+            "  {:<50} {:>8.2}x {:>8.2}x {:>8.2}x   >= 0.8x (met in {met} of {})",
+            "ratio window / raw (same run)",
+            ratio.0,
+            ratio.1,
+            ratio.2,
+            all.len()
+        );
+        println!(
+            "  {:<50} {:>6.1} ms {:>6.1} ms {:>6.1} ms   <= 100 ms",
+            "child's end to the final screen in the pane", latency.0, latency.1, latency.2
+        );
+    }
     Ok(())
 }

@@ -505,13 +505,13 @@ fn deliver(run: &Arc<Running>, agent: usize, incoming: Incoming) {
     match incoming {
         Incoming::Screen { attachment, bytes } => {
             catchup.screen(Instant::now());
-            delivery.frame(bytes);
+            delivery.screen(bytes);
             if catchup.is_flooded() {
                 check_flood_over(run, agent, attachment, catchup.falls());
             }
         }
         Incoming::Output { attachment, bytes } => {
-            if catchup.fell_behind(delivery.backlog(), bytes.len(), Instant::now()) {
+            if catchup.fell_behind(delivery.output_backlog(), bytes.len(), Instant::now()) {
                 // The service stops sending it (no copy through the socket, no work here) until
                 // the webview has caught up and asks for a fresh screen: sent before that ask
                 // can be (the ask needs this catchup's lock), without waiting for the reply.

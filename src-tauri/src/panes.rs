@@ -27,6 +27,8 @@ pub struct Delivery<O> {
     pending: Vec<u8>,
     delivered: u64,
     acked: u64,
+    /// `delivered` at the end of the last fresh screen sent.
+    screen_end: u64,
 }
 
 impl<O> Default for Delivery<O> {
@@ -36,6 +38,7 @@ impl<O> Default for Delivery<O> {
             pending: Vec::new(),
             delivered: 0,
             acked: 0,
+            screen_end: 0,
         }
     }
 }
@@ -53,6 +56,15 @@ impl<O: FrameOut> Delivery<O> {
                 }
             }
             None => self.pending.extend_from_slice(&frame),
+        }
+    }
+
+    /// A fresh screen from the engine: sent as a frame, and output after it is counted apart
+    /// ([`Delivery::output_backlog`]).
+    pub fn screen(&mut self, screen: Vec<u8>) {
+        self.frame(screen);
+        if self.out.is_some() {
+            self.screen_end = self.delivered;
         }
     }
 
@@ -93,13 +105,25 @@ impl<O: FrameOut> Delivery<O> {
     pub fn backlog(&self) -> u64 {
         self.delivered - self.acked + self.pending.len() as u64
     }
+
+    /// The part of [`Delivery::backlog`] that is output sent after the last fresh screen: what
+    /// [`Catchup`] bounds. A screen replaces what is shown and costs the webview less to parse
+    /// than the output it stands for (60 KB with 1 000 lines of scrollback: 10-28 ms, against
+    /// 40-60 ms for 64 KiB of scrolling log lines), so output right after a big screen (an
+    /// attach, a flood's end) is not taken for a flood.
+    pub fn output_backlog(&self) -> u64 {
+        self.delivered - self.acked.max(self.screen_end) + self.pending.len() as u64
+    }
 }
 
-/// How far a pane shown in the webview may fall behind the service's output before its output is
-/// dropped and a fresh screen asked for instead (the service never waits for the window).
-/// About 30 ms of xterm.js's DOM renderer here: past it, a flood is a screen every few frames
-/// rather than a backlog (`tests/examples/app_service_bench.rs`).
-pub const UI_BOUND: u64 = 256 << 10;
+/// How far a pane shown in the webview may fall behind the service's output (output sent since
+/// the last fresh screen and not yet rendered, [`Delivery::output_backlog`]) before its output is
+/// dropped and a fresh screen asked for instead (the service never waits for the window). 64 KiB
+/// of scrolling log lines take xterm.js 40-60 ms to parse here once its code is compiled (the
+/// first time 160-360 ms), and the screen that replaces them 1-6 ms (10-28 ms with 1 000 lines
+/// of scrollback), measured in the page during `app_service_bench`'s floods. With 256 KiB, each
+/// flood began with 114-593 ms of parsing; now 40-163 ms.
+pub const UI_BOUND: u64 = 64 << 10;
 
 /// Asked for once the webview has caught up to this backlog.
 pub const UI_CAUGHT_UP: u64 = 32 << 10;
@@ -115,21 +139,21 @@ pub const SCREEN_INTERVAL: Duration = Duration::from_millis(60);
 /// flood is over.
 pub const FLOOD_WINDOW: Duration = Duration::from_secs(1);
 
-/// The bound of a flooded pane: the webview parses a little of the flood between two screens,
-/// not a quarter of a megabyte of it.
-pub const UI_FLOOD_BOUND: u64 = 64 << 10;
+/// The bound of a flooded pane: the webview parses a little of the flood between two screens
+/// (a paced stream's lines), not a whole frame of it.
+pub const UI_FLOOD_BOUND: u64 = 16 << 10;
 
 /// A flood is over once its pane has not fallen behind for this long after a screen: the screen
 /// with its scrollback is asked for then.
 pub const FLOOD_QUIET: Duration = Duration::from_millis(200);
 
 /// Output of a service attachment on its way to a webview that may render slower than an agent
-/// writes: past [`UI_BOUND`] bytes of backlog the output is dropped, and once the webview has
+/// writes: past [`UI_BOUND`] bytes of output backlog the output is dropped, and once the webview has
 /// caught up a fresh screen is asked for (mosh-style: the state, not the backlog), no sooner than
 /// [`SCREEN_INTERVAL`] after the last one.
 ///
 /// A pane that keeps falling behind is flooded (an agent writes faster than xterm.js parses):
-/// its screens then come without the lines above them (1 000 lines take xterm.js about 40 ms to
+/// its screens then come without the lines above them (1 000 lines take xterm.js 10-40 ms to
 /// parse, every screen), after [`UI_FLOOD_BOUND`] bytes of output rather than [`UI_BOUND`], so
 /// that the webview leaves the CPU to the agent. [`FLOOD_QUIET`] after a screen without a fall
 /// since, the flood is over ([`Catchup::flood_over`]) and the screen with its scrollback comes.
@@ -528,6 +552,29 @@ mod tests {
             ("quiet", 0, 262, "true"),
             ("ack", 0, 263, "none"),
         ]);
+    }
+
+    #[test]
+    fn output_after_a_screen_is_counted_apart_from_it() {
+        let mut d = Delivery::<VecOut>::default();
+        d.attach(VecOut::default());
+        d.frame(vec![0; 5]);
+        d.screen(vec![0; 300]);
+        d.frame(vec![0; 7]);
+        assert_eq!((d.backlog(), d.output_backlog()), (312, 7));
+        // The acks reach into the screen: only output after it counts still.
+        d.ack(200).unwrap();
+        assert_eq!((d.backlog(), d.output_backlog()), (112, 7));
+        // Past the screen: what is left of the output after it.
+        d.ack(110).unwrap();
+        assert_eq!((d.backlog(), d.output_backlog()), (2, 2));
+        d.frame(vec![0; 4]);
+        assert_eq!((d.backlog(), d.output_backlog()), (6, 6));
+        // Kept while detached: all of it counts.
+        let mut kept = Delivery::<VecOut>::default();
+        kept.screen(vec![0; 50]);
+        kept.frame(vec![0; 3]);
+        assert_eq!((kept.backlog(), kept.output_backlog()), (53, 53));
     }
 
     #[test]

@@ -108,8 +108,8 @@ impl<O: FrameOut> Delivery<O> {
 
     /// The part of [`Delivery::backlog`] that is output sent after the last fresh screen: what
     /// [`Catchup`] bounds. A screen replaces what is shown and costs the webview less to parse
-    /// than the output it stands for (60 KB with 1 000 lines of scrollback: 10-28 ms, against
-    /// 40-60 ms for 64 KiB of scrolling log lines), so output right after a big screen (an
+    /// than the output it stands for (60 KB with 1 000 lines of scrollback: 10-51 ms, against
+    /// 31-57 ms for 64 KiB of scrolling log lines), so output right after a big screen (an
     /// attach, a flood's end) is not taken for a flood.
     pub fn output_backlog(&self) -> u64 {
         self.delivered - self.acked.max(self.screen_end) + self.pending.len() as u64
@@ -119,8 +119,8 @@ impl<O: FrameOut> Delivery<O> {
 /// How far a pane shown in the webview may fall behind the service's output (output sent since
 /// the last fresh screen and not yet rendered, [`Delivery::output_backlog`]) before its output is
 /// dropped and a fresh screen asked for instead (the service never waits for the window). 64 KiB
-/// of scrolling log lines take xterm.js 40-60 ms to parse here once its code is compiled (the
-/// first time 160-360 ms), and the screen that replaces them 1-6 ms (10-28 ms with 1 000 lines
+/// of scrolling log lines take xterm.js 31-57 ms to parse here once its code is compiled (up to
+/// 360 ms the first time), and the screen that replaces them 1-14 ms (10-51 ms with 1 000 lines
 /// of scrollback), measured in the page during `app_service_bench`'s floods. With 256 KiB, each
 /// flood began with 114-593 ms of parsing; now 40-163 ms.
 pub const UI_BOUND: u64 = 64 << 10;

@@ -3,7 +3,12 @@
 //! ```text
 //! bash .ci/ui-build && cargo build --release -p leapfrog -p leapfrog-cli \
 //!   && cargo run --release -p leapfrog-e2e --example app_service_bench -- [--mb 100] [--runs 3] [--floods 2]
+//! cargo run --release -p leapfrog-e2e --example app_service_bench -- --frames 100 [--runs 2]
 //! ```
+//!
+//! With `--frames N` it measures what one drawn frame of a shown pane costs WebKit instead: the
+//! agent draws N frames 50 ms apart of each kind (one character changed, every row changed, a
+//! reset then every row), and WebKit's CPU over them is divided by N.
 //!
 //! Each run makes a fresh project (its own `LEAPFROG_DATA_DIR` and `LEAPFROG_RUNTIME_DIR`, its
 //! commands approved) whose first agent, `flood`, floods `--floods` times: each time it says it is
@@ -56,6 +61,8 @@ struct Args {
     bytes: u64,
     runs: usize,
     floods: usize,
+    /// `--frames N`: measure what a rendered frame of the pane costs WebKit instead.
+    frames: usize,
 }
 
 fn parse_args() -> Result<Args> {
@@ -63,6 +70,7 @@ fn parse_args() -> Result<Args> {
         bytes: 100_000_000,
         runs: 3,
         floods: 2,
+        frames: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -71,7 +79,8 @@ fn parse_args() -> Result<Args> {
             "--mb" => args.bytes = (value.parse::<f64>().context("--mb")? * 1e6) as u64,
             "--runs" => args.runs = value.parse().context("--runs")?,
             "--floods" => args.floods = value.parse().context("--floods")?,
-            other => bail!("unknown argument {other} (--mb N, --runs N, --floods N)"),
+            "--frames" => args.frames = value.parse().context("--frames")?,
+            other => bail!("unknown argument {other} (--mb N, --runs N, --floods N, --frames N)"),
         }
     }
     if args.bytes == 0 || args.runs == 0 || args.floods == 0 {
@@ -221,7 +230,8 @@ struct Run {
 }
 
 impl Run {
-    fn new(bytes: u64, tag: &str, floods: usize) -> Result<Run> {
+    /// A project whose `flood` agent runs `script`.
+    fn new(tag: &str, script: &str) -> Result<Run> {
         let leap = app_binary()?.with_file_name("leap");
         if !leap.is_file() {
             bail!(
@@ -246,7 +256,7 @@ impl Run {
             "pattern": "leapfrog",
             "agents": [
                 {"id": FLOOD, "cli": "custom", "roles": ["design", "review"],
-                 "command": sh(&flood_script(bytes, tag, floods))},
+                 "command": sh(script)},
                 {"id": "idle", "cli": "custom", "roles": ["build", "fix"],
                  "command": sh("stty -echo; exec cat >/dev/null")},
             ],
@@ -464,6 +474,122 @@ fn spread(v: impl Iterator<Item = f64>) -> (f64, f64, f64) {
     (v[0], median, v[n - 1])
 }
 
+/// The kinds of frame `--frames` measures, in the order the agent draws them.
+const FRAME_KINDS: [&str; 3] = [
+    "one character changed",
+    "every row changed",
+    "a reset, then every row",
+];
+
+/// `--frames`: the agent draws `frames` frames of each of [`FRAME_KINDS`], 50 ms apart (each
+/// its own output frame and render), after `go-<k>`; 40 rows of about 70 columns (rows past
+/// the screen land on its last row).
+fn frames_script(tag: &str, frames: usize) -> String {
+    let rows = "r=1; while [ $r -le 40 ]; do printf '\\033[%d;1H%d %s' $r $i 'src/pane.rs:42:7: ok frame coalesced 64 KiB in 4 ms, mirror fed'; r=$((r+1)); done";
+    let draws = [
+        "printf '\\033[5;1H%d' $((i % 10))".to_string(),
+        rows.to_string(),
+        format!("printf '\\033c'; {rows}"),
+    ];
+    let mut script = String::new();
+    for (k, draw) in draws.iter().enumerate() {
+        let k = k + 1;
+        script.push_str(&format!(
+            "printf '%s-%s-%s\\n' FLOOD-READY {tag} {k}; while [ ! -e go-{k} ]; do sleep 0.01; done; \
+             i=0; while [ $i -lt {frames} ]; do {draw}; sleep 0.05; i=$((i+1)); done; \
+             printf '\\030\\n%s-%s-%s\\n' FLOOD-END {tag} {k}; "
+        ));
+    }
+    script.push_str("stty -echo; exec cat >/dev/null");
+    script
+}
+
+/// `--frames`: what one rendered frame of a shown pane costs WebKit, for each of
+/// [`FRAME_KINDS`]: WebKit's CPU from `go-<k>` until the pane shows the end marker, over the
+/// frames drawn (an idle window's share, about 1.5 % of a core, is part of it: 0.75 ms a frame).
+async fn frames_main(args: &Args) -> Result<()> {
+    println!(
+        "app_service_bench --frames: {} frames of each kind drawn 50 ms apart in the shown `flood` pane; {} runs",
+        args.frames, args.runs
+    );
+    let mut per_kind: Vec<Vec<f64>> = vec![Vec::new(); FRAME_KINDS.len()];
+    for i in 0..args.runs {
+        let tag = format!("{}-{i}", std::process::id());
+        let run = Run::new(&tag, &frames_script(&tag, args.frames))?;
+        let app = App::launch(Launch {
+            args: vec![run.dir.display().to_string()],
+            env: run.env.clone(),
+            ..Launch::default()
+        })
+        .await?;
+        let measured = async {
+            app.wait_until("the flood pane mounted and visible", LONG, |app| async move {
+                Ok(app.exec(VISIBLE, vec![json!(FLOOD)]).await? == json!(true))
+            })
+            .await?;
+            let mut got = Vec::new();
+            for k in 1..=FRAME_KINDS.len() {
+                let want = ready(&tag, k);
+                app.wait_until("the agent ready to draw", LONG, |app| {
+                    let want = want.clone();
+                    async move { Ok(app.pane_screen(FLOOD).await?.contains(&want)) }
+                })
+                .await?;
+                app.exec(WATCH, vec![json!(FLOOD), json!(marker(&tag, k))])
+                    .await?;
+                settle().await;
+                let before = CpuSnapshot::take(None);
+                std::fs::write(run.dir.join(go(k)), "")?;
+                let started = Instant::now();
+                let watch = loop {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let w = app.exec("return window.__floodWatch", vec![]).await?;
+                    if !w["seen"].is_null() {
+                        break w;
+                    }
+                    if started.elapsed() > PATIENCE {
+                        bail!("no end marker in the pane after {PATIENCE:?}");
+                    }
+                };
+                let wall = started.elapsed().as_secs_f64();
+                let used = CpuSnapshot::take(None).since(&before, wall);
+                let webkit: f64 = used
+                    .processes
+                    .iter()
+                    .filter(|(name, _)| name.as_str() == "WebKitWebProces")
+                    .map(|(_, cores)| cores)
+                    .sum();
+                let ms = webkit * wall * 1000.0 / args.frames as f64;
+                println!(
+                    "run {} {}: WebKit {ms:.1} ms of CPU a frame ({} renders of the pane for {} frames, {wall:.1} s)",
+                    i + 1,
+                    FRAME_KINDS[k - 1],
+                    watch["frames"],
+                    args.frames
+                );
+                got.push(ms);
+            }
+            Ok::<_, anyhow::Error>(got)
+        }
+        .await;
+        app.close().await?;
+        drop(run);
+        for (k, ms) in measured?.into_iter().enumerate() {
+            per_kind[k].push(ms);
+        }
+    }
+    println!();
+    println!(
+        "{:<40} {:>9} {:>9} {:>9}",
+        "WebKit's CPU a frame, ms", "min", "median", "max"
+    );
+    for (k, all) in per_kind.iter().enumerate() {
+        let (lo, mid, hi) = spread(all.iter().copied());
+        println!("{:<40} {lo:>9.1} {mid:>9.1} {hi:>9.1}", FRAME_KINDS[k]);
+    }
+    Ok(())
+}
+
 /// What flood `k` of a window measures.
 fn flood_label(k: usize) -> &'static str {
     if k == 1 {
@@ -476,6 +602,9 @@ fn flood_label(k: usize) -> &'static str {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args = parse_args()?;
+    if args.frames > 0 {
+        return frames_main(&args).await;
+    }
     let mb = args.bytes as f64 / 1e6;
     println!(
         "app_service_bench: {mb} MB of coloured log lines in the `flood` agent's pane, window attached and the pane shown; {} runs of {} floods",
@@ -485,7 +614,7 @@ async fn main() -> Result<()> {
     let mut by_flood: Vec<Vec<Measured>> = (0..args.floods).map(|_| Vec::new()).collect();
     for i in 0..args.runs {
         let tag = format!("{}-{i}", std::process::id());
-        let run = Run::new(args.bytes, &tag, args.floods)?;
+        let run = Run::new(&tag, &flood_script(args.bytes, &tag, args.floods))?;
         let before = mbps(args.bytes, raw(&run.dir, args.bytes, &tag)?);
         let floods = window_run(args.bytes, &tag, &run, args.floods).await?;
         let after = mbps(args.bytes, raw(&run.dir, args.bytes, &tag)?);

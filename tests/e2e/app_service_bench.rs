@@ -297,10 +297,10 @@ impl Drop for Run {
     }
 }
 
-/// Installed before `go`: after every render of the pane (xterm.js's `onRender`, no animation
+/// Installed right before `go`: after every render of the pane (xterm.js's `onRender`, no animation
 /// frame loop of its own that would make the page draw every frame), until its screen holds the
 /// marker, when it records `Date.now()`. Also counts renders and the longest gap between two of
-/// them (the wait for the first, which includes the settling before `go`, is not a gap).
+/// them (the wait for the first is not a gap).
 const WATCH: &str = r#"
 const [id, marker] = arguments;
 const w = { seen: null, frames: 0, maxGap: 0 };
@@ -384,50 +384,68 @@ fn service_pid(run: &Run) -> Option<u32> {
     })
 }
 
-/// The window's part of a run: the app on the project, `floods` floods one after the other in
-/// its shown pane, each once the window has settled.
-async fn window_run(bytes: u64, tag: &str, run: &Run, floods: usize) -> Result<Vec<Measured>> {
+/// The app on the run's project, once its `flood` pane is mounted and visible.
+async fn open_window(run: &Run) -> Result<App> {
     let app = App::launch(Launch {
         args: vec![run.dir.display().to_string()],
         env: run.env.clone(),
         ..Launch::default()
     })
     .await?;
-    let measured =
-        async {
-            app.wait_until("the flood pane mounted and visible", LONG, |app| async move {
-            Ok(app.exec(VISIBLE, vec![json!(FLOOD)]).await? == json!(true))
-        })
-        .await?;
-            let mut all = Vec::new();
-            for k in 1..=floods {
-                all.push(window_flood(&app, bytes, tag, run, k).await?);
-            }
-            Ok::<_, anyhow::Error>(all)
-        }
+    let shown = app
+        .wait_until(
+            "the flood pane mounted and visible",
+            LONG,
+            |app| async move { Ok(app.exec(VISIBLE, vec![json!(FLOOD)]).await? == json!(true)) },
+        )
         .await;
+    if let Err(e) = shown {
+        app.close().await?;
+        return Err(e);
+    }
+    Ok(app)
+}
+
+/// The window's part of a run: the app on the project, `floods` floods one after the other in
+/// its shown pane, each once the window has settled.
+async fn window_run(bytes: u64, tag: &str, run: &Run, floods: usize) -> Result<Vec<Measured>> {
+    let app = open_window(run).await?;
+    let measured = async {
+        let mut all = Vec::new();
+        for k in 1..=floods {
+            all.push(window_flood(&app, bytes, tag, run, k).await?);
+        }
+        Ok::<_, anyhow::Error>(all)
+    }
+    .await;
     app.close().await?;
     measured
 }
 
-/// Flood `k` in the window's shown pane.
-async fn window_flood(app: &App, bytes: u64, tag: &str, run: &Run, k: usize) -> Result<Measured> {
+/// What the pane showed from `go-<k>` to its end marker.
+struct Drawn {
+    /// The render watch ([`WATCH`]): when the marker was seen, renders, the longest gap.
+    watch: serde_json::Value,
+    /// What ran on the machine from `go-<k>` to the marker, with the service's threads.
+    cpu: CpuUse,
+    /// From `go-<k>` to the marker seen (as this process polls: up to half a second late).
+    wall: Duration,
+    /// How long the window took to settle before `go-<k>`.
+    settled: Duration,
+}
+
+/// Waits for the agent to say it is ready to draw `k`, lets the window settle, watches the
+/// pane's renders, creates `go-<k>` and waits until the pane shows `k`'s end marker.
+async fn drawn(app: &App, tag: &str, run: &Run, k: usize) -> Result<Drawn> {
     let want = ready(tag, k);
-    app.wait_until("the flood agent waiting in its pane", LONG, |app| {
+    app.wait_until("the agent waiting in its pane", LONG, |app| {
         let want = want.clone();
         async move { Ok(app.pane_screen(FLOOD).await?.contains(&want)) }
     })
     .await?;
-    let info = app
-        .exec(
-            "const p = window.__leapfrog.panes[arguments[0]]; \
-             return `${p.rows()}x${p.cols()} ${p.renderer}`",
-            vec![json!(FLOOD)],
-        )
-        .await?;
+    let settled = settle().await;
     app.exec(WATCH, vec![json!(FLOOD), json!(marker(tag, k))])
         .await?;
-    let settled = settle().await;
     let service = service_pid(run);
     let before = CpuSnapshot::take(service);
     std::fs::write(run.dir.join(go(k)), "")?;
@@ -446,7 +464,31 @@ async fn window_flood(app: &App, bytes: u64, tag: &str, run: &Run, k: usize) -> 
         // Seldom: each look is a WebDriver round trip that costs the page CPU.
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    let cpu = CpuSnapshot::take(service).since(&before, started.elapsed().as_secs_f64());
+    let wall = started.elapsed();
+    let cpu = CpuSnapshot::take(service).since(&before, wall.as_secs_f64());
+    Ok(Drawn {
+        watch,
+        cpu,
+        wall,
+        settled,
+    })
+}
+
+/// Flood `k` in the window's shown pane.
+async fn window_flood(app: &App, bytes: u64, tag: &str, run: &Run, k: usize) -> Result<Measured> {
+    let info = app
+        .exec(
+            "const p = window.__leapfrog.panes[arguments[0]]; \
+             return `${p.rows()}x${p.cols()} ${p.renderer}`",
+            vec![json!(FLOOD)],
+        )
+        .await?;
+    let Drawn {
+        watch,
+        cpu,
+        settled,
+        ..
+    } = drawn(app, tag, run, k).await?;
     let (s, e) = stamps(&run.dir, k)?;
     let seen = watch["seen"].as_f64().ok_or_else(|| anyhow!("{watch}"))?;
     Ok(Measured {
@@ -516,44 +558,13 @@ async fn frames_main(args: &Args) -> Result<()> {
     for i in 0..args.runs {
         let tag = format!("{}-{i}", std::process::id());
         let run = Run::new(&tag, &frames_script(&tag, args.frames))?;
-        let app = App::launch(Launch {
-            args: vec![run.dir.display().to_string()],
-            env: run.env.clone(),
-            ..Launch::default()
-        })
-        .await?;
+        let app = open_window(&run).await?;
         let measured = async {
-            app.wait_until("the flood pane mounted and visible", LONG, |app| async move {
-                Ok(app.exec(VISIBLE, vec![json!(FLOOD)]).await? == json!(true))
-            })
-            .await?;
             let mut got = Vec::new();
             for k in 1..=FRAME_KINDS.len() {
-                let want = ready(&tag, k);
-                app.wait_until("the agent ready to draw", LONG, |app| {
-                    let want = want.clone();
-                    async move { Ok(app.pane_screen(FLOOD).await?.contains(&want)) }
-                })
-                .await?;
-                app.exec(WATCH, vec![json!(FLOOD), json!(marker(&tag, k))])
-                    .await?;
-                settle().await;
-                let before = CpuSnapshot::take(None);
-                std::fs::write(run.dir.join(go(k)), "")?;
-                let started = Instant::now();
-                let watch = loop {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    let w = app.exec("return window.__floodWatch", vec![]).await?;
-                    if !w["seen"].is_null() {
-                        break w;
-                    }
-                    if started.elapsed() > PATIENCE {
-                        bail!("no end marker in the pane after {PATIENCE:?}");
-                    }
-                };
-                let wall = started.elapsed().as_secs_f64();
-                let used = CpuSnapshot::take(None).since(&before, wall);
-                let webkit: f64 = used
+                let Drawn { watch, cpu, wall, .. } = drawn(&app, &tag, &run, k).await?;
+                let wall = wall.as_secs_f64();
+                let webkit: f64 = cpu
                     .processes
                     .iter()
                     .filter(|(name, _)| name.as_str() == "WebKitWebProces")

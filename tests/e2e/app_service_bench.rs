@@ -331,13 +331,13 @@ return r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0
 async fn window_cpu() -> f64 {
     let before = CpuSnapshot::take(None);
     tokio::time::sleep(SETTLE_STEP).await;
-    let used = CpuSnapshot::take(None).since(&before, SETTLE_STEP.as_secs_f64());
-    used.processes
-        .iter()
-        .filter(|(name, _)| matches!(name.as_str(), "leapfrog" | "WebKitWebProces"))
-        .map(|(_, cores)| cores)
-        .sum()
+    CpuSnapshot::take(None)
+        .since(&before, SETTLE_STEP.as_secs_f64())
+        .cores_of(&["leapfrog", WEBKIT])
 }
+
+/// The web process's command name in `/proc` (cut at 15 bytes).
+const WEBKIT: &str = "WebKitWebProces";
 
 const SETTLE_STEP: Duration = Duration::from_millis(500);
 
@@ -516,25 +516,28 @@ fn spread(v: impl Iterator<Item = f64>) -> (f64, f64, f64) {
     (v[0], median, v[n - 1])
 }
 
-/// The kinds of frame `--frames` measures, in the order the agent draws them.
-const FRAME_KINDS: [&str; 3] = [
-    "one character changed",
-    "every row changed",
-    "a reset, then every row",
-];
-
-/// `--frames`: the agent draws `frames` frames of each of [`FRAME_KINDS`], 50 ms apart (each
-/// its own output frame and render), after `go-<k>`; 40 rows of about 70 columns (rows past
-/// the screen land on its last row).
-fn frames_script(tag: &str, frames: usize) -> String {
+/// `--frames`: each kind of frame the agent draws, in order: its name and the shell that draws
+/// frame `$i` of it (40 rows of about 70 columns; rows past the screen land on its last row).
+fn frame_kinds() -> [(&'static str, String); 3] {
     let rows = "r=1; while [ $r -le 40 ]; do printf '\\033[%d;1H%d %s' $r $i 'src/pane.rs:42:7: ok frame coalesced 64 KiB in 4 ms, mirror fed'; r=$((r+1)); done";
-    let draws = [
-        "printf '\\033[5;1H%d' $((i % 10))".to_string(),
-        rows.to_string(),
-        format!("printf '\\033c'; {rows}"),
-    ];
+    [
+        (
+            "one character changed",
+            "printf '\\033[5;1H%d' $((i % 10))".to_string(),
+        ),
+        ("every row changed", rows.to_string()),
+        (
+            "a reset, then every row",
+            format!("printf '\\033c'; {rows}"),
+        ),
+    ]
+}
+
+/// `--frames`: the agent draws `frames` frames of each of [`frame_kinds`], 50 ms apart (each its
+/// own output frame and render), after `go-<k>`.
+fn frames_script(tag: &str, frames: usize) -> String {
     let mut script = String::new();
-    for (k, draw) in draws.iter().enumerate() {
+    for (k, (_, draw)) in frame_kinds().iter().enumerate() {
         let k = k + 1;
         script.push_str(&format!(
             "printf '%s-%s-%s\\n' FLOOD-READY {tag} {k}; while [ ! -e go-{k} ]; do sleep 0.01; done; \
@@ -547,34 +550,29 @@ fn frames_script(tag: &str, frames: usize) -> String {
 }
 
 /// `--frames`: what one rendered frame of a shown pane costs WebKit, for each of
-/// [`FRAME_KINDS`]: WebKit's CPU from `go-<k>` until the pane shows the end marker, over the
+/// [`frame_kinds`]: WebKit's CPU from `go-<k>` until the pane shows the end marker, over the
 /// frames drawn (an idle window's share, about 1.5 % of a core, is part of it: 0.75 ms a frame).
 async fn frames_main(args: &Args) -> Result<()> {
     println!(
         "app_service_bench --frames: {} frames of each kind drawn 50 ms apart in the shown `flood` pane; {} runs",
         args.frames, args.runs
     );
-    let mut per_kind: Vec<Vec<f64>> = vec![Vec::new(); FRAME_KINDS.len()];
+    let kinds = frame_kinds();
+    let mut per_kind: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
     for i in 0..args.runs {
         let tag = format!("{}-{i}", std::process::id());
         let run = Run::new(&tag, &frames_script(&tag, args.frames))?;
         let app = open_window(&run).await?;
         let measured = async {
             let mut got = Vec::new();
-            for k in 1..=FRAME_KINDS.len() {
+            for k in 1..=kinds.len() {
                 let Drawn { watch, cpu, wall, .. } = drawn(&app, &tag, &run, k).await?;
                 let wall = wall.as_secs_f64();
-                let webkit: f64 = cpu
-                    .processes
-                    .iter()
-                    .filter(|(name, _)| name.as_str() == "WebKitWebProces")
-                    .map(|(_, cores)| cores)
-                    .sum();
-                let ms = webkit * wall * 1000.0 / args.frames as f64;
+                let ms = cpu.cores_of(&[WEBKIT]) * wall * 1000.0 / args.frames as f64;
                 println!(
                     "run {} {}: WebKit {ms:.1} ms of CPU a frame ({} renders of the pane for {} frames, {wall:.1} s)",
                     i + 1,
-                    FRAME_KINDS[k - 1],
+                    kinds[k - 1].0,
                     watch["frames"],
                     args.frames
                 );
@@ -596,7 +594,7 @@ async fn frames_main(args: &Args) -> Result<()> {
     );
     for (k, all) in per_kind.iter().enumerate() {
         let (lo, mid, hi) = spread(all.iter().copied());
-        println!("{:<40} {lo:>9.1} {mid:>9.1} {hi:>9.1}", FRAME_KINDS[k]);
+        println!("{:<40} {lo:>9.1} {mid:>9.1} {hi:>9.1}", kinds[k].0);
     }
     Ok(())
 }

@@ -197,6 +197,17 @@ pub struct CpuUse {
     pub idle: f64,
 }
 
+impl CpuUse {
+    /// The cores the processes with these command names used.
+    pub fn cores_of(&self, names: &[&str]) -> f64 {
+        self.processes
+            .iter()
+            .filter(|(name, _)| names.contains(&name.as_str()))
+            .map(|(_, cores)| cores)
+            .sum()
+    }
+}
+
 impl std::fmt::Display for CpuUse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

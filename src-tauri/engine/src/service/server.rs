@@ -491,6 +491,20 @@ fn serve_client(inner: &Arc<Inner>, conn: UnixStream) {
             .name("leapfrog-service-screens".into())
             .spawn(move || screens_loop(&session))
     };
+    // Without either thread the client would wait for answers that never come: hang up instead
+    // (its connection ends, which it reports in words).
+    let (writer, screens) = match (writer, screens) {
+        (Ok(w), Ok(s)) => (w, s),
+        (w, s) => {
+            eprintln!("leap serve: a client's threads could not be started: hanging up on it");
+            session.screens.close();
+            session.out.close();
+            for t in [w.ok(), s.ok()].into_iter().flatten() {
+                let _ = t.join();
+            }
+            return;
+        }
+    };
     while let Ok(Some(frame)) = read_frame(&mut reader) {
         match frame {
             Frame::Message(m) => {
@@ -536,16 +550,12 @@ fn serve_client(inner: &Arc<Inner>, conn: UnixStream) {
     }
     // Hung up: stop its screens, forget its attachments, stop its writer.
     session.screens.close();
-    if let Ok(s) = screens {
-        let _ = s.join();
-    }
+    let _ = screens.join();
     for (_, (_, f, _)) in std::mem::take(&mut *lock(&session.attachments)) {
         f.drop_client(&session.out);
     }
     session.out.close();
-    if let Ok(w) = writer {
-        let _ = w.join();
-    }
+    let _ = writer.join();
 }
 
 fn write_loop(session: &Arc<Session>, stream: UnixStream) {

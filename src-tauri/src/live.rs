@@ -503,8 +503,18 @@ fn deliver(run: &Arc<Running>, agent: usize, incoming: Incoming) {
     let mut delivery = lock(&route.delivery);
     let mut catchup = lock(&route.catchup);
     match incoming {
-        Incoming::Screen { attachment, bytes } => {
-            catchup.screen(Instant::now());
+        Incoming::Screen {
+            attachment,
+            bytes,
+            settled,
+        } => {
+            // A screen of the service's accord ends the hold (the pane's output stopped): the
+            // flood's end, drawn without waiting for the next screen's turn.
+            if settled {
+                catchup.settled(Instant::now());
+            } else {
+                catchup.screen(Instant::now());
+            }
             delivery.screen(bytes);
             if catchup.is_flooded() {
                 check_flood_over(run, agent, attachment, catchup.falls());

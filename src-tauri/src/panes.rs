@@ -128,11 +128,17 @@ pub const UI_BOUND: u64 = 64 << 10;
 /// Asked for once the webview has caught up to this backlog.
 pub const UI_CAUGHT_UP: u64 = 32 << 10;
 
-/// Fresh screens a pane that keeps falling behind is sent, at most: one per this interval. While
-/// an agent floods its pane, the webview draws about ten screens a second instead of parsing
-/// the flood as fast as it can, and leaves the CPU to the agent (`app_service_bench`); the
-/// flood's final screen still comes within the interval of its end.
+/// Fresh screens a pane that falls behind is sent, at most: one per this interval (one per
+/// [`FLOOD_SCREEN_INTERVAL`] while it is flooded).
 pub const SCREEN_INTERVAL: Duration = Duration::from_millis(60);
+
+/// Fresh screens a flooded pane is sent, at most: one per this interval. While an agent floods
+/// its pane, the webview draws four screens a second instead of parsing the flood as fast as it
+/// can, and leaves the CPU to the agent: a drawn screen costs WebKit 8-17 ms of CPU here
+/// (`app_service_bench --frames`), and at one screen per [`SCREEN_INTERVAL`] WebKit took about
+/// a third of a core. The flood's end is not kept waiting for the next screen: the service sends
+/// a held pane's screen of its own accord once it goes quiet ([`Catchup::settled`]).
+pub const FLOOD_SCREEN_INTERVAL: Duration = Duration::from_millis(250);
 
 /// A pane that falls behind again within this long of its last fresh screen is flooded: its
 /// bound drops to [`UI_FLOOD_BOUND`] and its screens come without their scrollback until the
@@ -246,6 +252,16 @@ impl Catchup {
         self.screen_at = Some(now);
     }
 
+    /// The service ended the pane's hold at `now` with a screen of its own accord: the pane's
+    /// output stopped (a flood ended, or stalled). Unlike a [`Catchup::screen`] that was not asked
+    /// for, this one comes after the hold, so output flows again. A screen asked for meanwhile
+    /// still comes, and is drawn like any other.
+    pub fn settled(&mut self, now: Instant) {
+        self.behind = false;
+        self.asked = false;
+        self.screen_at = Some(now);
+    }
+
     /// The webview acknowledged output at `now` and `backlog` bytes are left: ask for a fresh
     /// screen? (once per falling behind, and once for the scrollback of a pane attached with its
     /// screen alone): `Some(wait)`, to ask after `wait` (zero: now). The screen carries the
@@ -254,7 +270,12 @@ impl Catchup {
         if self.behind && !self.asked && backlog <= UI_CAUGHT_UP {
             self.asked = true;
             self.scrollback_due = false;
-            let next = self.screen_at.map_or(now, |at| at + SCREEN_INTERVAL);
+            let every = if self.flooded {
+                FLOOD_SCREEN_INTERVAL
+            } else {
+                SCREEN_INTERVAL
+            };
+            let next = self.screen_at.map_or(now, |at| at + every);
             return Some(next.saturating_duration_since(now));
         }
         if self.scrollback_due && !self.behind && self.screen_at.is_some() {
@@ -399,8 +420,9 @@ mod tests {
     /// how many ms?).
     /// Steps of (event, backlog, ms since the start, what follows): `out N` (N bytes of
     /// output: do they flow?), `ack` (ask for a screen?, and with its scrollback or not),
-    /// `screen` (does output flow now?), `quiet` ([`Catchup::flood_over`] with the falls of the
-    /// last screen), `attach`.
+    /// `screen` (does output flow now?), `settled` (a screen of the service's accord: does
+    /// output flow now?), `quiet` ([`Catchup::flood_over`] with the falls of the last screen),
+    /// `attach`.
     fn check_catchup(steps: &[(&str, u64, u64, &str)]) {
         let mut c = Catchup::default();
         let start = Instant::now();
@@ -422,6 +444,11 @@ mod tests {
                     falls_at_screen = c.falls();
                     (!c.is_behind()).to_string()
                 }
+                _ if event == "settled" => {
+                    c.settled(now);
+                    falls_at_screen = c.falls();
+                    (!c.is_behind()).to_string()
+                }
                 _ if event == "quiet" => c.flood_over(falls_at_screen).to_string(),
                 _ if event == "attach" => {
                     c = Catchup::screen_first();
@@ -436,7 +463,7 @@ mod tests {
     #[test]
     fn a_pane_that_falls_behind_drops_output_until_a_fresh_screen() {
         let m = UI_BOUND;
-        let every = SCREEN_INTERVAL.as_millis() as u64;
+        let flood = FLOOD_SCREEN_INTERVAL.as_millis() as u64;
         check_catchup(&[
             ("out 1000", 0, 0, "true"),
             ("out 1000", m - 1000, 0, "true"),
@@ -453,81 +480,114 @@ mod tests {
             ("screen", 0, 10, "true"),
             ("out 10", 0, 11, "true"),
             ("ack", 0, 12, "none"),
-            // Behind a second time soon after: asked again, once the interval since the last
-            // screen has passed (and flooded: see the next test).
+            // Behind a second time soon after: flooded (see the next test), and asked again
+            // once the flood's interval since the last screen has passed.
             ("out 5", m, 20, "false"),
             (
                 "ack",
                 0,
                 30,
-                &format!("ask in {} ms, screen alone", 10 + every - 30),
+                &format!("ask in {} ms, screen alone", 10 + flood - 30),
             ),
-            ("screen", 0, 10 + every, "true"),
-            ("quiet", 0, 10 + every + 200, "true"),
+            ("screen", 0, 10 + flood, "true"),
+            ("quiet", 0, 10 + flood + 200, "true"),
             // Long after the last screen: at once.
-            ("out 5", m, 1200, "false"),
-            ("ack", 0, 1201, "ask in 0 ms"),
-            ("screen", 0, 1210, "true"),
+            ("out 5", m, 1500, "false"),
+            ("ack", 0, 1501, "ask in 0 ms"),
+            ("screen", 0, 1510, "true"),
             // Behind, and a screen comes that was not asked for (the service sent it before it
             // had the hold): shown, but the pane stays behind and asks once caught up.
-            ("out 5", m, 2300, "false"),
-            ("screen", 0, 2301, "false"),
-            ("out 5", 0, 2302, "false"),
-            ("ack", 0, 2303, "ask in 0 ms"),
-            ("screen", 0, 2310, "true"),
-            ("quiet", 0, 2700, "false"),
+            ("out 5", m, 2600, "false"),
+            ("screen", 0, 2601, "false"),
+            ("out 5", 0, 2602, "false"),
+            ("ack", 0, 2603, "ask in 0 ms"),
+            ("screen", 0, 2610, "true"),
+            ("quiet", 0, 3000, "false"),
             // One frame alone past the bound, with nothing left to render: no ack will come, so
             // the caller asks at once (as an ack would), after the interval.
-            ("out 300000", 0, 2320, "false"),
+            ("out 300000", 0, 2620, "false"),
             (
                 "ack",
                 0,
-                2320,
-                &format!("ask in {} ms, screen alone", 2310 + every - 2320),
+                2620,
+                &format!("ask in {} ms, screen alone", 2610 + flood - 2620),
             ),
         ]);
     }
 
-    #[test]
-    fn a_flooded_pane_gets_small_screens_until_the_flood_is_over() {
-        let (m, f) = (UI_BOUND, UI_FLOOD_BOUND);
-        let every = SCREEN_INTERVAL.as_millis() as u64;
-        check_catchup(&[
+    /// The pane falls behind twice within a second, and is flooded: the screen it asks for at
+    /// 21 ms is to come [`FLOOD_SCREEN_INTERVAL`] after the last, at 10 ms. Then `then`.
+    fn check_flooded(then: &[(&str, u64, u64, &str)]) {
+        let flood = FLOOD_SCREEN_INTERVAL.as_millis() as u64;
+        let ask = format!("ask in {} ms, screen alone", 10 + flood - 21);
+        let mut steps = vec![
             // Behind once: the screen comes with its scrollback, as ever.
-            ("out 5", m, 0, "false"),
+            ("out 5", UI_BOUND, 0, "false"),
             ("ack", 0, 1, "ask in 0 ms"),
             ("screen", 0, 10, "true"),
-            // Behind again within a second of it: flooded. The screen comes alone.
-            ("out 5", m, 20, "false"),
-            (
-                "ack",
-                0,
-                21,
-                &format!("ask in {} ms, screen alone", 10 + every - 21),
-            ),
-            ("screen", 0, 10 + every, "true"),
+            // Behind again within a second of it: flooded. The screen comes alone, and no
+            // sooner than the flood's interval after the last (not the usual one).
+            ("out 5", UI_BOUND, 20, "false"),
+            ("ack", 0, 21, ask.as_str()),
+        ];
+        steps.extend_from_slice(then);
+        check_catchup(&steps);
+    }
+
+    #[test]
+    fn a_flooded_pane_gets_small_screens_until_the_flood_is_over() {
+        let f = UI_FLOOD_BOUND;
+        let flood = FLOOD_SCREEN_INTERVAL.as_millis() as u64;
+        let (first, second) = (10 + flood, 10 + 2 * flood);
+        check_flooded(&[
+            ("screen", 0, first, "true"),
             // Flooded, the pane falls behind past the smaller bound.
-            ("out 5", f, 80, "false"),
-            ("quiet", 0, 70 + 200, "false"),
+            ("out 5", f, first + 10, "false"),
+            ("quiet", 0, first + 200, "false"),
             (
                 "ack",
                 0,
-                81,
-                &format!("ask in {} ms, screen alone", 10 + 2 * every - 81),
+                first + 11,
+                &format!("ask in {} ms, screen alone", second - first - 11),
             ),
-            ("screen", 0, 10 + 2 * every, "true"),
-            ("out 1000", 0, 140, "true"),
+            ("screen", 0, second, "true"),
+            ("out 1000", 0, second + 10, "true"),
             // Not behind again since that screen: the flood is over, the scrollback is asked
             // for (once), and the bound is the usual one again.
-            ("quiet", 0, 130 + 200, "true"),
-            ("quiet", 0, 130 + 201, "false"),
-            ("out 5", f, 400, "true"),
+            ("quiet", 0, second + 200, "true"),
+            ("quiet", 0, second + 201, "false"),
+            ("out 5", f, second + 300, "true"),
+        ]);
+    }
+
+    #[test]
+    fn a_flooded_pane_flows_again_once_the_service_says_its_output_stopped() {
+        let m = UI_BOUND;
+        let flood = FLOOD_SCREEN_INTERVAL.as_millis() as u64;
+        check_flooded(&[
+            // The flood ends before that: the service ends the hold with the pane's screen.
+            // Output flows again at once.
+            ("settled", 0, 60, "true"),
+            ("out 10", 0, 61, "true"),
+            // The screen asked for still comes, drawn like any other.
+            ("screen", 0, 10 + flood, "true"),
+            // Not behind since: the flood is over.
+            ("quiet", 0, 10 + flood + 200, "true"),
+        ]);
+        check_catchup(&[
+            // Held (not yet flooded) and settled before it asked: flows again, and asks for
+            // nothing more.
+            ("out 5", m, 0, "false"),
+            ("settled", 0, 30, "true"),
+            ("ack", 0, 31, "none"),
+            ("out 5", 0, 32, "true"),
         ]);
     }
 
     #[test]
     fn a_pane_attached_with_its_screen_alone_asks_for_its_scrollback_once_drawn() {
         let m = UI_BOUND;
+        let flood = FLOOD_SCREEN_INTERVAL.as_millis() as u64;
         check_catchup(&[
             ("attach", 0, 0, "attached"),
             // Acks before the first screen (a late one from an old page) ask for nothing.
@@ -546,11 +606,16 @@ mod tests {
             // screen asked for to catch up comes alone, and the scrollback once the flood is
             // over, once.
             ("out 1", m, 2, "false"),
-            ("ack", 0, 3, "ask in 58 ms, screen alone"),
-            ("screen", 0, 62, "true"),
-            ("ack", 0, 63, "none"),
-            ("quiet", 0, 262, "true"),
-            ("ack", 0, 263, "none"),
+            (
+                "ack",
+                0,
+                3,
+                &format!("ask in {} ms, screen alone", 1 + flood - 3),
+            ),
+            ("screen", 0, 1 + flood, "true"),
+            ("ack", 0, 2 + flood, "none"),
+            ("quiet", 0, 1 + flood + 200, "true"),
+            ("ack", 0, 2 + flood + 200, "none"),
         ]);
     }
 

@@ -163,6 +163,7 @@ pub fn run(args: AttachArgs) -> Result<ExitCode, String> {
                 Incoming::Screen {
                     attachment: a,
                     bytes,
+                    ..
                 }
                 | Incoming::Output {
                     attachment: a,

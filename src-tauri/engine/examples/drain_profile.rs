@@ -143,9 +143,9 @@ fn main() {
             if let Some(a) = attachment {
                 match watcher.incoming().recv_timeout(Duration::from_secs(600)) {
                     Ok(Incoming::Output { attachment, bytes })
-                    | Ok(Incoming::Screen { attachment, bytes })
-                        if attachment == a =>
-                    {
+                    | Ok(Incoming::Screen {
+                        attachment, bytes, ..
+                    }) if attachment == a => {
                         tail.extend_from_slice(&bytes);
                         if tail.len() > 4096 {
                             tail.drain(..tail.len() - 4096);

@@ -194,9 +194,10 @@ fn main() {
     let mut tail = Vec::new();
     let (attached_ns, latency_ms) = loop {
         match watcher.incoming().recv_timeout(PATIENCE).unwrap() {
-            Incoming::Output { attachment, bytes } | Incoming::Screen { attachment, bytes }
-                if attachment == a =>
-            {
+            Incoming::Output { attachment, bytes }
+            | Incoming::Screen {
+                attachment, bytes, ..
+            } if attachment == a => {
                 tail.extend_from_slice(&bytes);
                 if tail.len() > 4096 {
                     tail.drain(..tail.len() - 4096);
@@ -296,8 +297,9 @@ fn main() {
         .collect();
     let mut screen_bytes = 0;
     while !pending.is_empty() {
-        if let Incoming::Screen { attachment, bytes } =
-            fresh.incoming().recv_timeout(PATIENCE).unwrap()
+        if let Incoming::Screen {
+            attachment, bytes, ..
+        } = fresh.incoming().recv_timeout(PATIENCE).unwrap()
         {
             pending.retain(|&a| a != attachment);
             screen_bytes += bytes.len();

@@ -99,6 +99,8 @@ fn fixture_with(
 struct Terminal {
     parser: vt100::Parser,
     screens: usize,
+    /// Of them, sent of the service's accord to a held attachment.
+    settled: usize,
     bytes: usize,
 }
 
@@ -116,6 +118,7 @@ impl Terminal {
         Terminal {
             parser: screen_of_24x80(),
             screens: 0,
+            settled: 0,
             bytes: 0,
         }
     }
@@ -125,10 +128,12 @@ impl Terminal {
             Incoming::Screen {
                 attachment: a,
                 bytes,
+                settled,
             } if *a == attachment => {
                 self.parser = screen_of_24x80();
                 self.parser.process(bytes);
                 self.screens += 1;
+                self.settled += usize::from(*settled);
                 self.bytes += bytes.len();
                 true
             }
@@ -252,6 +257,7 @@ fn a_client_that_never_reads_does_not_slow_the_child_and_catches_up_with_a_fresh
                                 Incoming::Screen {
                                     attachment: a,
                                     bytes,
+                                    settled: false,
                                 }
                             }
                             _ => Incoming::Output {
@@ -614,6 +620,7 @@ fn scrollback_in_screen(client: &ServiceClient, attachment: u32, wait: Duration)
         if let Incoming::Screen {
             attachment: a,
             bytes,
+            ..
         } = i
         {
             if a == attachment {
@@ -657,7 +664,7 @@ fn an_attachment_made_with_the_screen_alone_gets_its_scrollback_on_resync() {
 }
 
 #[test]
-fn a_held_attachment_gets_nothing_until_it_asks_for_a_fresh_screen() {
+fn a_held_attachment_gets_nothing_while_its_pane_writes_then_its_screen_once_the_pane_is_quiet() {
     let f = fixture();
     let client = ServiceClient::connect(f.service.paths()).unwrap();
     let project = client.open(&f.dir, false, true).unwrap().project;
@@ -666,19 +673,52 @@ fn a_held_attachment_gets_nothing_until_it_asks_for_a_fresh_screen() {
     client.hold(a).unwrap();
     // A request after it is answered after it: the hold is in place before the flood.
     client.projects().unwrap();
-    flood_to_the_end(&f, &client, &project);
-    assert_eq!(
-        drain(&client, a, Duration::from_millis(300)),
-        (0, 0),
-        "nothing sent while held"
-    );
-    client.resync(a).unwrap();
+    std::fs::write(f.dir.join("go"), "").unwrap();
+    // Until the flood ends, the service sends nothing but the screens that end a hold once the
+    // pane has written nothing for a while: at the flood's end, and at any stall in it (on a
+    // busy machine), after which the client holds again, as the window does.
     let mut term = Terminal::new();
-    while let Ok(i) = client.incoming().recv_timeout(Duration::from_millis(500)) {
+    let mut outputs_before_a_screen = 0;
+    let deadline = Instant::now() + PATIENCE;
+    while !term.parser.screen().contents().contains("FLOOD DONE") {
+        assert!(
+            Instant::now() < deadline,
+            "no screen of the flood's end came"
+        );
+        let Ok(i) = client.incoming().recv_timeout(Duration::from_millis(100)) else {
+            continue;
+        };
+        match &i {
+            Incoming::Output { attachment, .. } if *attachment == a && term.settled == 0 => {
+                outputs_before_a_screen += 1;
+            }
+            Incoming::Screen { attachment, .. } if *attachment == a => {
+                term.feed(&i, a);
+                if !term.parser.screen().contents().contains("FLOOD DONE") {
+                    client.hold(a).unwrap();
+                }
+                continue;
+            }
+            _ => {}
+        }
         term.feed(&i, a);
     }
-    assert_eq!(term.screens, 1, "one fresh screen");
-    assert!(term.parser.screen().contents().contains("FLOOD DONE"));
+    assert_eq!(outputs_before_a_screen, 0, "output sent while held");
+    assert_eq!(
+        term.screens, term.settled,
+        "every screen was sent of the service's accord"
+    );
+    // The hold is over: the flood's end stays, nothing more comes, and a fresh screen asked
+    // for is the same screen.
+    assert_eq!(drain(&client, a, Duration::from_millis(300)), (0, 0));
+    let settled = term.parser.screen().contents();
+    client.resync(a).unwrap();
+    let mut again = Terminal::new();
+    while let Ok(i) = client.incoming().recv_timeout(Duration::from_millis(500)) {
+        again.feed(&i, a);
+    }
+    assert_eq!((again.screens, again.settled), (1, 0), "one fresh screen");
+    assert_eq!(again.parser.screen().contents(), settled);
     f.service.shutdown();
 }
 

@@ -51,9 +51,12 @@ pub enum Incoming {
         bytes: Vec<u8>,
     },
     /// An attachment's screen, to draw from a reset (on attach, or after falling behind).
+    /// `settled`: sent of the service's accord to an attachment this client held, once the
+    /// pane's output stopped ([`crate::service::protocol::FrameKind::Settled`]): the hold is over.
     Screen {
         attachment: u32,
         bytes: Vec<u8>,
+        settled: bool,
     },
     /// The service hung up.
     Closed,
@@ -342,7 +345,8 @@ impl ServiceClient {
     }
 
     /// This client's renderer fell behind on an attachment: the service sends nothing more for
-    /// it until [`ServiceClient::resync`]. Sent without waiting for the reply (so the thread
+    /// it until [`ServiceClient::resync`], or until the pane's output stops (then a settled
+    /// [`Incoming::Screen`] comes of the service's accord). Sent without waiting for the reply (so the thread
     /// that reads the connection can send it), and ordered before any later request.
     pub fn hold(&self, attachment: u32) -> Result<(), ServiceError> {
         self.send(ServiceRequest::Hold { attachment })
@@ -482,9 +486,15 @@ fn read_loop(mut reader: BufReader<UnixStream>, pending: &Pending, tx: &Sender<I
             Ok(Some(Frame::Pane(FrameKind::Output, attachment, bytes))) => {
                 Incoming::Output { attachment, bytes }
             }
-            Ok(Some(Frame::Pane(FrameKind::Screen, attachment, bytes))) => {
-                Incoming::Screen { attachment, bytes }
-            }
+            Ok(Some(Frame::Pane(
+                kind @ (FrameKind::Screen | FrameKind::Settled),
+                attachment,
+                bytes,
+            ))) => Incoming::Screen {
+                attachment,
+                bytes,
+                settled: kind == FrameKind::Settled,
+            },
             Ok(Some(Frame::Pane(..))) => continue,
             Ok(None) | Err(_) => break,
         };

@@ -2,11 +2,16 @@
 //! queue. Nothing here ever holds the child back: the fan-out never acks (the orchestrator's loop
 //! does, as with no window), and a client that falls behind by more than [`CLIENT_BOUND`] loses
 //! its queued output for the pane and gets a fresh screen instead once it has caught up.
+//!
+//! A client whose own renderer fell behind holds an attachment: nothing is sent for it until the
+//! client asks for a fresh screen, or until the pane has written nothing for [`SETTLE_QUIET`]:
+//! then the service sends the screen of its own accord ([`FrameKind::Settled`]), so a flood's
+//! end is drawn as soon as it comes however far apart the client spaces its screens.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::orchestrator::Orchestrator;
 use crate::pty::{Pane, PaneExit, PaneSink};
@@ -19,6 +24,12 @@ pub const CLIENT_BOUND: usize = 4 << 20;
 /// Messages a client may have queued (events, replies) before the service hangs up on it.
 pub const CLIENT_MESSAGE_BOUND: usize = 64 << 20;
 
+/// How long a held attachment's pane writes nothing before the service sends its screen of its
+/// own accord ([`FrameKind::Settled`]). Long enough that a flood's stalls on a busy 2-core
+/// machine rarely end a hold (the reader's frames come every few ms while an agent floods),
+/// short enough that the flood's final screen is drawn well within 100 ms of its end.
+pub const SETTLE_QUIET: Duration = Duration::from_millis(25);
+
 /// How long an attach waits for the pane's mirror to catch up with its output.
 const MIRROR_PATIENCE: Duration = Duration::from_secs(5);
 
@@ -30,6 +41,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) enum Outgoing {
     Message(Vec<u8>),
     Pane(FrameKind, u32, Vec<u8>),
+}
+
+/// What a client's writer does next ([`ClientOut::next`]).
+pub(crate) enum Next {
+    /// Write this frame.
+    Frame(Outgoing),
+    /// These attachments fell behind and the queue has drained: a fresh screen for each.
+    Screens(Vec<u32>),
+    /// These held attachments' panes have written nothing for [`SETTLE_QUIET`]: a
+    /// [`FrameKind::Settled`] screen for each.
+    Settled(Vec<u32>),
 }
 
 /// One attachment's frames waiting to go out.
@@ -51,6 +73,9 @@ struct Queue {
     message_bytes: usize,
     /// Attachments whose output was dropped: they get a fresh screen once the queue drains.
     resync: Vec<u32>,
+    /// Attachments the client holds, with when their pane last wrote (or the hold came): each
+    /// gets its screen [`SETTLE_QUIET`] after that.
+    settling: Vec<(u32, Instant)>,
     closed: bool,
 }
 
@@ -84,6 +109,31 @@ impl Queue {
 
     fn is_empty(&self) -> bool {
         self.messages.is_empty() && self.lanes.is_empty()
+    }
+
+    /// When the first held attachment settles.
+    fn settle_deadline(&self) -> Option<Instant> {
+        self.settling.iter().map(|&(_, at)| at + SETTLE_QUIET).min()
+    }
+
+    /// Takes the held attachments whose pane has written nothing for [`SETTLE_QUIET`] at `now`.
+    fn settled(&mut self, now: Instant) -> Vec<u32> {
+        let mut settled = Vec::new();
+        self.settling.retain(|&(a, at)| {
+            let quiet = now.saturating_duration_since(at) >= SETTLE_QUIET;
+            if quiet {
+                settled.push(a);
+            }
+            !quiet
+        });
+        settled
+    }
+
+    /// Drops what is queued for an attachment, its mark for a fresh screen and its hold.
+    fn forget(&mut self, attachment: u32) {
+        self.drop_pane(attachment);
+        self.resync.retain(|&a| a != attachment);
+        self.settling.retain(|&(a, _)| a != attachment);
     }
 
     /// Drops what is queued for an attachment.
@@ -150,11 +200,29 @@ impl ClientOut {
         self.ready.notify_all();
     }
 
-    /// Forgets what is queued for an attachment (detached).
+    /// Forgets what is queued for an attachment, and its hold (detached, held anew, or sent a
+    /// screen).
     pub fn forget(&self, attachment: u32) {
+        lock(&self.queue).forget(attachment);
+    }
+
+    /// The client holds an attachment since `now`: its screen goes out once its pane has
+    /// written nothing for [`SETTLE_QUIET`].
+    fn hold(&self, attachment: u32, now: Instant) {
         let mut q = lock(&self.queue);
-        q.drop_pane(attachment);
-        q.resync.retain(|&a| a != attachment);
+        q.forget(attachment);
+        q.settling.push((attachment, now));
+        // The writer waits until the first attachment settles: maybe sooner now.
+        self.ready.notify_all();
+    }
+
+    /// A held attachment's pane wrote at `now`: its screen waits for the quiet after this.
+    fn wrote_while_held(&self, attachment: u32, now: Instant) {
+        let mut q = lock(&self.queue);
+        if let Some(held) = q.settling.iter_mut().find(|(a, _)| *a == attachment) {
+            // Later, never sooner: the writer's wait is not cut short.
+            held.1 = now;
+        }
     }
 
     /// Nothing is queued (the writer flushes then).
@@ -167,21 +235,36 @@ impl ClientOut {
         self.ready.notify_all();
     }
 
-    /// The next frame to write, or attachments that want a fresh screen now that the queue has
-    /// drained below half its bound; `None` once closed.
-    pub fn next(&self) -> Option<Result<Outgoing, Vec<u32>>> {
+    /// The next frame to write, attachments that want a fresh screen now that the queue has
+    /// drained below half its bound, or held attachments whose pane went quiet; `None` once
+    /// closed.
+    pub fn next(&self) -> Option<Next> {
         let mut q = lock(&self.queue);
         loop {
             if q.closed {
                 return None;
             }
             if !q.resync.is_empty() && q.pane_bytes <= CLIENT_BOUND / 2 {
-                return Some(Err(std::mem::take(&mut q.resync)));
+                return Some(Next::Screens(std::mem::take(&mut q.resync)));
+            }
+            let now = Instant::now();
+            let settled = q.settled(now);
+            if !settled.is_empty() {
+                return Some(Next::Settled(settled));
             }
             if let Some(f) = q.pop() {
-                return Some(Ok(f));
+                return Some(Next::Frame(f));
             }
-            q = self.ready.wait(q).unwrap_or_else(|e| e.into_inner());
+            q = match q.settle_deadline() {
+                Some(at) => {
+                    let wait = at.saturating_duration_since(now);
+                    self.ready
+                        .wait_timeout(q, wait)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                None => self.ready.wait(q).unwrap_or_else(|e| e.into_inner()),
+            };
         }
     }
 }
@@ -202,6 +285,15 @@ struct State {
     attached: Vec<Attached>,
     /// The pane delivering now (looked up again after it exits: a restarted agent has a new one).
     pane: Option<Weak<Pane>>,
+}
+
+impl State {
+    /// Where the client's attachment `id` is in [`State::attached`].
+    fn position(&self, client: &Arc<ClientOut>, id: u32) -> Option<usize> {
+        self.attached
+            .iter()
+            .position(|a| a.id == id && Arc::ptr_eq(&a.client, client))
+    }
 }
 
 /// One agent's fan-out, shared by its pane sink and the service.
@@ -238,8 +330,9 @@ impl AgentFanout {
         Some(pane)
     }
 
-    /// Sends the pane's screen to `a`'s client and continues it from there.
-    fn send_screen(&self, st: &mut State, index: usize) {
+    /// Sends the pane's screen to `a`'s client (as a frame of `kind`) and continues it from
+    /// there.
+    fn send_screen(&self, st: &mut State, index: usize, kind: FrameKind) {
         let pane = self.current_pane(st);
         let a = &mut st.attached[index];
         match pane.and_then(|p| p.formatted_screen(a.scrollback, MIRROR_PATIENCE)) {
@@ -249,7 +342,7 @@ impl AgentFanout {
                 a.client.forget(a.id);
                 a.from = screen.position;
                 a.behind = false;
-                a.client.pane(FrameKind::Screen, a.id, screen.bytes);
+                a.client.pane(kind, a.id, screen.bytes);
             }
             // No pane yet (the agent has not started): its output is sent from its first byte.
             None => {
@@ -270,7 +363,7 @@ impl AgentFanout {
         });
         let index = st.attached.len() - 1;
         self.attached.store(st.attached.len(), Ordering::SeqCst);
-        self.send_screen(&mut st, index);
+        self.send_screen(&mut st, index, FrameKind::Screen);
     }
 
     /// A fresh screen for an attachment: its client caught up after falling behind, or asked for
@@ -279,29 +372,32 @@ impl AgentFanout {
     /// above the screen this screen and every later one carry.
     pub fn resync(&self, client: &Arc<ClientOut>, id: u32, scrollback: Option<usize>) {
         let mut st = lock(&self.state);
-        if let Some(index) = st
-            .attached
-            .iter()
-            .position(|a| a.id == id && Arc::ptr_eq(&a.client, client))
-        {
+        if let Some(index) = st.position(client, id) {
             if let Some(lines) = scrollback {
                 st.attached[index].scrollback = lines;
             }
-            self.send_screen(&mut st, index);
+            self.send_screen(&mut st, index, FrameKind::Screen);
+        }
+    }
+
+    /// A held attachment's pane went quiet: its screen, unless a fresh screen ended the hold
+    /// already (the client asked for one meanwhile).
+    pub fn settle(&self, client: &Arc<ClientOut>, id: u32) {
+        let mut st = lock(&self.state);
+        if let Some(index) = st.position(client, id).filter(|&i| st.attached[i].behind) {
+            self.send_screen(&mut st, index, FrameKind::Settled);
         }
     }
 
     /// The client's own renderer fell behind: nothing more is sent for the attachment (what is
-    /// queued is dropped) until it asks for a fresh screen ([`AgentFanout::resync`]).
+    /// queued is dropped) until it asks for a fresh screen ([`AgentFanout::resync`]) or the
+    /// pane goes quiet ([`AgentFanout::settle`]).
     pub fn hold(&self, client: &Arc<ClientOut>, id: u32) {
         let mut st = lock(&self.state);
-        if let Some(a) = st
-            .attached
-            .iter_mut()
-            .find(|a| a.id == id && Arc::ptr_eq(&a.client, client))
-        {
+        if let Some(index) = st.position(client, id) {
+            let a = &mut st.attached[index];
             a.behind = true;
-            client.forget(id);
+            client.hold(id, Instant::now());
         }
     }
 
@@ -342,8 +438,14 @@ impl AgentFanout {
         let start = end.saturating_sub(frame.len() as u64);
         // The last attachment that takes the frame gets it without a copy.
         let last = st.attached.iter().rposition(|a| !a.behind && end > a.from);
+        let mut now = None;
         for (i, a) in st.attached.iter_mut().enumerate() {
-            if a.behind || end <= a.from {
+            if a.behind {
+                a.client
+                    .wrote_while_held(a.id, *now.get_or_insert_with(Instant::now));
+                continue;
+            }
+            if end <= a.from {
                 continue;
             }
             let skip = a.from.saturating_sub(start) as usize;
@@ -409,9 +511,9 @@ mod tests {
         let mut got = Vec::new();
         while !out.is_idle() {
             match out.next() {
-                Some(Ok(Outgoing::Message(_))) => got.push("m".to_string()),
-                Some(Ok(Outgoing::Pane(_, a, _))) => got.push(a.to_string()),
-                other => panic!("unexpected {:?}", other.map(|r| r.map(|_| ()))),
+                Some(Next::Frame(Outgoing::Message(_))) => got.push("m".to_string()),
+                Some(Next::Frame(Outgoing::Pane(_, a, _))) => got.push(a.to_string()),
+                _ => panic!("not a frame"),
             }
         }
         assert_eq!(got.join(" "), expect, "queued: {input}");
@@ -430,5 +532,32 @@ mod tests {
         check("1 1 2 m", "m 1 2 1");
         // A forgotten attachment's frames are gone, the others keep their turns.
         check("1 2 1 2 -1 3", "2 3 2");
+    }
+
+    #[test]
+    fn a_held_attachment_settles_once_its_pane_has_been_quiet() {
+        let ms = Duration::from_millis;
+        let out = ClientOut::default();
+        let t0 = Instant::now();
+        out.hold(1, t0);
+        out.hold(2, t0 + ms(10));
+        // Attachment 1's pane writes on: its screen waits for the quiet after that.
+        out.wrote_while_held(1, t0 + ms(20));
+        // Not held: nothing to wait for.
+        out.wrote_while_held(3, t0 + ms(20));
+        {
+            let mut q = lock(&out.queue);
+            assert_eq!(q.settle_deadline(), Some(t0 + ms(10) + SETTLE_QUIET));
+            assert!(q.settled(t0 + ms(9) + SETTLE_QUIET).is_empty());
+            assert_eq!(q.settled(t0 + ms(10) + SETTLE_QUIET), [2]);
+            assert_eq!(q.settle_deadline(), Some(t0 + ms(20) + SETTLE_QUIET));
+        }
+        // A screen, a new hold or a detach forgets the old hold.
+        out.forget(1);
+        assert_eq!(lock(&out.queue).settle_deadline(), None);
+        // The writer, waiting for frames, wakes for the quiet one.
+        out.hold(4, Instant::now());
+        assert!(matches!(out.next(), Some(Next::Settled(a)) if a == [4]));
+        assert!(out.is_idle());
     }
 }

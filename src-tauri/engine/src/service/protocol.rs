@@ -17,7 +17,7 @@ use crate::orchestrator::{Command, EngineEvent};
 use crate::store::Change;
 
 /// The protocol's version. A client and a service that differ refuse each other in words.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The largest payload a frame may carry.
 pub const MAX_FRAME: usize = 16 << 20;
@@ -35,6 +35,10 @@ pub enum FrameKind {
     /// Service to client: the pane's screen and recent scrollback, drawn from a reset; what is
     /// shown is replaced by it (on attach, and when the client fell behind).
     Screen = 3,
+    /// Service to client: the screen of an attachment the client holds
+    /// ([`ServiceRequest::Hold`]), sent of the service's accord once the pane's output has
+    /// stopped for [`super::fanout::SETTLE_QUIET`]: the hold is over and live output follows.
+    Settled = 4,
 }
 
 impl FrameKind {
@@ -44,6 +48,7 @@ impl FrameKind {
             1 => FrameKind::Output,
             2 => FrameKind::Input,
             3 => FrameKind::Screen,
+            4 => FrameKind::Settled,
             _ => return None,
         })
     }
@@ -177,7 +182,10 @@ pub enum ServiceRequest {
         scrollback: usize,
     },
     /// The client's renderer fell behind on an attachment: nothing more is sent for it until
-    /// [`ServiceRequest::Resync`].
+    /// [`ServiceRequest::Resync`], or until the pane's output stops for
+    /// [`super::fanout::SETTLE_QUIET`]: then a [`FrameKind::Settled`] screen ends the hold. So a
+    /// client may space its screens out while an agent floods and still draw the flood's end
+    /// as soon as it comes.
     Hold { attachment: u32 },
     /// Stop sending a pane (hidden in the window): nothing more is sent for it.
     Detach { attachment: u32 },

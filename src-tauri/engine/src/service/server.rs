@@ -21,7 +21,7 @@ use crate::pty::PaneSize;
 use crate::store::Store;
 use crate::trust::{ProjectCommands, TrustFile};
 
-use super::fanout::{AgentFanout, ClientOut, Outgoing};
+use super::fanout::{AgentFanout, ClientOut, Next, Outgoing};
 use super::protocol::{
     read_frame, write_message, write_pane, ClientMsg, Frame, FrameKind, ProjectEntry, RunSummary,
     ServerMsg, ServiceRequest, StoreCall, PROTOCOL_VERSION,
@@ -345,6 +345,8 @@ struct ScreenOp {
     attachment: u32,
     scrollback: Option<usize>,
     reply: Option<u64>,
+    /// The attachment is held and its pane went quiet: its screen unless one came meanwhile.
+    settled: bool,
 }
 
 /// Fresh screens are made in order by the session's screens thread, since one waits for the
@@ -389,7 +391,11 @@ impl ScreenWork {
 fn screens_loop(session: &Session) {
     while let Some(op) = session.screens.next() {
         if let Ok(f) = session.fanout(op.attachment) {
-            f.resync(&session.out, op.attachment, op.scrollback);
+            if op.settled {
+                f.settle(&session.out, op.attachment);
+            } else {
+                f.resync(&session.out, op.attachment, op.scrollback);
+            }
         }
         if let Some(id) = op.reply {
             answer(&session.out, id, Ok(serde_json::Value::Null));
@@ -526,6 +532,7 @@ fn serve_client(inner: &Arc<Inner>, conn: UnixStream) {
                             attachment,
                             scrollback,
                             reply: Some(id),
+                            settled: false,
                         }),
                         Err(e) => answer(&session.out, id, Err(e)),
                     }
@@ -561,18 +568,21 @@ fn serve_client(inner: &Arc<Inner>, conn: UnixStream) {
 fn write_loop(session: &Arc<Session>, stream: UnixStream) {
     let mut w = BufWriter::with_capacity(256 << 10, &stream);
     while let Some(next) = session.out.next() {
+        let settled = matches!(next, Next::Settled(_));
         let written = match next {
-            Ok(Outgoing::Message(json)) => w
+            Next::Frame(Outgoing::Message(json)) => w
                 .write_all(&frame_header(FrameKind::Message, json.len()))
                 .and_then(|_| w.write_all(&json)),
-            Ok(Outgoing::Pane(kind, a, bytes)) => write_pane(&mut w, kind, a, &bytes),
-            Err(behind) => {
-                // Caught up: a fresh screen for each attachment that fell behind.
-                for attachment in behind {
+            Next::Frame(Outgoing::Pane(kind, a, bytes)) => write_pane(&mut w, kind, a, &bytes),
+            // Caught up: a fresh screen for each attachment that fell behind. Or quiet: the
+            // screen of each held attachment whose pane stopped writing.
+            Next::Screens(attachments) | Next::Settled(attachments) => {
+                for attachment in attachments {
                     session.screens.push(ScreenOp {
                         attachment,
                         scrollback: None,
                         reply: None,
+                        settled,
                     });
                 }
                 Ok(())

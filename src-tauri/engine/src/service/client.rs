@@ -346,8 +346,9 @@ impl ServiceClient {
 
     /// This client's renderer fell behind on an attachment: the service sends nothing more for
     /// it until [`ServiceClient::resync`], or until the pane's output stops (then a settled
-    /// [`Incoming::Screen`] comes of the service's accord). Sent without waiting for the reply (so the thread
-    /// that reads the connection can send it), and ordered before any later request.
+    /// [`Incoming::Screen`] comes of the service's accord). Sent without waiting for the reply
+    /// (so the thread that reads the connection can send it), and ordered before any later
+    /// request.
     pub fn hold(&self, attachment: u32) -> Result<(), ServiceError> {
         self.send(ServiceRequest::Hold { attachment })
     }

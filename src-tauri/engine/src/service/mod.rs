@@ -39,8 +39,10 @@
 //! byte delivered so far; then the pane's output from exactly that byte on. Each client has its
 //! own queue; past [`fanout::CLIENT_BOUND`] bytes behind, its queued output for the pane is
 //! dropped, and once it has caught up it gets a fresh screen instead of the backlog; a client
-//! whose own renderer dropped output asks for one (`resync`). A pane no client is attached to
-//! (hidden in the window) sends nothing.
+//! whose own renderer fell behind holds the pane (`hold`) and asks for one (`resync`), or gets
+//! one unasked once the pane has been quiet for [`fanout::SETTLE_QUIET`]
+//! ([`protocol::FrameKind::Settled`]). A pane no client is attached to (hidden in the window)
+//! sends nothing.
 //!
 //! **The store** is the service's (sled allows one process): a client reads and writes it with
 //! [`protocol::StoreCall`] requests, through [`ServiceStore`], a [`crate::store::Store`].

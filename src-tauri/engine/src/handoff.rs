@@ -78,7 +78,7 @@ impl HandoffScanner {
     ///
     /// Outside a message, whole lines that hold only text and control sequences that move nothing
     /// (colours: most of a build log) and that cannot be a header are passed over without being
-    /// stripped ([`passable_line`]): stripping them would give a line that [`HandoffScanner::line`]
+    /// stripped (`passable_line`): stripping them would give a line that `HandoffScanner::line`
     /// ignores, and leave the stripper as it was, one row further down.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Handoff> {
         let mut out = Vec::new();

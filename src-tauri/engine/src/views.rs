@@ -184,7 +184,7 @@ pub enum HoldAnswer {
     Retry,
 }
 
-/// Sent as `live-event`: something happened; the UI refreshes its [`LiveState`].
+/// Sent as `live-event`: something happened; the UI refreshes its `LiveState`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]

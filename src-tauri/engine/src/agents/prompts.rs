@@ -296,7 +296,7 @@ fn or_default(v: &str, d: &str) -> String {
 /// Understands the default templates and prompts in the seed's words ("Execute Batch 1",
 /// "Design Batch 2", "Review the Batch 1 diff", "Fix Batch 3", "QA Batch 1", "Re-check ... Batch 4").
 /// The first phase word that a batch number follows in the same sentence wins. Preamble phases
-/// (discovery, requirements, plan) are recognised by `--phase <name>` or a "Do <phase>" opening.
+/// (discovery, requirements, plan) are recognised by `--phase <name>` or a "Do `<phase>`" opening.
 pub fn parse_prompt(text: &str) -> Option<(PromptPhase, Option<u32>)> {
     use std::sync::OnceLock;
     static BATCH: OnceLock<regex::Regex> = OnceLock::new();

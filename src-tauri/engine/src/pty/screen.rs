@@ -84,7 +84,7 @@ pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_millis(150);
 /// mirror thread calls it at [`Screen::sync_deadline`], and readers before they look).
 ///
 /// Fast-forward: when a batch of output holds more lines than the screen and its scrollback
-/// keep, the lines that would scroll out again unseen are not parsed ([`super::fast_forward`]
+/// keep, the lines that would scroll out again unseen are not parsed (`pty::fast_forward`
 /// says when that changes nothing the screen can show; the tests check it against a screen that
 /// parses every byte). On by default, for skips of at least [`FAST_FORWARD_MIN`] bytes.
 pub struct Screen {

@@ -31,16 +31,16 @@
 //! runtime directory, with a `project` file naming the folder), so agents report with `leap
 //! complete` as they do to the window, and several projects run at once.
 //!
-//! **Panes sync by state.** Every agent's pane has a fan-out sink ([`fanout`]) installed before
+//! **Panes sync by state.** Every agent's pane has a fan-out sink (`fanout`) installed before
 //! its agent starts. The fan-out never acks: the orchestrator's loop drains the pane as it does
 //! with no window, so no client ever holds a child back. A client that attaches gets a
 //! [`protocol::FrameKind::Screen`] frame first: the pane's screen and recent scrollback from the
 //! engine's screen mirror, as bytes that draw it again, taken once the mirror has parsed every
 //! byte delivered so far; then the pane's output from exactly that byte on. Each client has its
-//! own queue; past [`fanout::CLIENT_BOUND`] bytes behind, its queued output for the pane is
+//! own queue; past [`CLIENT_BOUND`] bytes behind, its queued output for the pane is
 //! dropped, and once it has caught up it gets a fresh screen instead of the backlog; a client
 //! whose own renderer fell behind holds the pane (`hold`) and asks for one (`resync`), or gets
-//! one unasked once the pane has been quiet for [`fanout::SETTLE_QUIET`]
+//! one unasked once the pane has been quiet for [`SETTLE_QUIET`]
 //! ([`protocol::FrameKind::Settled`]). A pane no client is attached to (hidden in the window)
 //! sends nothing.
 //!
@@ -56,7 +56,7 @@ mod store;
 use std::path::{Path, PathBuf};
 
 pub use client::{Incoming, PaneInput, ServiceClient, ServiceError};
-pub use fanout::CLIENT_BOUND;
+pub use fanout::{CLIENT_BOUND, SETTLE_QUIET};
 pub use protocol::{ProjectEntry, RunSummary, ServiceRequest, StoreCall, PROTOCOL_VERSION};
 pub use server::{project_runtime_dir, Service, ServiceOptions};
 pub use store::ServiceStore;

@@ -37,7 +37,7 @@ pub enum FrameKind {
     Screen = 3,
     /// Service to client: the screen of an attachment the client holds
     /// ([`ServiceRequest::Hold`]), sent of the service's accord once the pane's output has
-    /// stopped for [`super::fanout::SETTLE_QUIET`]: the hold is over and live output follows.
+    /// stopped for [`super::SETTLE_QUIET`]: the hold is over and live output follows.
     Settled = 4,
 }
 
@@ -183,7 +183,7 @@ pub enum ServiceRequest {
     },
     /// The client's renderer fell behind on an attachment: nothing more is sent for it until
     /// [`ServiceRequest::Resync`], or until the pane's output stops for
-    /// [`super::fanout::SETTLE_QUIET`]: then a [`FrameKind::Settled`] screen ends the hold. So a
+    /// [`super::SETTLE_QUIET`]: then a [`FrameKind::Settled`] screen ends the hold. So a
     /// client may space its screens out while an agent floods and still draw the flood's end
     /// as soon as it comes.
     Hold { attachment: u32 },

@@ -247,17 +247,20 @@ impl ClientOut {
             if !q.resync.is_empty() && q.pane_bytes <= CLIENT_BOUND / 2 {
                 return Some(Next::Screens(std::mem::take(&mut q.resync)));
             }
-            let now = Instant::now();
-            let settled = q.settled(now);
-            if !settled.is_empty() {
-                return Some(Next::Settled(settled));
+            // The clock is read only while an attachment is held (not for every frame).
+            let settle_at = q.settle_deadline();
+            if let Some(at) = settle_at {
+                let now = Instant::now();
+                if now >= at {
+                    return Some(Next::Settled(q.settled(now)));
+                }
             }
             if let Some(f) = q.pop() {
                 return Some(Next::Frame(f));
             }
-            q = match q.settle_deadline() {
+            q = match settle_at {
                 Some(at) => {
-                    let wait = at.saturating_duration_since(now);
+                    let wait = at.saturating_duration_since(Instant::now());
                     self.ready
                         .wait_timeout(q, wait)
                         .unwrap_or_else(|e| e.into_inner())

@@ -2,7 +2,7 @@
 //! alone, with each thread's CPU time.
 //!
 //! ```text
-//! cargo run --release -p leapfrog-engine --example drain_profile -- [--mb 100] [--client] [--runs 1] [--wait-screen] [--raw]
+//! cargo run --release -p leapfrog-engine --example drain_profile -- [--mb 100] [--client] [--runs 1] [--wait-screen] [--raw] [--load P]
 //! ```
 //!
 //! A child writes `--mb` MB of coloured log lines into an agent's pane in a service running in
@@ -13,6 +13,12 @@
 //! the threads; the drain starts when the file `go` appears, after the service is up. With
 //! `--raw`, each run first times the same child under a raw PTY reader (as `service_bench`), so
 //! the ratio compares runs made seconds apart.
+//!
+//! With `--load P` (and `--raw`), a thread of this process keeps P % of a core busy (busy for
+//! P % of every 8 ms, asleep for the rest) during the service's flood, and each run times the
+//! raw reader twice: alone, then beside the same load. The second figure is what P % of a core of
+//! any other work (a window drawing the pane, say) costs the child's rate on this machine even
+//! with nothing of Leapfrog in the way.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -65,6 +71,48 @@ fn raw(dir: &Path, bytes: u64) -> u64 {
     }
 }
 
+/// Keeps `percent` % of a core busy until dropped (busy for that share of every [`LOAD_PERIOD`],
+/// asleep for the rest), as a window drawing a pane would, in its own thread.
+struct Load {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+const LOAD_PERIOD: Duration = Duration::from_millis(8);
+
+impl Load {
+    fn start(percent: f64) -> Load {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let busy = LOAD_PERIOD.mul_f64(percent / 100.0);
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("load".into())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    let start = Instant::now();
+                    while start.elapsed() < busy {
+                        std::hint::spin_loop();
+                    }
+                    std::thread::sleep(LOAD_PERIOD.saturating_sub(busy));
+                }
+            })
+            .unwrap();
+        Load {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// CPU ticks of each thread of this process, summed by name (digits dropped: one entry per kind).
 fn thread_ticks() -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
@@ -95,6 +143,7 @@ fn main() {
     let mut runs = 1;
     let mut wait_screen = false;
     let mut with_raw = false;
+    let mut load: Option<f64> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -102,6 +151,7 @@ fn main() {
             "--client" => client = true,
             "--wait-screen" => wait_screen = true,
             "--raw" => with_raw = true,
+            "--load" => load = Some(args.next().and_then(|v| v.parse().ok()).expect("--load P")),
             "--runs" => runs = args.next().and_then(|v| v.parse().ok()).expect("--runs N"),
             other => panic!("unknown argument {other}"),
         }
@@ -122,6 +172,10 @@ fn main() {
             ],
         );
         let raw_ns = with_raw.then(|| raw(&dir, bytes));
+        let raw_loaded_ns = load.filter(|_| with_raw).map(|percent| {
+            let _load = Load::start(percent);
+            raw(&dir, bytes)
+        });
         let p = c.open(&dir, false, true).unwrap().project;
         let watcher = ServiceClient::connect(service.paths()).unwrap();
         let attachment = client.then(|| watcher.attach(&p, "a0", 1000).unwrap());
@@ -135,6 +189,7 @@ fn main() {
             let kind = name.split([' ', '(', '{']).next().unwrap_or("").to_string();
             *events.entry(kind).or_default() += 1;
         };
+        let load_beside = load.map(Load::start);
         let before = thread_ticks();
         let started = Instant::now();
         std::fs::write(dir.join("go"), "").unwrap();
@@ -176,6 +231,7 @@ fn main() {
         };
         let wall = started.elapsed().as_secs_f64();
         let after = thread_ticks();
+        drop(load_beside);
         while let Ok(i) = watcher.incoming().try_recv() {
             if let Incoming::Event { event, .. } = i {
                 count(&event);
@@ -197,6 +253,14 @@ fn main() {
                 bytes as f64 / (raw_ns as f64 / 1e9) / 1e6,
                 raw_ns as f64 / ns as f64
             );
+            if let (Some(loaded), Some(percent)) = (raw_loaded_ns, load) {
+                println!(
+                    "  raw PTY reader beside a {percent} % load: {:.1} MB/s, {:.2} x raw alone; service (beside it too) {:.2} x raw alone",
+                    bytes as f64 / (loaded as f64 / 1e9) / 1e6,
+                    raw_ns as f64 / loaded as f64,
+                    raw_ns as f64 / ns as f64
+                );
+            }
         }
         let mut total = 0.0;
         let mut rows: Vec<(String, f64)> = after

@@ -5,9 +5,11 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use std::time::{Duration, Instant};
 
@@ -210,7 +212,18 @@ fn a_killed_service_is_reconciled_by_the_next_one_without_marking_phases_done() 
 
 /// A project the service runs whose first agent prints a marker, then copies what it is typed.
 fn echo_project(p: &Project) -> std::path::PathBuf {
-    let dir = p._tmp.path().join("echo");
+    one_agent_project(
+        p,
+        "echo",
+        "echoer",
+        "sh -c 'seq 1 300 | sed s/^/history-/; echo READY-MARKER; stty -echo; exec cat'",
+    )
+}
+
+/// A project named `name` whose first agent, `agent`, runs `command` (the builder reads its
+/// input silently).
+fn one_agent_project(p: &Project, name: &str, agent: &str, command: &str) -> std::path::PathBuf {
+    let dir = p._tmp.path().join(name);
     std::fs::create_dir_all(dir.join(".leapfrog")).unwrap();
     std::fs::write(
         dir.join("TICKETS.md"),
@@ -218,11 +231,10 @@ fn echo_project(p: &Project) -> std::path::PathBuf {
     )
     .unwrap();
     let config = serde_json::json!({
-        "name": "echo",
+        "name": name,
         "pattern": "leapfrog",
         "agents": [
-            {"id": "echoer", "cli": "custom", "roles": ["design", "review"],
-             "command": "sh -c 'seq 1 300 | sed s/^/history-/; echo READY-MARKER; stty -echo; exec cat'"},
+            {"id": agent, "cli": "custom", "roles": ["design", "review"], "command": command},
             {"id": "builder", "cli": "custom", "roles": ["build", "fix"],
              "command": "sh -c 'stty -echo; exec cat >/dev/null'"}
         ]
@@ -235,21 +247,43 @@ fn echo_project(p: &Project) -> std::path::PathBuf {
     dir
 }
 
-#[test]
-fn leap_attach_shows_an_agents_screen_types_into_it_and_detaches_leaving_it_running() {
+/// `leap attach` in a terminal of its own (24×80), whose screen a thread draws from what it
+/// reads while `reading` is set.
+struct Attached {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn std::io::Write + Send>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    reading: Arc<AtomicBool>,
+    /// Keeps the terminal open.
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Attached {
+    /// Waits until the terminal's screen shows `what`.
+    fn wait_for(&self, what: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let text = self.screen.lock().unwrap().screen().contents();
+            if text.contains(what) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "never showed {what:?}:\n{text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Ctrl+\: detaches; `leap attach` ends, the agent goes on.
+    fn detach(&mut self) {
+        self.writer.write_all(&[0x1c]).unwrap();
+        self.writer.flush().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+}
+
+/// `leap attach AGENT --scrollback N` in a terminal of its own, in the project folder `dir`.
+fn attach_in_a_terminal(p: &Project, dir: &Path, agent: &str, scrollback: usize) -> Attached {
     use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-    use std::io::{Read, Write};
-    use std::sync::{Arc, Mutex};
-
-    let p = demo(1, 8.0, 8.0);
-    let _stop = StopService(&p);
-    let dir = echo_project(&p);
-    let out = ok(leap(&p, &["run", "--detach", "--trust"])
-        .arg(&dir)
-        .output()
-        .unwrap());
-    assert!(out.contains("runs in the Leapfrog service"), "{out}");
-
     let pair = native_pty_system()
         .openpty(PtySize {
             rows: 24,
@@ -259,57 +293,70 @@ fn leap_attach_shows_an_agents_screen_types_into_it_and_detaches_leaving_it_runn
         })
         .unwrap();
     let mut cmd = CommandBuilder::new(LEAP);
-    cmd.args(["attach", "echoer", "--scrollback", "500"]);
-    cmd.cwd(&dir);
+    cmd.args(["attach", agent, "--scrollback", &scrollback.to_string()]);
+    cmd.cwd(dir);
     for k in ["LEAPFROG_SOCKET", "LEAPFROG_TOKEN", "LEAPFROG_AGENT"] {
         cmd.env_remove(k);
     }
     cmd.env("LEAPFROG_DATA_DIR", &p.data);
     cmd.env("LEAPFROG_RUNTIME_DIR", &p.runtime);
-    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    let child = pair.slave.spawn_command(cmd).unwrap();
     drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().unwrap();
-    let mut writer = pair.master.take_writer().unwrap();
     let screen = Arc::new(Mutex::new(vt100::Parser::new(
         std::num::NonZeroU16::new(24).unwrap(),
         std::num::NonZeroU16::new(80).unwrap(),
         1000,
     )));
+    let reading = Arc::new(AtomicBool::new(true));
     {
-        let screen = screen.clone();
+        let (screen, reading) = (screen.clone(), reading.clone());
+        let mut reader = pair.master.try_clone_reader().unwrap();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    return;
+            loop {
+                while !reading.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(10));
                 }
-                screen.lock().unwrap().process(&buf[..n]);
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => screen.lock().unwrap().process(&buf[..n]),
+                }
             }
         });
     }
-    let wait_for = |what: &str| {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let text = screen.lock().unwrap().screen().contents();
-            if text.contains(what) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "never showed {what:?}:\n{text}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
+    Attached {
+        child,
+        writer: pair.master.take_writer().unwrap(),
+        screen,
+        reading,
+        _master: pair.master,
+    }
+}
+
+#[test]
+fn leap_attach_shows_an_agents_screen_types_into_it_and_detaches_leaving_it_running() {
+    let p = demo(1, 8.0, 8.0);
+    let _stop = StopService(&p);
+    let dir = echo_project(&p);
+    let out = ok(leap(&p, &["run", "--detach", "--trust"])
+        .arg(&dir)
+        .output()
+        .unwrap());
+    assert!(out.contains("runs in the Leapfrog service"), "{out}");
+
+    let mut attached = attach_in_a_terminal(&p, &dir, "echoer", 500);
     // The agent's screen, drawn from the service's mirror.
-    wait_for("READY-MARKER");
+    attached.wait_for("READY-MARKER");
     // Typing reaches the agent, whose copy comes back as its output.
-    writer.write_all(b"typed-through-attach\r").unwrap();
-    writer.flush().unwrap();
-    wait_for("typed-through-attach");
+    attached
+        .writer
+        .write_all(b"typed-through-attach\r")
+        .unwrap();
+    attached.writer.flush().unwrap();
+    attached.wait_for("typed-through-attach");
     // Ctrl+\ detaches: the command ends, the agent goes on.
-    writer.write_all(&[0x1c]).unwrap();
-    writer.flush().unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status:?}");
-    wait_for("detached from echoer");
+    attached.detach();
+    attached.wait_for("detached from echoer");
     let projects = service_projects(&p);
     let echo = projects
         .iter()
@@ -325,6 +372,69 @@ fn leap_attach_shows_an_agents_screen_types_into_it_and_detaches_leaving_it_runn
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("has no agent \"nobody\""), "{err}");
+}
+
+/// `leap attach` in a terminal that stops reading while the agent floods (a slow terminal, or
+/// one whose output is paused): what `leap attach` holds stays bounded, and once the terminal
+/// reads again it shows the agent's last screen, not the backlog.
+#[test]
+fn leap_attach_in_a_terminal_that_falls_behind_a_flood_stays_bounded_and_ends_on_the_last_screen() {
+    /// About 40 MB: ten times what a client queues for its consumer.
+    const LINES: u32 = 1_000_000;
+    let p = demo(1, 8.0, 8.0);
+    let _stop = StopService(&p);
+    let dir = one_agent_project(
+        &p,
+        "flood",
+        "flooder",
+        &format!(
+            "sh -c 'echo READY-MARKER; while [ ! -e go ]; do sleep 0.05; done; \
+             yes \"flood line: the quick brown fox\" | head -n {LINES} | cat -n; \
+             echo FLOOD-DONE; touch flood-done; stty -echo; exec cat >/dev/null'"
+        ),
+    );
+    ok(leap(&p, &["run", "--detach", "--trust"])
+        .arg(&dir)
+        .output()
+        .unwrap());
+    let mut attached = attach_in_a_terminal(&p, &dir, "flooder", 100);
+    attached.wait_for("READY-MARKER");
+    // The terminal stops reading once the screen has stopped coming; then the agent floods.
+    std::thread::sleep(Duration::from_millis(300));
+    attached.reading.store(false, Ordering::SeqCst);
+    let pid = attached.child.process_id().unwrap();
+    let kib = |field: &str| -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in:\n{status}"))
+    };
+    let before = kib("VmRSS:");
+    std::fs::write(dir.join("go"), "").unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    while !dir.join("flood-done").exists() {
+        assert!(Instant::now() < deadline, "the flood never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // What the service sends meanwhile reaches leap attach (its reader never waits).
+    std::thread::sleep(Duration::from_secs(1));
+    let peak = kib("VmHWM:");
+    eprintln!("leap attach: {before} KiB before the flood, at most {peak} KiB during it");
+    assert!(
+        peak < before + (16 << 10),
+        "leap attach grew from {before} KiB to {peak} KiB while its terminal did not read"
+    );
+    attached.reading.store(true, Ordering::SeqCst);
+    attached.wait_for("FLOOD-DONE");
+    let text = attached.screen.lock().unwrap().screen().contents();
+    assert!(
+        text.contains(&format!("{LINES}\tflood line")) || text.contains(&format!("{LINES} ")),
+        "the flood's last line above its end:\n{text}"
+    );
+    attached.detach();
 }
 
 /// A service that cannot start (here: another process has the store, as the window does) is

@@ -13,7 +13,7 @@ use leapfrog_engine::pty::PaneSize;
 use leapfrog_engine::service::protocol::{write_message, ClientMsg};
 use leapfrog_engine::service::{
     Incoming, Service, ServiceClient, ServiceError, ServiceOptions, ServiceRequest, ServiceStore,
-    PROTOCOL_VERSION,
+    INCOMING_BOUND, PROTOCOL_VERSION,
 };
 use leapfrog_engine::store::{SledStore, Store};
 use serde_json::json;
@@ -175,6 +175,26 @@ fn follow_until(client: &ServiceClient, attachment: u32, term: &mut Terminal, te
     }
 }
 
+/// A client that fell behind the flood caught up with a fresh screen instead of the backlog: it
+/// got far less than the flood and ends on the engine's screen.
+fn assert_caught_up_with_a_fresh_screen(
+    term: &Terminal,
+    engine_screen: &leapfrog_engine::pty::ScreenSnapshot,
+) {
+    assert_eq!(term.lines(), engine_screen.lines);
+    assert!(
+        term.screens >= 2,
+        "a fresh screen after falling behind (screens: {})",
+        term.screens
+    );
+    let flood_bytes = FLOOD_LINES as usize * 40;
+    assert!(
+        term.bytes < flood_bytes / 2,
+        "the client got {} bytes of a {flood_bytes}-byte flood",
+        term.bytes
+    );
+}
+
 #[test]
 fn a_client_that_never_reads_does_not_slow_the_child_and_catches_up_with_a_fresh_screen() {
     let f = fixture();
@@ -280,18 +300,7 @@ fn a_client_that_never_reads_does_not_slow_the_child_and_catches_up_with_a_fresh
         "stuck client: {} bytes, {} screens; live client: {} bytes, {} screens",
         stuck_term.bytes, stuck_term.screens, term.bytes, term.screens
     );
-    assert_eq!(stuck_term.lines(), engine_screen.lines);
-    assert!(
-        stuck_term.screens >= 2,
-        "a fresh screen after falling behind (screens: {})",
-        stuck_term.screens
-    );
-    let flood_bytes = FLOOD_LINES as usize * 40;
-    assert!(
-        stuck_term.bytes < flood_bytes / 2,
-        "the stuck client got {} bytes of a {flood_bytes}-byte flood",
-        stuck_term.bytes
-    );
+    assert_caught_up_with_a_fresh_screen(&stuck_term, &engine_screen);
 
     // The hidden pane's client got nothing after it detached.
     let mut after = Terminal::new();
@@ -301,6 +310,50 @@ fn a_client_that_never_reads_does_not_slow_the_child_and_catches_up_with_a_fresh
     {
         assert!(!after.feed(&i, hidden), "bytes for a detached pane: {i:?}");
     }
+    f.service.shutdown();
+}
+
+/// A client whose consumer stops taking what comes (`leap attach` in a terminal slower than the
+/// agent's flood): the client's queue stays bounded while the pane floods, and once the consumer
+/// takes again it gets a fresh screen instead of the backlog and ends on the engine's screen.
+#[test]
+fn a_client_whose_consumer_falls_behind_keeps_a_bounded_queue_and_gets_a_fresh_screen() {
+    let f = fixture();
+    let paths = f.service.paths().clone();
+    let watcher = ServiceClient::connect(&paths).unwrap();
+    let project = watcher.open(&f.dir, false, true).unwrap().project;
+    let slow = ServiceClient::connect(&paths).unwrap();
+    let attachment = slow.attach(&project, "designer", 100).unwrap();
+
+    std::fs::write(f.dir.join("go"), "").unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    let mut peak = 0;
+    let engine_screen = loop {
+        peak = peak.max(slow.queued_bytes());
+        let screen = watcher.screen(&project, "designer").unwrap();
+        if screen.text().contains("FLOOD DONE") {
+            break screen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the flood never ended:\n{}",
+            screen.text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // At most the bound, a frame past it and the screens that end holds.
+    assert!(
+        peak <= INCOMING_BOUND + (256 << 10),
+        "{peak} bytes queued for a consumer that took nothing"
+    );
+
+    let mut term = Terminal::new();
+    follow_until(&slow, attachment, &mut term, "FLOOD DONE");
+    eprintln!(
+        "slow consumer: {} bytes, {} screens, peak queue {peak} bytes",
+        term.bytes, term.screens
+    );
+    assert_caught_up_with_a_fresh_screen(&term, &engine_screen);
     f.service.shutdown();
 }
 

@@ -1,12 +1,12 @@
 //! A client of the service: `leap run`, `leap serve --status`, tests; later the window.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufReader, BufWriter, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvError, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -63,15 +63,43 @@ pub enum Incoming {
 }
 
 type Pending = Arc<Mutex<HashMap<u64, Sender<Result<serde_json::Value, String>>>>>;
+type Writer = Arc<Mutex<BufWriter<UnixStream>>>;
+
+/// Pane bytes a client's reader thread queues for its consumer (the thread that takes
+/// [`Incoming`]s) at most. Past it, an attachment whose output comes is held in the service and
+/// its output dropped here; once the consumer has taken the queue down to [`INCOMING_LOW`], a
+/// fresh screen is asked for, which ends the hold (or the service sends one by itself once the
+/// pane is quiet). So a consumer that falls behind (`leap attach` in a terminal slower than the
+/// agent's flood) gets a fresh screen instead of the backlog, as a client that does not read its
+/// socket does from the service ([`super::CLIENT_BOUND`]).
+pub const INCOMING_BOUND: usize = 4 << 20;
+/// See [`INCOMING_BOUND`].
+pub const INCOMING_LOW: usize = 1 << 20;
+
+/// What the reader thread has queued for the consumer.
+#[derive(Debug, Default)]
+struct Queued {
+    /// Pane bytes queued and not taken yet.
+    bytes: usize,
+    /// Attachments whose output is dropped (held in the service); `true` once their fresh
+    /// screen is asked for.
+    dropping: BTreeMap<u32, bool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A connection to the service. `Send + Sync`: share it in an `Arc` (requests from several threads
 /// at once are answered each to its caller).
 pub struct ServiceClient {
-    writer: Arc<Mutex<BufWriter<UnixStream>>>,
-    next_id: AtomicU64,
+    writer: Writer,
+    next_id: Arc<AtomicU64>,
     pending: Pending,
     /// In a mutex so that the client is `Sync` (a `Receiver` is not).
     incoming: Mutex<Receiver<Incoming>>,
+    /// What the reader thread queued in `incoming` ([`INCOMING_BOUND`]).
+    queued: Arc<Mutex<Queued>>,
     /// Cleared when the connection ends.
     alive: Arc<AtomicBool>,
     /// The service's process id.
@@ -128,21 +156,30 @@ impl ServiceClient {
         let pending: Pending = Arc::default();
         let (tx, incoming) = mpsc::channel();
         let alive = Arc::new(AtomicBool::new(true));
+        let writer: Writer = Arc::new(Mutex::new(writer));
+        let next_id = Arc::new(AtomicU64::new(1));
+        let queued: Arc<Mutex<Queued>> = Arc::default();
         {
             let (pending, alive) = (pending.clone(), alive.clone());
+            let out = Outgoing {
+                writer: writer.clone(),
+                next_id: next_id.clone(),
+            };
+            let queued = queued.clone();
             std::thread::Builder::new()
                 .name("leapfrog-service-reader".into())
                 .spawn(move || {
-                    read_loop(reader, &pending, &tx);
+                    read_loop(reader, &pending, &tx, &queued, &out);
                     alive.store(false, Ordering::SeqCst);
                 })
                 .map_err(|e| ServiceError::Io(e.to_string()))?;
         }
         Ok(ServiceClient {
-            writer: Arc::new(Mutex::new(writer)),
-            next_id: AtomicU64::new(1),
+            writer,
+            next_id,
             pending,
             incoming: Mutex::new(incoming),
+            queued,
             alive,
             pid,
         })
@@ -285,6 +322,7 @@ impl ServiceClient {
     }
 
     pub fn detach(&self, attachment: u32) -> Result<(), ServiceError> {
+        lock(&self.queued).dropping.remove(&attachment);
         self.request(ServiceRequest::Detach { attachment })
             .map(|_| ())
     }
@@ -355,11 +393,7 @@ impl ServiceClient {
 
     /// Sends a request whose reply nobody waits for.
     fn send(&self, request: ServiceRequest) -> Result<(), ServiceError> {
-        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        write_message(&mut *w, &ClientMsg::Request { id, request })
-            .and_then(|_| w.flush())
-            .map_err(|e| ServiceError::Io(e.to_string()))
+        send_request(&self.writer, &self.next_id, request)
     }
 
     /// Keystrokes or a paste for an attached pane.
@@ -400,9 +434,52 @@ impl ServiceClient {
     }
 
     /// Events and pane bytes, in the order the service sent them. One reader at a time: the
-    /// receiver is locked while the guard lives.
-    pub fn incoming(&self) -> MutexGuard<'_, Receiver<Incoming>> {
-        self.incoming.lock().unwrap_or_else(|e| e.into_inner())
+    /// receiver is locked while the guard lives. What is taken from it leaves the queue's bound
+    /// ([`INCOMING_BOUND`]).
+    pub fn incoming(&self) -> IncomingQueue<'_> {
+        IncomingQueue {
+            rx: self.incoming.lock().unwrap_or_else(|e| e.into_inner()),
+            client: self,
+        }
+    }
+
+    /// Pane bytes queued for the consumer and not taken yet (at most [`INCOMING_BOUND`] and a
+    /// frame, plus the screens that end holds).
+    pub fn queued_bytes(&self) -> usize {
+        lock(&self.queued).bytes
+    }
+
+    /// The consumer took `incoming`: it leaves the queue; once the queue is down to
+    /// [`INCOMING_LOW`], the attachments whose output was dropped get their fresh screen asked
+    /// for (which ends their hold in the service).
+    fn took(&self, incoming: &Incoming) {
+        let (Incoming::Output { bytes, .. } | Incoming::Screen { bytes, .. }) = incoming else {
+            return;
+        };
+        let ask: Vec<u32> = {
+            let mut q = lock(&self.queued);
+            q.bytes = q.bytes.saturating_sub(bytes.len());
+            if q.bytes > INCOMING_LOW {
+                return;
+            }
+            q.dropping
+                .iter_mut()
+                .filter(|(_, asked)| !**asked)
+                .map(|(&attachment, asked)| {
+                    *asked = true;
+                    attachment
+                })
+                .collect()
+        };
+        for attachment in ask {
+            // Sent after the hold, which the reader thread wrote before it marked the attachment.
+            if let Err(e) = self.send(ServiceRequest::Resync {
+                attachment,
+                scrollback: None,
+            }) {
+                tracing::debug!("resync of attachment {attachment}: {e}");
+            }
+        }
     }
 
     /// The next event or pane frame; [`Incoming::Closed`] once the connection has ended.
@@ -448,10 +525,56 @@ impl Drop for ServiceClient {
     }
 }
 
+/// The receiving end of a client's connection ([`ServiceClient::incoming`]): a `Receiver`'s
+/// `recv`, `recv_timeout` and `try_recv`, which also count what the consumer took.
+pub struct IncomingQueue<'a> {
+    rx: MutexGuard<'a, Receiver<Incoming>>,
+    client: &'a ServiceClient,
+}
+
+impl IncomingQueue<'_> {
+    pub fn recv(&self) -> Result<Incoming, RecvError> {
+        let incoming = self.rx.recv()?;
+        self.client.took(&incoming);
+        Ok(incoming)
+    }
+
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Incoming, RecvTimeoutError> {
+        let incoming = self.rx.recv_timeout(timeout)?;
+        self.client.took(&incoming);
+        Ok(incoming)
+    }
+
+    pub fn try_recv(&self) -> Result<Incoming, TryRecvError> {
+        let incoming = self.rx.try_recv()?;
+        self.client.took(&incoming);
+        Ok(incoming)
+    }
+}
+
+/// What the reader thread needs to send a request (a hold) itself.
+struct Outgoing {
+    writer: Writer,
+    next_id: Arc<AtomicU64>,
+}
+
+/// Sends a request whose reply nobody waits for.
+fn send_request(
+    writer: &Writer,
+    next_id: &AtomicU64,
+    request: ServiceRequest,
+) -> Result<(), ServiceError> {
+    let id = next_id.fetch_add(1, Ordering::SeqCst);
+    let mut w = lock(writer);
+    write_message(&mut *w, &ClientMsg::Request { id, request })
+        .and_then(|_| w.flush())
+        .map_err(|e| ServiceError::Io(e.to_string()))
+}
+
 /// Keystrokes for one attached pane (see [`ServiceClient::pane_input`]).
 #[derive(Clone)]
 pub struct PaneInput {
-    writer: Arc<Mutex<BufWriter<UnixStream>>>,
+    writer: Writer,
     attachment: u32,
 }
 
@@ -464,7 +587,15 @@ impl PaneInput {
     }
 }
 
-fn read_loop(mut reader: BufReader<UnixStream>, pending: &Pending, tx: &Sender<Incoming>) {
+/// Reads the connection: replies to their waiters, the rest to the consumer's queue, whose pane
+/// bytes it bounds ([`INCOMING_BOUND`]).
+fn read_loop(
+    mut reader: BufReader<UnixStream>,
+    pending: &Pending,
+    tx: &Sender<Incoming>,
+    queued: &Mutex<Queued>,
+    out: &Outgoing,
+) {
     loop {
         let incoming = match read_frame(&mut reader) {
             Ok(Some(Frame::Message(m))) => match serde_json::from_slice::<ServerMsg>(&m) {
@@ -485,17 +616,39 @@ fn read_loop(mut reader: BufReader<UnixStream>, pending: &Pending, tx: &Sender<I
                 _ => continue,
             },
             Ok(Some(Frame::Pane(FrameKind::Output, attachment, bytes))) => {
+                let mut q = lock(queued);
+                if q.dropping.contains_key(&attachment) {
+                    continue;
+                }
+                // One frame always passes (nothing else would be queued to take).
+                if q.bytes > 0 && q.bytes + bytes.len() > INCOMING_BOUND {
+                    // The hold is written before the consumer can see the attachment marked,
+                    // and so before the resync it sends once it has caught up.
+                    q.dropping.insert(attachment, false);
+                    let hold = ServiceRequest::Hold { attachment };
+                    if let Err(e) = send_request(&out.writer, &out.next_id, hold) {
+                        tracing::debug!("hold of attachment {attachment}: {e}");
+                    }
+                    continue;
+                }
+                q.bytes += bytes.len();
                 Incoming::Output { attachment, bytes }
             }
             Ok(Some(Frame::Pane(
                 kind @ (FrameKind::Screen | FrameKind::Settled),
                 attachment,
                 bytes,
-            ))) => Incoming::Screen {
-                attachment,
-                bytes,
-                settled: kind == FrameKind::Settled,
-            },
+            ))) => {
+                // A screen draws the pane from a reset: its output follows on from it.
+                let mut q = lock(queued);
+                q.dropping.remove(&attachment);
+                q.bytes += bytes.len();
+                Incoming::Screen {
+                    attachment,
+                    bytes,
+                    settled: kind == FrameKind::Settled,
+                }
+            }
             Ok(Some(Frame::Pane(..))) => continue,
             Ok(None) | Err(_) => break,
         };

@@ -329,7 +329,7 @@ fn a_client_whose_consumer_falls_behind_keeps_a_bounded_queue_and_gets_a_fresh_s
     let deadline = Instant::now() + PATIENCE;
     let mut peak = 0;
     let engine_screen = loop {
-        peak = peak.max(slow.queued_bytes());
+        peak = peak.max(slow.queued_bytes(attachment));
         let screen = watcher.screen(&project, "designer").unwrap();
         if screen.text().contains("FLOOD DONE") {
             break screen;

@@ -65,25 +65,31 @@ pub enum Incoming {
 type Pending = Arc<Mutex<HashMap<u64, Sender<Result<serde_json::Value, String>>>>>;
 type Writer = Arc<Mutex<BufWriter<UnixStream>>>;
 
-/// Pane bytes a client's reader thread queues for its consumer (the thread that takes
-/// [`Incoming`]s) at most. Past it, an attachment whose output comes is held in the service and
-/// its output dropped here; once the consumer has taken the queue down to [`INCOMING_LOW`], a
-/// fresh screen is asked for, which ends the hold (or the service sends one by itself once the
-/// pane is quiet). So a consumer that falls behind (`leap attach` in a terminal slower than the
-/// agent's flood) gets a fresh screen instead of the backlog, as a client that does not read its
-/// socket does from the service ([`super::CLIENT_BOUND`]).
+/// Pane bytes of one attachment a client's reader thread queues for its consumer (the thread
+/// that takes [`Incoming`]s) at most. Past it, the attachment is held in the service and its
+/// output dropped here; once the consumer has taken the attachment's queued bytes down to
+/// [`INCOMING_LOW`], a fresh screen is asked for, which ends the hold (or the service sends one
+/// by itself once the pane is quiet). So a consumer that falls behind (`leap attach` in a
+/// terminal slower than the agent's flood) gets a fresh screen instead of the backlog, as a
+/// client that does not read its socket does from the service ([`super::CLIENT_BOUND`]); and
+/// one pane's flood never holds back another's output (an echo) queued beside it.
 pub const INCOMING_BOUND: usize = 4 << 20;
 /// See [`INCOMING_BOUND`].
 pub const INCOMING_LOW: usize = 1 << 20;
 
-/// What the reader thread has queued for the consumer.
+/// What the reader thread has queued for the consumer, by attachment.
 #[derive(Debug, Default)]
 struct Queued {
+    attachments: BTreeMap<u32, QueuedFor>,
+}
+
+#[derive(Debug, Default)]
+struct QueuedFor {
     /// Pane bytes queued and not taken yet.
     bytes: usize,
-    /// Attachments whose output is dropped (held in the service); `true` once their fresh
-    /// screen is asked for.
-    dropping: BTreeMap<u32, bool>,
+    /// Whether its output is dropped (held in the service): `Some(true)` once its fresh screen
+    /// is asked for.
+    dropping: Option<bool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -322,7 +328,7 @@ impl ServiceClient {
     }
 
     pub fn detach(&self, attachment: u32) -> Result<(), ServiceError> {
-        lock(&self.queued).dropping.remove(&attachment);
+        lock(&self.queued).attachments.remove(&attachment);
         self.request(ServiceRequest::Detach { attachment })
             .map(|_| ())
     }
@@ -443,39 +449,52 @@ impl ServiceClient {
         }
     }
 
-    /// Pane bytes queued for the consumer and not taken yet (at most [`INCOMING_BOUND`] and a
-    /// frame, plus the screens that end holds).
-    pub fn queued_bytes(&self) -> usize {
-        lock(&self.queued).bytes
+    /// Pane bytes of `attachment` queued for the consumer and not taken yet: at most
+    /// [`INCOMING_BOUND`] and a frame, plus the screens that end holds.
+    pub fn queued_bytes(&self, attachment: u32) -> usize {
+        lock(&self.queued)
+            .attachments
+            .get(&attachment)
+            .map_or(0, |q| q.bytes)
     }
 
-    /// The consumer took `incoming`: it leaves the queue; once the queue is down to
-    /// [`INCOMING_LOW`], the attachments whose output was dropped get their fresh screen asked
-    /// for (which ends their hold in the service).
+    /// The consumer took `incoming`: it leaves the queue. An attachment whose output was dropped
+    /// gets its fresh screen asked for (which ends its hold in the service) once the consumer has
+    /// taken its queued bytes down to [`INCOMING_LOW`].
     fn took(&self, incoming: &Incoming) {
-        let (Incoming::Output { bytes, .. } | Incoming::Screen { bytes, .. }) = incoming else {
+        let (Incoming::Output { attachment, bytes }
+        | Incoming::Screen {
+            attachment, bytes, ..
+        }) = incoming
+        else {
             return;
         };
-        let ask: Vec<u32> = {
+        let ask = {
             let mut q = lock(&self.queued);
-            q.bytes = q.bytes.saturating_sub(bytes.len());
-            if q.bytes > INCOMING_LOW {
+            let Some(a) = q.attachments.get_mut(attachment) else {
                 return;
+            };
+            a.bytes = a.bytes.saturating_sub(bytes.len());
+            match a.dropping {
+                Some(false) if a.bytes <= INCOMING_LOW => {
+                    a.dropping = Some(true);
+                    true
+                }
+                None if a.bytes == 0 => {
+                    q.attachments.remove(attachment);
+                    false
+                }
+                _ => false,
             }
-            q.dropping
-                .iter_mut()
-                .filter(|(_, asked)| !**asked)
-                .map(|(&attachment, asked)| {
-                    *asked = true;
-                    attachment
-                })
-                .collect()
         };
-        for attachment in ask {
+        if ask {
             // Sent after the hold, which the reader thread wrote before it marked the attachment.
+            // The screen alone: the lines above it scroll out of a flood anyway, and a consumer
+            // that fell behind should not be handed a thousand of them (the window asks for its
+            // screens with their scrollback, or without, each time).
             if let Err(e) = self.send(ServiceRequest::Resync {
-                attachment,
-                scrollback: None,
+                attachment: *attachment,
+                scrollback: Some(0),
             }) {
                 tracing::debug!("resync of attachment {attachment}: {e}");
             }
@@ -617,21 +636,23 @@ fn read_loop(
             },
             Ok(Some(Frame::Pane(FrameKind::Output, attachment, bytes))) => {
                 let mut q = lock(queued);
-                if q.dropping.contains_key(&attachment) {
+                let a = q.attachments.entry(attachment).or_default();
+                if a.dropping.is_some() {
                     continue;
                 }
-                // One frame always passes (nothing else would be queued to take).
-                if q.bytes > 0 && q.bytes + bytes.len() > INCOMING_BOUND {
+                // One frame always passes (with nothing queued, none would be taken to ask for
+                // the screen).
+                if a.bytes > 0 && a.bytes + bytes.len() > INCOMING_BOUND {
                     // The hold is written before the consumer can see the attachment marked,
                     // and so before the resync it sends once it has caught up.
-                    q.dropping.insert(attachment, false);
+                    a.dropping = Some(false);
                     let hold = ServiceRequest::Hold { attachment };
                     if let Err(e) = send_request(&out.writer, &out.next_id, hold) {
                         tracing::debug!("hold of attachment {attachment}: {e}");
                     }
                     continue;
                 }
-                q.bytes += bytes.len();
+                a.bytes += bytes.len();
                 Incoming::Output { attachment, bytes }
             }
             Ok(Some(Frame::Pane(
@@ -641,8 +662,9 @@ fn read_loop(
             ))) => {
                 // A screen draws the pane from a reset: its output follows on from it.
                 let mut q = lock(queued);
-                q.dropping.remove(&attachment);
-                q.bytes += bytes.len();
+                let a = q.attachments.entry(attachment).or_default();
+                a.dropping = None;
+                a.bytes += bytes.len();
                 Incoming::Screen {
                     attachment,
                     bytes,

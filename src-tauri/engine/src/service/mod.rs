@@ -16,7 +16,7 @@
 //!   .command(p, Command)     .subscribe(p)      .attach(p, agent, scrollback) -> attachment
 //!   .detach(a)   .input(a, bytes)   .resync(a) (a fresh screen)   .screen(p, agent)
 //!   .incoming() -> IncomingQueue: events, pane bytes (a guard: one reader at a time)
-//!   .queued_bytes()          pane bytes queued for the consumer (bounded: INCOMING_BOUND)
+//!   .queued_bytes(a)         pane bytes queued for the consumer (bounded: INCOMING_BOUND)
 //!   .trust_review(dir) -> TrustReview   .approve(dir, fingerprint) -> String   (the trust file
 //!                            in the service's data dir, the one its runs check)
 //! ServiceStore::new(Arc<ServiceClient>)   the service's Store for a client (StoreCall requests)
@@ -43,9 +43,9 @@
 //! whose own renderer fell behind holds the pane (`hold`) and asks for one (`resync`), or gets
 //! one unasked once the pane has been quiet for [`SETTLE_QUIET`]
 //! ([`protocol::FrameKind::Settled`]). A [`ServiceClient`] does the same for its own consumer:
-//! its reader thread queues at most [`INCOMING_BOUND`] bytes of pane output that the consumer
-//! has not taken; past it, it holds the pane and drops its output, and asks for a fresh screen
-//! once the consumer is down to [`INCOMING_LOW`] (`leap attach` in a terminal slower than the
+//! its reader thread queues at most [`INCOMING_BOUND`] bytes of an attachment's output that the
+//! consumer has not taken; past it, it holds the pane and drops its output, and asks for a fresh
+//! screen once the consumer is down to [`INCOMING_LOW`] of it (`leap attach` in a terminal slower than the
 //! flood). A pane no client is attached to (hidden in the window) sends nothing.
 //!
 //! **The store** is the service's (sled allows one process): a client reads and writes it with

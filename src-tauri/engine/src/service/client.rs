@@ -1,4 +1,4 @@
-//! A client of the service: `leap run`, `leap serve --status`, tests; later the window.
+//! A client of the service: the window, `leap run`, `leap attach`, `leap serve --status`, tests.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufReader, BufWriter, Write};

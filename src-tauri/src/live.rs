@@ -531,7 +531,7 @@ fn deliver(run: &Arc<Running>, agent: usize, incoming: Incoming) {
                 // One frame alone can be past the bound (a paused reader's backlog goes out in
                 // one): with nothing left to render, no ack would come to ask for the screen.
                 if let Some(wait) = catchup.acked(delivery.backlog(), Instant::now()) {
-                    ask_screen(&run.client, attachment, wait, catchup.with_scrollback());
+                    ask_owed_screen(run, agent, attachment, wait, catchup.with_scrollback());
                 }
             }
             if !catchup.is_behind() {
@@ -760,20 +760,43 @@ pub fn ack(r: LiveRoute, bytes: u32) -> Result<()> {
     };
     if let Some((wait, scrollback)) = resync {
         if let Some(id) = r.attachment() {
-            ask_screen(&r.run.client, id, wait, scrollback);
+            ask_owed_screen(&r.run, r.agent, id, wait, scrollback);
         }
     }
     Ok(())
 }
 
-/// Asks the service for a fresh screen of `attachment` after `wait`, with its scrollback or
-/// alone (the attachment keeps the choice for the screens after), off the calling thread (the
-/// reply comes through the connection's reader thread, which may be the caller).
-fn ask_screen(client: &Arc<ServiceClient>, attachment: u32, wait: Duration, scrollback: bool) {
+/// Asks for the fresh screen [`Catchup::acked`] said to ask for: now, or after `wait` if the
+/// pane's catch-up still owes it then ([`Catchup::owed_screen`]: a screen that came meanwhile,
+/// the service's settled one, may have made it moot).
+fn ask_owed_screen(
+    run: &Arc<Running>,
+    agent: usize,
+    attachment: u32,
+    wait: Duration,
+    scrollback: bool,
+) {
+    if wait.is_zero() {
+        ask_screen(&run.client, attachment, scrollback);
+        return;
+    }
+    let run = run.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(wait);
+        let owed = lock(&run.agents[agent].catchup).owed_screen();
+        if let Some(scrollback) = owed {
+            ask_screen(&run.client, attachment, scrollback);
+        }
+    });
+}
+
+/// Asks the service for a fresh screen of `attachment`, with its scrollback or alone (the
+/// attachment keeps the choice for the screens after), off the calling thread (the reply comes
+/// through the connection's reader thread, which may be the caller).
+fn ask_screen(client: &Arc<ServiceClient>, attachment: u32, scrollback: bool) {
     let client = client.clone();
     let lines = if scrollback { ATTACH_SCROLLBACK } else { 0 };
     std::thread::spawn(move || {
-        std::thread::sleep(wait);
         if let Err(e) = client.resync_with_scrollback(attachment, lines) {
             tracing::debug!("resync: {e}");
         }
@@ -788,7 +811,7 @@ fn check_flood_over(run: &Arc<Running>, agent: usize, attachment: u32, falls: u6
         std::thread::sleep(FLOOD_QUIET);
         let over = lock(&run.agents[agent].catchup).flood_over(falls);
         if over {
-            ask_screen(&run.client, attachment, Duration::ZERO, true);
+            ask_screen(&run.client, attachment, true);
         }
     });
 }

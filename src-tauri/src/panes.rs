@@ -289,6 +289,15 @@ impl Catchup {
     pub fn is_behind(&self) -> bool {
         self.behind
     }
+
+    /// The screen [`Catchup::acked`] said to ask for after a wait is due: is it still owed, and
+    /// with the scrollback or not (`Some(true)`: with it)? Not if a screen came meanwhile (the
+    /// service's settled one): that ended the falling behind the ask was for, and a flood may
+    /// even be over since, its screen with the scrollback asked for and drawn. A screen for the
+    /// flood sent after it would replace it with the screen alone, for good.
+    pub fn owed_screen(&self) -> Option<bool> {
+        (self.behind && self.asked).then(|| self.with_scrollback())
+    }
 }
 
 /// A [`Delivery`] shared between the engine's delivery thread and the commands.
@@ -450,6 +459,11 @@ mod tests {
                     (!c.is_behind()).to_string()
                 }
                 _ if event == "quiet" => c.flood_over(falls_at_screen).to_string(),
+                _ if event == "due" => match c.owed_screen() {
+                    Some(true) => "ask".into(),
+                    Some(false) => "ask, screen alone".into(),
+                    None => "none".into(),
+                },
                 _ if event == "attach" => {
                     c = Catchup::screen_first();
                     "attached".to_string()
@@ -573,6 +587,21 @@ mod tests {
             ("screen", 0, 10 + flood, "true"),
             // Not behind since: the flood is over.
             ("quiet", 0, 10 + flood + 200, "true"),
+        ]);
+        check_flooded(&[
+            // The ask waits for the flood's interval; the flood ends first, and its settled
+            // screen comes. Not behind since, the flood is over and the scrollback asked for.
+            ("settled", 0, 60, "true"),
+            ("quiet", 0, 260, "true"),
+            // The ask's wait is over (at 260 ms): the screen is not owed any more. Sent, it
+            // would come after the one with the scrollback and leave the pane without it.
+            ("due", 0, 10 + flood, "none"),
+        ]);
+        check_flooded(&[
+            // Still behind when the wait is over: the screen is owed, alone.
+            ("due", 0, 10 + flood, "ask, screen alone"),
+            ("screen", 0, 10 + flood + 5, "true"),
+            ("due", 0, 10 + flood + 6, "none"),
         ]);
         check_catchup(&[
             // Held (not yet flooded) and settled before it asked: flows again, and asks for

@@ -310,6 +310,8 @@ fn start_project(handle: &AppHandle, dir: &Path, fresh: bool) -> Result<Option<P
     let config = ProjectConfig::load_checked(dir)?;
     // This run's own connection: its events and pane bytes arrive on it in order.
     let client = Arc::new(connect_or_start(&live)?);
+    // Each pane's `Catchup` holds it and asks for its screens (with or without scrollback).
+    client.consumer_catches_up();
     // Opening a folder runs nothing its user has not approved on this machine.
     let review = client.trust_review(dir).map_err(said)?;
     if !review.approved {

@@ -81,6 +81,9 @@ pub const INCOMING_LOW: usize = 1 << 20;
 #[derive(Debug, Default)]
 struct Queued {
     attachments: BTreeMap<u32, QueuedFor>,
+    /// The consumer holds and resyncs its attachments itself
+    /// ([`ServiceClient::consumer_catches_up`]): no bound here.
+    consumer_catches_up: bool,
 }
 
 #[derive(Debug, Default)]
@@ -449,6 +452,16 @@ impl ServiceClient {
         }
     }
 
+    /// This client's consumer holds an attachment whose renderer fell behind and asks for its
+    /// fresh screens itself (the window's `Catchup`, which also knows which screen carries the
+    /// scrollback): the client then queues what comes without a bound of its own
+    /// ([`INCOMING_BOUND`]), whose holds and screens would come in between the consumer's (a
+    /// screen without scrollback after the one with it). The service still bounds what it keeps
+    /// for the client ([`super::CLIENT_BOUND`]), and the consumer's holds stop what it sends.
+    pub fn consumer_catches_up(&self) {
+        lock(&self.queued).consumer_catches_up = true;
+    }
+
     /// Pane bytes of `attachment` queued for the consumer and not taken yet: at most
     /// [`INCOMING_BOUND`] and a frame, plus the screens that end holds.
     pub fn queued_bytes(&self, attachment: u32) -> usize {
@@ -635,14 +648,15 @@ fn read_loop(
                 _ => continue,
             },
             Ok(Some(Frame::Pane(FrameKind::Output, attachment, bytes))) => {
-                let mut q = lock(queued);
+                let mut guard = lock(queued);
+                let q = &mut *guard;
                 let a = q.attachments.entry(attachment).or_default();
                 if a.dropping.is_some() {
                     continue;
                 }
                 // One frame always passes (with nothing queued, none would be taken to ask for
                 // the screen).
-                if a.bytes > 0 && a.bytes + bytes.len() > INCOMING_BOUND {
+                if !q.consumer_catches_up && a.bytes > 0 && a.bytes + bytes.len() > INCOMING_BOUND {
                     // The hold is written before the consumer can see the attachment marked,
                     // and so before the resync it sends once it has caught up.
                     a.dropping = Some(false);

@@ -42,11 +42,13 @@
 //! dropped, and once it has caught up it gets a fresh screen instead of the backlog; a client
 //! whose own renderer fell behind holds the pane (`hold`) and asks for one (`resync`), or gets
 //! one unasked once the pane has been quiet for [`SETTLE_QUIET`]
-//! ([`protocol::FrameKind::Settled`]). A [`ServiceClient`] does the same for its own consumer:
-//! its reader thread queues at most [`INCOMING_BOUND`] bytes of an attachment's output that the
-//! consumer has not taken; past it, it holds the pane and drops its output, and asks for a fresh
-//! screen once the consumer is down to [`INCOMING_LOW`] of it (`leap attach` in a terminal slower than the
-//! flood). A pane no client is attached to (hidden in the window) sends nothing.
+//! ([`protocol::FrameKind::Settled`]). A [`ServiceClient`] does the same for its own consumer
+//! (`leap attach` in a terminal slower than the flood): its reader thread queues at most
+//! [`INCOMING_BOUND`] bytes of an attachment's output that the consumer has not taken; past it,
+//! it holds the pane and drops its output, and asks for a fresh screen once the consumer is down
+//! to [`INCOMING_LOW`] of it. A consumer that catches up by itself, as the window does, turns
+//! that off (`consumer_catches_up`). A pane no client is attached to (hidden in the window)
+//! sends nothing.
 //!
 //! **The store** is the service's (sled allows one process): a client reads and writes it with
 //! [`protocol::StoreCall`] requests, through [`ServiceStore`], a [`crate::store::Store`].
